@@ -1,0 +1,46 @@
+import type { ProfileDef } from '../types.ts';
+
+/**
+ * A series algorithm: how one update changes the mergeable parts of a slot, and how a value is read
+ * from the parts of a whole window. Parts are plain float64 numbers (sums, counts, weights, sketch
+ * buckets), so slots, snapshots and cluster nodes merge exactly by `merge`. Every algorithm passes
+ * the shared contract suite in test/contract/algorithms.test.ts.
+ */
+export interface SeriesAlgorithm {
+  readonly name: string;
+  /** Number of float64 parts per slot (and in the window total). */
+  readonly width: number;
+  /** Sets parts to the identity of `merge` (all zeros unless overridden, e.g. +Infinity for min). */
+  reset(f: Float64Array, o: number): void;
+  /** Adds one sample `v` into the parts at `f[o..o+width)`. */
+  add(f: Float64Array, o: number, v: number): void;
+  /** dst ⊕= src. */
+  merge(dst: Float64Array, d: number, src: ArrayLike<number>, s: number): void;
+  /**
+   * dst ⊖= src, for invertible parts (sums, counts). Absent for min/max: the window total is then
+   * recomputed from the live slots when a slot expires.
+   */
+  readonly subtract?: (dst: Float64Array, d: number, src: ArrayLike<number>, s: number) => void;
+  /** The value of merged parts, OpenSIPS-compatible unless the profile asks for precision. */
+  read(f: ArrayLike<number>, o: number, p: ProfileDef): number | null;
+}
+
+/** Truncate toward zero (OpenSIPS integer output) or round to `precision` decimals (extension). */
+export function finish(x: number, precision: number | null, floor = false): number {
+  if (precision === null) return floor ? Math.floor(x) : Math.trunc(x);
+  const m = 10 ** precision;
+  const r = Math.round(x * m) / m;
+  return Object.is(r, -0) ? 0 : r;
+}
+
+export function zero(f: Float64Array, o: number, width: number): void {
+  for (let i = 0; i < width; i++) f[o + i] = 0;
+}
+
+export function addParts(dst: Float64Array, d: number, src: ArrayLike<number>, s: number, width: number): void {
+  for (let i = 0; i < width; i++) dst[d + i] += src[s + i];
+}
+
+export function subParts(dst: Float64Array, d: number, src: ArrayLike<number>, s: number, width: number): void {
+  for (let i = 0; i < width; i++) dst[d + i] -= src[s + i];
+}

@@ -1,0 +1,256 @@
+import { SipstatsError } from '../errors.ts';
+import { algorithmFor } from './algorithms/index.ts';
+import { ProfileRuntime } from './profile-runtime.ts';
+import { Counter, StatKind } from './stat.ts';
+import type { Group, Series, Stat } from './stat.ts';
+import type { Clock, EngineConfig, ProfileDef, StatView } from './types.ts';
+import { isValidStatName, toValue } from './value.ts';
+
+/** How many spellings of profile names the hot-path cache remembers (bounded against abuse). */
+const PROFILE_CACHE_MAX = 1024;
+
+/**
+ * The statistics engine: counters, groups, profiles and series with OpenSIPS semantics
+ * (SPEC §3–4). Pure: time comes from the injected clock, no I/O.
+ */
+export class StatsEngine {
+  private readonly groups = new Map<string, Group>();
+  private readonly profiles = new Map<string, ProfileRuntime>();
+  private readonly profileCache = new Map<string, ProfileRuntime>();
+  /** Every statistic by bare name, in creation order; same-name stats of other groups chain via `next`. */
+  private readonly byName = new Map<string, Stat>();
+  private lastProfileName = '';
+  private lastProfile: ProfileRuntime | undefined;
+  readonly clock: Clock;
+  readonly config: EngineConfig;
+
+  constructor(config: EngineConfig, clock: Clock) {
+    this.clock = clock;
+    this.config = config;
+    this.declareGroup('script');
+    this.declareGroup('dynamic');
+    for (const g of config.groups) this.declareGroup(g);
+    for (const p of config.profiles) {
+      const alg = algorithmFor(p.algorithm);
+      if (alg === undefined) throw new SipstatsError('E_CFG_BAD_PROFILE', `profile '${p.name}': unknown algorithm '${p.algorithm}'`);
+      const key = p.name.toLowerCase();
+      if (this.profiles.has(key)) throw new SipstatsError('E_CFG_DUPLICATE', `profile '${p.name}' defined twice`);
+      this.profiles.set(key, new ProfileRuntime(p, alg, this.declareGroup(p.group)));
+    }
+    for (const c of config.counters) {
+      const g = this.declareGroup(c.group);
+      if (this.find(g, c.name) !== undefined) throw new SipstatsError('E_CFG_DUPLICATE', `variable '${c.group}:${c.name}' defined twice`);
+      this.link(new Counter(c.name, g, c.noReset));
+    }
+  }
+
+  // ---- groups and lookup ------------------------------------------------------------------
+
+  private declareGroup(name: string): Group {
+    const key = name.toLowerCase();
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = { name };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  group(name: string): Group | undefined {
+    return this.groups.get(name.toLowerCase());
+  }
+
+  profile(name: string): ProfileRuntime | undefined {
+    return this.profiles.get(name.toLowerCase());
+  }
+
+  profileList(): ProfileRuntime[] {
+    return [...this.profiles.values()];
+  }
+
+  /** The statistic `name` in group `g`, if any. */
+  find(g: Group, name: string): Stat | undefined {
+    for (let s = this.byName.get(name); s !== undefined; s = s.next) if (s.group === g) return s;
+    return undefined;
+  }
+
+  /** Resolves `name` or `grp:name`: the first match (bare names: first created, any group). */
+  lookup(name: string): Stat | undefined {
+    const colon = name.indexOf(':');
+    if (colon < 0) return this.byName.get(name);
+    const g = this.group(name.slice(0, colon));
+    return g === undefined ? undefined : this.find(g, name.slice(colon + 1));
+  }
+
+  /** Every statistic named `name`, in every group. */
+  *named(name: string): Iterable<Stat> {
+    for (let s = this.byName.get(name); s !== undefined; s = s.next) yield s;
+  }
+
+  /** Every statistic, in creation order (statistics sharing a bare name are listed together). */
+  *all(): Iterable<Stat> {
+    for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) yield s;
+  }
+
+  /** Every statistic of group `g`, in creation order. */
+  *inGroup(g: Group): Iterable<Stat> {
+    for (const s of this.all()) if (s.group === g) yield s;
+  }
+
+  private link(s: Stat): void {
+    const first = this.byName.get(s.name);
+    if (first === undefined) {
+      this.byName.set(s.name, s);
+      return;
+    }
+    let tail = first;
+    while (tail.next !== undefined) tail = tail.next;
+    tail.next = s;
+  }
+
+  private unlink(s: Stat): void {
+    const first = this.byName.get(s.name);
+    if (first === s) {
+      if (s.next === undefined) this.byName.delete(s.name);
+      else this.byName.set(s.name, s.next);
+      return;
+    }
+    for (let p = first; p !== undefined; p = p.next) {
+      if (p.next === s) {
+        p.next = s.next;
+        return;
+      }
+    }
+  }
+
+  // ---- counters (SPEC §3) -------------------------------------------------------------------
+
+  /**
+   * update_stat: adds `value` to a counter, creating it in `dynamic` (or in the declared group of
+   * `grp:name`). 0 is a no-op that creates nothing. Updating a series' name by update_stat succeeds
+   * and changes nothing (what OpenSIPS does). Throws E_BAD_VALUE, E_BAD_NAME, E_UNKNOWN_GROUP.
+   */
+  updateStat(name: string, value: unknown): void {
+    const v = toValue(value);
+    const { group, bare } = this.splitName(name, 'dynamic');
+    let s = group === undefined ? this.byName.get(bare) : this.find(group, bare);
+    if (s === undefined && group !== undefined) {
+      // grp:name must not reuse the name of a series
+      for (const o of this.named(bare)) if (o.kind === StatKind.Series) throw new SipstatsError('E_NAME_TAKEN', `'${bare}' is a series of profile '${o.profile.def.name}'`);
+    }
+    if (v === 0) return;
+    if (s === undefined) {
+      s = new Counter(bare, group ?? this.declareGroup('dynamic'), false);
+      this.link(s);
+    }
+    if (s.kind === StatKind.Counter) s.value += v;
+  }
+
+  /** reset_stat: a counter goes to 0; a /no_reset counter or a series is left as it is. Throws E_NOT_FOUND. */
+  resetStat(name: string): void {
+    if (typeof name !== 'string') throw new SipstatsError('E_BAD_NAME', 'name must be a string');
+    const s = this.lookup(name);
+    if (s === undefined) throw new SipstatsError('E_NOT_FOUND', `no statistic named '${name}'`);
+    this.reset(s);
+  }
+
+  /** Resets one statistic if it is resettable; true when it was. */
+  reset(s: Stat): boolean {
+    if (s.kind === StatKind.Counter && !s.noReset) {
+      s.value = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private splitName(name: unknown, defaultGroup: string): { group: Group | undefined; bare: string } {
+    if (typeof name !== 'string') throw new SipstatsError('E_BAD_NAME', `name must be a string, got ${name === null ? 'null' : typeof name}`);
+    const colon = name.indexOf(':');
+    if (colon < 0) {
+      if (!isValidStatName(name)) throw new SipstatsError('E_BAD_NAME', `${JSON.stringify(name.slice(0, 64))} is not a valid statistic name`);
+      return { group: undefined, bare: name };
+    }
+    const gname = name.slice(0, colon);
+    const bare = name.slice(colon + 1);
+    if (!isValidStatName(bare)) throw new SipstatsError('E_BAD_NAME', `${JSON.stringify(name.slice(0, 64))} is not a valid statistic name`);
+    const group = gname === '' ? this.group(defaultGroup) : this.group(gname);
+    if (group === undefined) throw new SipstatsError('E_UNKNOWN_GROUP', `group '${gname}' is not declared (stat_groups or a profile's group)`);
+    return { group, bare };
+  }
+
+  // ---- series (SPEC §4) ---------------------------------------------------------------------
+
+  /**
+   * update_stat_series: records `value` in series `name` of `profile`, creating the series on first
+   * use. Throws E_UNKNOWN_PROFILE, E_NAME_TAKEN, E_BAD_VALUE, E_BAD_NAME. Hot path: one profile
+   * lookup (cached by spelling), one name lookup, O(1) slot work.
+   */
+  updateStatSeries(profile: string, name: string, value: unknown): void {
+    let p = this.lastProfile;
+    if (profile !== this.lastProfileName || p === undefined) {
+      p = this.profileCache.get(profile) ?? this.resolveProfile(profile);
+      this.lastProfileName = profile;
+      this.lastProfile = p;
+    }
+    const v = typeof value === 'number' && value - value === 0 ? value : toValue(value);
+    const s = this.byName.get(name);
+    if (s !== undefined && s.kind === StatKind.Series && s.profile === p) {
+      p.add(s, this.clock(), v);
+      return;
+    }
+    p.add(this.createSeries(p, name, s), this.clock(), v);
+  }
+
+  private resolveProfile(profile: string): ProfileRuntime {
+    if (typeof profile !== 'string') throw new SipstatsError('E_UNKNOWN_PROFILE', 'profile must be a string');
+    const p = this.profiles.get(profile.toLowerCase());
+    if (p === undefined) throw new SipstatsError('E_UNKNOWN_PROFILE', `no profile named '${String(profile).slice(0, 64)}'`);
+    if (this.profileCache.size < PROFILE_CACHE_MAX) this.profileCache.set(profile, p);
+    return p;
+  }
+
+  private createSeries(p: ProfileRuntime, name: string, existing: Stat | undefined): Series {
+    if (existing !== undefined) {
+      const what = existing.kind === StatKind.Series ? `a series of profile '${existing.profile.def.name}'` : `a counter in group '${existing.group.name}'`;
+      throw new SipstatsError('E_NAME_TAKEN', `'${name}' is already ${what}`);
+    }
+    if (!isValidStatName(name)) throw new SipstatsError('E_BAD_NAME', `${JSON.stringify(String(name).slice(0, 64))} is not a valid series name`);
+    const s = p.create(name, p.group, this.clock());
+    this.link(s);
+    return s;
+  }
+
+  /** Removes a series (cardinality control); its slot memory goes back to the profile. */
+  removeSeries(s: Series): void {
+    this.unlink(s);
+    s.profile.release(s);
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** The value of a statistic now (series expire first); null while under min_samples. */
+  value(s: Stat): number | null {
+    return s.kind === StatKind.Counter ? s.value : s.profile.read(s, this.clock());
+  }
+
+  /** $stat(name): the value, or null for an unknown name. */
+  getStat(name: string): number | null {
+    if (typeof name !== 'string') return null;
+    const s = this.lookup(name);
+    return s === undefined ? null : this.value(s);
+  }
+
+  /** Visits every statistic with its current value (exporters, snapshots, dashboard). */
+  forEachStat(cb: (v: StatView) => void): void {
+    const t = this.clock();
+    for (const s of this.all()) {
+      if (s.kind === StatKind.Counter) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
+      else cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: s.profile.read(s, t) });
+    }
+  }
+
+  /** Profile definitions, as configured. */
+  profileDefs(): ProfileDef[] {
+    return this.profileList().map((p) => p.def);
+  }
+}

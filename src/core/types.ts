@@ -1,0 +1,53 @@
+/** Plain, serialisable definitions: parsed from config, listed by the MI, saved in snapshots. */
+
+/** Returns the current Unix time in milliseconds. Injected: the core never reads the system clock. */
+export type Clock = () => number;
+
+export interface CounterDef {
+  /** Statistic name (case-sensitive). */
+  readonly name: string;
+  /** Group, as declared (looked up case-insensitively). `script` for `variable` lines. */
+  readonly group: string;
+  /** `/no_reset`: reset_stat / reset_statistics leave it unchanged. */
+  readonly noReset: boolean;
+}
+
+export interface ProfileDef {
+  /** Profile name as declared; looked up case-insensitively. */
+  readonly name: string;
+  /** `accumulate` | `average` | `percentage` (+ later algorithms). */
+  readonly algorithm: string;
+  /** Seconds of data kept. */
+  readonly window: number;
+  /** Number of clock-aligned slots the window is cut into. */
+  readonly slots: number;
+  /** Group the series of this profile appear in. */
+  readonly group: string;
+  /** Power of 10 that scales `percentage` output (OpenSIPS default 100). */
+  readonly percentageFactor: number;
+  /** Extension: round output to N decimals instead of truncating (null = OpenSIPS integer output). */
+  readonly precision: number | null;
+  /** Extension: value is null until the window holds at least N updates (0 = off). */
+  readonly minSamples: number;
+  /** Algorithm-specific options (e.g. `quantile` for percentiles). */
+  readonly options: Readonly<Record<string, number>>;
+}
+
+export interface EngineConfig {
+  readonly counters: readonly CounterDef[];
+  /** Declared groups (`stat_groups`), display spelling. */
+  readonly groups: readonly string[];
+  readonly profiles: readonly ProfileDef[];
+}
+
+/** One statistic as seen by exporters (Prometheus, dashboard, snapshots). */
+export interface StatView {
+  readonly group: string;
+  readonly name: string;
+  /** counter: resettable counter; gauge_counter: /no_reset counter; series: sliding-window series. */
+  readonly kind: 'counter' | 'no_reset' | 'series';
+  /** Profile name for series. */
+  readonly profile?: string;
+  /** Current value; null = not enough data (min_samples). */
+  readonly value: number | null;
+}

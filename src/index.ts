@@ -1,0 +1,11 @@
+export { createStats, Stats } from './stats.ts';
+export type { CreateStatsOptions } from './stats.ts';
+export { parseOpenSipsConfig, parseProfileLine } from './config/opensips.ts';
+export { StatsEngine } from './core/engine.ts';
+export type { Clock, CounterDef, EngineConfig, ProfileDef, StatView } from './core/types.ts';
+export { ALGORITHMS } from './core/algorithms/index.ts';
+export type { SeriesAlgorithm } from './core/algorithms/index.ts';
+export { ConfigError, SipstatsError, ERRORS } from './errors.ts';
+export type { ConfigIssue, ErrorCode } from './errors.ts';
+export type { MiHandler, MiReply, MiParams, MiErrorBody } from './mi/types.ts';
+export type { MiCommand } from './mi/registry.ts';

@@ -1,0 +1,82 @@
+import { StatsEngine } from './core/engine.ts';
+import type { Clock, EngineConfig, StatView } from './core/types.ts';
+import { parseOpenSipsConfig } from './config/opensips.ts';
+import { ConfigError } from './errors.ts';
+import { MiRegistry } from './mi/registry.ts';
+import type { MiCommand } from './mi/registry.ts';
+import { scriptCommands } from './mi/script-commands.ts';
+import { statisticsCommands } from './mi/statistics-commands.ts';
+import type { MiHandler, MiParams, MiReply } from './mi/types.ts';
+
+export interface CreateStatsOptions {
+  /** OpenSIPS `modparam("statistics", ...)` text (or a whole opensips.cfg), or a parsed config. */
+  config?: string | EngineConfig;
+  /** Unix time in ms; default `Date.now`. */
+  clock?: Clock;
+}
+
+const EMPTY: EngineConfig = Object.freeze({ counters: [], groups: [], profiles: [] });
+
+/**
+ * The sipstats statistics library: OpenSIPS `statistics` semantics in-process.
+ *   const stats = createStats({ config, clock });
+ *   stats.updateStatSeries('perc', 'ASR', +1);
+ *   await stats.mi('get_statistics', { statistics: ['stats:'] });
+ */
+export class Stats implements MiHandler {
+  readonly engine: StatsEngine;
+  readonly registry: MiRegistry;
+
+  constructor(config: EngineConfig, clock: Clock) {
+    this.engine = new StatsEngine(config, clock);
+    this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine)]);
+  }
+
+  /** update_stat: add `value` (number or signed decimal string) to a counter. Throws SipstatsError. */
+  updateStat(name: string, value: number | string): void {
+    this.engine.updateStat(name, value);
+  }
+
+  /** reset_stat: set a resettable counter to 0. Throws SipstatsError (E_NOT_FOUND). */
+  resetStat(name: string): void {
+    this.engine.resetStat(name);
+  }
+
+  /** update_stat_series: record `value` in series `name` of `profile`. Throws SipstatsError. */
+  updateStatSeries(profile: string, name: string, value: number | string): void {
+    this.engine.updateStatSeries(profile, name, value);
+  }
+
+  /** $stat(name): the value, or null for an unknown name (or a series under min_samples). */
+  getStat(name: string): number | null {
+    return this.engine.getStat(name);
+  }
+
+  /** Answers an MI command in-process: `{ result }` or `{ error: { code, message, data? } }`. */
+  async mi(method: string, params?: MiParams): Promise<MiReply> {
+    return this.registry.call(method, params);
+  }
+
+  miCommands(): string[] {
+    return this.registry.miCommands();
+  }
+
+  /** Adds an MI command (servers and plugins: cluster reads, series management, history). */
+  addMiCommand(c: MiCommand): void {
+    this.registry.add(c);
+  }
+
+  forEachStat(cb: (v: StatView) => void): void {
+    this.engine.forEachStat(cb);
+  }
+}
+
+export function createStats(options: CreateStatsOptions = {}): Stats {
+  let config = options.config ?? EMPTY;
+  if (typeof config === 'string') {
+    const r = parseOpenSipsConfig(config);
+    if (!r.ok) throw new ConfigError(r.issues);
+    config = r.value;
+  }
+  return new Stats(config, options.clock ?? Date.now);
+}
