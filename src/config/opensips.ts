@@ -48,9 +48,10 @@ export function buildProfile(input: ProfileInput): { value?: ProfileDef; problem
   if (!ALGORITHMS.has(algorithm)) problems.push(`unknown algorithm '${input.algorithm}' (one of: ${[...ALGORITHMS.keys()].join(', ')})`);
   const window = input.window ?? PROFILE_DEFAULTS.window;
   if (!isInt(window, 1, PROFILE_LIMITS.maxWindow)) problems.push(`window=${input.window} must be an integer number of seconds from 1 to ${PROFILE_LIMITS.maxWindow}`);
-  const slots = input.slots ?? (Number.isInteger(window) ? Math.min(window, PROFILE_LIMITS.maxSlots) : 1);
+  const windowOk = isInt(window, 1, PROFILE_LIMITS.maxWindow);
+  const slots = input.slots ?? (windowOk ? Math.min(window, PROFILE_LIMITS.maxSlots) : 1);
   if (!isInt(slots, 1, PROFILE_LIMITS.maxSlots)) problems.push(`slots=${input.slots} must be an integer from 1 to ${PROFILE_LIMITS.maxSlots}`);
-  else if (Number.isInteger(window) && slots > window * 1000) problems.push(`slots=${slots} is more than window*1000 (${window * 1000}): a slot must last at least 1 ms`);
+  else if (windowOk && slots > window * 1000) problems.push(`slots=${slots} is more than window*1000 (${window * 1000}): a slot must last at least 1 ms`);
   const group = input.group ?? input.name;
   if (!isValidIdent(group)) problems.push(`group ${JSON.stringify(group)} is invalid`);
   const percentageFactor = input.percentageFactor ?? PROFILE_DEFAULTS.percentageFactor;
