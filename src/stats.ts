@@ -30,27 +30,21 @@ export class Stats implements MiHandler {
   constructor(config: EngineConfig, clock: Clock) {
     this.engine = new StatsEngine(config, clock);
     this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine)]);
+    // the engine's own methods, bound: no extra call layer on the hot path (measurably faster)
+    this.updateStat = this.engine.updateStat.bind(this.engine);
+    this.resetStat = this.engine.resetStat.bind(this.engine);
+    this.updateStatSeries = this.engine.updateStatSeries.bind(this.engine);
+    this.getStat = this.engine.getStat.bind(this.engine);
   }
 
   /** update_stat: add `value` (number or signed decimal string) to a counter. Throws SipstatsError. */
-  updateStat(name: string, value: number | string): void {
-    this.engine.updateStat(name, value);
-  }
-
+  readonly updateStat: (name: string, value: number | string) => void;
   /** reset_stat: set a resettable counter to 0. Throws SipstatsError (E_NOT_FOUND). */
-  resetStat(name: string): void {
-    this.engine.resetStat(name);
-  }
-
+  readonly resetStat: (name: string) => void;
   /** update_stat_series: record `value` in series `name` of `profile`. Throws SipstatsError. */
-  updateStatSeries(profile: string, name: string, value: number | string): void {
-    this.engine.updateStatSeries(profile, name, value);
-  }
-
+  readonly updateStatSeries: (profile: string, name: string, value: number | string) => void;
   /** $stat(name): the value, or null for an unknown name (or a series under min_samples). */
-  getStat(name: string): number | null {
-    return this.engine.getStat(name);
-  }
+  readonly getStat: (name: string) => number | null;
 
   /** Answers an MI command in-process: `{ result }` or `{ error: { code, message, data? } }`. */
   async mi(method: string, params?: MiParams): Promise<MiReply> {

@@ -192,13 +192,17 @@ export class StatsEngine {
       this.lastProfileName = profile;
       this.lastProfile = p;
     }
-    const v = typeof value === 'number' && value - value === 0 ? value : toValue(value);
     const s = this.byName.get(name);
-    if (s !== undefined && s.kind === StatKind.Series && s.profile === p) {
-      p.add(s, this.clock(), v);
+    if (s !== undefined && s.profile === p && typeof value === 'number' && value - value === 0) {
+      p.add(s as Series, this.clock(), value);
       return;
     }
-    p.add(this.createSeries(p, name, s), this.clock(), v);
+    this.updateSeriesSlow(p, name, value, s);
+  }
+
+  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined): void {
+    const v = toValue(value);
+    p.add(s !== undefined && s.profile === p ? s : this.createSeries(p, name, s), this.clock(), v);
   }
 
   private resolveProfile(profile: string): ProfileRuntime {

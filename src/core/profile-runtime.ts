@@ -1,28 +1,36 @@
 import type { SeriesAlgorithm } from './algorithms/algorithm.ts';
 import type { ProfileDef } from './types.ts';
-import { Series } from './stat.ts';
+import { NO_TAIL, Series } from './stat.ts';
 import type { Group } from './stat.ts';
 
 /** Float64 numbers per slab chunk (128 KiB): slot memory is allocated in chunks, when first needed. */
 const CHUNK_DOUBLES = 16384;
 
 /**
- * The runtime of one profile: clock-aligned slot arithmetic and the slab that holds the slots of
- * all its series.
+ * The runtime of one profile: clock-aligned slot arithmetic and the memory that holds the slots
+ * of all its series.
  *
  * Slot k = floor(t*S/W) covers [k*W/S, (k+1)*W/S) (exact: W/S need not be a whole number of ms).
- * Data written in slot k counts until the clock reaches slot k+S. Each series keeps its non-empty
- * slots as a queue in slot order plus a running total of their parts, so an update and a read are
- * O(1) amortised whatever the window and slot count: every slot is pushed once and expired once.
+ * Data written in slot k counts until the clock reaches slot k+S. Each series keeps
+ *  - "current": the parts of the newest slot, in a compact per-profile array (the hot path writes
+ *    only there: about as cache-friendly as a plain Float64Array of counters);
+ *  - a queue of its completed, still live slots in slot order (at most S-1), in the slab;
+ *  - "rest": the merged parts of the queue.
+ * When the clock leaves the current slot it is appended to the queue and merged into rest; an
+ * expired slot is subtracted from rest. Every slot is appended once and expired once, so updates
+ * and reads are O(1) amortised whatever the window and slot count.
  *
- * Series layout in the Float64 slab, `w` = parts per slot:
- *   [total: w][last slot number: 1][slot entries: S*w]
- * and in the Uint32 slab: [slot number mod 2^32 of each entry: S]. Stamps mod 2^32 are enough
- * because live entries are always fewer than S slots apart from `last` (kept as a full float64).
+ * Invariant: a series with a current entry has it at slot `last` (the newest slot it has seen).
+ *
+ * Slab layout per series, `w` = parts per slot, R = S-1:
+ *   Float64: [rest: w][last: 1][queue entries: R*w]    stamps: [slot number mod 2^16 or 2^32: R]
+ * Stamps modulo 2^16 (when S < 2^15) are enough: live entries are fewer than S slots behind `last`.
  */
 export class ProfileRuntime {
   readonly W: number;
   readonly S: number;
+  /** Queue capacity: S-1 completed slots. */
+  private readonly R: number;
   /** Parts per slot: the algorithm's, plus one update count when `min_samples` is set. */
   readonly w: number;
   readonly aw: number;
@@ -31,11 +39,18 @@ export class ProfileRuntime {
   private readonly strideF: number;
   private readonly perChunk: number;
   private readonly fChunks: Float64Array[] = [];
-  private readonly uChunks: Uint32Array[] = [];
+  private readonly uChunks: (Uint16Array | Uint32Array)[] = [];
+  private readonly cChunks: Float64Array[] = [];
   private nextFree = 0;
   private readonly free: number[] = [];
   private lastT = NaN;
   private lastK = 0;
+  /** lastK - base: small integers, so that the hot path compares unboxed numbers. */
+  private lastKr = 0;
+  private base = NaN;
+  private readonly scratch: Float64Array;
+  /** Stamps are slot numbers modulo `mod`: 2^16 when S < 2^15 (half the memory), else 2^32. */
+  private readonly mod: number;
   /** Number of live series of this profile. */
   size = 0;
 
@@ -46,23 +61,35 @@ export class ProfileRuntime {
   ) {
     this.W = def.window * 1000;
     this.S = def.slots;
+    this.R = this.S - 1;
     this.aw = alg.width;
     this.minSamples = def.minSamples;
     this.hasN = def.minSamples > 0;
     this.w = this.aw + (this.hasN ? 1 : 0);
-    this.strideF = this.w + 1 + this.S * this.w;
+    this.strideF = this.w + 1 + this.R * this.w;
     this.perChunk = Math.max(1, Math.floor(CHUNK_DOUBLES / this.strideF));
+    this.scratch = new Float64Array(this.w);
+    this.mod = this.S < 32768 ? 65536 : 4294967296;
   }
+
+  // ---- slot arithmetic ----------------------------------------------------------------------
 
   /** Absolute slot number of Unix time `t` (ms). Cached: a coarse clock repeats `t` across a batch. */
   slotAt(t: number): number {
-    if (t === this.lastT) return this.lastK;
+    if (t !== this.lastT) this.computeSlot(t);
+    return this.lastK;
+  }
+
+  private computeSlot(t: number): void {
     const W = this.W;
     const q = Math.floor(t / W);
     const k = q * this.S + Math.floor(((t - q * W) * this.S) / W);
+    if (this.base !== this.base) this.base = k;
+    let kr = k - this.base;
+    if (kr <= NO_TAIL) kr = NO_TAIL + 1;
     this.lastT = t;
     this.lastK = k;
-    return k;
+    this.lastKr = kr;
   }
 
   /** Start (ms, possibly fractional) of absolute slot k. */
@@ -71,19 +98,30 @@ export class ProfileRuntime {
     return q * this.W + ((k - q * this.S) * this.W) / this.S;
   }
 
+  private stamp(k: number): number {
+    return this.mod === 65536 ? (k >>> 0) & 0xffff : k >>> 0;
+  }
+
+  /** How many slots `stamp` lies behind the slot whose stamp is `km` (both modulo `mod`). */
+  private age(km: number, stamp: number): number {
+    const d = km - stamp;
+    return d >= 0 ? d : d + this.mod;
+  }
+
+  // ---- memory -------------------------------------------------------------------------------
+
   /** Creates a series with its slot memory (from a free region or a new chunk when needed). */
   create(name: string, group: Group, t: number): Series {
-    let slot: number;
-    if (this.free.length > 0) slot = this.free.pop()!;
-    else slot = this.nextFree++;
-    const c = Math.floor(slot / this.perChunk);
-    const i = slot - c * this.perChunk;
-    if (c === this.fChunks.length) {
+    const slot = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
+    const ch = Math.floor(slot / this.perChunk);
+    const i = slot - ch * this.perChunk;
+    if (ch === this.fChunks.length) {
       this.fChunks.push(new Float64Array(this.perChunk * this.strideF));
-      this.uChunks.push(new Uint32Array(this.perChunk * this.S));
+      this.uChunks.push(this.mod === 65536 ? new Uint16Array(this.perChunk * this.R) : new Uint32Array(this.perChunk * this.R));
+      this.cChunks.push(new Float64Array(this.perChunk * this.w));
     }
-    const s = new Series(name, group, this, this.fChunks[c], this.uChunks[c], i * this.strideF, i * this.S);
-    this.clearTotal(s);
+    const s = new Series(name, group, this, this.fChunks[ch], this.uChunks[ch], i * this.strideF, i * this.R, this.cChunks[ch], i * this.w);
+    this.clearEntry(s.f, s.fo);
     s.f[s.fo + this.w] = this.slotAt(t);
     this.size++;
     return s;
@@ -91,162 +129,193 @@ export class ProfileRuntime {
 
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
-    const c = this.fChunks.indexOf(s.f);
-    this.free.push(c * this.perChunk + s.fo / this.strideF);
+    const ch = this.fChunks.indexOf(s.f);
+    this.free.push(ch * this.perChunk + s.fo / this.strideF);
     s.count = 0;
+    s.tk = NO_TAIL;
     this.size--;
   }
 
-  /** Records one sample `v` at time `t`. */
+  // ---- update and read ----------------------------------------------------------------------
+
+  /** Records one sample `v` at time `t`. Fast path: the sample lands in the current slot. */
   add(s: Series, t: number, v: number): void {
-    const f = s.f;
-    const fo = s.fo;
-    const w = this.w;
-    let k = this.slotAt(t);
-    const last = f[fo + w];
-    if (k > last) this.expire(s, k);
-    else k = last; // same slot, or the clock went back: write into the newest slot
-    const S = this.S;
-    const k32 = k >>> 0;
-    let ti = s.head + s.count - 1;
-    if (ti >= S) ti -= S;
-    if (s.count === 0 || s.u[s.uo + ti] !== k32) {
-      ti = s.count === 0 ? s.head : ti + 1 === S ? 0 : ti + 1;
-      s.u[s.uo + ti] = k32;
-      this.clearEntry(f, fo + w + 1 + ti * w);
-      s.count++;
+    if (t !== this.lastT) this.computeSlot(t);
+    if (this.lastKr === s.tk) {
+      this.alg.add(s.c, s.co, v);
+      if (this.hasN) s.c[s.co + this.aw] += 1;
+      return;
     }
-    const e = fo + w + 1 + ti * w;
-    const alg = this.alg;
-    alg.add(f, e, v);
-    alg.add(f, fo, v);
-    if (this.hasN) {
-      f[e + this.aw] += 1;
-      f[fo + this.aw] += 1;
+    this.addSlow(s, v);
+  }
+
+  private addSlow(s: Series, v: number): void {
+    let k = this.lastK;
+    const last = s.f[s.fo + this.w];
+    if (k < last) k = last; // the clock went back: write into the newest slot seen
+    const kr = k - this.base;
+    if (s.tk !== kr) {
+      this.advance(s, k);
+      s.tk = kr;
+      this.clearEntry(s.c, s.co);
     }
+    this.alg.add(s.c, s.co, v);
+    if (this.hasN) s.c[s.co + this.aw] += 1;
   }
 
   /** The value at time `t` (expired slots dropped first); null while under `min_samples`. */
   read(s: Series, t: number): number | null {
-    const k = this.slotAt(t);
-    if (k > s.f[s.fo + this.w]) this.expire(s, k);
-    if (this.hasN && s.f[s.fo + this.aw] < this.minSamples) return null;
-    return this.alg.read(s.f, s.fo, this.def);
+    const x = this.window(s, t);
+    if (this.hasN && x[this.aw] < this.minSamples) return null;
+    return this.alg.read(x, 0, this.def);
   }
 
   /** Number of updates in the window at `t` (needs `min_samples`; otherwise NaN). */
   samples(s: Series, t: number): number {
-    if (!this.hasN) return NaN;
-    const k = this.slotAt(t);
-    if (k > s.f[s.fo + this.w]) this.expire(s, k);
-    return s.f[s.fo + this.aw];
+    return this.hasN ? this.window(s, t)[this.aw] : NaN;
   }
 
-  /** Drops every slot that the clock at slot `k` has left behind. */
-  expire(s: Series, k: number): void {
+  /** The merged parts of the whole window at `t`, in a scratch array valid until the next call. */
+  window(s: Series, t: number): Float64Array {
+    const k = this.slotAt(t);
+    if (k > s.f[s.fo + this.w]) this.advance(s, k);
+    const x = this.scratch;
+    const f = s.f;
+    for (let i = 0; i < this.w; i++) x[i] = f[s.fo + i];
+    if (s.tk !== NO_TAIL) this.mergeParts(x, 0, s.c, s.co);
+    return x;
+  }
+
+  /**
+   * Brings series `s` to slot `k` (k >= last): the current entry, if older, joins the queue; slots
+   * the clock has left behind are dropped.
+   */
+  private advance(s: Series, k: number): void {
     const f = s.f;
     const fo = s.fo;
     const w = this.w;
+    const S = this.S;
     const last = f[fo + w];
     if (k <= last) return;
     f[fo + w] = k;
-    if (s.count === 0) return;
-    const S = this.S;
     if (k - last >= S) {
-      s.count = 0;
-      s.head = 0;
-      this.clearTotal(s);
+      // everything, the current entry included (it is at `last`), has expired
+      if (s.count > 0 || s.tk !== NO_TAIL) this.empty(s);
       return;
     }
-    const k32 = k >>> 0;
-    const e0 = fo + w + 1;
-    const sub = this.alg.subtract;
-    let popped = false;
-    while (s.count > 0) {
-      if (((k32 - s.u[s.uo + s.head]) >>> 0) < S) break;
-      const e = e0 + s.head * w;
-      if (sub !== undefined) {
-        sub(f, fo, f, e);
-        if (this.hasN) f[fo + this.aw] -= f[e + this.aw];
+    const km = this.stamp(k);
+    if (s.count > 0) {
+      const sub = this.alg.subtract;
+      let popped = false;
+      while (s.count > 0 && this.age(km, s.u[s.uo + s.head]) >= S) {
+        if (sub !== undefined) {
+          const e = fo + w + 1 + s.head * w;
+          sub(f, fo, f, e);
+          if (this.hasN) f[fo + this.aw] -= f[e + this.aw];
+        }
+        s.head = s.head + 1 === this.R ? 0 : s.head + 1;
+        s.count--;
+        popped = true;
       }
-      s.head = s.head + 1 === S ? 0 : s.head + 1;
-      s.count--;
-      popped = true;
+      // An empty queue means rest is exactly empty (no float drift survives). Parts that cannot
+      // be subtracted (min, max) are recomputed from the live slots.
+      if (s.count === 0) {
+        s.head = 0;
+        this.clearEntry(f, fo);
+      } else if (popped && sub === undefined) this.recomputeRest(s);
     }
-    if (!popped) return;
-    // An empty window is exactly zero (no float drift survives an idle period); parts that cannot
-    // be subtracted (min, max) are recomputed from the live slots.
-    if (s.count === 0) {
-      s.head = 0;
-      this.clearTotal(s);
-    } else if (sub === undefined) this.recomputeTotal(s);
+    if (s.tk !== NO_TAIL) {
+      // the current entry (at `last`, still live since k - last < S) becomes a completed slot
+      this.append(s, last, s.c, s.co);
+      s.tk = NO_TAIL;
+    }
   }
 
-  /** Visits the live slots of `s` in slot order: absolute slot number and the offset of its parts in `s.f`. */
+  /** Appends slot `slot` (newer than every queued slot) with the given parts; merges them into rest. */
+  private append(s: Series, slot: number, parts: Float64Array, po: number): void {
+    let ni = s.head + s.count;
+    if (ni >= this.R) ni -= this.R;
+    s.u[s.uo + ni] = this.stamp(slot);
+    const e = s.fo + this.w + 1 + ni * this.w;
+    for (let i = 0; i < this.w; i++) s.f[e + i] = parts[po + i];
+    this.mergeParts(s.f, s.fo, parts, po);
+    s.count++;
+  }
+
+  private empty(s: Series): void {
+    s.count = 0;
+    s.head = 0;
+    s.tk = NO_TAIL;
+    this.clearEntry(s.f, s.fo);
+  }
+
+  // ---- slot access for snapshots and cluster merging ---------------------------------------
+
+  /** Brings `s` up to time `t`: drops what has expired. */
+  expireAt(s: Series, t: number): void {
+    const k = this.slotAt(t);
+    if (k > s.f[s.fo + this.w]) this.advance(s, k);
+  }
+
+  /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
     const w = this.w;
     const last = s.f[s.fo + w];
-    const last32 = last >>> 0;
-    for (let n = 0, i = s.head; n < s.count; n++, i = i + 1 === this.S ? 0 : i + 1) {
-      const slot = last - ((last32 - s.u[s.uo + i]) >>> 0);
-      cb(slot, s.f, s.fo + w + 1 + i * w);
+    const lm = this.stamp(last);
+    for (let n = 0, i = s.head; n < s.count; n++, i = i + 1 === this.R ? 0 : i + 1) {
+      cb(last - this.age(lm, s.u[s.uo + i]), s.f, s.fo + w + 1 + i * w);
     }
+    if (s.tk !== NO_TAIL) cb(last, s.c, s.co);
   }
 
   /**
    * Merges foreign parts (a snapshot's, another node's) into absolute slot `slot` of `s`, as of time
-   * `t`. Parts of a slot that has already expired at `t` are ignored; a slot ahead of the clock is
-   * merged into the newest slot. Returns false when ignored.
+   * `t`. Parts of a slot that has already expired at `t` are ignored; a slot ahead of the newest
+   * slot seen is merged into it. Returns false when ignored. Rare path: O(S).
    */
   mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
-    const k = this.slotAt(t);
+    this.expireAt(s, t);
     const w = this.w;
-    const f = s.f;
-    if (k > f[s.fo + w]) this.expire(s, k);
-    const last = f[s.fo + w];
+    const last = s.f[s.fo + w];
     if (slot <= last - this.S) return false;
-    if (slot > last) slot = last;
-    const last32 = last >>> 0;
-    const S = this.S;
-    // find the insertion point from the newest entry backwards (slots are few; this path is rare)
-    let pos = s.count; // position in queue order where `slot` goes
-    for (let n = s.count - 1; n >= 0; n--) {
-      let i = s.head + n;
-      if (i >= S) i -= S;
-      const sn = last - ((last32 - s.u[s.uo + i]) >>> 0);
-      if (sn === slot) {
-        this.mergeInto(s, s.fo + w + 1 + i * w, parts, po);
-        return true;
+    if (slot >= last) {
+      if (s.tk === NO_TAIL) {
+        s.tk = last - this.base;
+        this.clearEntry(s.c, s.co);
       }
-      if (sn < slot) break;
-      pos = n;
+      this.mergeParts(s.c, s.co, parts, po);
+      return true;
     }
-    // shift entries [pos, count) one place towards the tail, then write the new entry at pos
-    for (let n = s.count; n > pos; n--) {
-      let to = s.head + n;
-      if (to >= S) to -= S;
-      let from = to - 1;
-      if (from < 0) from += S;
-      s.u[s.uo + to] = s.u[s.uo + from];
-      f.copyWithin(s.fo + w + 1 + to * w, s.fo + w + 1 + from * w, s.fo + w + 1 + from * w + w);
+    // a completed slot: rebuild the queue with it in order (S is small and this path is rare)
+    const entries: { slot: number; parts: Float64Array }[] = [];
+    let hit = false;
+    this.forEachSlot(s, (sn, src, o) => {
+      if (sn === last && s.tk !== NO_TAIL && src === s.c) return;
+      const p = src.slice(o, o + w);
+      if (sn === slot) {
+        this.mergeParts(p, 0, parts, po);
+        hit = true;
+      }
+      entries.push({ slot: sn, parts: p });
+    });
+    if (!hit) {
+      const p = new Float64Array(w);
+      this.clearEntry(p, 0);
+      this.mergeParts(p, 0, parts, po);
+      entries.push({ slot, parts: p });
+      entries.sort((a, b) => a.slot - b.slot);
     }
-    let i = s.head + pos;
-    if (i >= S) i -= S;
-    s.u[s.uo + i] = slot >>> 0;
-    this.clearEntry(f, s.fo + w + 1 + i * w);
-    s.count++;
-    this.mergeInto(s, s.fo + w + 1 + i * w, parts, po);
+    s.count = 0;
+    s.head = 0;
+    this.clearEntry(s.f, s.fo);
+    for (const e of entries) this.append(s, e.slot, e.parts, 0);
     return true;
   }
 
-  private mergeInto(s: Series, e: number, parts: ArrayLike<number>, po: number): void {
-    const f = s.f;
-    this.alg.merge(f, e, parts, po);
-    this.alg.merge(f, s.fo, parts, po);
-    if (this.hasN) {
-      f[e + this.aw] += parts[po + this.aw];
-      f[s.fo + this.aw] += parts[po + this.aw];
-    }
+  /** dst ⊕= src over all parts of a slot (algorithm parts and the update count). */
+  private mergeParts(dst: Float64Array, d: number, src: ArrayLike<number>, o: number): void {
+    this.alg.merge(dst, d, src, o);
+    if (this.hasN) dst[d + this.aw] += src[o + this.aw];
   }
 
   private clearEntry(f: Float64Array, e: number): void {
@@ -254,16 +323,11 @@ export class ProfileRuntime {
     if (this.hasN) f[e + this.aw] = 0;
   }
 
-  private clearTotal(s: Series): void {
-    this.clearEntry(s.f, s.fo);
-  }
-
-  private recomputeTotal(s: Series): void {
+  private recomputeRest(s: Series): void {
     const f = s.f;
-    this.clearTotal(s);
+    this.clearEntry(f, s.fo);
     this.forEachSlot(s, (_slot, src, o) => {
-      this.alg.merge(f, s.fo, src, o);
-      if (this.hasN) f[s.fo + this.aw] += src[o + this.aw];
+      if (src === f) this.mergeParts(f, s.fo, src, o);
     });
   }
 }

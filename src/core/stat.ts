@@ -5,6 +5,9 @@ export interface Group {
   readonly name: string;
 }
 
+/** `Series.tk` when the series has no entry. A small integer, so the field stays unboxed. */
+export const NO_TAIL = -0x40000000;
+
 export const enum StatKind {
   Counter = 0,
   Series = 1,
@@ -13,6 +16,8 @@ export const enum StatKind {
 /** A plain counter (update_stat / reset_stat). */
 export class Counter {
   readonly kind = StatKind.Counter;
+  /** Always undefined: lets the series hot path test `s.profile === p` without a kind check. */
+  readonly profile = undefined;
   value = 0;
   /** Next statistic with the same bare name in another group (bare-name lookups walk this chain). */
   next: Stat | undefined = undefined;
@@ -24,32 +29,29 @@ export class Counter {
 }
 
 /**
- * A sliding-window series. Its slots live in its profile's slab (`f`/`u` at offsets `fo`/`uo`), a
- * queue of the non-empty slots in slot order: `head` is the oldest, `count` how many are live.
+ * A sliding-window series. The slot being written ("current") lives in its profile's compact array
+ * `c` at `co`, so that the hot path touches few cache lines. Completed slots live in the profile's
+ * slab (`f`/`u` at offsets `fo`/`uo`) as a queue in slot order: `head` is the oldest, `count` how
+ * many are live.
  */
 export class Series {
   readonly kind = StatKind.Series;
   next: Stat | undefined = undefined;
-  f: Float64Array;
-  u: Uint32Array;
-  fo: number;
-  uo: number;
   head = 0;
   count = 0;
+  /** Slot of the current entry relative to the profile's base slot (small integer), or NO_TAIL. */
+  tk = NO_TAIL;
   constructor(
     readonly name: string,
     readonly group: Group,
     readonly profile: ProfileRuntime,
-    f: Float64Array,
-    u: Uint32Array,
-    fo: number,
-    uo: number,
-  ) {
-    this.f = f;
-    this.u = u;
-    this.fo = fo;
-    this.uo = uo;
-  }
+    readonly f: Float64Array,
+    readonly u: Uint16Array | Uint32Array,
+    readonly fo: number,
+    readonly uo: number,
+    readonly c: Float64Array,
+    readonly co: number,
+  ) {}
 }
 
 export type Stat = Counter | Series;

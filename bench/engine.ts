@@ -1,0 +1,120 @@
+/**
+ * Engine benchmark (issue 2): update_stat_series by name with 1 000 and 100 000 distinct series, and
+ * reads, against prom-client Counter.inc (one label), prom-client Summary with maxAgeSeconds (its
+ * sliding window) and the raw limit (a Map lookup plus a Float64Array add). The engine gets a coarse
+ * clock advanced once per batch of 1 000 updates, as the server does per event-loop turn.
+ * Memory: bytes per 60-slot average series vs. the raw slot payload (60 slots × sum+count × 8 B).
+ */
+import client from 'prom-client';
+import { createStats } from '../src/index.ts';
+import type { BenchResult } from './lib.ts';
+import { compare, fmt, printResults } from './lib.ts';
+
+const BATCH = 1000;
+
+function workload(n: number, ops: number) {
+  const names = Array.from({ length: n }, (_, i) => `cust${i}_ASR`);
+  // a fixed pseudo-random access sequence, the same for every contender
+  const idx = new Uint32Array(ops);
+  let x = 2463534242;
+  for (let i = 0; i < ops; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    idx[i] = (x >>> 0) % n;
+  }
+  const vals = new Float64Array(ops);
+  for (let i = 0; i < ops; i++) vals[i] = (i % 7) * 100 + 1;
+  return { names, idx, vals };
+}
+
+function speed(n: number, ops: number): BenchResult[] {
+  const { names, idx, vals } = workload(n, ops);
+  let now = 1_795_508_514_000;
+  const stats = createStats({ config: 'modparam("statistics", "stat_series_profile", "avg: algorithm=average window=60 slots=60")', clock: () => now });
+  for (const nm of names) stats.updateStatSeries('avg', nm, 1);
+  const engine = () => {
+    for (let b = 0; b < ops; b += BATCH) {
+      now += 1; // coarse clock: one tick per batch
+      const end = Math.min(ops, b + BATCH);
+      for (let i = b; i < end; i++) stats.updateStatSeries('avg', names[idx[i]], vals[i]);
+    }
+  };
+
+  const reg = new client.Registry();
+  const counter = new client.Counter({ name: 'c', help: 'h', labelNames: ['series'], registers: [reg] });
+  const promCounter = () => {
+    for (let i = 0; i < ops; i++) counter.inc({ series: names[idx[i]] }, vals[i]);
+  };
+
+  const summary = new client.Summary({ name: 's', help: 'h', labelNames: ['series'], maxAgeSeconds: 60, ageBuckets: 5, registers: [reg] });
+  const summaryOps = Math.min(ops, 200_000);
+  const promSummary = () => {
+    for (let i = 0; i < summaryOps; i++) summary.observe({ series: names[idx[i]] }, vals[i]);
+  };
+
+  const map = new Map<string, number>();
+  names.forEach((nm, i) => map.set(nm, i * 2));
+  const raw = new Float64Array(n * 2);
+  const rawLimit = () => {
+    for (let i = 0; i < ops; i++) raw[map.get(names[idx[i]])!] += vals[i];
+  };
+
+  let sink = 0;
+  const reads = () => {
+    for (let i = 0; i < ops; i++) sink += stats.getStat(names[idx[i]]) ?? 0;
+  };
+
+  const r = compare({ engine, promCounter, rawLimit, reads }, ops, 7);
+  const s = compare({ promSummary }, summaryOps, 3);
+  if (sink === -1) console.log(sink);
+  const tag = `${n.toLocaleString('en')} series`;
+  return [
+    { name: `engine update_stat_series (${tag})`, value: r.engine, unit: 'ops/s' },
+    { name: `engine getStat read (${tag})`, value: r.reads, unit: 'ops/s' },
+    { name: `prom-client Counter.inc 1 label (${tag})`, value: r.promCounter, unit: 'ops/s', note: `engine is ${(r.engine / r.promCounter).toFixed(1)}x (target >= 5x)` },
+    { name: `prom-client Summary maxAgeSeconds=60 (${tag})`, value: s.promSummary, unit: 'ops/s', note: `engine is ${(r.engine / s.promSummary).toFixed(1)}x (target >= 20x)` },
+    { name: `raw Map lookup + Float64Array add (${tag})`, value: r.rawLimit, unit: 'ops/s', note: `engine is ${((100 * r.engine) / r.rawLimit).toFixed(0)}% of raw (target >= 50%)` },
+  ];
+}
+
+function memory(): BenchResult[] {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return [{ name: 'memory per 60-slot average series', value: NaN, unit: 'B', note: 'run node with --expose-gc' }];
+  const N = 50_000;
+  let now = 1_795_508_514_000;
+  const names = Array.from({ length: N }, (_, i) => `cust${i}_PDD`);
+  gc();
+  const before = process.memoryUsage();
+  const stats = createStats({ config: 'modparam("statistics", "stat_series_profile", "avg: algorithm=average window=60 slots=60")', clock: () => now });
+  // fill all 60 slots of every series
+  for (let s = 0; s < 60; s++) {
+    now += 1000;
+    for (const nm of names) stats.updateStatSeries('avg', nm, s);
+  }
+  gc();
+  const after = process.memoryUsage();
+  const bytes = (after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers)) / N;
+  const raw = 60 * 2 * 8;
+  if (stats.getStat(names[0]) === -1) console.log('unreachable');
+  return [
+    {
+      name: 'memory per 60-slot average series (name and index included)',
+      value: bytes,
+      unit: 'B',
+      note: `${(bytes / raw).toFixed(2)}x the raw slot payload of ${raw} B; limit 1.3x+150 = ${(1.3 * raw + 150).toFixed(0)} B`,
+    },
+  ];
+}
+
+export async function run(): Promise<BenchResult[]> {
+  // memory first, in a clean heap
+  const mem = memory();
+  return [...speed(1000, 2_000_000), ...speed(100_000, 2_000_000), ...mem];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const res = await run();
+  printResults('engine', res);
+  void fmt;
+}
