@@ -9,3 +9,5 @@ export { ConfigError, SipstatsError, ERRORS } from './errors.ts';
 export type { ConfigIssue, ErrorCode } from './errors.ts';
 export type { MiHandler, MiReply, MiParams, MiErrorBody } from './mi/types.ts';
 export type { MiCommand } from './mi/registry.ts';
+export { exportState, restoreState } from './core/state.ts';
+export type { EngineState, RestoreReport } from './core/state.ts';

@@ -224,6 +224,11 @@ export class StatsEngine {
     return s;
   }
 
+  /** Creates an empty series of profile `p` (restore, cluster views). Throws like update_stat_series. */
+  createSeriesFor(p: ProfileRuntime, name: string): Series {
+    return this.createSeries(p, name, this.byName.get(name));
+  }
+
   /** Removes a series (cardinality control); its slot memory goes back to the profile. */
   removeSeries(s: Series): void {
     this.unlink(s);
