@@ -1,5 +1,5 @@
 import type { ConfigIssue, ErrorCode, Result } from '../errors.ts';
-import { ALGORITHMS } from '../core/algorithms/index.ts';
+import { ALGORITHMS, ALGORITHM_OPTION_KEYS } from '../core/algorithms/index.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import { scanModparams } from './modparam-scanner.ts';
@@ -32,8 +32,6 @@ export interface ProfileInput {
   options?: Record<string, number>;
 }
 
-/** Algorithm options accepted as profile keys (e.g. `quantile`), by lower-case key. Extended by algorithms. */
-export const ALGORITHM_OPTION_KEYS = new Set<string>();
 
 const isInt = (n: number, lo: number, hi: number) => Number.isInteger(n) && n >= lo && n <= hi;
 
@@ -45,7 +43,12 @@ export function buildProfile(input: ProfileInput): { value?: ProfileDef; problem
   const problems: string[] = [];
   if (!isValidIdent(input.name)) problems.push(`profile name ${JSON.stringify(input.name)} is invalid (letters, digits, '_', '-', '.'; at most 64)`);
   const algorithm = (input.algorithm ?? PROFILE_DEFAULTS.algorithm).toLowerCase();
-  if (!ALGORITHMS.has(algorithm)) problems.push(`unknown algorithm '${input.algorithm}' (one of: ${[...ALGORITHMS.keys()].join(', ')})`);
+  const factory = ALGORITHMS.get(algorithm);
+  if (factory === undefined) problems.push(`unknown algorithm '${input.algorithm}' (one of: ${[...ALGORITHMS.keys()].join(', ')})`);
+  else {
+    for (const k of Object.keys(input.options ?? {})) if (!factory.options.includes(k)) problems.push(`key '${k}' does not apply to algorithm=${algorithm}`);
+    problems.push(...factory.validate(input.options ?? {}));
+  }
   const window = input.window ?? PROFILE_DEFAULTS.window;
   if (!isInt(window, 1, PROFILE_LIMITS.maxWindow)) problems.push(`window=${input.window} must be an integer number of seconds from 1 to ${PROFILE_LIMITS.maxWindow}`);
   const windowOk = isInt(window, 1, PROFILE_LIMITS.maxWindow);

@@ -31,7 +31,7 @@ export class StatsEngine {
     this.declareGroup('dynamic');
     for (const g of config.groups) this.declareGroup(g);
     for (const p of config.profiles) {
-      const alg = algorithmFor(p.algorithm);
+      const alg = algorithmFor(p);
       if (alg === undefined) throw new SipstatsError('E_CFG_BAD_PROFILE', `profile '${p.name}': unknown algorithm '${p.algorithm}'`);
       const key = p.name.toLowerCase();
       if (this.profiles.has(key)) throw new SipstatsError('E_CFG_DUPLICATE', `profile '${p.name}' defined twice`);

@@ -167,7 +167,8 @@ export class ProfileRuntime {
   read(s: Series, t: number): number | null {
     const x = this.window(s, t);
     if (this.hasN && x[this.aw] < this.minSamples) return null;
-    return this.alg.read(x, 0, this.def);
+    const k = this.lastK;
+    return this.alg.read(x, 0, this.def, Math.max(t, this.slotStart(k)) - this.slotStart(k - this.S + 1));
   }
 
   /** Number of updates in the window at `t` (needs `min_samples`; otherwise NaN). */

@@ -21,8 +21,11 @@ export interface SeriesAlgorithm {
    * recomputed from the live slots when a slot expires.
    */
   readonly subtract?: (dst: Float64Array, d: number, src: ArrayLike<number>, s: number) => void;
-  /** The value of merged parts, OpenSIPS-compatible unless the profile asks for precision. */
-  read(f: ArrayLike<number>, o: number, p: ProfileDef): number | null;
+  /**
+   * The value of merged parts, OpenSIPS-compatible unless the profile asks for precision.
+   * `coveredMs`: how long the window covers at this read (start of its oldest slot to now).
+   */
+  read(f: ArrayLike<number>, o: number, p: ProfileDef, coveredMs: number): number | null;
 }
 
 /** Truncate toward zero (OpenSIPS integer output) or round to `precision` decimals (extension). */

@@ -1,0 +1,107 @@
+import type { SeriesAlgorithm } from './algorithm.ts';
+import { finish } from './algorithm.ts';
+
+/** sum: parts [sum]; like accumulate, but rounded only with `precision` (a float otherwise). */
+export const sum: SeriesAlgorithm = {
+  name: 'sum',
+  width: 1,
+  reset(f, o) {
+    f[o] = 0;
+  },
+  add(f, o, v) {
+    f[o] += v;
+  },
+  merge(d, i, s, j) {
+    d[i] += s[j];
+  },
+  subtract(d, i, s, j) {
+    d[i] -= s[j];
+  },
+  read(f, o, p) {
+    return p.precision === null ? f[o] : finish(f[o], p.precision);
+  },
+};
+
+/** count: parts [n]; the number of updates in the window (any value, 0 included). */
+export const count: SeriesAlgorithm = {
+  name: 'count',
+  width: 1,
+  reset(f, o) {
+    f[o] = 0;
+  },
+  add(f, o) {
+    f[o] += 1;
+  },
+  merge(d, i, s, j) {
+    d[i] += s[j];
+  },
+  subtract(d, i, s, j) {
+    d[i] -= s[j];
+  },
+  read(f, o) {
+    return f[o];
+  },
+};
+
+/**
+ * rate: parts [sum]; the value is sum per second over the time the window covers at the read
+ * (from the start of its oldest slot to now: between window - window/slots and window).
+ * Rounded to `precision` decimals (default 3).
+ */
+export const rate: SeriesAlgorithm = {
+  name: 'rate',
+  width: 1,
+  reset(f, o) {
+    f[o] = 0;
+  },
+  add(f, o, v) {
+    f[o] += v;
+  },
+  merge(d, i, s, j) {
+    d[i] += s[j];
+  },
+  subtract(d, i, s, j) {
+    d[i] -= s[j];
+  },
+  read(f, o, p, coveredMs) {
+    if (coveredMs <= 0) return 0;
+    return finish((f[o] * 1000) / coveredMs, p.precision ?? 3);
+  },
+};
+
+/**
+ * stddev: parts [n, sum, sum of squares]; population standard deviation of the window's samples,
+ * null when empty. Rounded to `precision` decimals (default 3). Sums of squares lose precision for
+ * values beyond ~1e7 with tiny spread; for delays in ms and call durations in s that is far off.
+ */
+export const stddev: SeriesAlgorithm = {
+  name: 'stddev',
+  width: 3,
+  reset(f, o) {
+    f[o] = 0;
+    f[o + 1] = 0;
+    f[o + 2] = 0;
+  },
+  add(f, o, v) {
+    f[o] += 1;
+    f[o + 1] += v;
+    f[o + 2] += v * v;
+  },
+  merge(d, i, s, j) {
+    d[i] += s[j];
+    d[i + 1] += s[j + 1];
+    d[i + 2] += s[j + 2];
+  },
+  subtract(d, i, s, j) {
+    d[i] -= s[j];
+    d[i + 1] -= s[j + 1];
+    d[i + 2] -= s[j + 2];
+  },
+  read(f, o, p) {
+    const n = f[o];
+    if (n <= 0) return null;
+    const mean = f[o + 1] / n;
+    const variance = Math.max(0, f[o + 2] / n - mean * mean);
+    return finish(Math.sqrt(variance), p.precision ?? 3);
+  },
+};
