@@ -5,6 +5,7 @@ import { ConfigError } from './errors.ts';
 import { MiRegistry } from './mi/registry.ts';
 import type { MiCommand } from './mi/registry.ts';
 import { scriptCommands } from './mi/script-commands.ts';
+import { seriesCommands } from './mi/series-commands.ts';
 import { statisticsCommands } from './mi/statistics-commands.ts';
 import type { MiHandler, MiParams, MiReply } from './mi/types.ts';
 
@@ -29,7 +30,7 @@ export class Stats implements MiHandler {
 
   constructor(config: EngineConfig, clock: Clock) {
     this.engine = new StatsEngine(config, clock);
-    this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine)]);
+    this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine), ...seriesCommands(this.engine)]);
     // the engine's own methods, bound: no extra call layer on the hot path (measurably faster)
     this.updateStat = this.engine.updateStat.bind(this.engine);
     this.resetStat = this.engine.resetStat.bind(this.engine);

@@ -30,6 +30,9 @@ export interface ProfileInput {
   precision?: number | null;
   minSamples?: number;
   options?: Record<string, number>;
+  maxSeries?: number;
+  idle?: number;
+  overflow?: string;
 }
 
 
@@ -64,10 +67,18 @@ export function buildProfile(input: ProfileInput): { value?: ProfileDef; problem
   if (precision !== null && !isInt(precision, 0, PROFILE_LIMITS.maxPrecision)) problems.push(`precision=${input.precision} must be an integer from 0 to ${PROFILE_LIMITS.maxPrecision}`);
   const minSamples = input.minSamples ?? 0;
   if (!isInt(minSamples, 0, 1e9)) problems.push(`min_samples=${input.minSamples} must be an integer from 0 to 1000000000`);
+  const maxSeries = input.maxSeries ?? 0;
+  if (!isInt(maxSeries, 0, 1e8)) problems.push(`max_series=${input.maxSeries} must be an integer from 0 (unlimited) to 100000000`);
+  const idle = input.idle ?? 0;
+  if (!isInt(idle, 0, 31_536_000)) problems.push(`idle=${input.idle} must be a number of seconds from 0 (never) to 31536000`);
+  else if (idle > 0 && windowOk && idle < window) problems.push(`idle=${idle} is shorter than the window (${window} s): a series would be removed while it still holds data`);
+  const overflow = (input.overflow ?? 'refuse').toLowerCase();
+  if (overflow !== 'refuse' && overflow !== 'other') problems.push(`overflow=${input.overflow} must be 'refuse' or 'other'`);
   if (problems.length > 0) return { problems };
+  const limits = maxSeries > 0 || idle > 0 ? { maxSeries, idle, overflow: overflow as 'refuse' | 'other' } : {};
   return {
     problems,
-    value: Object.freeze({ name: input.name, algorithm, window, slots, group, percentageFactor, precision, minSamples, options: Object.freeze({ ...(input.options ?? {}) }) }),
+    value: Object.freeze({ name: input.name, algorithm, window, slots, group, percentageFactor, precision, minSamples, options: Object.freeze({ ...(input.options ?? {}) }), ...limits }),
   };
 }
 
@@ -104,9 +115,12 @@ export function parseProfileLine(text: string): { value?: ProfileDef; problems: 
       case 'percentage_factor': input.percentageFactor = num(key, v); break;
       case 'precision': input.precision = num(key, v); break;
       case 'min_samples': input.minSamples = num(key, v); break;
+      case 'max_series': input.maxSeries = num(key, v); break;
+      case 'idle': input.idle = num(key, v); break;
+      case 'overflow': input.overflow = v; break;
       default:
         if (ALGORITHM_OPTION_KEYS.has(key)) (input.options ??= {})[key] = num(key, v);
-        else problems.push(`unknown key '${key}' (algorithm, window, slots, group, percentage_factor, precision, min_samples${[...ALGORITHM_OPTION_KEYS].map((k) => ', ' + k).join('')})`);
+        else problems.push(`unknown key '${key}' (algorithm, window, slots, group, percentage_factor, precision, min_samples, max_series, idle, overflow${[...ALGORITHM_OPTION_KEYS].map((k) => ', ' + k).join('')})`);
     }
   }
   if (problems.length > 0) return { problems };

@@ -219,9 +219,51 @@ export class StatsEngine {
       throw new SipstatsError('E_NAME_TAKEN', `'${name}' is already ${what}`);
     }
     if (!isValidStatName(name)) throw new SipstatsError('E_BAD_NAME', `${JSON.stringify(String(name).slice(0, 64))} is not a valid series name`);
+    const max = p.def.maxSeries ?? 0;
+    if (max > 0 && p.size - (p.otherSeries !== undefined ? 1 : 0) >= max) return this.overflow(p, name);
     const s = p.create(name, p.group, this.clock());
     this.link(s);
     return s;
+  }
+
+  /** A profile at its `max_series`: refuse (E_SERIES_LIMIT) or fold into `<profile>_other`. */
+  private overflow(p: ProfileRuntime, name: string): Series {
+    if (p.def.overflow === 'other') {
+      this.selfStat('series_folded');
+      if (p.otherSeries === undefined) {
+        const otherName = `${p.def.name}_other`;
+        const taken = this.byName.get(otherName);
+        if (taken !== undefined) throw new SipstatsError('E_NAME_TAKEN', `overflow series '${otherName}' is already used by another statistic`);
+        p.otherSeries = p.create(otherName, p.group, this.clock());
+        this.link(p.otherSeries);
+      }
+      return p.otherSeries;
+    }
+    this.selfStat('series_refused');
+    throw new SipstatsError('E_SERIES_LIMIT', `profile '${p.def.name}' already has its max_series=${p.def.maxSeries} series; '${String(name).slice(0, 64)}' refused`);
+  }
+
+  /** Counts an event of the engine itself in group `sipstats` (created when first needed). */
+  selfStat(name: string, by = 1): void {
+    this.declareGroup('sipstats');
+    this.updateStat(`sipstats:${name}`, by);
+  }
+
+  /**
+   * Removes every series that has had no update for its profile's `idle` seconds. Called
+   * periodically by the server; returns how many were removed.
+   */
+  sweep(): number {
+    const t = this.clock();
+    const idle: Series[] = [];
+    for (const s of this.all()) {
+      if (s.kind !== StatKind.Series) continue;
+      const limit = (s.profile.def.idle ?? 0) * 1000;
+      if (limit > 0 && s.profile.idleMs(s, t) >= limit) idle.push(s);
+    }
+    for (const s of idle) this.removeSeries(s);
+    if (idle.length > 0) this.selfStat('series_removed', idle.length);
+    return idle.length;
   }
 
   /** Creates an empty series of profile `p` (restore, cluster views). Throws like update_stat_series. */
@@ -232,6 +274,7 @@ export class StatsEngine {
   /** Removes a series (cardinality control); its slot memory goes back to the profile. */
   removeSeries(s: Series): void {
     this.unlink(s);
+    if (s.profile.otherSeries === s) s.profile.otherSeries = undefined;
     s.profile.release(s);
   }
 

@@ -53,6 +53,8 @@ export class ProfileRuntime {
   private readonly mod: number;
   /** Number of live series of this profile. */
   size = 0;
+  /** The `<profile>_other` series that overflow folds into, once created. */
+  otherSeries: Series | undefined = undefined;
 
   constructor(
     readonly def: ProfileDef,
@@ -123,6 +125,7 @@ export class ProfileRuntime {
     const s = new Series(name, group, this, this.fChunks[ch], this.uChunks[ch], i * this.strideF, i * this.R, this.cChunks[ch], i * this.w);
     this.clearEntry(s.f, s.fo);
     s.f[s.fo + this.w] = this.slotAt(t);
+    s.lu = this.lastKr;
     this.size++;
     return s;
   }
@@ -157,6 +160,7 @@ export class ProfileRuntime {
     if (s.tk !== kr) {
       this.advance(s, k);
       s.tk = kr;
+      s.lu = kr;
       this.clearEntry(s.c, s.co);
     }
     this.alg.add(s.c, s.co, v);
@@ -252,6 +256,11 @@ export class ProfileRuntime {
 
   // ---- slot access for snapshots and cluster merging ---------------------------------------
 
+  /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
+  idleMs(s: Series, t: number): number {
+    return ((this.slotAt(t) - this.base - s.lu) * this.W) / this.S;
+  }
+
   /** Brings `s` up to time `t`: drops what has expired. */
   expireAt(s: Series, t: number): void {
     const k = this.slotAt(t);
@@ -279,6 +288,7 @@ export class ProfileRuntime {
     const w = this.w;
     const last = s.f[s.fo + w];
     if (slot <= last - this.S) return false;
+    if (slot - this.base > s.lu) s.lu = Math.min(slot, last) - this.base;
     if (slot >= last) {
       if (s.tk === NO_TAIL) {
         s.tk = last - this.base;

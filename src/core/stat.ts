@@ -41,6 +41,8 @@ export class Series {
   count = 0;
   /** Slot of the current entry relative to the profile's base slot (small integer), or NO_TAIL. */
   tk = NO_TAIL;
+  /** Slot of the newest update relative to the profile's base slot (idle sweep). */
+  lu = 0;
   constructor(
     readonly name: string,
     readonly group: Group,

@@ -88,7 +88,14 @@ export function restoreState(engine: StatsEngine, state: EngineState): RestoreRe
       report.skipped.push({ name: s.name, reason: 'name is used by another statistic' });
       continue;
     }
-    if (series === undefined) series = engine.createSeriesFor(p, s.name);
+    if (series === undefined) {
+      try {
+        series = engine.createSeriesFor(p, s.name);
+      } catch (e) {
+        report.skipped.push({ name: s.name, reason: (e as Error).message });
+        continue;
+      }
+    }
     if (series.kind !== StatKind.Series) continue;
     for (const row of s.slots) if (!p.mergeSlot(series, row[0], row, 1, t)) report.expiredSlots++;
     report.series++;

@@ -31,6 +31,12 @@ export interface ProfileDef {
   readonly minSamples: number;
   /** Algorithm-specific options (e.g. `quantile` for percentiles). */
   readonly options: Readonly<Record<string, number>>;
+  /** Cardinality control: at most this many series (0 = unlimited). */
+  readonly maxSeries?: number;
+  /** Seconds without an update after which a series is removed by the sweep (0 = never). */
+  readonly idle?: number;
+  /** When `maxSeries` is reached: refuse new series (E_SERIES_LIMIT) or fold them into `<profile>_other`. */
+  readonly overflow?: 'refuse' | 'other';
 }
 
 export interface EngineConfig {
