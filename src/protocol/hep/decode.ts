@@ -1,0 +1,284 @@
+/**
+ * HEP v3 (EEP) decoder. Pure: bytes in, a typed packet or a coded error out; it never throws.
+ *
+ * Frame: "HEP3" | total length u16 (whole frame, header included) | chunks.
+ * Chunk: vendor id u16 | type id u16 | length u16 (chunk header included) | value.
+ * Only vendor 0 (the generic chunk set) is interpreted; every other chunk is skipped.
+ */
+import { ipv4ToString, ipv6ToString } from '../ip.ts';
+
+export interface HepPacket {
+  /** 2 = IPv4, 10 = IPv6 (chunk 0x0001; derived from the address chunks when absent). */
+  ipFamily: number;
+  /** IP protocol number: 17 UDP, 6 TCP, 132 SCTP... (chunk 0x0002). */
+  protocol: number;
+  /** Dotted quad or RFC 5952 IPv6 text; '' when the frame carries no address. */
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  /** Capture time, seconds (0x0009) and microseconds (0x000a). */
+  tsSec: number;
+  tsUsec: number;
+  /** tsSec * 1000 + tsUsec / 1000: milliseconds since the epoch, fractional. */
+  timeMs: number;
+  /** Payload protocol (0x000b): 1 = SIP. */
+  protoType: number;
+  /** Capture agent id (0x000c). */
+  captureId: number;
+  /** Same value as captureId (the agent's node id in HOMER terms). */
+  nodeId: number;
+  /** Authentication key (0x000e). */
+  authKey: string | undefined;
+  /** Payload (0x000f): a subarray of the input, bytes untouched. */
+  payload: Buffer;
+  /** Internal correlation id (0x0011). */
+  correlationId: string | undefined;
+  /** Capture agent name (0x0013). */
+  nodeName: string | undefined;
+}
+
+export type HepErrorCode =
+  /** Fewer than 6 bytes, or the frame's total length is larger than the buffer. */
+  | 'HEP_TRUNCATED'
+  /** The first four bytes are not "HEP3". */
+  | 'HEP_BAD_MAGIC'
+  /** The total length is shorter than the 6-byte header. */
+  | 'HEP_BAD_LENGTH'
+  /** A chunk is shorter than its header, runs past the frame, or a fixed-size chunk has the wrong size. */
+  | 'HEP_BAD_CHUNK'
+  /** No payload chunk (0x000f). */
+  | 'HEP_NO_PAYLOAD';
+
+export interface HepError {
+  code: HepErrorCode;
+  message: string;
+  /** Byte offset in the input where the problem was found. */
+  offset: number;
+}
+
+export type HepResult = { ok: true; value: HepPacket } | { ok: false; error: HepError };
+
+/** "HEP3" read as a big-endian u32. */
+export const HEP3_MAGIC = 0x48455033;
+
+export const HEP_FAMILY_IPV4 = 2;
+export const HEP_FAMILY_IPV6 = 10;
+export const HEP_PROTO_TYPE_SIP = 1;
+
+/** Generic chunk types (vendor 0). */
+export const HepChunk = {
+  IP_FAMILY: 0x0001,
+  IP_PROTOCOL: 0x0002,
+  IPV4_SRC: 0x0003,
+  IPV4_DST: 0x0004,
+  IPV6_SRC: 0x0005,
+  IPV6_DST: 0x0006,
+  SRC_PORT: 0x0007,
+  DST_PORT: 0x0008,
+  TS_SEC: 0x0009,
+  TS_USEC: 0x000a,
+  PROTO_TYPE: 0x000b,
+  CAPTURE_ID: 0x000c,
+  AUTH_KEY: 0x000e,
+  PAYLOAD: 0x000f,
+  CORRELATION_ID: 0x0011,
+  NODE_NAME: 0x0013,
+} as const;
+
+// Byte arithmetic instead of Buffer#readUInt16BE/readUInt32BE: in Node 20 readUInt32BE was not
+// inlined here (13% of the decode profile) and the whole decode went from ~700 to ~450 ns/frame.
+function u16(b: Buffer, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+function u32(b: Buffer, o: number): number {
+  return b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
+/**
+ * Remembers the last string decoded for one chunk type: agents send the same node name and auth
+ * key in every frame, and comparing <= 64 bytes is cheaper than decoding (~10 vs ~70 ns).
+ */
+class LastString {
+  private readonly bytes = new Uint8Array(64);
+  private len = -1;
+  private str = '';
+
+  get(b: Buffer, s: number, e: number): string {
+    const n = e - s;
+    if (n === this.len) {
+      const prev = this.bytes;
+      let i = 0;
+      while (i < n && prev[i] === b[s + i]) i++;
+      if (i === n) return this.str;
+    }
+    const str = b.toString('utf8', s, e);
+    if (n <= 64) {
+      this.bytes.set(b.subarray(s, e));
+      this.len = n;
+      this.str = str;
+    }
+    return str;
+  }
+}
+
+const lastAuthKey = new LastString();
+const lastNodeName = new LastString();
+
+function fail(code: HepErrorCode, message: string, offset: number): HepResult {
+  return { ok: false, error: { code, message, offset } };
+}
+
+function badSize(type: number, len: number, offset: number): HepResult {
+  return fail('HEP_BAD_CHUNK', `chunk 0x${type.toString(16).padStart(4, '0')} has length ${len}`, offset);
+}
+
+/**
+ * Decodes one HEP3 frame starting at byte 0 of `buf`. Bytes after the frame's total length are
+ * ignored. Never throws: malformed input gives `{ ok: false, error }`.
+ */
+export function decodeHep(buf: Buffer): HepResult {
+  const size = buf.length;
+  if (size < 6) return fail('HEP_TRUNCATED', `${size} bytes, a HEP3 header needs 6`, 0);
+  if (u32(buf, 0) !== HEP3_MAGIC) return fail('HEP_BAD_MAGIC', 'frame does not start with "HEP3"', 0);
+  const total = u16(buf, 4);
+  if (total < 6) return fail('HEP_BAD_LENGTH', `total length ${total} is shorter than the header`, 4);
+  if (total > size) return fail('HEP_TRUNCATED', `total length ${total} but only ${size} bytes`, 4);
+
+  let ipFamily = 0;
+  let protocol = 0;
+  let src4 = -1;
+  let dst4 = -1;
+  let src6 = -1;
+  let dst6 = -1;
+  let srcPort = 0;
+  let dstPort = 0;
+  let tsSec = 0;
+  let tsUsec = 0;
+  let protoType = 0;
+  let captureId = 0;
+  let authKey: string | undefined;
+  let payStart = -1;
+  let payEnd = -1;
+  let correlationId: string | undefined;
+  let nodeName: string | undefined;
+
+  let off = 6;
+  while (off < total) {
+    if (total - off < 6) return fail('HEP_BAD_CHUNK', `${total - off} stray bytes after the last chunk`, off);
+    const vendor = u16(buf, off);
+    const type = u16(buf, off + 2);
+    const len = u16(buf, off + 4);
+    if (len < 6) return fail('HEP_BAD_CHUNK', `chunk length ${len} is shorter than its header`, off + 4);
+    if (off + len > total) return fail('HEP_BAD_CHUNK', `chunk of ${len} bytes runs past the frame end`, off + 4);
+    const v = off + 6;
+    if (vendor === 0) {
+      switch (type) {
+        case 0x0001:
+          if (len !== 7) return badSize(type, len, off);
+          ipFamily = buf[v];
+          break;
+        case 0x0002:
+          if (len !== 7) return badSize(type, len, off);
+          protocol = buf[v];
+          break;
+        case 0x0003:
+          if (len !== 10) return badSize(type, len, off);
+          src4 = v;
+          break;
+        case 0x0004:
+          if (len !== 10) return badSize(type, len, off);
+          dst4 = v;
+          break;
+        case 0x0005:
+          if (len !== 22) return badSize(type, len, off);
+          src6 = v;
+          break;
+        case 0x0006:
+          if (len !== 22) return badSize(type, len, off);
+          dst6 = v;
+          break;
+        case 0x0007:
+          if (len !== 8) return badSize(type, len, off);
+          srcPort = u16(buf, v);
+          break;
+        case 0x0008:
+          if (len !== 8) return badSize(type, len, off);
+          dstPort = u16(buf, v);
+          break;
+        case 0x0009:
+          if (len !== 10) return badSize(type, len, off);
+          tsSec = u32(buf, v);
+          break;
+        case 0x000a:
+          if (len !== 10) return badSize(type, len, off);
+          tsUsec = u32(buf, v);
+          break;
+        case 0x000b:
+          if (len !== 7) return badSize(type, len, off);
+          protoType = buf[v];
+          break;
+        case 0x000c:
+          if (len !== 10) return badSize(type, len, off);
+          captureId = u32(buf, v);
+          break;
+        case 0x000e:
+          authKey = lastAuthKey.get(buf, v, off + len);
+          break;
+        case 0x000f:
+          payStart = v;
+          payEnd = off + len;
+          break;
+        case 0x0011:
+          correlationId = buf.toString('utf8', v, off + len);
+          break;
+        case 0x0013:
+          nodeName = lastNodeName.get(buf, v, off + len);
+          break;
+        default:
+          break;
+      }
+    }
+    off += len;
+  }
+  if (payStart < 0) return fail('HEP_NO_PAYLOAD', 'no payload chunk (0x000f)', total);
+
+  // Address chunks of the family announced win; without a family chunk, IPv6 chunks imply IPv6.
+  if (ipFamily === 0) ipFamily = src6 >= 0 || dst6 >= 0 ? HEP_FAMILY_IPV6 : src4 >= 0 || dst4 >= 0 ? HEP_FAMILY_IPV4 : 0;
+  let srcIp = '';
+  let dstIp = '';
+  if (ipFamily === HEP_FAMILY_IPV6) {
+    if (src6 >= 0) srcIp = ipv6ToString(buf, src6);
+    else if (src4 >= 0) srcIp = ipv4ToString(buf, src4);
+    if (dst6 >= 0) dstIp = ipv6ToString(buf, dst6);
+    else if (dst4 >= 0) dstIp = ipv4ToString(buf, dst4);
+  } else {
+    if (src4 >= 0) srcIp = ipv4ToString(buf, src4);
+    else if (src6 >= 0) srcIp = ipv6ToString(buf, src6);
+    if (dst4 >= 0) dstIp = ipv4ToString(buf, dst4);
+    else if (dst6 >= 0) dstIp = ipv6ToString(buf, dst6);
+  }
+
+  return {
+    ok: true,
+    value: {
+      ipFamily,
+      protocol,
+      srcIp,
+      dstIp,
+      srcPort,
+      dstPort,
+      tsSec,
+      tsUsec,
+      timeMs: tsSec * 1000 + tsUsec / 1000,
+      protoType,
+      captureId,
+      nodeId: captureId,
+      authKey,
+      payload: buf.subarray(payStart, payEnd),
+      correlationId,
+      nodeName,
+    },
+  };
+}
