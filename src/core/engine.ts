@@ -243,10 +243,31 @@ export class StatsEngine {
     throw new SipstatsError('E_SERIES_LIMIT', `profile '${p.def.name}' already has its max_series=${p.def.maxSeries} series; '${String(name).slice(0, 64)}' refused`);
   }
 
+  private readonly selfCounters = new Map<string, Counter>();
+
   /** Counts an event of the engine itself in group `sipstats` (created when first needed). */
   selfStat(name: string, by = 1): void {
-    this.declareGroup('sipstats');
-    this.updateStat(`sipstats:${name}`, by);
+    let c = this.selfCounters.get(name);
+    if (c === undefined) {
+      const g = this.declareGroup('sipstats');
+      const s = this.find(g, name);
+      if (s !== undefined && s.kind === StatKind.Series) return;
+      c = s ?? new Counter(name, g, false);
+      if (s === undefined) this.link(c);
+      this.selfCounters.set(name, c);
+    }
+    c.value += by;
+  }
+
+  /** Sets a level of the engine itself (`sipstats:name`, a /no_reset counter created when first needed). */
+  setGauge(name: string, value: number): void {
+    const g = this.declareGroup('sipstats');
+    let s = this.find(g, name);
+    if (s === undefined) {
+      s = new Counter(name, g, true);
+      this.link(s);
+    }
+    if (s.kind === StatKind.Counter) s.value = value;
   }
 
   /**

@@ -1,0 +1,87 @@
+import type { StatsEngine } from '../core/engine.ts';
+import { decodeHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
+import type { HepPacket } from '../protocol/hep/decode.ts';
+import { parseSip } from '../protocol/sip/parse.ts';
+import { CallTracker } from './call-tracker.ts';
+import type { KpiSink, TrackerOptions } from './call-tracker.ts';
+import type { PacketMeta } from './customer.ts';
+
+export interface PipelineOptions extends TrackerOptions {
+  /** HEP auth key (chunk 0x000e) that packets must carry; undefined = none required. */
+  hepAuthKey?: string;
+  /**
+   * Before each packet, set the engine's clock to the packet's capture time (replay of captures).
+   * Live servers leave it off: series then follow the server's clock, durations the capture's.
+   */
+  onPacketTime?: (timeMs: number) => void;
+}
+
+/**
+ * Bytes → KPIs: HEP decode → SIP parse → call tracking → engine updates. Bad input never throws:
+ * it is counted in self-statistics (group `sipstats`) and dropped.
+ */
+export class SipPipeline {
+  readonly tracker: CallTracker;
+  private readonly authKey: string | undefined;
+  private readonly onPacketTime: ((t: number) => void) | undefined;
+
+  constructor(
+    private readonly engine: StatsEngine,
+    options: PipelineOptions = {},
+  ) {
+    const sink: KpiSink = {
+      updateStatSeries: (profile, name, value) => {
+        try {
+          engine.updateStatSeries(profile, name, value);
+        } catch {
+          engine.selfStat('kpi_update_errors');
+        }
+      },
+      selfStat: (name, delta) => engine.selfStat(name, delta),
+      gauge: (name, value) => engine.setGauge(name, value),
+    };
+    this.tracker = new CallTracker(sink, options);
+    this.authKey = options.hepAuthKey;
+    this.onPacketTime = options.onPacketTime;
+  }
+
+  /** One HEP frame (a UDP datagram, or a frame cut from a TCP stream). */
+  onHep(buf: Buffer): void {
+    const r = decodeHep(buf);
+    if (!r.ok) {
+      this.engine.selfStat('hep_decode_errors');
+      return;
+    }
+    this.onHepPacket(r.value);
+  }
+
+  onHepPacket(p: HepPacket): void {
+    if (this.authKey !== undefined && p.authKey !== this.authKey) {
+      this.engine.selfStat('hep_auth_failures');
+      return;
+    }
+    this.engine.selfStat('hep_packets');
+    if (p.protoType !== HEP_PROTO_TYPE_SIP) {
+      this.engine.selfStat('hep_not_sip');
+      return;
+    }
+    this.onSip(p.payload, p);
+  }
+
+  /** One SIP message (from HEP, a pcap, or a socket) with its capture metadata. */
+  onSip(payload: Buffer, meta: PacketMeta): void {
+    if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);
+    const r = parseSip(payload);
+    if (!r.ok) {
+      this.engine.selfStat(r.error.code === 'SIP_EMPTY' ? 'sip_keepalives' : 'sip_decode_errors');
+      return;
+    }
+    this.tracker.onSip(r.value, meta);
+  }
+
+  /** Advance time without traffic (timeouts; the live server calls this every second). */
+  tick(now: number): void {
+    if (this.onPacketTime !== undefined) this.onPacketTime(now);
+    this.tracker.tick(now);
+  }
+}
