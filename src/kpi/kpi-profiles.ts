@@ -56,3 +56,14 @@ export class KpiNames {
     this.astP95 = n('AST_p95');
   }
 }
+
+export const KPI_NAMES = ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95'] as const;
+export type KpiName = (typeof KPI_NAMES)[number];
+const KPI_RE = /^(PDD_p95|AST_p95|ASR|NER|CCR|PDD|AST|ACD)(_10m|_1h)?(.*)$/;
+
+/** Splits a KPI series name (`ASR_10macme`) into KPI, window ('1m', '10m', '1h') and customer ('' = all traffic). */
+export function parseKpiName(name: string): { kpi: KpiName; window: '1m' | '10m' | '1h'; customer: string } | null {
+  const m = KPI_RE.exec(name);
+  if (m === null) return null;
+  return { kpi: m[1] as KpiName, window: m[2] === '_10m' ? '10m' : m[2] === '_1h' ? '1h' : '1m', customer: m[3] };
+}
