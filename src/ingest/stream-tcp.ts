@@ -1,0 +1,72 @@
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface TcpListener {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface TcpOptions {
+  /** Connections accepted at once; more are closed at once. */
+  maxConnections?: number;
+  /** A connection with no data for this long is closed, in ms. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * A TCP listener for framed streams (HEP over TCP, OpenSIPS event_stream): each connection gets
+ * its own decoder from `newConnection()`, fed every chunk; `end` is called when it closes.
+ */
+export function listenTcp(
+  host: string,
+  port: number,
+  newConnection: () => { data(chunk: Buffer): void; end(): void },
+  opts: TcpOptions = {},
+  onError: (e: unknown) => void = () => {},
+): Promise<TcpListener> {
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    if (sockets.size >= (opts.maxConnections ?? 256)) {
+      sock.destroy();
+      return;
+    }
+    sockets.add(sock);
+    const conn = newConnection();
+    sock.setTimeout(opts.idleTimeoutMs ?? 300_000, () => sock.destroy());
+    sock.on('data', (chunk) => {
+      try {
+        conn.data(chunk);
+      } catch (e) {
+        onError(e);
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      sockets.delete(sock);
+      try {
+        conn.end();
+      } catch (e) {
+        onError(e);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', onError);
+      const a = server.address();
+      const p = typeof a === 'object' && a !== null ? a.port : port;
+      resolve({
+        address: `${host.includes(':') ? `[${host}]` : host}:${p}`,
+        port: p,
+        close: () =>
+          new Promise((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
