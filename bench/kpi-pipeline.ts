@@ -1,0 +1,193 @@
+/**
+ * KPI pipeline benchmark (issue 4): HEP decode + SIP parse + call tracking + KPI series updates in
+ * one process, in SIP messages per second on one core, against hep-js decoding alone (the npm
+ * decoder a Node user would pick) on the same frames; bytes per tracked call; and the highest live
+ * HEP/UDP rate sustained with zero loss (a sender process on 127.0.0.1 at fixed rates).
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createSocket } from 'node:dgram';
+// @ts-expect-error hep-js ships no type declarations
+import hepjsModule from 'hep-js';
+import { createStats } from '../src/index.ts';
+import { KPI_MODPARAMS } from '../src/kpi/kpi-profiles.ts';
+import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
+import { listenHep } from '../src/ingest/ingest.ts';
+import { encodeHep } from '../src/protocol/hep/encode.ts';
+import type { BenchResult } from './lib.ts';
+import { compare, printResults } from './lib.ts';
+
+const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
+const MARK = 'CALLID0000000000';
+const SDP = 'v=0\r\no=- 1 1 IN IP4 10.20.30.40\r\ns=-\r\nc=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 16384 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
+
+/** One call's 7 messages as HEP frames, with offsets to patch the Call-ID, customer and capture time. */
+function templates(): { frames: Buffer[]; idAt: number[]; brAt: number[]; custAt: number; tsAt: number[]; dt: number[] } {
+  const via = 'Via: SIP/2.0/UDP 10.20.30.40:5060;branch=z9hG4bK' + MARK + ';rport';
+  const from = 'From: "Caller" <sip:+31205550000@carrier.example.net>;tag=8273645';
+  const to = 'To: <sip:+49307770000@pbx.example.com>';
+  const tt = ';tag=as6f1c';
+  const c = (cseq: string, tag: string) => [from, to + tag, `Call-ID: ${MARK}@10.20.30.40`, `CSeq: ${cseq}`];
+  const body = ['Content-Type: application/sdp', `Content-Length: ${SDP.length}`, '', SDP];
+  const none = ['Content-Length: 0', '', ''];
+  const msgs = [
+    ['INVITE sip:+49307770000@pbx.example.com SIP/2.0', via, 'Max-Forwards: 69', ...c('1 INVITE', ''), 'Contact: <sip:c@10.20.30.40>', 'X-Customer: cust000', 'User-Agent: Acme-SBC/4.2', ...body],
+    ['SIP/2.0 100 Trying', via, ...c('1 INVITE', ''), ...none],
+    ['SIP/2.0 180 Ringing', via, ...c('1 INVITE', tt), 'Contact: <sip:p@203.0.113.5>', ...none],
+    ['SIP/2.0 200 OK', via, ...c('1 INVITE', tt), 'Contact: <sip:p@203.0.113.5>', ...body],
+    ['ACK sip:p@203.0.113.5 SIP/2.0', via.replace('z9hG4bK', 'z9hG4bKa'), ...c('1 ACK', tt), ...none],
+    ['BYE sip:p@203.0.113.5 SIP/2.0', via.replace('z9hG4bK', 'z9hG4bKb'), ...c('2 BYE', tt), ...none],
+    ['SIP/2.0 200 OK', via.replace('z9hG4bK', 'z9hG4bKb'), ...c('2 BYE', tt), ...none],
+  ].map((l) => l.join('\r\n'));
+  const dt = [0, 10, 200, 1200, 1210, 31200, 31210];
+  const frames = msgs.map((m, i) => encodeHep({ srcIp: '10.20.30.40', dstIp: '203.0.113.5', srcPort: 5060, dstPort: 5060, tsSec: 1_795_508_400, tsUsec: 0, payload: m, nodeName: 'edge1' }));
+  const idAt = frames.map((f) => f.indexOf(`Call-ID: ${MARK}`) + 9);
+  const brAt = frames.map((f) => f.indexOf(MARK));
+  const custAt = frames[0].indexOf('cust000') + 4;
+  // the tsSec chunk (type 0x0009): its value follows its 6-byte header
+  const tsAt = frames.map((f) => {
+    for (let o = 6; o + 6 <= f.length; ) {
+      const type = f.readUInt16BE(o + 2);
+      const len = f.readUInt16BE(o + 4);
+      if (type === 0x0009) return o + 6;
+      o += len;
+    }
+    return -1;
+  });
+  return { frames, idAt, brAt, custAt, tsAt, dt };
+}
+
+/** Writes call number n into the mark at `at` (the Call-ID, or the Via branch). */
+function patch(f: Buffer, n: number, at: number): void {
+  let x = n;
+  for (let i = at + MARK.length - 1; i >= at + 6; i--) {
+    f[i] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+}
+
+function pipelineRate(): BenchResult[] {
+  const T = templates();
+  const CALLS = 40_000;
+  const MSGS = CALLS * 7;
+  let now = 1_795_508_400_000;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine);
+  let callNo = 0;
+  const ours = () => {
+    for (let c = 0; c < CALLS; c++) {
+      const n = callNo++;
+      const sec = 1_795_508_400 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
+      for (let m = 0; m < 7; m++) {
+        const f = T.frames[m];
+        patch(f, n, T.idAt[m]);
+        patch(f, n, T.brAt[m]);
+        if (m === 0) f[T.custAt + 2] = 48 + (n % 10);
+        f.writeUInt32BE(sec + Math.floor(T.dt[m] / 1000), T.tsAt[m]);
+        pipe.onHep(f);
+      }
+      if ((c & 1023) === 0) now += 1;
+    }
+  };
+  const hepOnly = () => {
+    for (let c = 0; c < CALLS; c++) for (let m = 0; m < 7; m++) hepjs.decapsulate(T.frames[m]);
+  };
+  const r = compare({ ours }, MSGS, 5);
+  const h = compare({ hepOnly }, MSGS, 3);
+  const answered = stats.getStat('sipstats:calls_started');
+  const asr = stats.getStat('ASR');
+  return [
+    { name: 'decode + parse + track + KPI updates (msgs/s, 1 core)', value: r.ours, unit: 'msg/s', note: `target >= 300 000; ${answered} calls, ASR ${asr}` },
+    { name: 'hep-js decapsulate alone (msgs/s)', value: h.hepOnly, unit: 'msg/s', note: `whole sipstats pipeline is ${(r.ours / h.hepOnly).toFixed(1)}x hep-js decoding alone (target >= 3x)` },
+  ];
+}
+
+function bytesPerCall(): BenchResult[] {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return [];
+  const T = templates();
+  const N = 100_000;
+  let now = 1_795_508_400_000;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000 });
+  // warm: customers and series exist before measuring
+  for (let n = 0; n < 20; n++) {
+    patch(T.frames[0], 9_000_000 + n, T.idAt[0]);
+    patch(T.frames[0], 9_000_000 + n, T.brAt[0]);
+    T.frames[0][T.custAt + 2] = 48 + (n % 10);
+    pipe.onHep(T.frames[0]);
+  }
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let n = 0; n < N; n++) {
+    patch(T.frames[0], n, T.idAt[0]);
+    patch(T.frames[0], n, T.brAt[0]);
+    T.frames[0][T.custAt + 2] = 48 + (n % 10);
+    pipe.onHep(T.frames[0]);
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / N;
+  now += 0;
+  return [{ name: 'memory per tracked (pending) call', value: bytes, unit: 'B', note: `${pipe.tracker.trackedCalls} calls tracked` }];
+}
+
+/** Sender child: sends `count` copies of a HEP frame to `port` at `rate` per second. */
+async function sender(port: number, rate: number, count: number): Promise<void> {
+  const T = templates();
+  const s = createSocket('udp4');
+  const perTick = Math.max(1, Math.round(rate / 1000));
+  let sent = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + perTick);
+      while (sent < due) {
+        const f = T.frames[sent % 7];
+        patch(f, Math.floor(sent / 7), T.idAt[sent % 7]);
+        patch(f, Math.floor(sent / 7), T.brAt[sent % 7]);
+        s.send(f, port, '127.0.0.1');
+        sent++;
+      }
+      if (sent >= count) return resolve();
+      setImmediate(step);
+    };
+    step();
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  s.close();
+}
+
+async function liveUdp(): Promise<BenchResult[]> {
+  const stats = createStats({ config: KPI_MODPARAMS });
+  const pipe = new SipPipeline(stats.engine);
+  const hep = await listenHep({ host: '127.0.0.1', port: 0 }, pipe, stats.engine);
+  let best = 0;
+  const tried: string[] = [];
+  try {
+    for (const rate of [25_000, 50_000, 100_000, 150_000, 200_000, 300_000]) {
+      const before = stats.getStat('sipstats:hep_packets') ?? 0;
+      const count = Math.round(rate * 1.5);
+      const child = fork(fileURLToPath(import.meta.url), ['--sender', String(hep.udp.port), String(rate), String(count)], { execArgv: ['--import', 'tsx'] });
+      await new Promise((r) => child.on('exit', r));
+      await new Promise((r) => setTimeout(r, 300));
+      const got = (stats.getStat('sipstats:hep_packets') ?? 0) - before;
+      tried.push(`${rate / 1000}k/s: ${((100 * got) / count).toFixed(2)}% received`);
+      if (got >= count) best = rate;
+      else break;
+    }
+  } finally {
+    await hep.close();
+  }
+  return [{ name: 'live HEP/UDP rate sustained with zero loss', value: best, unit: 'msg/s', note: tried.join('; ') }];
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const mem = bytesPerCall();
+  return [...pipelineRate(), ...mem, ...(await liveUdp())];
+}
+
+if (process.argv[2] === '--sender') {
+  await sender(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  printResults('KPI pipeline', await run());
+}
