@@ -1,0 +1,303 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULTS } from '../config/defaults.ts';
+import { handleJsonRpc } from '../mi/jsonrpc.ts';
+import type { MiHandler } from '../mi/types.ts';
+
+/**
+ * The HTTP listener: a small route table, an optional bearer token, a body limit and timeouts so
+ * that no client can stall or crash it. The composition root fills the routes (MI, /metrics,
+ * /health; later the dashboard and history JSON).
+ */
+
+/** Limits of the HTTP listener (all times in milliseconds, sizes in bytes). */
+export interface HttpLimits {
+  /** Largest request body read; past it the reply is 413. */
+  bodyLimit: number;
+  /** Time allowed to receive the request headers (then 408 and close). */
+  headersTimeout: number;
+  /** Time allowed to receive a whole request, headers and body (then 408 and close). */
+  requestTimeout: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeout: number;
+  /** A socket with no traffic at all for this long is closed (also mid-response). */
+  idleTimeout: number;
+  /** How often Node checks headersTimeout/requestTimeout (their resolution). */
+  checkInterval: number;
+  /** After a 413, how long the rest of the body is read and dropped before the socket is cut. */
+  drainTimeout: number;
+  /** After a 413, how many more bytes are read and dropped before the socket is cut. */
+  drainLimit: number;
+  /** On close(): how long in-flight requests may take before their connections are cut. */
+  shutdownGrace: number;
+}
+
+/** The defaults, each with its unit, live with every other default in config/defaults.ts. */
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = DEFAULTS.http;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RouteContext {
+  readonly url: URL;
+  /** Reads the request body (at most bodyLimit bytes). Rejects with HttpError(413) past it. */
+  body(): Promise<Buffer>;
+  /** Sends a JSON reply. */
+  json(status: number, value: unknown, headers?: Record<string, string>): void;
+}
+
+export interface Route {
+  /** Methods answered; other methods get 405 with an Allow header. A GET route answers HEAD too. */
+  readonly methods: readonly string[];
+  /** Exact path (`/metrics`), or with `prefix: true` the path and everything under it (`/mi`, `/mi/...`). */
+  readonly path: string;
+  readonly prefix?: boolean;
+  /** Needs the bearer token when one is configured (default true). */
+  readonly auth?: boolean;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void | Promise<void>;
+}
+
+export interface HttpServerOptions {
+  routes?: Route[];
+  /** Bearer token required by routes with `auth` (null/'' = no token). */
+  token?: string | null;
+  limits?: Partial<HttpLimits>;
+  /** Where handler failures are reported (default: stderr). */
+  log?: (message: string) => void;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest();
+
+export class SipstatsHttpServer {
+  readonly server: Server;
+  readonly limits: Readonly<HttpLimits>;
+  private readonly routes: Route[] = [];
+  private readonly tokenHash: Buffer | null;
+  private readonly log: (message: string) => void;
+
+  constructor(options: HttpServerOptions = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...options.limits });
+    const l = this.limits;
+    this.tokenHash = options.token ? sha(options.token) : null;
+    this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
+    for (const r of options.routes ?? []) this.addRoute(r);
+    this.server = createServer({
+      headersTimeout: Math.min(l.headersTimeout, l.requestTimeout),
+      requestTimeout: l.requestTimeout,
+      keepAliveTimeout: l.keepAliveTimeout,
+      connectionsCheckingInterval: l.checkInterval,
+    });
+    this.server.keepAliveTimeout = l.keepAliveTimeout;
+    this.server.timeout = l.idleTimeout;
+    this.server.on('request', (req, res) => void this.dispatch(req, res));
+    // `Expect: 100-continue` with a declared body past the limit: refuse before the body is sent
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (Number(req.headers['content-length']) > l.bodyLimit) {
+        res.shouldKeepAlive = false;
+        this.sendJson(res, 413, { error: 'Payload Too Large', limit: l.bodyLimit }, { connection: 'close' });
+        return;
+      }
+      res.writeContinue();
+      void this.dispatch(req, res);
+    });
+    // malformed requests and header/request timeouts: Node's own clientError handling answers
+    // 400/408/431 and closes the socket.
+  }
+
+  /** Adds a route; routes added later are tried after earlier ones. */
+  addRoute(route: Route): void {
+    this.routes.push(route);
+  }
+
+  /** Binds; resolves with the base URL (`http://HOST:PORT`, the chosen port when port is 0). */
+  listen(host: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve(this.url());
+      });
+    });
+  }
+
+  url(): string {
+    const a = this.server.address() as AddressInfo;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to shutdownGrace), closes idle keep-alive sockets. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      const timer = setTimeout(() => this.server.closeAllConnections(), this.limits.shutdownGrace);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private match(path: string): Route[] {
+    return this.routes.filter((r) => path === r.path || (r.prefix === true && path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`)));
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (this.tokenHash === null) return true;
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+    // compare digests: constant time, and no length leak
+    return m !== null && timingSafeEqual(sha(m[1]), this.tokenHash);
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        return this.sendJson(res, 400, { error: 'Bad Request' });
+      }
+      const candidates = this.match(url.pathname);
+      if (candidates.length === 0) return this.sendJson(res, 404, { error: 'Not Found' });
+      const method = req.method ?? 'GET';
+      const route = candidates.find((r) => r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
+      if (route === undefined) {
+        const allow = [...new Set(candidates.flatMap((r) => (r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods)))].join(', ');
+        return this.sendJson(res, 405, { error: 'Method Not Allowed' }, { allow });
+      }
+      if (route.auth !== false && !this.authorized(req)) return this.sendJson(res, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer realm="sipstats"' });
+      const ctx: RouteContext = {
+        url,
+        body: () => this.readBody(req, res),
+        json: (status, value, headers) => this.sendJson(res, status, value, headers),
+      };
+      await route.handle(req, res, ctx);
+      if (!res.headersSent && !res.writableEnded) this.sendJson(res, 500, { error: 'Internal Server Error', message: 'no reply' });
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 413) return; // already answered by readBody
+      if (e instanceof HttpError) {
+        if (!res.headersSent) this.sendJson(res, e.status, { error: e.message });
+        return;
+      }
+      this.log(`sipstats http: ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (!res.headersSent) this.sendJson(res, 500, { error: 'Internal Server Error' });
+      else res.destroy();
+    }
+  }
+
+  sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+    const body = JSON.stringify(value);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  }
+
+  /**
+   * Reads the body up to bodyLimit. Past it: answers 413 at once with `Connection: close`, then reads
+   * and drops the rest for a short while (drainTimeout, drainLimit) so the client receives the reply
+   * instead of a reset, and cuts the socket if it keeps sending.
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
+    const limit = this.limits.bodyLimit;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const tooLarge = () => {
+        req.removeListener('data', onData);
+        req.removeListener('end', onEnd);
+        this.refuse413(req, res);
+        reject(new HttpError(413, 'Payload Too Large'));
+      };
+      const onData = (c: Buffer) => {
+        size += c.length;
+        if (size > limit) return tooLarge();
+        chunks.push(c);
+      };
+      const onEnd = () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (Number(req.headers['content-length']) > limit) return tooLarge();
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', (e) => reject(new HttpError(400, `request body: ${e.message}`)));
+      req.on('close', () => {
+        if (!req.complete) reject(new HttpError(400, 'request aborted'));
+      });
+    });
+  }
+
+  private refuse413(req: IncomingMessage, res: ServerResponse): void {
+    const body = JSON.stringify({ error: 'Payload Too Large', limit: this.limits.bodyLimit });
+    res.shouldKeepAlive = false;
+    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    // the reply goes out now; ending it waits for the request to be drained (ending closes the socket,
+    // and closing with unread bytes makes the kernel send a reset that can swallow the reply)
+    res.write(body);
+    let dropped = 0;
+    const cut = () => {
+      clearTimeout(timer);
+      req.socket.destroy();
+    };
+    const timer = setTimeout(cut, this.limits.drainTimeout);
+    timer.unref();
+    req.on('data', (c: Buffer) => {
+      dropped += c.length;
+      if (dropped > this.limits.drainLimit) cut();
+    });
+    req.on('end', () => {
+      clearTimeout(timer);
+      res.end();
+    });
+    req.on('error', cut);
+    req.on('close', () => clearTimeout(timer));
+    req.resume();
+  }
+}
+
+export function createHttpServer(options: HttpServerOptions = {}): SipstatsHttpServer {
+  return new SipstatsHttpServer(options);
+}
+
+/**
+ * `POST /mi` and `/mi/...`: a JSON-RPC 2.0 body (any Content-Type is accepted: OpenSIPS clients send
+ * `application/json`, curl users often forget it). 200 with the reply for results and JSON-RPC
+ * errors alike, 204 when nothing is to be answered (notifications).
+ */
+export function miRoute(handler: MiHandler, path = '/mi'): Route {
+  return {
+    methods: ['POST'],
+    path,
+    prefix: true,
+    async handle(_req, res, ctx) {
+      const body = await ctx.body();
+      const reply = await handleJsonRpc(body.toString('utf8'), handler);
+      if (reply === null) {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
+    },
+  };
+}
+
+/** `GET /health`: `{status, uptime (s), version}`, no token needed. */
+export function healthRoute(version: string, startedAt = Date.now()): Route {
+  return {
+    methods: ['GET'],
+    path: '/health',
+    auth: false,
+    handle(_req, _res, ctx) {
+      ctx.json(200, { status: 'ok', uptime: Math.round((Date.now() - startedAt) / 1000), version });
+    },
+  };
+}

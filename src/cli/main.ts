@@ -1,0 +1,214 @@
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { exitOnSignals, start } from '../app/server.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+import { ConfigError } from '../errors.ts';
+
+/** `sipstats` command line: argument parsing only; the work is in src/app. */
+
+const USAGE = `usage: sipstats <command> [options]
+
+commands:
+  serve              run the server (MI over HTTP, /metrics, /health)
+    --config FILE    OpenSIPS modparam lines, a whole opensips.cfg, or native YAML/JSON
+                     (default: the embedded KPI profiles)
+    --listen H:P     HTTP listener (default ${DEFAULTS.listen}; port 0 = any free port)
+    --token TOKEN    bearer token required for /mi and /metrics (also $${DEFAULTS.tokenEnv})
+  mi METHOD [ARGS]   call an MI command on a running server, print the JSON result
+    --url URL        MI endpoint (default ${DEFAULTS.miUrl})
+    --token TOKEN    bearer token (also $${DEFAULTS.tokenEnv})
+    --params JSON    send these params as they are (instead of ARGS)
+                     ARGS as opensips-cli shapes them: all key=value → named params
+                     ({"statistics": [...]} split on spaces); else positional, the
+                     statistics commands taking every ARG as one array: [["ASR","stats_10m:"]]
+  replay             (issue 4) not implemented yet
+  demo               (issue 6) not implemented yet
+  help               this text
+`;
+
+/** Exit codes: 0 ok, 1 failure (MI error, connection refused), 2 bad usage or configuration. */
+export class UsageError extends Error {}
+
+const STATISTICS_COMMANDS = new Set([
+  'get_statistics',
+  'list_statistics',
+  'reset_statistics',
+  'clear_statistics',
+  'statistics:get',
+  'statistics:list',
+  'statistics:reset',
+  'statistics:clear',
+]);
+
+/**
+ * MI params from command-line words, the way opensips-cli shapes them: only `key=value` words →
+ * named params (`statistics=` split on spaces into an array); otherwise positional, except that the
+ * statistics commands take all their words as one array param; no words → `{}`.
+ */
+export function miParams(method: string, args: readonly string[]): unknown[] | Record<string, unknown> {
+  if (args.every((a) => /^[a-zA-Z.\-_]+=/.test(a))) {
+    const out: Record<string, unknown> = {};
+    for (const a of args) {
+      const eq = a.indexOf('=');
+      const k = a.slice(0, eq);
+      const v = a.slice(eq + 1);
+      out[k] = STATISTICS_COMMANDS.has(method) && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
+    }
+    return out;
+  }
+  return STATISTICS_COMMANDS.has(method) ? [[...args]] : [...args];
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, listen: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const running = await start({ configPath: values.config, listen: values.listen, token: values.token });
+  exitOnSignals(running);
+  return -1; // keeps running
+}
+
+/**
+ * Splits `mi` arguments: the options (anywhere), then METHOD and its ARGS verbatim, so that an ARG
+ * such as `-1` (`sipstats mi update_stat calls -1`) is a value, not an unknown option. Before
+ * METHOD any `-x` is an option (unknown ones are refused by parseArgs); `--` ends the options.
+ */
+function splitMiArgs(argv: string[]): { options: string[]; positionals: string[] } {
+  const withValue = new Set(['--url', '--token', '--params']);
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    const name = a.split('=')[0];
+    if (withValue.has(name)) {
+      options.push(a);
+      if (!a.includes('=') && i + 1 < argv.length) options.push(argv[++i]);
+    } else if (a === '--help' || a === '-h' || (positionals.length === 0 && a.startsWith('-'))) options.push(a);
+    else positionals.push(a);
+  }
+  return { options, positionals };
+}
+
+async function mi(argv: string[]): Promise<number> {
+  const split = splitMiArgs(argv);
+  const positionals = split.positionals;
+  const { values } = parseArgs({
+    args: split.options,
+    options: { url: { type: 'string' }, token: { type: 'string' }, params: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const [method, ...args] = positionals;
+  if (method === undefined) throw new UsageError('mi: METHOD missing (try: sipstats mi which)');
+  let params: unknown;
+  if (values.params !== undefined) {
+    if (args.length > 0) throw new UsageError('mi: give either --params or ARGS, not both');
+    try {
+      params = JSON.parse(values.params);
+    } catch {
+      throw new UsageError('mi: --params is not valid JSON');
+    }
+  } else params = miParams(method, args);
+  const token = values.token ?? process.env[DEFAULTS.tokenEnv];
+  const url = values.url ?? DEFAULTS.miUrl;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: String(process.pid), method, params }), signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    process.stderr.write(`sipstats mi: cannot reach ${url}: ${cause ?? (e as Error).message}\n`);
+    return 1;
+  }
+  const text = await res.text();
+  if (res.status !== 200) {
+    process.stderr.write(`sipstats mi: HTTP ${res.status} ${res.statusText}${text ? `: ${text}` : ''}\n`);
+    return 1;
+  }
+  let reply: { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+  try {
+    reply = JSON.parse(text);
+  } catch {
+    process.stderr.write(`sipstats mi: not a JSON reply: ${text.slice(0, 200)}\n`);
+    return 1;
+  }
+  if (reply.error !== undefined) {
+    const d = reply.error.data;
+    process.stderr.write(`sipstats mi: error ${reply.error.code}: ${reply.error.message}${d !== undefined ? ` (${typeof d === 'string' ? d : JSON.stringify(d)})` : ''}\n`);
+    return 1;
+  }
+  process.stdout.write(`${JSON.stringify(reply.result, null, 4)}\n`);
+  return 0;
+}
+
+/** Runs the CLI; resolves with the exit code, or -1 when a server keeps running. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'mi':
+        return await mi(rest);
+      case 'replay':
+        process.stderr.write('sipstats replay: not implemented yet (issue 4)\n');
+        return 2;
+      case 'demo':
+        process.stderr.write('sipstats demo: not implemented yet (issue 6)\n');
+        return 2;
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return 0;
+      case undefined:
+        process.stderr.write(USAGE);
+        return 2;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`sipstats: ${(e as Error).message}\nrun 'sipstats help' for usage\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`sipstats: ${e.message}\n`);
+      return 2;
+    }
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`sipstats: cannot listen: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`sipstats: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * Every default of the server in one place, each with its unit. The embedded statistics
+ * configuration is OpenSIPS modparam text, the same text an operator would write.
+ */
+
+/**
+ * The embedded default configuration: the seed's call-KPI profiles (SPEC §7) and two per-minute
+ * INVITE profiles. `perc` and `avg` keep OpenSIPS' defaults: window=60 s, slots=60 (1 s each).
+ */
+export const DEFAULT_MODPARAMS = `# sipstats embedded default configuration (OpenSIPS modparam syntax)
+# call KPIs over 1 minute, 10 minutes and 1 hour (SPEC section 7)
+modparam("statistics", "stat_series_profile", "perc: algorithm=percentage group=stats")
+modparam("statistics", "stat_series_profile", "10m-perc: algorithm=percentage window=600 slots=10 group=stats_10m")
+modparam("statistics", "stat_series_profile", "1h-perc: algorithm=percentage window=3600 slots=6 group=stats_1h")
+modparam("statistics", "stat_series_profile", "avg: algorithm=average group=stats")
+modparam("statistics", "stat_series_profile", "10m-avg: algorithm=average window=600 slots=10 group=stats_10m")
+modparam("statistics", "stat_series_profile", "1h-avg: algorithm=average window=3600 slots=6 group=stats_1h")
+# INVITEs per minute, and the share of them that succeeded
+modparam("statistics", "stat_series_profile", "inv_acc_per_min: algorithm=accumulate window=60")
+modparam("statistics", "stat_series_profile", "inv_perc_per_min: algorithm=percentage window=60")
+`;
+
+export const DEFAULTS = Object.freeze({
+  /** HTTP listener, `HOST:PORT`; 127.0.0.1 like OpenSIPS' httpd, never all interfaces by default. */
+  listen: '127.0.0.1:8888',
+  /** Bearer token for /mi and /metrics; null = no token needed. */
+  token: null as string | null,
+  /** Environment variable that may carry the token (the config's `auth.token` wins over none, the flag over both). */
+  tokenEnv: 'SIPSTATS_TOKEN',
+  /** URL the `sipstats mi` client talks to. */
+  miUrl: 'http://127.0.0.1:8888/mi',
+  http: Object.freeze({
+    /** Largest request body read, in bytes (1 MiB); past it the reply is 413. */
+    bodyLimit: 1024 * 1024,
+    /** Time to receive the request headers, in ms (then 408 and close). */
+    headersTimeout: 10_000,
+    /** Time to receive a whole request, in ms (then 408 and close). */
+    requestTimeout: 30_000,
+    /** Idle time of a keep-alive connection between requests, in ms. */
+    keepAliveTimeout: 5_000,
+    /** A socket with no traffic at all for this long is closed, in ms. */
+    idleTimeout: 60_000,
+    /** Resolution of the header/request timeouts (how often Node checks them), in ms. */
+    checkInterval: 1_000,
+    /** After a 413, how long the rest of the body is read and dropped before the socket is cut, in ms. */
+    drainTimeout: 2_000,
+    /** After a 413, how many more bytes are read and dropped before the socket is cut, in bytes. */
+    drainLimit: 4 * 1024 * 1024,
+    /** On shutdown, how long in-flight requests may still take, in ms. */
+    shutdownGrace: 10_000,
+  }),
+});

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import type { Result } from '../errors.ts';
+import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
+import { parseNativeText } from './native.ts';
+import { parseOpenSipsConfig } from './opensips.ts';
+import type { ServerConfig } from './schema.ts';
+import { deepFreeze, parseListen } from './schema.ts';
+
+/**
+ * Reads a configuration file and decides its format:
+ * - `.cfg`, `.conf`, `.m4`, or any text with a `modparam(` call: OpenSIPS modparam lines or a whole
+ *   opensips.cfg (only `modparam("statistics", ...)` lines count; listener and token then come
+ *   from the command line, the environment or the defaults);
+ * - `.yaml`, `.yml`, `.json`, or anything else: the native format (src/config/native.ts).
+ */
+
+export type ConfigFormat = 'opensips' | 'native';
+
+export function detectFormat(text: string, path?: string): ConfigFormat {
+  const ext = path === undefined ? '' : extname(path).toLowerCase();
+  if (['.cfg', '.conf', '.m4'].includes(ext)) return 'opensips';
+  if (['.yaml', '.yml', '.json'].includes(ext)) return 'native';
+  return /(^|[^A-Za-z0-9_])modparam\s*\(/.test(text) ? 'opensips' : 'native';
+}
+
+function fromOpenSips(text: string, source: ServerConfig['source']): Result<ServerConfig> {
+  const r = parseOpenSipsConfig(text);
+  if (!r.ok) return r;
+  const listen = parseListen(DEFAULTS.listen);
+  if (!listen.ok) throw new Error('bad default listen address');
+  return {
+    ok: true,
+    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, source }),
+  };
+}
+
+/** Parses configuration text of either format (`path` only helps the detection). */
+export function parseConfigText(text: string, path?: string): Result<ServerConfig> {
+  return detectFormat(text, path) === 'opensips' ? fromOpenSips(text, 'opensips') : parseNativeText(text);
+}
+
+/** The embedded default configuration (DEFAULT_MODPARAMS, listener 127.0.0.1:8888, no token). */
+export function defaultConfig(): ServerConfig {
+  const r = fromOpenSips(DEFAULT_MODPARAMS, 'default');
+  if (!r.ok) throw new ConfigError(r.issues, 'embedded default configuration');
+  return r.value;
+}
+
+/** Loads a configuration file; throws ConfigError listing every problem (with `path` as source). */
+export async function loadConfigFile(path: string): Promise<ServerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ code: 'E_CONFIG', line: 0, path, message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }], path);
+  }
+  const r = parseConfigText(text, path);
+  if (!r.ok) throw new ConfigError(r.issues, path);
+  return r.value;
+}

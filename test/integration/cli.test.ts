@@ -1,0 +1,135 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { miParams } from '../../src/cli/main.ts';
+import { CONFORMANCE_DIR } from '../support/conformance.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+
+/** Runs the CLI to completion; resolves with its exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '', ...env } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c) => (out += c));
+    p.stderr.on('data', (c) => (err += c));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('mi ARGS are shaped like opensips-cli shapes them', () => {
+  assert.deepEqual(miParams('get_statistics', ['ASR', 'stats_10m:']), [['ASR', 'stats_10m:']]);
+  assert.deepEqual(miParams('statistics:get', ['all']), [['all']]);
+  assert.deepEqual(miParams('get_statistics', []), {});
+  assert.deepEqual(miParams('which', []), {});
+  assert.deepEqual(miParams('get_statistics', ['statistics=ASR stats_10m:']), { statistics: ['ASR', 'stats_10m:'] });
+  assert.deepEqual(miParams('update_stat', ['name=calls', 'value=+1']), { name: 'calls', value: '+1' });
+  assert.deepEqual(miParams('update_stat', ['calls', '-1']), ['calls', '-1']);
+  assert.deepEqual(miParams('update_stat', ['name=calls', '2']), ['name=calls', '2']);
+});
+
+describe('sipstats serve + sipstats mi, as processes', () => {
+  let server: ChildProcess;
+  let url = '';
+  let dir = '';
+  let resolveExit: (c: number | null) => void = () => {};
+  const exited = new Promise<number | null>((resolve) => (resolveExit = resolve));
+  let stdout = '';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sipstats-cli-'));
+    const cfg = join(dir, 'sipstats.yaml');
+    writeFileSync(cfg, 'listen: 127.0.0.1:1\nauth: { token: tok }\nvariables: [calls]\nprofiles:\n  - { name: 10m-perc, algorithm: percentage, window: 600, slots: 10, group: stats_10m }\n');
+    // --listen wins over the file's listen
+    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', cfg, '--listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
+    server.on('close', (code) => resolveExit(code));
+    url = await new Promise<string>((resolve, reject) => {
+      server.stdout!.on('data', (c) => {
+        stdout += c;
+        const m = /listening on (http:\/\/\S+)\n/.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      server.on('close', (code) => reject(new Error(`server exited ${code} before listening`)));
+    });
+  });
+  after(() => {
+    if (server.exitCode === null) server.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('prints the chosen address', () => {
+    assert.match(url, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+  });
+
+  test('mi update_stat and get_statistics print the JSON result and exit 0', async () => {
+    const u = await cli(['mi', '--url', `${url}/mi`, '--token', 'tok', 'update_stat_series', 'profile=10m-perc', 'name=ASR_10m', 'value=1']);
+    assert.equal(u.code, 0, u.err);
+    assert.deepEqual(JSON.parse(u.out), 'OK');
+    // a negative value is an ARG, not an option; options may also come after METHOD
+    const d = await cli(['mi', 'update_stat', 'calls', '-2', '--url', `${url}/mi`], { SIPSTATS_TOKEN: 'tok' });
+    assert.equal(d.code, 0, d.err);
+    const g = await cli(['mi', '--url', `${url}/mi`, 'get_statistics', 'ASR_10m', 'script:'], { SIPSTATS_TOKEN: 'tok' });
+    assert.equal(g.code, 0, g.err);
+    assert.deepEqual(JSON.parse(g.out), { 'stats_10m:ASR_10m': 100, 'script:calls': -2 });
+  });
+
+  test('mi errors: a JSON-RPC error, a missing token, an unreachable server exit 1 with a message', async () => {
+    const e = await cli(['mi', '--url', `${url}/mi`, '--token', 'tok', 'get_statistics']);
+    assert.equal(e.code, 1);
+    assert.match(e.err, /-32602: Invalid params \(Too few or too many parameters\)/);
+    const a = await cli(['mi', '--url', `${url}/mi`, 'which']);
+    assert.equal(a.code, 1);
+    assert.match(a.err, /HTTP 401/);
+    const c = await cli(['mi', '--url', 'http://127.0.0.1:1/mi', 'which']);
+    assert.equal(c.code, 1);
+    assert.match(c.err, /cannot reach/);
+  });
+
+  test('SIGTERM shuts the server down cleanly with exit code 0', async () => {
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
+
+test('usage errors exit 2 with a clear message; replay and demo are stubs that say so', async () => {
+  const [flag, miFlag, cmd, noMethod, badListen, badConfig, replay, demo] = await Promise.all([
+    cli(['serve', '--bogus']),
+    cli(['mi', '--bogus', 'which']),
+    cli(['frobnicate']),
+    cli(['mi']),
+    cli(['serve', '--listen', 'nowhere']),
+    cli(['serve', '--config', join(CONFORMANCE_DIR, 'rejected-profiles.cfg')]),
+    cli(['replay']),
+    cli(['demo']),
+  ]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.err, /Unknown option '--bogus'/);
+  assert.equal(miFlag.code, 2);
+  assert.match(miFlag.err, /Unknown option '--bogus'/);
+  assert.equal(cmd.code, 2);
+  assert.match(cmd.err, /unknown command 'frobnicate'/);
+  assert.equal(noMethod.code, 2);
+  assert.match(noMethod.err, /METHOD missing/);
+  assert.equal(badListen.code, 2);
+  assert.match(badListen.err, /--listen: .*HOST:PORT/);
+  assert.equal(badConfig.code, 2);
+  assert.match(badConfig.err, /line 1: .*\n.*line 2: /);
+  assert.equal(replay.code, 2);
+  assert.match(replay.err, /not implemented yet \(issue 4\)/);
+  assert.equal(demo.code, 2);
+  assert.match(demo.err, /not implemented yet \(issue 6\)/);
+});
+
+test('bin/sipstats.js runs the built CLI from dist/', () => {
+  const bin = readFileSync(join(ROOT, 'bin', 'sipstats.js'), 'utf8');
+  assert.match(bin, /^#!\/usr\/bin\/env node\n/);
+  assert.match(bin, /import\('\.\.\/dist\/cli\/main\.js'\)/);
+});
