@@ -8,6 +8,12 @@ import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
 import { metricsRoute } from '../export/metrics-route.ts';
 import { createHttpServer, healthRoute, miRoute } from './http-server.ts';
+import { readIngest } from '../config/ingest-config.ts';
+import type { IngestSettings } from '../config/ingest-config.ts';
+import type { TrackerOptions } from '../kpi/call-tracker.ts';
+import { SipPipeline } from '../kpi/sip-pipeline.ts';
+import { AccKpiFeeder } from '../kpi/acc-events.ts';
+import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
@@ -27,10 +33,21 @@ export interface StartOptions {
   http?: Partial<HttpLimits>;
   /** Where `listening on ...` is written (default stdout). */
   print?: (line: string) => void;
+  /** HEP listener `HOST:PORT` (wins over the configuration); null = none. */
+  hepListen?: string | null;
+  hepAuthKey?: string;
+  /** OpenSIPS accounting events listener `HOST:PORT` (UDP event_datagram + TCP event_stream). */
+  eventsListen?: string | null;
+  /** Call tracking options that win over the configuration's `kpi` section. */
+  tracker?: TrackerOptions;
 }
 
 export interface Running {
   readonly url: string;
+  /** `HOST:PORT` of the HEP listener (UDP and TCP), when there is one. */
+  readonly hepAddress: string | null;
+  readonly eventsAddress: string | null;
+  readonly pipeline: SipPipeline;
   readonly stats: Stats;
   readonly http: SipstatsHttpServer;
   readonly config: ServerConfig;
@@ -58,22 +75,76 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const env = options.env ?? process.env;
   const token = options.token || env[DEFAULTS.tokenEnv] || config.auth.token || null;
 
-  const stats = createStats({ config: config.engine, clock: options.clock });
+  const ingest = ingestSettings(config, options);
+  const clock = options.clock ?? Date.now;
+  const stats = createStats({ config: config.engine, clock });
+  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey });
   const http = createHttpServer({
     token,
     limits: options.http,
     routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion())],
   });
-  const url = await http.listen(listen.host, listen.port);
-  (options.print ?? ((l) => process.stdout.write(`${l}\n`)))(`listening on ${url}`);
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const url = await http.listen(listen.host, listen.port);
+    const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
+    if (hep !== null) closers.push(hep.close);
+    const acc = new AccKpiFeeder(pipeline.sink, { customerParam: ingest.accCustomerParam, outcomes: ingest.tracker.outcomes });
+    const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);
+    if (events !== null) closers.push(events.close);
+    // one coarse timer: call timeouts every second, idle-series sweep every 10 s
+    let ticks = 0;
+    const timer = setInterval(() => {
+      pipeline.tick(clock());
+      if (++ticks % 10 === 0) stats.engine.sweep();
+    }, 1000);
+    timer.unref();
+    const print = options.print ?? ((l) => process.stdout.write(`${l}\n`));
+    print(`listening on ${url}`);
+    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address}`);
+    if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
 
-  let closing: Promise<void> | undefined;
+    let closing: Promise<void> | undefined;
+    const close = async () => {
+      // shutdown order: stop ingest → stop timers → close HTTP (in-flight requests finish)
+      for (const c of closers.splice(0)) await c();
+      clearInterval(timer);
+      await http.close();
+    };
+    return {
+      url,
+      hepAddress: hep?.udp.address ?? null,
+      eventsAddress: events?.udp.address ?? null,
+      pipeline,
+      stats,
+      http,
+      config,
+      close: () => (closing ??= close()),
+    };
+  } catch (e) {
+    for (const c of closers) await c().catch(() => {});
+    await http.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** The traffic inputs: configuration `hep`/`kpi` sections, then command-line options over them. */
+function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
+  const r = readIngest(config.hep, config.kpi);
+  if (r.problems.length > 0) throw new ConfigError(r.problems.map(([path, message]) => ({ code: 'E_CFG_SYNTAX', line: 0, path, message })), 'configuration');
+  const at = (flag: string, v: string | null | undefined, dflt: IngestSettings['hep']) => {
+    if (v === undefined) return dflt;
+    if (v === null) return null;
+    const l = parseListen(v);
+    if (!l.ok) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: flag, message: l.message }], flag);
+    return l.value;
+  };
   return {
-    url,
-    stats,
-    http,
-    config,
-    close: () => (closing ??= http.close()),
+    ...r.value,
+    hep: at('--hep-listen', o.hepListen, r.value.hep),
+    hepAuthKey: o.hepAuthKey ?? r.value.hepAuthKey,
+    events: at('--events-listen', o.eventsListen, r.value.events),
+    tracker: { ...r.value.tracker, ...o.tracker },
   };
 }
 

@@ -3,6 +3,9 @@ import { pathToFileURL } from 'node:url';
 import { exitOnSignals, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
+import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
+import { replayCommand } from './replay.ts';
+import { trackerFlags, UsageError } from './args.ts';
 
 /** `sipstats` command line: argument parsing only; the work is in src/app. */
 
@@ -14,6 +17,13 @@ commands:
                      (default: the embedded KPI profiles)
     --listen H:P     HTTP listener (default ${DEFAULTS.listen}; port 0 = any free port)
     --token TOKEN    bearer token required for /mi and /metrics (also $${DEFAULTS.tokenEnv})
+    --hep-listen H:P HEP v3 over UDP and TCP (default ${INGEST_DEFAULTS.hepListen})
+    --no-hep         no HEP listener
+    --hep-auth-key K HEP packets must carry this auth key
+    --events-listen H:P  OpenSIPS E_ACC_CDR / E_ACC_MISSED_EVENT (event_datagram UDP, event_stream TCP)
+    --invite-timeout S   a call with no final reply after S seconds fails (default 120)
+    --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain,
+                         to-domain, source-ip, hep-node
   mi METHOD [ARGS]   call an MI command on a running server, print the JSON result
     --url URL        MI endpoint (default ${DEFAULTS.miUrl})
     --token TOKEN    bearer token (also $${DEFAULTS.tokenEnv})
@@ -21,13 +31,15 @@ commands:
                      ARGS as opensips-cli shapes them: all key=value → named params
                      ({"statistics": [...]} split on spaces); else positional, the
                      statistics commands taking every ARG as one array: [["ASR","stats_10m:"]]
-  replay             (issue 4) not implemented yet
+  replay FILE        KPIs of a pcap/pcapng capture (UDP SIP, HEP-in-UDP), on the capture's clock
+    --json           print what get_statistics all returns at the end of the capture
+    --config FILE    profiles (default: the embedded KPI profiles)
+    --invite-timeout S, --customer-key K   as for serve
   demo               (issue 6) not implemented yet
   help               this text
 `;
 
-/** Exit codes: 0 ok, 1 failure (MI error, connection refused), 2 bad usage or configuration. */
-export class UsageError extends Error {}
+export { UsageError } from './args.ts';
 
 const STATISTICS_COMMANDS = new Set([
   'get_statistics',
@@ -62,7 +74,18 @@ export function miParams(method: string, args: readonly string[]): unknown[] | R
 async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, listen: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string' },
+      token: { type: 'string' },
+      'hep-listen': { type: 'string' },
+      'no-hep': { type: 'boolean' },
+      'hep-auth-key': { type: 'string' },
+      'events-listen': { type: 'string' },
+      'invite-timeout': { type: 'string' },
+      'customer-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: false,
   });
@@ -70,7 +93,15 @@ async function serve(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const running = await start({ configPath: values.config, listen: values.listen, token: values.token });
+  const running = await start({
+    configPath: values.config,
+    listen: values.listen,
+    token: values.token,
+    hepListen: values['no-hep'] ? null : values['hep-listen'],
+    hepAuthKey: values['hep-auth-key'],
+    eventsListen: values['events-listen'],
+    tracker: trackerFlags(values),
+  });
   exitOnSignals(running);
   return -1; // keeps running
 }
@@ -167,8 +198,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'mi':
         return await mi(rest);
       case 'replay':
-        process.stderr.write('sipstats replay: not implemented yet (issue 4)\n');
-        return 2;
+        return await replayCommand(rest);
       case 'demo':
         process.stderr.write('sipstats demo: not implemented yet (issue 6)\n');
         return 2;

@@ -1,24 +1,17 @@
+import { KPI_MODPARAMS } from '../kpi/kpi-profiles.ts';
 /**
  * Every default of the server in one place, each with its unit. The embedded statistics
  * configuration is OpenSIPS modparam text, the same text an operator would write.
  */
 
 /**
- * The embedded default configuration: the seed's call-KPI profiles (SPEC §7) and two per-minute
- * INVITE profiles. `perc` and `avg` keep OpenSIPS' defaults: window=60 s, slots=60 (1 s each).
+ * The embedded default configuration: the seed's call-KPI profiles (SPEC §7: `perc`, `10m-perc`,
+ * `1h-perc`, `avg`, `10m-avg`, `1h-avg`), the 95th-percentile profiles of PDD and AST, and the two
+ * per-minute INVITE profiles of the seed's first example. `perc` and `avg` keep OpenSIPS' defaults:
+ * window=60 s, slots=60 (1 s each).
  */
 export const DEFAULT_MODPARAMS = `# sipstats embedded default configuration (OpenSIPS modparam syntax)
-# call KPIs over 1 minute, 10 minutes and 1 hour (SPEC section 7)
-modparam("statistics", "stat_series_profile", "perc: algorithm=percentage group=stats")
-modparam("statistics", "stat_series_profile", "10m-perc: algorithm=percentage window=600 slots=10 group=stats_10m")
-modparam("statistics", "stat_series_profile", "1h-perc: algorithm=percentage window=3600 slots=6 group=stats_1h")
-modparam("statistics", "stat_series_profile", "avg: algorithm=average group=stats")
-modparam("statistics", "stat_series_profile", "10m-avg: algorithm=average window=600 slots=10 group=stats_10m")
-modparam("statistics", "stat_series_profile", "1h-avg: algorithm=average window=3600 slots=6 group=stats_1h")
-# INVITEs per minute, and the share of them that succeeded
-modparam("statistics", "stat_series_profile", "inv_acc_per_min: algorithm=accumulate window=60")
-modparam("statistics", "stat_series_profile", "inv_perc_per_min: algorithm=percentage window=60")
-`;
+${KPI_MODPARAMS}`;
 
 export const DEFAULTS = Object.freeze({
   /** HTTP listener, `HOST:PORT`; 127.0.0.1 like OpenSIPS' httpd, never all interfaces by default. */

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
+import { readIngest } from './ingest-config.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import type { Result } from '../errors.ts';
@@ -176,6 +177,7 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   const redis = opaque(doc, 'redis', is);
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
+  for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);
 
   if (is.list.length > 0 || !listen.ok) return { ok: false, issues: is.list };
   const engine: EngineConfig = { counters, groups, profiles };

@@ -22,6 +22,8 @@ export interface PipelineOptions extends TrackerOptions {
  */
 export class SipPipeline {
   readonly tracker: CallTracker;
+  /** The engine, as KPI feeders see it: bad updates are counted (`kpi_update_errors`), not thrown. */
+  readonly sink: KpiSink;
   private readonly authKey: string | undefined;
   private readonly onPacketTime: ((t: number) => void) | undefined;
 
@@ -29,7 +31,7 @@ export class SipPipeline {
     private readonly engine: StatsEngine,
     options: PipelineOptions = {},
   ) {
-    const sink: KpiSink = {
+    const sink: KpiSink = (this.sink = {
       updateStatSeries: (profile, name, value) => {
         try {
           engine.updateStatSeries(profile, name, value);
@@ -39,7 +41,7 @@ export class SipPipeline {
       },
       selfStat: (name, delta) => engine.selfStat(name, delta),
       gauge: (name, value) => engine.setGauge(name, value),
-    };
+    });
     this.tracker = new CallTracker(sink, options);
     this.authKey = options.hepAuthKey;
     this.onPacketTime = options.onPacketTime;

@@ -21,7 +21,7 @@ let port = 0;
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
 before(async () => {
-  srv = await start({ listen: '127.0.0.1:0', http: LIMITS, print: () => {}, env: {} });
+  srv = await start({ listen: '127.0.0.1:0', hepListen: null, http: LIMITS, print: () => {}, env: {} });
   port = Number(new URL(srv.url).port);
 });
 after(async () => {

@@ -49,7 +49,7 @@ describe('sipstats serve + sipstats mi, as processes', () => {
     const cfg = join(dir, 'sipstats.yaml');
     writeFileSync(cfg, 'listen: 127.0.0.1:1\nauth: { token: tok }\nvariables: [calls]\nprofiles:\n  - { name: 10m-perc, algorithm: percentage, window: 600, slots: 10, group: stats_10m }\n');
     // --listen wins over the file's listen
-    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', cfg, '--listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
+    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', cfg, '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
     server.on('close', (code) => resolveExit(code));
     url = await new Promise<string>((resolve, reject) => {
       server.stdout!.on('data', (c) => {
@@ -99,7 +99,7 @@ describe('sipstats serve + sipstats mi, as processes', () => {
   });
 });
 
-test('usage errors exit 2 with a clear message; replay and demo are stubs that say so', async () => {
+test('usage errors exit 2 with a clear message; replay needs one capture file; demo is a stub that says so', async () => {
   const [flag, miFlag, cmd, noMethod, badListen, badConfig, replay, demo] = await Promise.all([
     cli(['serve', '--bogus']),
     cli(['mi', '--bogus', 'which']),
@@ -123,7 +123,7 @@ test('usage errors exit 2 with a clear message; replay and demo are stubs that s
   assert.equal(badConfig.code, 2);
   assert.match(badConfig.err, /line 1: .*\n.*line 2: /);
   assert.equal(replay.code, 2);
-  assert.match(replay.err, /not implemented yet \(issue 4\)/);
+  assert.match(replay.err, /replay: give exactly one capture file/);
   assert.equal(demo.code, 2);
   assert.match(demo.err, /not implemented yet \(issue 6\)/);
 });

@@ -48,7 +48,7 @@ describe('promtool check metrics on a real scrape', () => {
   before(async () => {
     const cfg = parseNativeText(CONFIG);
     assert.ok(cfg.ok, JSON.stringify(cfg));
-    srv = await start({ config: cfg.value, listen: '127.0.0.1:0', clock: () => now, print: () => {}, env: {} });
+    srv = await start({ config: cfg.value, listen: '127.0.0.1:0', hepListen: null, clock: () => now, print: () => {}, env: {} });
     const s = srv.stats;
     for (const customer of ['', 'acme', 'Müller-GmbH', 'a.b+c', 'x%y']) {
       for (const [kpi, perc] of [

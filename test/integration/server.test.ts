@@ -37,7 +37,7 @@ describe('conformance vectors replayed over HTTP, shaped as opensips-cli sends t
   let now = vectors[0].at;
   let srv: Running;
   before(async () => {
-    srv = await start({ configPath: join(CONFORMANCE_DIR, 'opensips-statistics.cfg'), listen: '127.0.0.1:0', clock: () => now, print: () => {} });
+    srv = await start({ configPath: join(CONFORMANCE_DIR, 'opensips-statistics.cfg'), listen: '127.0.0.1:0', hepListen: null, clock: () => now, print: () => {} });
   });
   after(() => srv.close());
 
@@ -72,7 +72,7 @@ describe('the server on the default configuration', () => {
   let now = 1_795_508_514_000;
   let srv: Running;
   before(async () => {
-    srv = await start({ listen: '127.0.0.1:0', clock: () => now, print: () => {}, env: {} });
+    srv = await start({ listen: '127.0.0.1:0', hepListen: null, clock: () => now, print: () => {}, env: {} });
   });
   after(() => srv.close());
 
@@ -189,7 +189,7 @@ describe('the server on the default configuration', () => {
 describe('the bearer token', () => {
   let srv: Running;
   before(async () => {
-    srv = await start({ listen: '127.0.0.1:0', print: () => {}, env: { SIPSTATS_TOKEN: 's3cret' } });
+    srv = await start({ listen: '127.0.0.1:0', hepListen: null, print: () => {}, env: { SIPSTATS_TOKEN: 's3cret' } });
   });
   after(() => srv.close());
 
@@ -214,7 +214,7 @@ describe('the bearer token', () => {
   });
 
   test('--token wins over the environment', async () => {
-    const other = await start({ listen: '127.0.0.1:0', print: () => {}, token: 'flag', env: { SIPSTATS_TOKEN: 's3cret' } });
+    const other = await start({ listen: '127.0.0.1:0', hepListen: null, print: () => {}, token: 'flag', env: { SIPSTATS_TOKEN: 's3cret' } });
     try {
       assert.equal((await http(`${other.url}/metrics`, { headers: { authorization: 'Bearer s3cret' } })).status, 401);
       assert.equal((await http(`${other.url}/metrics`, { headers: { authorization: 'Bearer flag' } })).status, 200);
@@ -226,7 +226,7 @@ describe('the bearer token', () => {
 
 test('start() prints "listening on http://HOST:PORT" with the chosen port, and close() lets an in-flight request finish', async () => {
   const lines: string[] = [];
-  const srv = await start({ listen: '127.0.0.1:0', print: (l) => lines.push(l), env: {} });
+  const srv = await start({ listen: '127.0.0.1:0', hepListen: null, print: (l) => lines.push(l), env: {} });
   assert.deepEqual(lines, [srv.url].map((u) => `listening on ${u}`));
   assert.match(srv.url, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
   // a request whose body is still being sent when close() starts

@@ -147,7 +147,7 @@ test('without profiles the embedded default profiles apply; profiles: [] means n
   assert.equal(ok(parseNativeText('')).auth.token, null);
 });
 
-test('the default configuration: the seed KPI profiles of SPEC 7 and the two INVITE profiles', () => {
+test('the default configuration: the seed KPI profiles of SPEC 7, the p95 profiles and the two INVITE profiles', () => {
   const c = defaultConfig();
   assert.equal(c.source, 'default');
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8888 });
@@ -160,6 +160,9 @@ test('the default configuration: the seed KPI profiles of SPEC 7 and the two INV
     avg: ['average', 60, 60, 'stats'],
     '10m-avg': ['average', 600, 10, 'stats_10m'],
     '1h-avg': ['average', 3600, 6, 'stats_1h'],
+    p95: ['p95', 60, 6, 'stats'],
+    '10m-p95': ['p95', 600, 10, 'stats_10m'],
+    '1h-p95': ['p95', 3600, 6, 'stats_1h'],
     inv_acc_per_min: ['accumulate', 60, 60, 'inv_acc_per_min'],
     inv_perc_per_min: ['percentage', 60, 60, 'inv_perc_per_min'],
   });

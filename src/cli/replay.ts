@@ -1,0 +1,49 @@
+import { parseArgs } from 'node:util';
+import { replayCapture } from '../app/replay.ts';
+import { defaultConfig, loadConfigFile } from '../config/load.ts';
+import { formatKpiTable } from '../kpi/kpi-table.ts';
+import { trackerFlags, UsageError } from './args.ts';
+
+/** `sipstats replay FILE [--json] [--config FILE] [--invite-timeout S] [--customer-key K]` */
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('replay: give exactly one capture file');
+  const config = values.config !== undefined ? await loadConfigFile(values.config) : defaultConfig();
+  const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
+  let last = 0;
+  const r = await replayCapture(positionals[0], {
+    config: config.engine,
+    ...trackerFlags(values),
+    progress: (done, packets) => {
+      if (!tty || (done < 1 && Date.now() - last < 100)) return;
+      last = Date.now();
+      const w = 30;
+      const n = Math.round(done * w);
+      process.stderr.write(`\r[${'#'.repeat(n)}${' '.repeat(w - n)}] ${(done * 100).toFixed(0).padStart(3)}%  ${packets} packets${done >= 1 ? '\n' : ''}`);
+    },
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') throw new UsageError(`replay: cannot read ${positionals[0]}: ${e.code}`);
+    throw e;
+  });
+  if (r.error !== undefined && r.packets === 0) {
+    process.stderr.write(`sipstats replay: ${positionals[0]}: ${r.error.code}: ${r.error.message}\n`);
+    return 1;
+  }
+  if (r.error !== undefined) process.stderr.write(`sipstats replay: warning: ${r.error.code}: ${r.error.message} (stopped there)\n`);
+  if (values.json) {
+    const reply = await r.stats.mi('get_statistics', [['all']]);
+    process.stdout.write(`${JSON.stringify('result' in reply ? reply.result : reply, null, 2)}\n`);
+  } else {
+    const span = r.packets > 0 ? `${new Date(r.firstMs).toISOString()} .. ${new Date(r.lastMs).toISOString()}` : 'empty';
+    process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n\n`);
+    process.stdout.write(formatKpiTable((cb) => r.stats.forEachStat(cb)));
+    const started = r.stats.getStat('sipstats:calls_started') ?? 0;
+    process.stdout.write(`calls: ${started} started, ${r.stats.getStat('sipstats:calls_tracked') ?? 0} still open at the end, ${r.stats.getStat('sipstats:calls_timed_out') ?? 0} timed out\n`);
+  }
+  return 0;
+}
