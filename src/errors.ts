@@ -12,6 +12,14 @@ export const ERRORS = {
   E_NOT_FOUND: { mi: 404, title: 'Statistics Not Found' },
   E_SERIES_LIMIT: { mi: 429, title: 'Series limit reached' },
   E_CONFIG: { mi: 400, title: 'Invalid configuration' },
+  E_CLUSTER_UNAVAILABLE: { mi: 503, title: 'Cluster values unavailable' },
+  // snapshots (reported at start; the file is moved aside, never deleted)
+  E_SNAPSHOT_MAGIC: { mi: 500, title: 'Not a sipstats snapshot' },
+  E_SNAPSHOT_VERSION: { mi: 500, title: 'Snapshot format version not supported' },
+  E_SNAPSHOT_TRUNCATED: { mi: 500, title: 'Snapshot truncated' },
+  E_SNAPSHOT_CORRUPT: { mi: 500, title: 'Snapshot checksum mismatch' },
+  E_SNAPSHOT_READ: { mi: 500, title: 'Snapshot unreadable' },
+  E_SNAPSHOT_WRITE: { mi: 500, title: 'Snapshot not written' },
   // configuration issues (each one a line of an E_CONFIG error)
   E_CFG_SYNTAX: { mi: 400, title: 'Syntax error' },
   E_CFG_UNKNOWN_PARAM: { mi: 400, title: 'Unknown parameter' },

@@ -49,7 +49,7 @@ export class Stats implements MiHandler {
 
   /** Answers an MI command in-process: `{ result }` or `{ error: { code, message, data? } }`. */
   async mi(method: string, params?: MiParams): Promise<MiReply> {
-    return this.registry.call(method, params);
+    return this.registry.mi(method, params);
   }
 
   miCommands(): string[] {

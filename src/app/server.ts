@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
-import { metricsRoute } from '../export/metrics-route.ts';
+import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
 import { createHttpServer, healthRoute, miRoute } from './http-server.ts';
 import { readIngest } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
@@ -14,6 +14,11 @@ import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
+import { hostname } from 'node:os';
+import { attachPersistence } from '../persist/attach.ts';
+import type { PersistenceHandle } from '../persist/attach.ts';
+import { attachCluster } from '../persist/cluster/attach.ts';
+import type { ClusterHandle } from '../persist/cluster/attach.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
@@ -40,6 +45,16 @@ export interface StartOptions {
   eventsListen?: string | null;
   /** Call tracking options that win over the configuration's `kpi` section. */
   tracker?: TrackerOptions;
+  /** Snapshot directory (wins over the configuration's `dataDir`); null = no persistence. */
+  dataDir?: string | null;
+  /** Seconds between snapshots (default 5). */
+  snapshotIntervalS?: number;
+  /** Redis URL for cluster aggregation (wins over the configuration's `redis.url`). */
+  redis?: string;
+  /** This node's id in the cluster (default: the host name). */
+  nodeId?: string;
+  /** Where warnings and notices go (default stderr). */
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export interface Running {
@@ -48,6 +63,8 @@ export interface Running {
   readonly hepAddress: string | null;
   readonly eventsAddress: string | null;
   readonly pipeline: SipPipeline;
+  readonly persistence: PersistenceHandle | null;
+  readonly cluster: ClusterHandle | null;
   readonly stats: Stats;
   readonly http: SipstatsHttpServer;
   readonly config: ServerConfig;
@@ -85,7 +102,22 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion())],
   });
   const closers: (() => Promise<void>)[] = [];
+  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
+  let persistence: PersistenceHandle | null = null;
+  let cluster: ClusterHandle | null = null;
   try {
+    // restore first (a corrupt snapshot is moved aside and reported; the server still starts)
+    const dataDir = options.dataDir !== undefined ? options.dataDir : config.dataDir;
+    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? 5) * 1000, log });
+    const redisUrl = options.redis ?? (typeof config.redis?.url === 'string' ? config.redis.url : undefined);
+    if (redisUrl !== undefined) {
+      const nodeId = options.nodeId ?? (typeof config.redis?.nodeId === 'string' ? config.redis.nodeId : hostname());
+      cluster = await attachCluster(stats, { redisUrl, nodeId, log });
+    }
+    if (cluster !== null) {
+      const c = cluster;
+      http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster' }, '/metrics/cluster'));
+    }
     const url = await http.listen(listen.host, listen.port);
     const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
     if (hep !== null) closers.push(hep.close);
@@ -106,13 +138,17 @@ export async function start(options: StartOptions = {}): Promise<Running> {
 
     let closing: Promise<void> | undefined;
     const close = async () => {
-      // shutdown order: stop ingest → stop timers → close HTTP (in-flight requests finish)
+      // shutdown order: stop ingest → stop timers → last cluster push → final snapshot → close HTTP
       for (const c of closers.splice(0)) await c();
       clearInterval(timer);
+      await cluster?.close();
+      await persistence?.close();
       await http.close();
     };
     return {
       url,
+      persistence,
+      cluster,
       hepAddress: hep?.udp.address ?? null,
       eventsAddress: events?.udp.address ?? null,
       pipeline,
@@ -123,6 +159,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     };
   } catch (e) {
     for (const c of closers) await c().catch(() => {});
+    await cluster?.close().catch(() => {});
+    await persistence?.close().catch(() => {});
     await http.close().catch(() => {});
     throw e;
   }

@@ -4,6 +4,7 @@ import { exitOnSignals, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
+import { loadConfigFile } from '../config/load.ts';
 import { replayCommand } from './replay.ts';
 import { trackerFlags, UsageError } from './args.ts';
 
@@ -24,6 +25,11 @@ commands:
     --invite-timeout S   a call with no final reply after S seconds fails (default 120)
     --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain,
                          to-domain, source-ip, hep-node
+    --data-dir DIR       snapshots: restored at start, saved periodically and on exit (default ./data)
+    --snapshot-interval S  seconds between snapshots (default 5)
+    --no-persist         no snapshots
+    --redis URL          share series with the other nodes through Redis (redis://127.0.0.1:6379)
+    --node-id ID         this node's id in the cluster (default: the host name)
   mi METHOD [ARGS]   call an MI command on a running server, print the JSON result
     --url URL        MI endpoint (default ${DEFAULTS.miUrl})
     --token TOKEN    bearer token (also $${DEFAULTS.tokenEnv})
@@ -71,6 +77,14 @@ export function miParams(method: string, args: readonly string[]): unknown[] | R
   return STATISTICS_COMMANDS.has(method) ? [[...args]] : [...args];
 }
 
+const DEFAULT_DATA_DIR = './data';
+
+/** The configuration file's own `dataDir`, so that the flag default does not hide it. */
+async function configDataDir(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  return (await loadConfigFile(path)).dataDir ?? undefined;
+}
+
 async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -84,6 +98,11 @@ async function serve(argv: string[]): Promise<number> {
       'events-listen': { type: 'string' },
       'invite-timeout': { type: 'string' },
       'customer-key': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'snapshot-interval': { type: 'string' },
+      'no-persist': { type: 'boolean' },
+      redis: { type: 'string' },
+      'node-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -93,7 +112,13 @@ async function serve(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const iv = values['snapshot-interval'] === undefined ? 5 : Number(values['snapshot-interval']);
+  if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
   const running = await start({
+    dataDir: values['no-persist'] ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULT_DATA_DIR),
+    snapshotIntervalS: iv,
+    redis: values.redis,
+    nodeId: values['node-id'],
     configPath: values.config,
     listen: values.listen,
     token: values.token,

@@ -49,6 +49,7 @@ export class ProfileRuntime {
   private lastKr = 0;
   private base = NaN;
   private readonly scratch: Float64Array;
+  private readonly mergeScratch: Float64Array;
   /** Stamps are slot numbers modulo `mod`: 2^16 when S < 2^15 (half the memory), else 2^32. */
   private readonly mod: number;
   /** Number of live series of this profile. */
@@ -71,6 +72,7 @@ export class ProfileRuntime {
     this.strideF = this.w + 1 + this.R * this.w;
     this.perChunk = Math.max(1, Math.floor(CHUNK_DOUBLES / this.strideF));
     this.scratch = new Float64Array(this.w);
+    this.mergeScratch = new Float64Array(this.w);
     this.mod = this.S < 32768 ? 65536 : 4294967296;
   }
 
@@ -297,7 +299,15 @@ export class ProfileRuntime {
       this.mergeParts(s.c, s.co, parts, po);
       return true;
     }
-    // a completed slot: rebuild the queue with it in order (S is small and this path is rare)
+    // newer than every queued slot (restoring in slot order): append — O(1)
+    if (s.count === 0 || slot > this.newestQueued(s)) {
+      const e = this.mergeScratch;
+      this.clearEntry(e, 0);
+      this.mergeParts(e, 0, parts, po);
+      this.append(s, slot, e, 0);
+      return true;
+    }
+    // a completed slot between queued ones: rebuild the queue with it in order (rare)
     const entries: { slot: number; parts: Float64Array }[] = [];
     let hit = false;
     this.forEachSlot(s, (sn, src, o) => {
@@ -321,6 +331,14 @@ export class ProfileRuntime {
     this.clearEntry(s.f, s.fo);
     for (const e of entries) this.append(s, e.slot, e.parts, 0);
     return true;
+  }
+
+  /** Absolute slot number of the newest queued (completed) slot; needs count > 0. */
+  private newestQueued(s: Series): number {
+    let i = s.head + s.count - 1;
+    if (i >= this.R) i -= this.R;
+    const last = s.f[s.fo + this.w];
+    return last - this.age(this.stamp(last), s.u[s.uo + i]);
   }
 
   /** dst ⊕= src over all parts of a slot (algorithm parts and the update count). */

@@ -9,7 +9,7 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export interface MetricsRoute {
   readonly methods: readonly string[];
   readonly path: string;
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }
 
 /** `GET /metrics`: the Prometheus text of every statistic `source` yields (one serializer, its cache kept). */
@@ -23,6 +23,33 @@ export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): v
       const body = Buffer.from(serializer.serialize((cb) => source.forEachStat(cb)), 'utf8');
       res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
       res.end(body);
+    },
+  };
+}
+
+/**
+ * A metrics route over a source that must be awaited (cluster values read from Redis). When the
+ * source fails the scrape gets 503, so Prometheus marks it down rather than reading stale numbers.
+ */
+export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promise<void>, options: PrometheusOptions, path: string): MetricsRoute {
+  const serializer = new PrometheusSerializer(options);
+  return {
+    methods: ['GET'],
+    path,
+    handle(_req, res) {
+      const views: StatView[] = [];
+      return collect((v) => views.push(v)).then(
+        () => {
+          const body = Buffer.from(serializer.serialize((cb) => views.forEach(cb)), 'utf8');
+          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
+          res.end(body);
+        },
+        (e: unknown) => {
+          const body = `cluster values unavailable: ${e instanceof Error ? e.message : String(e)}\n`;
+          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        },
+      );
     },
   };
 }

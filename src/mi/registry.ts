@@ -29,8 +29,17 @@ export class MiRegistry implements MiHandler {
     return [...this.commands.keys()];
   }
 
+  /** Answers a command; commands that return a promise (cluster reads) are awaited. */
   async mi(method: string, params?: MiParams): Promise<MiReply> {
-    return this.call(method, params);
+    const r = this.call(method, params);
+    if (!('result' in r) || !(r.result instanceof Promise)) return r;
+    try {
+      const v: unknown = await r.result;
+      if (v !== null && typeof v === 'object' && 'error' in v && isErrorBody((v as { error: unknown }).error)) return v as { error: MiErrorBody };
+      return { result: v };
+    } catch (e) {
+      return { error: toErrorBody(e) };
+    }
   }
 
   /** Synchronous form of `mi` (the engine's commands never wait). */

@@ -49,7 +49,7 @@ describe('sipstats serve + sipstats mi, as processes', () => {
     const cfg = join(dir, 'sipstats.yaml');
     writeFileSync(cfg, 'listen: 127.0.0.1:1\nauth: { token: tok }\nvariables: [calls]\nprofiles:\n  - { name: 10m-perc, algorithm: percentage, window: 600, slots: 10, group: stats_10m }\n');
     // --listen wins over the file's listen
-    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', cfg, '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
+    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', cfg, '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0', '--no-persist'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
     server.on('close', (code) => resolveExit(code));
     url = await new Promise<string>((resolve, reject) => {
       server.stdout!.on('data', (c) => {
