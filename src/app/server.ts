@@ -15,6 +15,9 @@ import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
 import { hostname } from 'node:os';
+import { HistoryRecorder } from '../web/history.ts';
+import { dashboardRoutes } from '../web/routes.ts';
+import { startDemoTraffic } from '../web/demo-traffic.ts';
 import { attachPersistence } from '../persist/attach.ts';
 import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
@@ -53,6 +56,8 @@ export interface StartOptions {
   redis?: string;
   /** This node's id in the cluster (default: the host name). */
   nodeId?: string;
+  /** Run the built-in demo traffic generator against the HEP listener (`sipstats demo`). */
+  demo?: boolean;
   /** Where warnings and notices go (default stderr). */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -96,10 +101,12 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const clock = options.clock ?? Date.now;
   const stats = createStats({ config: config.engine, clock });
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey });
+  const history = new HistoryRecorder(stats.engine);
+  stats.addMiCommand(history.miCommand());
   const http = createHttpServer({
     token,
     limits: options.http,
-    routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion())],
+    routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion()), ...dashboardRoutes(stats, history)],
   });
   const closers: (() => Promise<void>)[] = [];
   const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
@@ -124,17 +131,25 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const acc = new AccKpiFeeder(pipeline.sink, { customerParam: ingest.accCustomerParam, outcomes: ingest.tracker.outcomes });
     const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);
     if (events !== null) closers.push(events.close);
-    // one coarse timer: call timeouts every second, idle-series sweep every 10 s
+    if (options.demo === true && hep === null) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--demo', message: 'the demo sends HEP: it needs the HEP listener (drop --no-hep)' }], '--demo');
+    const demoTarget = hep === null ? null : hep.udp.address.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+    const demo = options.demo === true && hep !== null ? startDemoTraffic({ host: demoTarget!.startsWith('[') ? '::1' : demoTarget!.split(':')[0], port: hep.udp.port }) : null;
+    if (demo !== null) closers.unshift(async () => demo.stop());
+    // one coarse timer: call timeouts and chart history every second, idle-series sweep every 10 s
     let ticks = 0;
     const timer = setInterval(() => {
-      pipeline.tick(clock());
+      const now = clock();
+      pipeline.tick(now);
+      history.sample(now);
       if (++ticks % 10 === 0) stats.engine.sweep();
     }, 1000);
     timer.unref();
     const print = options.print ?? ((l) => process.stdout.write(`${l}\n`));
     print(`listening on ${url}`);
+    print(`dashboard: ${url}/`);
     if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address}`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
+    if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
 
     let closing: Promise<void> | undefined;
     const close = async () => {

@@ -30,6 +30,7 @@ commands:
     --no-persist         no snapshots
     --redis URL          share series with the other nodes through Redis (redis://127.0.0.1:6379)
     --node-id ID         this node's id in the cluster (default: the host name)
+    --demo               also run the built-in demo traffic generator (as \`sipstats demo\`)
   mi METHOD [ARGS]   call an MI command on a running server, print the JSON result
     --url URL        MI endpoint (default ${DEFAULTS.miUrl})
     --token TOKEN    bearer token (also $${DEFAULTS.tokenEnv})
@@ -41,7 +42,8 @@ commands:
     --json           print what get_statistics all returns at the end of the capture
     --config FILE    profiles (default: the embedded KPI profiles)
     --invite-timeout S, --customer-key K   as for serve
-  demo               (issue 6) not implemented yet
+  demo [OPTIONS]     serve plus a built-in HEP traffic generator (several customers of different
+                     quality), so the dashboard moves at once; same options as serve
   help               this text
 `;
 
@@ -85,7 +87,7 @@ async function configDataDir(path: string | undefined): Promise<string | undefin
   return (await loadConfigFile(path)).dataDir ?? undefined;
 }
 
-async function serve(argv: string[]): Promise<number> {
+async function serve(argv: string[], demoMode = false): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -103,6 +105,7 @@ async function serve(argv: string[]): Promise<number> {
       'no-persist': { type: 'boolean' },
       redis: { type: 'string' },
       'node-id': { type: 'string' },
+      demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -115,10 +118,12 @@ async function serve(argv: string[]): Promise<number> {
   const iv = values['snapshot-interval'] === undefined ? 5 : Number(values['snapshot-interval']);
   if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
   const running = await start({
-    dataDir: values['no-persist'] ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULT_DATA_DIR),
+    // the demo keeps nothing on disk unless asked to (--data-dir)
+    dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULT_DATA_DIR),
     snapshotIntervalS: iv,
     redis: values.redis,
     nodeId: values['node-id'],
+    demo: values.demo === true || demoMode,
     configPath: values.config,
     listen: values.listen,
     token: values.token,
@@ -225,8 +230,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'replay':
         return await replayCommand(rest);
       case 'demo':
-        process.stderr.write('sipstats demo: not implemented yet (issue 6)\n');
-        return 2;
+        return await serve(rest, true);
       case 'help':
       case '--help':
       case '-h':

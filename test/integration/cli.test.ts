@@ -99,7 +99,7 @@ describe('sipstats serve + sipstats mi, as processes', () => {
   });
 });
 
-test('usage errors exit 2 with a clear message; replay needs one capture file; demo is a stub that says so', async () => {
+test('usage errors exit 2 with a clear message; replay needs one capture file; demo needs the HEP listener', async () => {
   const [flag, miFlag, cmd, noMethod, badListen, badConfig, replay, demo] = await Promise.all([
     cli(['serve', '--bogus']),
     cli(['mi', '--bogus', 'which']),
@@ -108,7 +108,7 @@ test('usage errors exit 2 with a clear message; replay needs one capture file; d
     cli(['serve', '--listen', 'nowhere']),
     cli(['serve', '--config', join(CONFORMANCE_DIR, 'rejected-profiles.cfg')]),
     cli(['replay']),
-    cli(['demo']),
+    cli(['demo', '--no-hep', '--listen', '127.0.0.1:0']),
   ]);
   assert.equal(flag.code, 2);
   assert.match(flag.err, /Unknown option '--bogus'/);
@@ -125,11 +125,41 @@ test('usage errors exit 2 with a clear message; replay needs one capture file; d
   assert.equal(replay.code, 2);
   assert.match(replay.err, /replay: give exactly one capture file/);
   assert.equal(demo.code, 2);
-  assert.match(demo.err, /not implemented yet \(issue 6\)/);
+  assert.match(demo.err, /the demo sends HEP/);
 });
 
 test('bin/sipstats.js runs the built CLI from dist/', () => {
   const bin = readFileSync(join(ROOT, 'bin', 'sipstats.js'), 'utf8');
   assert.match(bin, /^#!\/usr\/bin\/env node\n/);
   assert.match(bin, /import\('\.\.\/dist\/cli\/main\.js'\)/);
+});
+
+test('sipstats demo: the server plus built-in HEP traffic; KPIs move within seconds; SIGTERM exits 0', async () => {
+  const p = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      p.stdout!.on('data', (c) => {
+        out += c;
+        const m = /listening on (http:\/\/\S+)\n/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      p.on('close', (code) => reject(new Error(`demo exited ${code}`)));
+    });
+    let started = 0;
+    for (let i = 0; i < 100 && started < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await (await fetch(`${url}/mi`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'get_statistics', params: [['sipstats:calls_started']] }) })).json();
+      started = r.result['sipstats:calls_started'] ?? 0;
+    }
+    assert.ok(started >= 5, `demo calls started: ${started}`);
+    assert.match(out, /dashboard: http/);
+    const code = await new Promise<number | null>((resolve) => {
+      p.on('exit', (c) => resolve(c));
+      p.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+  } finally {
+    if (p.exitCode === null) p.kill('SIGKILL');
+  }
 });

@@ -227,7 +227,7 @@ describe('the bearer token', () => {
 test('start() prints "listening on http://HOST:PORT" with the chosen port, and close() lets an in-flight request finish', async () => {
   const lines: string[] = [];
   const srv = await start({ listen: '127.0.0.1:0', hepListen: null, print: (l) => lines.push(l), env: {} });
-  assert.deepEqual(lines, [srv.url].map((u) => `listening on ${u}`));
+  assert.deepEqual(lines, [`listening on ${srv.url}`, `dashboard: ${srv.url}/`]);
   assert.match(srv.url, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
   // a request whose body is still being sent when close() starts
   const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {

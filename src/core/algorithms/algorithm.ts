@@ -30,7 +30,10 @@ export interface SeriesAlgorithm {
 
 /** Truncate toward zero (OpenSIPS integer output) or round to `precision` decimals (extension). */
 export function finish(x: number, precision: number | null, floor = false): number {
-  if (precision === null) return floor ? Math.floor(x) : Math.trunc(x);
+  if (precision === null) {
+    const r = floor ? Math.floor(x) : Math.trunc(x);
+    return r === 0 ? 0 : r; // never -0 (trunc(-0.5))
+  }
   const m = 10 ** precision;
   const r = Math.round(x * m) / m;
   return Object.is(r, -0) ? 0 : r;

@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import type { ServerResponse, IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Route } from '../app/http-server.ts';
+import type { StatsEngine } from '../core/engine.ts';
+import type { Stat } from '../core/stat.ts';
+import { StatKind } from '../core/stat.ts';
+import { DEFAULT_WINDOWS, KPI_NAMES, parseKpiName } from '../kpi/kpi-profiles.ts';
+import type { KpiWindow } from '../kpi/kpi-profiles.ts';
+import { readWithCount } from './history.ts';
+import type { HistoryRecorder } from './history.ts';
+
+/**
+ * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), and
+ * the JSON it polls (`/api/kpis`, `/api/history`: the bearer token like /metrics). See docs/dashboard.md.
+ */
+
+export interface DashboardOptions {
+  /** Below this many samples a KPI shows "not enough data" (default 1: an empty window is not 0 %). */
+  minSamples?: number;
+  /** Below this many samples a KPI is shown in a lower-confidence style (default 5). */
+  lowSamples?: number;
+  /** Counters and non-KPI series listed in /api/kpis at most (default 1000; the rest are counted). */
+  maxCounters?: number;
+  /** Where index.html, app.js and app.css are (default: src/web/assets of the package). */
+  assetsDir?: string;
+  /** KPI windows (default: the 1 minute, 10 minutes and 1 hour of SPEC §7). */
+  windows?: readonly KpiWindow[];
+}
+
+export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000 } as const;
+
+/** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units. */
+export const DASHBOARD_KPIS = KPI_NAMES;
+export const KPI_UNITS: Readonly<Record<string, string>> = { ASR: '%', NER: '%', CCR: '%', PDD: 'ms', AST: 'ms', ACD: 's', PDD_p95: 'ms', AST_p95: 'ms' };
+const WINDOW_NAMES = ['1m', '10m', '1h'] as const;
+type WindowName = (typeof WINDOW_NAMES)[number];
+const suffixOf: Record<WindowName, string> = { '1m': '', '10m': '_10m', '1h': '_1h' };
+const CUSTOMER_RE = /^[A-Za-z0-9_.@+-]{0,64}$/;
+
+/** KPI values of one scope (all traffic, or a customer) in one window: `v[i]`, `n[i]` for DASHBOARD_KPIS[i]. */
+export interface KpiRow {
+  v: (number | null)[];
+  n: (number | null)[];
+}
+
+export interface KpiSnapshot {
+  now: number;
+  kpis: readonly string[];
+  units: Readonly<Record<string, string>>;
+  thresholds: { minSamples: number; lowSamples: number };
+  windows: Partial<Record<WindowName, { overall: KpiRow; customers: Record<string, KpiRow> }>>;
+  /** Self-statistics: the counters of group `sipstats`, by name. */
+  self: Record<string, number>;
+  /** Other counters (`group:name`) and non-KPI series such as INVITE_per_min. */
+  counters: Record<string, number | null>;
+  /** Counters and series left out past maxCounters. */
+  countersOmitted: number;
+}
+
+/** parseKpiName per statistic object, remembered (the regex would otherwise run for every series each second). */
+const parsed = new WeakMap<Stat, ReturnType<typeof parseKpiName>>();
+function kpiOf(s: Stat): ReturnType<typeof parseKpiName> {
+  let k = parsed.get(s);
+  if (k === undefined) {
+    k = parseKpiName(s.name);
+    parsed.set(s, k);
+  }
+  return k;
+}
+
+const vn: { v: number | null; n: number | null } = { v: null, n: null };
+const KPI_INDEX = new Map<string, number>(DASHBOARD_KPIS.map((k, i) => [k, i]));
+const emptyRow = (): KpiRow => ({ v: new Array(DASHBOARD_KPIS.length).fill(null), n: new Array(DASHBOARD_KPIS.length).fill(0) });
+
+/**
+ * Everything /api/kpis answers, read at the engine's clock in one pass over the statistics. Values
+ * are those of get_statistics at the same instant; `n` is the number of samples behind each.
+ */
+export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number } = {}): KpiSnapshot {
+  const t = engine.clock();
+  const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
+  const windows: KpiSnapshot['windows'] = {};
+  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {} };
+  const snap: KpiSnapshot = {
+    now: t,
+    kpis: DASHBOARD_KPIS,
+    units: KPI_UNITS,
+    thresholds: { minSamples: options.minSamples ?? DASHBOARD_DEFAULTS.minSamples, lowSamples: options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples },
+    windows,
+    self: {},
+    counters: {},
+    countersOmitted: 0,
+  };
+  let listed = 0;
+  for (const s of engine.all()) {
+    if (s.kind === StatKind.Counter) {
+      if (s.group.name === 'sipstats') snap.self[s.name] = s.value;
+      else if (listed++ < maxCounters) snap.counters[`${s.group.name}:${s.name}`] = s.value;
+      else snap.countersOmitted++;
+      continue;
+    }
+    const k = kpiOf(s);
+    if (k === null) {
+      if (listed++ < maxCounters) snap.counters[`${s.group.name}:${s.name}`] = s.profile.read(s, t);
+      else snap.countersOmitted++;
+      continue;
+    }
+    const w = windows[k.window];
+    if (w === undefined) continue;
+    const row = k.customer === '' ? w.overall : (w.customers[k.customer] ??= emptyRow());
+    const i = KPI_INDEX.get(k.kpi)!;
+    readWithCount(s.profile, s, t, vn);
+    row.n[i] = vn.n;
+    row.v[i] = vn.v;
+  }
+  return snap;
+}
+
+/** What /api/history answers: per KPI of one window and scope, its points (times shared per profile). */
+export function historyFor(engine: StatsEngine, history: HistoryRecorder, window: WindowName, customer: string, points: number, kpiWindows: readonly KpiWindow[] = DEFAULT_WINDOWS) {
+  const kw = kpiWindows.find((w) => w.suffix === suffixOf[window]);
+  const series: Record<string, { t: number[]; v: (number | null)[]; n: (number | null)[] }> = {};
+  for (const kpi of DASHBOARD_KPIS) {
+    const s = engine.lookup(`${kpi}${suffixOf[window]}${customer}`);
+    const h = s !== undefined && s.kind === StatKind.Series ? history.getStat(s, points, true) : undefined;
+    if (h !== undefined) {
+      series[kpi] = h;
+      continue;
+    }
+    // not recorded (yet): the profile's sample times with no values, so charts stay aligned
+    const profileName = kw === undefined ? undefined : kpi.endsWith('_p95') ? kw.p95 : ['ASR', 'NER', 'CCR'].includes(kpi) ? kw.perc : kw.avg;
+    const p = s !== undefined && s.kind === StatKind.Series ? s.profile : profileName === undefined ? undefined : engine.profile(profileName);
+    const t = p === undefined ? [] : history.times(p, points);
+    series[kpi] = { t, v: t.map(() => null), n: t.map(() => null) };
+  }
+  return { now: engine.clock(), window, customer, series };
+}
+
+// ---- static assets --------------------------------------------------------------------------
+
+interface Asset {
+  readonly type: string;
+  readonly cache: string;
+  readonly path: () => string;
+}
+
+interface LoadedAsset {
+  readonly raw: Buffer;
+  readonly gz: Buffer;
+  readonly etag: string;
+}
+
+function defaultAssetsDir(): string {
+  // src/web/routes.ts → src/web/assets; dist/web/routes.js → the package's src/web/assets
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'assets');
+  return existsSync(join(beside, 'index.html')) ? beside : join(here, '../../src/web/assets');
+}
+
+function uplotFile(name: string): string {
+  const pkg = createRequire(import.meta.url).resolve('uplot/package.json');
+  return join(dirname(pkg), 'dist', name);
+}
+
+const REVALIDATE = 'no-cache';
+const DAY = 'public, max-age=86400';
+
+/** Security headers of the page: everything from this origin only (no CDN, no inline script). */
+const PAGE_HEADERS = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function assetTable(dir: string): Map<string, Asset> {
+  return new Map<string, Asset>([
+    ['/', { type: 'text/html; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'index.html') }],
+    ['/assets/app.js', { type: 'text/javascript; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'app.js') }],
+    ['/assets/app.css', { type: 'text/css; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'app.css') }],
+    ['/assets/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.iife.min.js') }],
+    ['/assets/uPlot.min.css', { type: 'text/css; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.min.css') }],
+  ]);
+}
+
+/** Serves only the files named in the table (no path from the URL ever reaches the file system). */
+function serveAsset(table: Map<string, Asset>, loaded: Map<string, LoadedAsset>, path: string, req: IncomingMessage, res: ServerResponse, json: (s: number, v: unknown) => void): void {
+  const a = table.get(path);
+  if (a === undefined) return json(404, { error: 'Not Found' });
+  let l = loaded.get(path);
+  if (l === undefined) {
+    let raw: Buffer;
+    try {
+      raw = readFileSync(a.path());
+    } catch (e) {
+      return json(404, { error: 'Not Found', message: `asset missing: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+    }
+    l = { raw, gz: gzipSync(raw, { level: 9 }), etag: `"${createHash('sha1').update(raw).digest('base64url').slice(0, 20)}"` };
+    loaded.set(path, l);
+  }
+  const headers: Record<string, string | number> = { 'content-type': a.type, 'cache-control': a.cache, etag: l.etag, vary: 'accept-encoding', 'x-content-type-options': 'nosniff' };
+  if (path === '/') Object.assign(headers, PAGE_HEADERS);
+  const inm = req.headers['if-none-match'];
+  if (typeof inm === 'string' && inm.split(/\s*,\s*/).includes(l.etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? l.gz : l.raw;
+  if (gzip) headers['content-encoding'] = 'gzip';
+  headers['content-length'] = body.length;
+  res.writeHead(200, headers);
+  res.end(body);
+}
+
+function windowParam(url: URL): WindowName | null | undefined {
+  const w = url.searchParams.get('window');
+  if (w === null) return undefined;
+  return (WINDOW_NAMES as readonly string[]).includes(w) ? (w as WindowName) : null;
+}
+
+/**
+ * The dashboard routes: `GET /`, `GET /assets/...`, `GET /api/kpis[?window=1m]`,
+ * `GET /api/history?window=1m&customer=NAME[&points=N]`. Add them to the HTTP listener's routes.
+ */
+export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history: HistoryRecorder, options: DashboardOptions = {}): Route[] {
+  const engine = stats.engine;
+  const table = assetTable(options.assetsDir ?? defaultAssetsDir());
+  const loaded = new Map<string, LoadedAsset>();
+  const minSamples = options.minSamples ?? DASHBOARD_DEFAULTS.minSamples;
+  const lowSamples = options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples;
+  const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
+  const noStore = { 'cache-control': 'no-store' };
+  return [
+    {
+      methods: ['GET'],
+      path: '/',
+      auth: false,
+      handle: (req, res, ctx) => serveAsset(table, loaded, '/', req, res, ctx.json),
+    },
+    {
+      methods: ['GET'],
+      path: '/assets',
+      prefix: true,
+      auth: false,
+      handle: (req, res, ctx) => serveAsset(table, loaded, ctx.url.pathname, req, res, ctx.json),
+    },
+    {
+      methods: ['GET'],
+      path: '/api/kpis',
+      auth: true,
+      handle(_req, _res, ctx) {
+        const window = windowParam(ctx.url);
+        if (window === null) return ctx.json(400, { error: 'Bad Request', message: 'window must be 1m, 10m or 1h' });
+        ctx.json(200, kpiSnapshot(engine, { window, minSamples, lowSamples, maxCounters }), noStore);
+      },
+    },
+    {
+      methods: ['GET'],
+      path: '/api/history',
+      auth: true,
+      handle(_req, _res, ctx) {
+        const w = windowParam(ctx.url);
+        if (w === null) return ctx.json(400, { error: 'Bad Request', message: 'window must be 1m, 10m or 1h' });
+        const window = w ?? '1m';
+        const customer = ctx.url.searchParams.get('customer') ?? '';
+        if (!CUSTOMER_RE.test(customer)) return ctx.json(400, { error: 'Bad Request', message: 'customer must be 0-64 characters of [A-Za-z0-9_.@+-]' });
+        const p = ctx.url.searchParams.get('points');
+        const points = p === null ? history.points : Number(p);
+        if (!Number.isInteger(points) || points < 1) return ctx.json(400, { error: 'Bad Request', message: 'points must be a positive integer' });
+        ctx.json(200, historyFor(engine, history, window, customer, Math.min(points, history.points), options.windows), noStore);
+      },
+    },
+  ];
+}

@@ -1,0 +1,262 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createHttpServer, miRoute } from '../../src/app/http-server.ts';
+import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
+import { createStats } from '../../src/index.ts';
+import type { Stats } from '../../src/index.ts';
+import { listenHep } from '../../src/ingest/ingest.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
+import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/web/demo-traffic.ts';
+import { HistoryRecorder } from '../../src/web/history.ts';
+import { dashboardRoutes, kpiSnapshot } from '../../src/web/routes.ts';
+
+const TOKEN = 'api-secret';
+const T0 = 1_800_000_000_000;
+
+/** One raw HTTP exchange (the path goes out exactly as written: no URL normalisation). */
+function http(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const auth = { authorization: `Bearer ${TOKEN}` };
+const json = (r: { body: Buffer }) => JSON.parse(r.body.toString('utf8'));
+
+describe('dashboard routes on a server with a token', () => {
+  const clock = { now: T0 };
+  let stats: Stats;
+  let history: HistoryRecorder;
+  let server: SipstatsHttpServer;
+  let url: string;
+  before(async () => {
+    stats = createStats({ config: KPI_MODPARAMS, clock: () => clock.now });
+    history = new HistoryRecorder(stats.engine, { points: 30 });
+    stats.addMiCommand(history.miCommand());
+    server = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { minSamples: 2, lowSamples: 10, maxCounters: 3 })] });
+    url = await server.listen('127.0.0.1', 0);
+  });
+  after(() => server.close());
+
+  test('the page and its assets need no token, carry content types, cache headers and ETags, and are gzipped on request', async () => {
+    const page = await http(url, '/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(page.headers['cache-control'], 'no-cache');
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    const html = page.body.toString('utf8');
+    assert.match(html, /assets\/uPlot\.iife\.min\.js/);
+    assert.doesNotMatch(html, /https?:\/\//, 'no external resource: works offline');
+
+    const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+    const cases: [string, string, Buffer | null][] = [
+      ['/assets/app.js', 'text/javascript; charset=utf-8', null],
+      ['/assets/app.css', 'text/css; charset=utf-8', null],
+      ['/assets/uPlot.iife.min.js', 'text/javascript; charset=utf-8', readFileSync(join(uplotDir, 'uPlot.iife.min.js'))],
+      ['/assets/uPlot.min.css', 'text/css; charset=utf-8', readFileSync(join(uplotDir, 'uPlot.min.css'))],
+    ];
+    for (const [path, type, expected] of cases) {
+      const plain = await http(url, path);
+      assert.equal(plain.status, 200, path);
+      assert.equal(plain.headers['content-type'], type, path);
+      assert.equal(plain.headers['content-encoding'], undefined);
+      if (expected) {
+        assert.deepEqual(plain.body, expected, `${path} is uPlot's own file`);
+        assert.equal(plain.headers['cache-control'], 'public, max-age=86400');
+      } else assert.equal(plain.headers['cache-control'], 'no-cache');
+      const gz = await http(url, path, { 'accept-encoding': 'gzip, deflate' });
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      assert.ok(gz.body.length < plain.body.length, `${path} smaller gzipped`);
+      assert.deepEqual(gunzipSync(gz.body), plain.body);
+      const again = await http(url, path, { 'if-none-match': String(plain.headers.etag) });
+      assert.equal(again.status, 304, `${path} revalidates`);
+      assert.equal(again.body.length, 0);
+    }
+    const head = await http(url, '/assets/app.js', {}, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+  });
+
+  test('no path reaches the file system: only the files of the table are served', async () => {
+    for (const p of ['/assets/../package.json', '/assets/..%2f..%2fpackage.json', '/assets/%2e%2e/%2e%2e/package.json', '/assets//etc/passwd', '/assets/', '/assets/index.html', '/assets/APP.JS', '/assets/app.js/']) {
+      const r = await http(url, p);
+      assert.equal(r.status, 404, p);
+      assert.doesNotMatch(r.body.toString('utf8'), /"name"\s*:\s*"sipstats"|root:/, p);
+    }
+    assert.equal((await http(url, '/assets/app.js', {}, 'POST')).status, 405);
+  });
+
+  test('/api/* honour the bearer token; bad parameters are 400', async () => {
+    for (const p of ['/api/kpis', '/api/history?window=1m']) {
+      assert.equal((await http(url, p)).status, 401, p);
+      assert.equal((await http(url, p, { authorization: 'Bearer wrong' })).status, 401, p);
+      assert.equal((await http(url, p, auth)).status, 200, p);
+    }
+    for (const p of ['/api/kpis?window=5m', '/api/history?window=2h', '/api/history?customer=a%20b', '/api/history?customer=../x', '/api/history?points=0', '/api/history?points=x']) {
+      assert.equal((await http(url, p, auth)).status, 400, p);
+    }
+  });
+
+  test('/api/kpis: the values of get_statistics with their sample counts, per window and customer; counters', async () => {
+    clock.now = T0;
+    const w = (p: string, n: string, v: number) => stats.updateStatSeries(p, n, v);
+    for (const [suffix, perc, avg] of [['', 'perc', 'avg'], ['_10m', '10m-perc', '10m-avg'], ['_1h', '1h-perc', '1h-avg']]) {
+      for (const c of ['', 'acme']) {
+        for (const v of [1, 1, 1, -1]) w(perc, `ASR${suffix}${c}`, v);
+        w(avg, `PDD${suffix}${c}`, 1000);
+        w(avg, `PDD${suffix}${c}`, 2000);
+      }
+      w(perc, `ASR${suffix}lonely`, 1); // one sample: under minSamples=2
+    }
+    stats.updateStat('script:x', 1);
+    for (const n of ['a', 'b', 'c', 'd']) stats.updateStat(n, 2);
+    stats.engine.selfStat('hep_packets', 42);
+    const r = await http(url, '/api/kpis', auth);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    const k = json(r);
+    assert.equal(k.now, T0);
+    assert.deepEqual(k.kpis, ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95']);
+    assert.deepEqual(k.thresholds, { minSamples: 2, lowSamples: 10 });
+    assert.deepEqual(Object.keys(k.windows), ['1m', '10m', '1h']);
+    const mi = await stats.mi('get_statistics', { statistics: ['stats:', 'stats_10m:', 'stats_1h:'] });
+    assert.ok('result' in mi);
+    const values = mi.result as Record<string, number>;
+    const groups: Record<string, [string, string]> = { '1m': ['stats', ''], '10m': ['stats_10m', '_10m'], '1h': ['stats_1h', '_1h'] };
+    let compared = 0;
+    for (const [win, [group, suffix]] of Object.entries(groups)) {
+      const rows: Record<string, { v: (number | null)[]; n: number[] }> = { '': k.windows[win].overall, ...k.windows[win].customers };
+      assert.deepEqual(Object.keys(k.windows[win].customers), ['acme', 'lonely']);
+      for (const [c, row] of Object.entries(rows)) {
+        k.kpis.forEach((kpi: string, i: number) => {
+          const key = `${group}:${kpi}${suffix}${c}`;
+          if (key in values) {
+            assert.equal(row.v[i], values[key], key);
+            compared++;
+          } else assert.deepEqual([row.v[i], row.n[i]], [null, 0], `${key} does not exist`);
+        });
+      }
+      assert.deepEqual(k.windows[win].overall.n.slice(0, 4), [4, 0, 0, 2]);
+      assert.deepEqual(k.windows[win].overall.v.slice(0, 4), [75, null, null, 1500]);
+      assert.deepEqual(k.windows[win].customers.lonely.n[0], 1);
+    }
+    assert.equal(compared, 15);
+    assert.equal(k.self.hep_packets, 42);
+    assert.equal(Object.keys(k.counters).length, 3, 'maxCounters');
+    assert.equal(k.countersOmitted, 2, 'five counters, three listed');
+
+    const one = json(await http(url, '/api/kpis?window=10m', auth));
+    assert.deepEqual(Object.keys(one.windows), ['10m']);
+    assert.deepEqual(one.windows['10m'], k.windows['10m']);
+  });
+
+  test('/api/kpis: an emptied window reads as 0 in the MI but has 0 samples (the page shows "not enough data")', async () => {
+    clock.now = T0 + 120_000;
+    const snap = kpiSnapshot(stats.engine, { window: '1m' });
+    assert.equal(stats.getStat('ASRacme'), 0);
+    assert.deepEqual([snap.windows['1m']!.customers.acme.v[0], snap.windows['1m']!.customers.acme.n[0]], [0, 0]);
+    assert.equal(kpiSnapshot(stats.engine, { window: '10m' }).windows['10m']!.customers.acme.n[0], 4);
+    clock.now = T0;
+  });
+
+  test('/api/history: the KPI series of a window and customer, aligned per profile, from the recorder', async () => {
+    const h0 = json(await http(url, '/api/history?window=1m&customer=nobody', auth));
+    assert.equal(h0.customer, 'nobody');
+    assert.deepEqual(Object.keys(h0.series), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95']);
+    for (let i = 0; i < 5; i++) {
+      clock.now = T0 + i * 1000;
+      stats.updateStatSeries('perc', 'ASRacme', i % 2 === 0 ? 1 : -1);
+      history.sample(clock.now);
+    }
+    const h = json(await http(url, '/api/history?window=1m&customer=acme&points=3', auth));
+    assert.equal(h.window, '1m');
+    assert.deepEqual(h.series.ASR.t, [T0 + 2000, T0 + 3000, T0 + 4000]);
+    assert.deepEqual(h.series.ASR, history.get('stats:ASRacme', 3));
+    assert.deepEqual(h.series.NER, { t: h.series.ASR.t, v: [null, null, null], n: [null, null, null] }, 'no NERacme: times with no values');
+    const p95 = json(await http(url, '/api/history?window=1m&customer=acme', auth)).series.PDD_p95;
+    assert.ok(p95.t.length >= 1 && p95.t.length < 5, 'PDD_p95 is sampled every 10 s (p95 profile: 6 slots)');
+    const all = json(await http(url, '/api/history', auth));
+    assert.deepEqual([all.window, all.customer], ['1m', '']);
+    assert.deepEqual(all.series.ASR, history.get('stats:ASR', 30, true));
+    const mi = await stats.mi('get_history', { statistics: ['ASRacme'], points: 3 });
+    assert.deepEqual(mi, { result: { 'stats:ASRacme': h.series.ASR } });
+  });
+});
+
+describe('demo traffic', () => {
+  test('planned calls of each customer through the KPI pipeline give each its quality', () => {
+    let now = T0;
+    const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+    const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = t) });
+    const packets = planDemoTraffic({ from: T0, to: T0 + 600_000, until: T0 + 1_200_000, callsPerSecond: 4, seed: 11 });
+    for (const p of packets) pipe.onSip(Buffer.from(p.sip), { timeMs: p.timeMs, srcIp: p.srcIp });
+    now = T0 + 1_000_000;
+    const g = (n: string) => stats.getStat(n)!;
+    assert.equal(stats.getStat('sipstats:sip_decode_errors') ?? 0, 0);
+    assert.equal(g('sipstats:calls_started'), 2400);
+    // each customer near its profile (seeded: deterministic), in the 1-hour window
+    const near = (name: string, want: number, tol: number) => assert.ok(Math.abs(g(name) - want) <= tol, `${name}=${g(name)}, want ${want}±${tol}`);
+    near('ASR_1hacme', 70, 5);
+    near('ASR_1hglobex', 40, 5);
+    near('ASR_1hinitech', 75, 6);
+    near('ASR_1humbrella', 15, 6);
+    near('PDD_1hacme', 1500, 150);
+    near('PDD_1hinitech', 4000, 300);
+    assert.ok(g('CCR_1hglobex') < g('CCR_1hacme'), '503s lower globex CCR');
+    assert.ok(g('NER_1hglobex') > g('ASR_1hglobex'), '486s count for NER');
+    assert.ok(g('ACD_1hacme') >= 10 && g('ACD_1hacme') <= 160);
+    assert.ok(g('AST_1hacme') > g('PDD_1hacme'));
+  });
+
+  test('a call plan: INVITE first, replies on the INVITE branch, 401 challenges re-sent with credentials, CANCEL → 487', () => {
+    const rng = seededRandom(3);
+    const acme = DEMO_CUSTOMERS[0];
+    const plans = Array.from({ length: 300 }, (_, i) => planCall(rng, acme, `c${i}`));
+    for (const p of plans) {
+      assert.match(p[0].sip, /^INVITE /);
+      assert.ok(p.every((m, i) => i === 0 || m.at >= p[i - 1].at), 'in time order');
+    }
+    const flat = plans.map((p) => p.map((m) => m.sip.split('\r\n')[0]).join(' | '));
+    assert.ok(flat.some((f) => /401 Unauthorized \| ACK .* \| INVITE /.test(f)), 'some challenged');
+    assert.ok(flat.some((f) => /CANCEL .*487 Request Terminated/.test(f)), 'some cancelled');
+    assert.ok(flat.some((f) => /200 OK .*BYE /.test(f)), 'some answered and hung up');
+    const challenged = plans.find((p) => p.some((m) => m.sip.startsWith('SIP/2.0 401')))!;
+    assert.match(challenged.filter((m) => m.sip.startsWith('INVITE'))[1].sip, /CSeq: 2 INVITE[\s\S]*Authorization: Digest/);
+  });
+
+  test('startDemoTraffic sends HEP over UDP that the listener turns into KPIs of several customers; stop() ends it', async () => {
+    const stats = createStats({ config: KPI_MODPARAMS });
+    const pipe = new SipPipeline(stats.engine);
+    const hep = await listenHep({ host: '127.0.0.1', port: 0 }, pipe, stats.engine);
+    const demo = startDemoTraffic({ host: '127.0.0.1', port: hep.udp.port, callsPerSecond: 400, seed: 5 });
+    try {
+      const customers = () => DEMO_CUSTOMERS.filter((c) => stats.getStat(`PDD${c.name}`) !== null).length;
+      for (let i = 0; i < 1000 && customers() < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(customers(), 4, 'every demo customer has PDD');
+      assert.ok((stats.getStat('sipstats:hep_packets') ?? 0) > 0);
+      assert.equal(stats.getStat('sipstats:hep_decode_errors') ?? 0, 0);
+      assert.equal(stats.getStat('sipstats:sip_decode_errors') ?? 0, 0);
+      assert.equal(demo.stats.sendErrors, 0);
+    } finally {
+      demo.stop();
+      demo.stop(); // idempotent
+      await hep.close();
+    }
+    const sent = demo.stats.packets;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(demo.stats.packets, sent, 'nothing sent after stop()');
+    assert.throws(() => startDemoTraffic({ host: '127.0.0.1', port: 9, callsPerSecond: 0 }), RangeError);
+  });
+});
