@@ -116,7 +116,7 @@ async function snapshotBench(): Promise<BenchResult[]> {
       { name: 'snapshot atomic save (write, fsync, verify, rename)', value: saveMs, unit: 'ms' },
       { name: 'snapshot size', value: mb(enc.bytes.length), unit: 'MB', note: `${(enc.bytes.length / N).toFixed(0)} B/series, ${(enc.bytes.length / slots).toFixed(2)} B/slot; JSON+gzip peer ${mb(json.length).toFixed(1)} MB` },
       { name: 'snapshot load (read, verify CRC, decode)', value: loadMs, unit: 'ms', note: `JSON+gzip peer decode ${jsonDecMs.toFixed(0)} ms` },
-      { name: 'snapshot restore into the engine (restoreState)', value: restoreMs, unit: 'ms', note: 'O(S^2) per series in mergeSlot today; the in-order append in docs/persistence.md makes it O(S)' },
+      { name: 'snapshot restore into the engine (restoreState)', value: restoreMs, unit: 'ms', note: 'slots restored in order: O(S) per series' },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -132,6 +132,13 @@ export class ProfileRuntime {
     return s;
   }
 
+  /** Bytes of slot memory this profile has allocated (slabs, stamps, current-slot arrays). */
+  allocatedBytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.fChunks.length; i++) n += this.fChunks[i].byteLength + this.uChunks[i].byteLength + this.cChunks[i].byteLength;
+    return n;
+  }
+
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
     const ch = this.fChunks.indexOf(s.f);
