@@ -40,7 +40,14 @@ export class ProfileRuntime {
   private readonly perChunk: number;
   private readonly fChunks: Float64Array[] = [];
   private readonly uChunks: (Uint16Array | Uint32Array)[] = [];
-  private readonly cChunks: Float64Array[] = [];
+  /** Current-slot parts of every series, at local*w (grows by doubling; never cached elsewhere). */
+  private cur: Float64Array;
+  /** Slot of each series' current entry relative to `base`, or NO_TAIL. */
+  private tk: Int32Array;
+  /** Series by local index (slow paths only). */
+  private readonly byLocal: (Series | undefined)[] = [];
+  /** Index of this profile in its engine (part of the engine's series codes). */
+  index = 0;
   private nextFree = 0;
   private readonly free: number[] = [];
   private lastT = NaN;
@@ -73,6 +80,8 @@ export class ProfileRuntime {
     this.perChunk = Math.max(1, Math.floor(CHUNK_DOUBLES / this.strideF));
     this.scratch = new Float64Array(this.w);
     this.mergeScratch = new Float64Array(this.w);
+    this.cur = new Float64Array(16 * this.w);
+    this.tk = new Int32Array(16).fill(NO_TAIL);
     this.mod = this.S < 32768 ? 65536 : 4294967296;
   }
 
@@ -122,9 +131,19 @@ export class ProfileRuntime {
     if (ch === this.fChunks.length) {
       this.fChunks.push(new Float64Array(this.perChunk * this.strideF));
       this.uChunks.push(this.mod === 65536 ? new Uint16Array(this.perChunk * this.R) : new Uint32Array(this.perChunk * this.R));
-      this.cChunks.push(new Float64Array(this.perChunk * this.w));
     }
-    const s = new Series(name, group, this, this.fChunks[ch], this.uChunks[ch], i * this.strideF, i * this.R, this.cChunks[ch], i * this.w);
+    if (slot >= this.tk.length) {
+      const n = Math.max(slot + 1, this.tk.length * 2);
+      const tk = new Int32Array(n).fill(NO_TAIL);
+      tk.set(this.tk);
+      this.tk = tk;
+      const cur = new Float64Array(n * this.w);
+      cur.set(this.cur);
+      this.cur = cur;
+    }
+    const s = new Series(name, group, this, slot, this.fChunks[ch], this.uChunks[ch], i * this.strideF, i * this.R);
+    this.byLocal[slot] = s;
+    this.tk[slot] = NO_TAIL;
     this.clearEntry(s.f, s.fo);
     s.f[s.fo + this.w] = this.slotAt(t);
     s.lu = this.lastKr;
@@ -134,17 +153,17 @@ export class ProfileRuntime {
 
   /** Bytes of slot memory this profile has allocated (slabs, stamps, current-slot arrays). */
   allocatedBytes(): number {
-    let n = 0;
-    for (let i = 0; i < this.fChunks.length; i++) n += this.fChunks[i].byteLength + this.uChunks[i].byteLength + this.cChunks[i].byteLength;
+    let n = this.cur.byteLength + this.tk.byteLength;
+    for (let i = 0; i < this.fChunks.length; i++) n += this.fChunks[i].byteLength + this.uChunks[i].byteLength;
     return n;
   }
 
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
-    const ch = this.fChunks.indexOf(s.f);
-    this.free.push(ch * this.perChunk + s.fo / this.strideF);
+    this.free.push(s.local);
     s.count = 0;
-    s.tk = NO_TAIL;
+    this.tk[s.local] = NO_TAIL;
+    this.byLocal[s.local] = undefined;
     this.size--;
   }
 
@@ -152,13 +171,19 @@ export class ProfileRuntime {
 
   /** Records one sample `v` at time `t`. Fast path: the sample lands in the current slot. */
   add(s: Series, t: number, v: number): void {
+    this.addLocal(s.local, t, v);
+  }
+
+  /** The hot path, by local index (the engine keeps series codes, not objects, in its name index). */
+  addLocal(local: number, t: number, v: number): void {
     if (t !== this.lastT) this.computeSlot(t);
-    if (this.lastKr === s.tk) {
-      this.alg.add(s.c, s.co, v);
-      if (this.hasN) s.c[s.co + this.aw] += 1;
+    if (this.lastKr === this.tk[local]) {
+      const o = local * this.w;
+      this.alg.add(this.cur, o, v);
+      if (this.hasN) this.cur[o + this.aw] += 1;
       return;
     }
-    this.addSlow(s, v);
+    this.addSlow(this.byLocal[local]!, v);
   }
 
   private addSlow(s: Series, v: number): void {
@@ -166,14 +191,15 @@ export class ProfileRuntime {
     const last = s.f[s.fo + this.w];
     if (k < last) k = last; // the clock went back: write into the newest slot seen
     const kr = k - this.base;
-    if (s.tk !== kr) {
+    const o = s.local * this.w;
+    if (this.tk[s.local] !== kr) {
       this.advance(s, k);
-      s.tk = kr;
+      this.tk[s.local] = kr;
       s.lu = kr;
-      this.clearEntry(s.c, s.co);
+      this.clearEntry(this.cur, o);
     }
-    this.alg.add(s.c, s.co, v);
-    if (this.hasN) s.c[s.co + this.aw] += 1;
+    this.alg.add(this.cur, o, v);
+    if (this.hasN) this.cur[o + this.aw] += 1;
   }
 
   /** The value at time `t` (expired slots dropped first); null while under `min_samples`. */
@@ -196,7 +222,7 @@ export class ProfileRuntime {
     const x = this.scratch;
     const f = s.f;
     for (let i = 0; i < this.w; i++) x[i] = f[s.fo + i];
-    if (s.tk !== NO_TAIL) this.mergeParts(x, 0, s.c, s.co);
+    if (this.tk[s.local] !== NO_TAIL) this.mergeParts(x, 0, this.cur, s.local * this.w);
     return x;
   }
 
@@ -214,7 +240,7 @@ export class ProfileRuntime {
     f[fo + w] = k;
     if (k - last >= S) {
       // everything, the current entry included (it is at `last`), has expired
-      if (s.count > 0 || s.tk !== NO_TAIL) this.empty(s);
+      if (s.count > 0 || this.tk[s.local] !== NO_TAIL) this.empty(s);
       return;
     }
     const km = this.stamp(k);
@@ -238,10 +264,10 @@ export class ProfileRuntime {
         this.clearEntry(f, fo);
       } else if (popped && sub === undefined) this.recomputeRest(s);
     }
-    if (s.tk !== NO_TAIL) {
+    if (this.tk[s.local] !== NO_TAIL) {
       // the current entry (at `last`, still live since k - last < S) becomes a completed slot
-      this.append(s, last, s.c, s.co);
-      s.tk = NO_TAIL;
+      this.append(s, last, this.cur, s.local * this.w);
+      this.tk[s.local] = NO_TAIL;
     }
   }
 
@@ -259,7 +285,7 @@ export class ProfileRuntime {
   private empty(s: Series): void {
     s.count = 0;
     s.head = 0;
-    s.tk = NO_TAIL;
+    this.tk[s.local] = NO_TAIL;
     this.clearEntry(s.f, s.fo);
   }
 
@@ -284,7 +310,7 @@ export class ProfileRuntime {
     for (let n = 0, i = s.head; n < s.count; n++, i = i + 1 === this.R ? 0 : i + 1) {
       cb(last - this.age(lm, s.u[s.uo + i]), s.f, s.fo + w + 1 + i * w);
     }
-    if (s.tk !== NO_TAIL) cb(last, s.c, s.co);
+    if (this.tk[s.local] !== NO_TAIL) cb(last, this.cur, s.local * this.w);
   }
 
   /**
@@ -299,11 +325,12 @@ export class ProfileRuntime {
     if (slot <= last - this.S) return false;
     if (slot - this.base > s.lu) s.lu = Math.min(slot, last) - this.base;
     if (slot >= last) {
-      if (s.tk === NO_TAIL) {
-        s.tk = last - this.base;
-        this.clearEntry(s.c, s.co);
+      const o = s.local * this.w;
+      if (this.tk[s.local] === NO_TAIL) {
+        this.tk[s.local] = last - this.base;
+        this.clearEntry(this.cur, o);
       }
-      this.mergeParts(s.c, s.co, parts, po);
+      this.mergeParts(this.cur, o, parts, po);
       return true;
     }
     // newer than every queued slot (restoring in slot order): append — O(1)
@@ -318,7 +345,7 @@ export class ProfileRuntime {
     const entries: { slot: number; parts: Float64Array }[] = [];
     let hit = false;
     this.forEachSlot(s, (sn, src, o) => {
-      if (sn === last && s.tk !== NO_TAIL && src === s.c) return;
+      if (sn === last && this.tk[s.local] !== NO_TAIL && src === this.cur) return;
       const p = src.slice(o, o + w);
       if (sn === slot) {
         this.mergeParts(p, 0, parts, po);

@@ -29,30 +29,28 @@ export class Counter {
 }
 
 /**
- * A sliding-window series. The slot being written ("current") lives in its profile's compact array
- * `c` at `co`, so that the hot path touches few cache lines. Completed slots live in the profile's
- * slab (`f`/`u` at offsets `fo`/`uo`) as a queue in slot order: `head` is the oldest, `count` how
- * many are live.
+ * A sliding-window series. The slot being written ("current") lives in its profile's compact
+ * arrays at index `local` (`cur` parts, `tk` slot), so that the hot path touches few cache lines.
+ * Completed slots live in the profile's slab (`f`/`u` at offsets `fo`/`uo`) as a queue in slot
+ * order: `head` is the oldest, `count` how many are live.
  */
 export class Series {
   readonly kind = StatKind.Series;
   next: Stat | undefined = undefined;
   head = 0;
   count = 0;
-  /** Slot of the current entry relative to the profile's base slot (small integer), or NO_TAIL. */
-  tk = NO_TAIL;
   /** Slot of the newest update relative to the profile's base slot (idle sweep). */
   lu = 0;
   constructor(
     readonly name: string,
     readonly group: Group,
     readonly profile: ProfileRuntime,
+    /** Index of this series in its profile (slab region, current-slot arrays, engine code). */
+    readonly local: number,
     readonly f: Float64Array,
     readonly u: Uint16Array | Uint32Array,
     readonly fo: number,
     readonly uo: number,
-    readonly c: Float64Array,
-    readonly co: number,
   ) {}
 }
 

@@ -52,7 +52,7 @@ const CASES: Case[] = [
   { algorithm: 'p50', extra: ' buckets=1024', values: positive, oracle: rankValue(0.5), close: withinSketch },
   { algorithm: 'p99', extra: ' buckets=1024', values: positive, oracle: rankValue(0.99), close: withinSketch },
   { algorithm: 'accumulate', extra: '', values: ints, oracle: (l) => l.reduce((a, b) => a + b, 0), close: exact },
-  { algorithm: 'average', extra: '', values: ints, oracle: (l) => (l.length ? Math.trunc(l.reduce((a, b) => a + b, 0) / l.length) : 0), close: exact },
+  { algorithm: 'average', extra: '', values: ints, oracle: (l) => (l.length ? Math.trunc(l.reduce((a, b) => a + b, 0) / l.length) || 0 : 0), close: exact },
 ];
 
 const shape = fc.record({

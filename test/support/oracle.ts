@@ -25,7 +25,7 @@ export function oracleValue(p: OracleProfile, samples: readonly Sample[], now: n
   });
   if (p.minSamples > 0 && live.length < p.minSamples) return null;
   const round = (x: number, floor: boolean) => {
-    if (p.precision === null) return floor ? Math.floor(x) : Math.trunc(x);
+    if (p.precision === null) return (floor ? Math.floor(x) : Math.trunc(x)) || 0; // never -0
     const m = 10 ** p.precision;
     const r = Math.round(x * m) / m;
     return Object.is(r, -0) ? 0 : r;
