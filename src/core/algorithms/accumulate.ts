@@ -1,24 +1,5 @@
-import type { SeriesAlgorithm } from './algorithm.ts';
 import { finish } from './algorithm.ts';
+import { sumParts } from './sum-parts.ts';
 
-/** accumulate: parts [sum]; value = sum. */
-export const accumulate: SeriesAlgorithm = {
-  name: 'accumulate',
-  width: 1,
-  reset(f, o) {
-    f[o] = 0;
-  },
-  add(f, o, v) {
-    f[o] += v;
-  },
-  merge(d, i, s, j) {
-    d[i] += s[j];
-  },
-  subtract(d, i, s, j) {
-    d[i] -= s[j];
-  },
-  read(f, o, p) {
-    const x = f[o];
-    return p.precision === null ? x : finish(x, p.precision);
-  },
-};
+/** accumulate: parts [sum]; value = sum (OpenSIPS' integer sums; rounded only with `precision`). */
+export const accumulate = sumParts('accumulate', (f, o, p) => (p.precision === null ? f[o] : finish(f[o], p.precision)));

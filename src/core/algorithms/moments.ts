@@ -1,73 +1,19 @@
 import type { SeriesAlgorithm } from './algorithm.ts';
 import { finish } from './algorithm.ts';
+import { sumParts } from './sum-parts.ts';
 
 /** sum: parts [sum]; like accumulate, but rounded only with `precision` (a float otherwise). */
-export const sum: SeriesAlgorithm = {
-  name: 'sum',
-  width: 1,
-  reset(f, o) {
-    f[o] = 0;
-  },
-  add(f, o, v) {
-    f[o] += v;
-  },
-  merge(d, i, s, j) {
-    d[i] += s[j];
-  },
-  subtract(d, i, s, j) {
-    d[i] -= s[j];
-  },
-  read(f, o, p) {
-    return p.precision === null ? f[o] : finish(f[o], p.precision);
-  },
-};
+export const sum = sumParts('sum', (f, o, p) => (p.precision === null ? f[o] : finish(f[o], p.precision)));
 
 /** count: parts [n]; the number of updates in the window (any value, 0 included). */
-export const count: SeriesAlgorithm = {
-  name: 'count',
-  width: 1,
-  reset(f, o) {
-    f[o] = 0;
-  },
-  add(f, o) {
-    f[o] += 1;
-  },
-  merge(d, i, s, j) {
-    d[i] += s[j];
-  },
-  subtract(d, i, s, j) {
-    d[i] -= s[j];
-  },
-  read(f, o) {
-    return f[o];
-  },
-};
+export const count = sumParts('count', (f, o) => f[o], true);
 
 /**
  * rate: parts [sum]; the value is sum per second over the time the window covers at the read
  * (from the start of its oldest slot to now: between window - window/slots and window).
  * Rounded to `precision` decimals (default 3).
  */
-export const rate: SeriesAlgorithm = {
-  name: 'rate',
-  width: 1,
-  reset(f, o) {
-    f[o] = 0;
-  },
-  add(f, o, v) {
-    f[o] += v;
-  },
-  merge(d, i, s, j) {
-    d[i] += s[j];
-  },
-  subtract(d, i, s, j) {
-    d[i] -= s[j];
-  },
-  read(f, o, p, coveredMs) {
-    if (coveredMs <= 0) return 0;
-    return finish((f[o] * 1000) / coveredMs, p.precision ?? 3);
-  },
-};
+export const rate = sumParts('rate', (f, o, p, coveredMs) => (coveredMs <= 0 ? 0 : finish((f[o] * 1000) / coveredMs, p.precision ?? 3)));
 
 /**
  * stddev: parts [n, sum, sum of squares]; population standard deviation of the window's samples,
