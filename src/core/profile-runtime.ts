@@ -61,6 +61,8 @@ export class ProfileRuntime {
   private readonly mod: number;
   /** Number of live series of this profile. */
   size = 0;
+  /** The hot path, by local index (the engine keeps series codes, not objects, in its name index). */
+  readonly addLocal: (local: number, t: number, v: number) => void;
   /** The `<profile>_other` series that overflow folds into, once created. */
   otherSeries: Series | undefined = undefined;
 
@@ -82,6 +84,23 @@ export class ProfileRuntime {
     this.mergeScratch = new Float64Array(this.w);
     this.cur = new Float64Array(16 * this.w);
     this.tk = new Int32Array(16).fill(NO_TAIL);
+    // Decide once, then rebind: the hot path is a closure over this profile's constants, so the
+    // algorithm's add inlines (measured: +12 % updates/s against calling this.alg.add).
+    const add = alg.add;
+    const w = this.w;
+    const aw = this.aw;
+    const hasN = this.hasN;
+    this.addLocal = (local, t, v) => {
+      if (t !== this.lastT) this.computeSlot(t);
+      if (this.lastKr === this.tk[local]) {
+        const o = local * w;
+        const c = this.cur;
+        add(c, o, v);
+        if (hasN) c[o + aw] += 1;
+        return;
+      }
+      this.addSlow(this.byLocal[local]!, v);
+    };
     this.mod = this.S < 32768 ? 65536 : 4294967296;
   }
 
@@ -172,18 +191,6 @@ export class ProfileRuntime {
   /** Records one sample `v` at time `t`. Fast path: the sample lands in the current slot. */
   add(s: Series, t: number, v: number): void {
     this.addLocal(s.local, t, v);
-  }
-
-  /** The hot path, by local index (the engine keeps series codes, not objects, in its name index). */
-  addLocal(local: number, t: number, v: number): void {
-    if (t !== this.lastT) this.computeSlot(t);
-    if (this.lastKr === this.tk[local]) {
-      const o = local * this.w;
-      this.alg.add(this.cur, o, v);
-      if (this.hasN) this.cur[o + this.aw] += 1;
-      return;
-    }
-    this.addSlow(this.byLocal[local]!, v);
   }
 
   private addSlow(s: Series, v: number): void {
