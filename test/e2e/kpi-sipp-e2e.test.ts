@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { captureSippMix, compareKpis } from '../support/sipp-capture.ts';
+import { captureSippMix, compareKpis, tolerances } from '../support/sipp-capture.ts';
 import { start } from '../../src/app/server.ts';
 import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp } from '../../src/protocol/pcap/link.ts';
@@ -19,13 +19,17 @@ test('sipp traffic captured with tcpdump: replay and live HEP both give the expe
   try {
     const cap = await captureSippMix({ dir });
     const timeoutS = String(cap.expected.inviteTimeoutMs / 1000);
+    // exact against what the capture itself measured (±1 ms rounding); against the scenario's
+    // nominal delays with room for sipp's late pauses on a loaded CI machine
+    const exact = tolerances(Object.keys(cap.expected.values), 1);
+    const nominal = tolerances(Object.keys(cap.expected.values), 150);
 
     // 1. offline replay of the pcap, on the capture's clock: exactly what the capture measures
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', '--json', '--invite-timeout', timeoutS, cap.pcap], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const replayed = JSON.parse(r.stdout) as Record<string, number>;
-    assert.deepEqual(compareKpis(replayed, cap.expected.measured, Object.fromEntries(Object.keys(cap.expected.tolerance).map((k) => [k, 1]))), []);
-    assert.deepEqual(compareKpis(replayed, cap.expected.values, cap.expected.tolerance), []);
+    assert.deepEqual(compareKpis(replayed, cap.expected.measured, exact), []);
+    assert.deepEqual(compareKpis(replayed, cap.expected.values, nominal), []);
 
     // 2. the same packets as HEP over TCP to a live server (capture timestamps in HEP chunks 9/10)
     const frames: Buffer[] = [];
@@ -52,8 +56,8 @@ test('sipp traffic captured with tcpdump: replay and live HEP both give the expe
       for (let i = 0; i < 300 && ((await mi('get_statistics', [['sipstats:calls_timed_out']]))['sipstats:calls_timed_out'] ?? 0) < 1; i++) await new Promise((res) => setTimeout(res, 10));
       const live = (await mi('get_statistics', [['all']])) as Record<string, number>;
       assert.equal(live['sipstats:hep_packets'], frames.length);
-      assert.deepEqual(compareKpis(live, cap.expected.measured, Object.fromEntries(Object.keys(cap.expected.tolerance).map((k) => [k, 1]))), []);
-      assert.deepEqual(compareKpis(live, cap.expected.values, cap.expected.tolerance), []);
+      assert.deepEqual(compareKpis(live, cap.expected.measured, exact), []);
+      assert.deepEqual(compareKpis(live, cap.expected.values, nominal), []);
     } finally {
       await srv.close();
     }
