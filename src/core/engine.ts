@@ -28,8 +28,12 @@ export class StatsEngine {
   /**
    * Series by name as small integers `local * 512 + profile index`: the update hot path reads a
    * number, not an object (measured with bench/engine.ts: 1.3 → 1.7 M updates/s at 100 000 series).
+   * A null-prototype object (V8 keeps it in dictionary mode from the start), not a Map: V8 caches
+   * a looked-up string's internalized form, so a keyed load by a name seen before is an inline
+   * dictionary probe, where Map#get is a builtin call (measured: 28 → 50 M updates/s at 1 000
+   * series). No prototype, so names like `__proto__` or `constructor` are ordinary keys.
    */
-  private readonly seriesCode = new Map<string, number>();
+  private readonly seriesCode: Record<string, number | undefined> = Object.create(null) as Record<string, number | undefined>;
   private lastProfileName = '';
   private lastProfile: ProfileRuntime | undefined;
   readonly clock: Clock;
@@ -112,7 +116,7 @@ export class StatsEngine {
   }
 
   private link(s: Stat): void {
-    if (s.kind === StatKind.Series) this.seriesCode.set(s.name, s.local * PROFILES_MAX + s.profile.index);
+    if (s.kind === StatKind.Series) this.seriesCode[s.name] = s.local * PROFILES_MAX + s.profile.index;
     const first = this.byName.get(s.name);
     if (first === undefined) {
       this.byName.set(s.name, s);
@@ -124,7 +128,7 @@ export class StatsEngine {
   }
 
   private unlink(s: Stat): void {
-    if (s.kind === StatKind.Series) this.seriesCode.delete(s.name);
+    if (s.kind === StatKind.Series) delete this.seriesCode[s.name];
     const first = this.byName.get(s.name);
     if (first === s) {
       if (s.next === undefined) this.byName.delete(s.name);
@@ -208,7 +212,7 @@ export class StatsEngine {
       this.lastProfileName = profile;
       this.lastProfile = p;
     }
-    const code = this.seriesCode.get(name);
+    const code = this.seriesCode[name];
     if (code !== undefined && (code & (PROFILES_MAX - 1)) === p.index && typeof value === 'number' && value - value === 0) {
       p.addLocal(code >>> 9, this.clock(), value);
       return;
