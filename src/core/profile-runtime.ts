@@ -12,8 +12,9 @@ const CHUNK_DOUBLES = 16384;
  *
  * Slot k = floor(t*S/W) covers [k*W/S, (k+1)*W/S) (exact: W/S need not be a whole number of ms).
  * Data written in slot k counts until the clock reaches slot k+S. Each series keeps
- *  - "current": the parts of the newest slot, in a compact per-profile array (the hot path writes
- *    only there: about as cache-friendly as a plain Float64Array of counters);
+ *  - "current": the parts of the newest slot, in a row of the profile's compact `cur` array,
+ *    beside the number of the slot they belong to (the hot path reads and writes that one row:
+ *    one cache line, as cache-friendly as a plain Float64Array of counters);
  *  - a queue of its completed, still live slots in slot order (at most S-1), in the slab;
  *  - "rest": the merged parts of the queue.
  * When the clock leaves the current slot it is appended to the queue and merged into rest; an
@@ -22,8 +23,11 @@ const CHUNK_DOUBLES = 16384;
  *
  * Invariant: a series with a current entry has it at slot `last` (the newest slot it has seen).
  *
- * Slab layout per series, `w` = parts per slot, R = S-1:
- *   Float64: [rest: w][last: 1][queue entries: R*w]    stamps: [slot number mod 2^16 or 2^32: R]
+ * `cur` row per series (stride `cs`, a power of two up to 8 doubles so that a row never straddles
+ * a cache line): [slot of the current entry relative to `base`, or NO_TAIL][parts: w].
+ * Slab per series, `w` = parts per slot, R = S-1: everything a slot change touches, so that it
+ * needs neither the Series object nor any index into it:
+ *   Float64: [rest: w][last][head][count][lu][queue entries: R*w]    stamps: [slot mod 2^16 or 2^32: R]
  * Stamps modulo 2^16 (when S < 2^15) are enough: live entries are fewer than S slots behind `last`.
  */
 export class ProfileRuntime {
@@ -36,15 +40,22 @@ export class ProfileRuntime {
   readonly aw: number;
   readonly hasN: boolean;
   readonly minSamples: number;
+  /** Doubles per `cur` row. */
+  private readonly cs: number;
+  /** Slab header offsets (after rest): newest slot seen, queue head, queue length, slot of the newest update. */
+  private readonly LAST: number;
+  private readonly HEAD: number;
+  private readonly COUNT: number;
+  private readonly LU: number;
+  /** Offset of the first queue entry in a series' slab region. */
+  private readonly Q: number;
   private readonly strideF: number;
   private readonly perChunk: number;
   private readonly fChunks: Float64Array[] = [];
   private readonly uChunks: (Uint16Array | Uint32Array)[] = [];
-  /** Current-slot parts of every series, at local*w (grows by doubling; never cached elsewhere). */
+  /** Current-slot rows of every series, at local*cs (grows by doubling; never cached elsewhere). */
   private cur: Float64Array;
-  /** Slot of each series' current entry relative to `base`, or NO_TAIL. */
-  private tk: Int32Array;
-  /** Series by local index (slow paths only). */
+  /** Series by local index. */
   private readonly byLocal: (Series | undefined)[] = [];
   /** Index of this profile in its engine (part of the engine's series codes). */
   index = 0;
@@ -78,30 +89,36 @@ export class ProfileRuntime {
     this.minSamples = def.minSamples;
     this.hasN = def.minSamples > 0;
     this.w = this.aw + (this.hasN ? 1 : 0);
-    this.strideF = this.w + 1 + this.R * this.w;
+    const row = this.w + 1;
+    this.cs = row <= 2 ? 2 : row <= 4 ? 4 : row <= 8 ? 8 : row;
+    this.LAST = this.w;
+    this.HEAD = this.w + 1;
+    this.COUNT = this.w + 2;
+    this.LU = this.w + 3;
+    this.Q = this.w + 4;
+    this.strideF = this.Q + this.R * this.w;
     this.perChunk = Math.max(1, Math.floor(CHUNK_DOUBLES / this.strideF));
     this.scratch = new Float64Array(this.w);
     this.mergeScratch = new Float64Array(this.w);
-    this.cur = new Float64Array(16 * this.w);
-    this.tk = new Int32Array(16).fill(NO_TAIL);
+    this.cur = new Float64Array(16 * this.cs);
+    this.mod = this.S < 32768 ? 65536 : 4294967296;
     // Decide once, then rebind: the hot path is a closure over this profile's constants, so the
     // algorithm's add inlines (measured: +12 % updates/s against calling this.alg.add).
     const add = alg.add;
-    const w = this.w;
-    const aw = this.aw;
+    const cs = this.cs;
+    const aw1 = this.aw + 1;
     const hasN = this.hasN;
     this.addLocal = (local, t, v) => {
       if (t !== this.lastT) this.computeSlot(t);
-      if (this.lastKr === this.tk[local]) {
-        const o = local * w;
-        const c = this.cur;
-        add(c, o, v);
-        if (hasN) c[o + aw] += 1;
+      const c = this.cur;
+      const o = local * cs;
+      if (c[o] === this.lastKr) {
+        add(c, o + 1, v);
+        if (hasN) c[o + aw1] += 1;
         return;
       }
-      this.addSlow(this.byLocal[local]!, v);
+      this.addSlow(local, v);
     };
-    this.mod = this.S < 32768 ? 65536 : 4294967296;
   }
 
   // ---- slot arithmetic ----------------------------------------------------------------------
@@ -142,37 +159,53 @@ export class ProfileRuntime {
 
   // ---- memory -------------------------------------------------------------------------------
 
+  /** Slab chunk holding series `local`'s region. */
+  private fOf(local: number): Float64Array {
+    return this.fChunks[(local / this.perChunk) | 0];
+  }
+
+  /** Offset of series `local`'s region in its slab chunk. */
+  private foOf(local: number): number {
+    return (local % this.perChunk) * this.strideF;
+  }
+
+  private uOf(local: number): Uint16Array | Uint32Array {
+    return this.uChunks[(local / this.perChunk) | 0];
+  }
+
+  private uoOf(local: number): number {
+    return (local % this.perChunk) * this.R;
+  }
+
   /** Creates a series with its slot memory (from a free region or a new chunk when needed). */
   create(name: string, group: Group, t: number): Series {
-    const slot = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
-    const ch = Math.floor(slot / this.perChunk);
-    const i = slot - ch * this.perChunk;
-    if (ch === this.fChunks.length) {
+    const local = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
+    if (((local / this.perChunk) | 0) === this.fChunks.length) {
       this.fChunks.push(new Float64Array(this.perChunk * this.strideF));
       this.uChunks.push(this.mod === 65536 ? new Uint16Array(this.perChunk * this.R) : new Uint32Array(this.perChunk * this.R));
     }
-    if (slot >= this.tk.length) {
-      const n = Math.max(slot + 1, this.tk.length * 2);
-      const tk = new Int32Array(n).fill(NO_TAIL);
-      tk.set(this.tk);
-      this.tk = tk;
-      const cur = new Float64Array(n * this.w);
+    if ((local + 1) * this.cs > this.cur.length) {
+      const cur = new Float64Array(Math.max(local + 1, (this.cur.length / this.cs) * 2) * this.cs);
       cur.set(this.cur);
       this.cur = cur;
     }
-    const s = new Series(name, group, this, slot, this.fChunks[ch], this.uChunks[ch], i * this.strideF, i * this.R);
-    this.byLocal[slot] = s;
-    this.tk[slot] = NO_TAIL;
-    this.clearEntry(s.f, s.fo);
-    s.f[s.fo + this.w] = this.slotAt(t);
-    s.lu = this.lastKr;
+    const s = new Series(name, group, this, local);
+    this.byLocal[local] = s;
+    this.cur[local * this.cs] = NO_TAIL;
+    const f = this.fOf(local);
+    const fo = this.foOf(local);
+    this.clearEntry(f, fo);
+    f[fo + this.LAST] = this.slotAt(t);
+    f[fo + this.HEAD] = 0;
+    f[fo + this.COUNT] = 0;
+    f[fo + this.LU] = this.lastKr;
     this.size++;
     return s;
   }
 
-  /** Bytes of slot memory this profile has allocated (slabs, stamps, current-slot arrays). */
+  /** Bytes of slot memory this profile has allocated (slabs, stamps, current-slot rows). */
   allocatedBytes(): number {
-    let n = this.cur.byteLength + this.tk.byteLength;
+    let n = this.cur.byteLength;
     for (let i = 0; i < this.fChunks.length; i++) n += this.fChunks[i].byteLength + this.uChunks[i].byteLength;
     return n;
   }
@@ -180,8 +213,8 @@ export class ProfileRuntime {
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
     this.free.push(s.local);
-    s.count = 0;
-    this.tk[s.local] = NO_TAIL;
+    this.fOf(s.local)[this.foOf(s.local) + this.COUNT] = 0;
+    this.cur[s.local * this.cs] = NO_TAIL;
     this.byLocal[s.local] = undefined;
     this.size--;
   }
@@ -193,20 +226,23 @@ export class ProfileRuntime {
     this.addLocal(s.local, t, v);
   }
 
-  private addSlow(s: Series, v: number): void {
+  /** An update whose series has no current entry in the clock's slot: the slot changes first. */
+  private addSlow(local: number, v: number): void {
+    const f = this.fOf(local);
+    const fo = this.foOf(local);
     let k = this.lastK;
-    const last = s.f[s.fo + this.w];
+    const last = f[fo + this.LAST];
     if (k < last) k = last; // the clock went back: write into the newest slot seen
     const kr = k - this.base;
-    const o = s.local * this.w;
-    if (this.tk[s.local] !== kr) {
-      this.advance(s, k);
-      this.tk[s.local] = kr;
-      s.lu = kr;
-      this.clearEntry(this.cur, o);
+    const o = local * this.cs;
+    if (this.cur[o] !== kr) {
+      this.advance(local, f, fo, k);
+      this.cur[o] = kr;
+      f[fo + this.LU] = kr;
+      this.clearEntry(this.cur, o + 1);
     }
-    this.alg.add(this.cur, o, v);
-    if (this.hasN) this.cur[o + this.aw] += 1;
+    this.alg.add(this.cur, o + 1, v);
+    if (this.hasN) this.cur[o + 1 + this.aw] += 1;
   }
 
   /** The value at time `t` (expired slots dropped first); null while under `min_samples`. */
@@ -224,100 +260,122 @@ export class ProfileRuntime {
 
   /** The merged parts of the whole window at `t`, in a scratch array valid until the next call. */
   window(s: Series, t: number): Float64Array {
+    const local = s.local;
+    const f = this.fOf(local);
+    const fo = this.foOf(local);
     const k = this.slotAt(t);
-    if (k > s.f[s.fo + this.w]) this.advance(s, k);
+    if (k > f[fo + this.LAST]) this.advance(local, f, fo, k);
     const x = this.scratch;
-    const f = s.f;
-    for (let i = 0; i < this.w; i++) x[i] = f[s.fo + i];
-    if (this.tk[s.local] !== NO_TAIL) this.mergeParts(x, 0, this.cur, s.local * this.w);
+    for (let i = 0; i < this.w; i++) x[i] = f[fo + i];
+    const o = local * this.cs;
+    if (this.cur[o] !== NO_TAIL) this.mergeParts(x, 0, this.cur, o + 1);
     return x;
   }
 
   /**
-   * Brings series `s` to slot `k` (k >= last): the current entry, if older, joins the queue; slots
-   * the clock has left behind are dropped.
+   * Brings series `local` (slab region `f` at `fo`) to slot `k` (k >= last): the current entry, if
+   * older, joins the queue; slots the clock has left behind are dropped.
    */
-  private advance(s: Series, k: number): void {
-    const f = s.f;
-    const fo = s.fo;
-    const w = this.w;
+  private advance(local: number, f: Float64Array, fo: number, k: number): void {
     const S = this.S;
-    const last = f[fo + w];
+    const last = f[fo + this.LAST];
     if (k <= last) return;
-    f[fo + w] = k;
+    f[fo + this.LAST] = k;
+    const o = local * this.cs;
     if (k - last >= S) {
       // everything, the current entry included (it is at `last`), has expired
-      if (s.count > 0 || this.tk[s.local] !== NO_TAIL) this.empty(s);
+      if (f[fo + this.COUNT] > 0 || this.cur[o] !== NO_TAIL) this.empty(local, f, fo);
       return;
     }
-    const km = this.stamp(k);
-    if (s.count > 0) {
+    let count = f[fo + this.COUNT];
+    if (count > 0) {
+      const km = this.stamp(k);
+      const w = this.w;
+      const u = this.uOf(local);
+      const uo = this.uoOf(local);
       const sub = this.alg.subtract;
+      let head = f[fo + this.HEAD];
       let popped = false;
-      while (s.count > 0 && this.age(km, s.u[s.uo + s.head]) >= S) {
+      while (count > 0 && this.age(km, u[uo + head]) >= S) {
         if (sub !== undefined) {
-          const e = fo + w + 1 + s.head * w;
+          const e = fo + this.Q + head * w;
           sub(f, fo, f, e);
           if (this.hasN) f[fo + this.aw] -= f[e + this.aw];
         }
-        s.head = s.head + 1 === this.R ? 0 : s.head + 1;
-        s.count--;
+        head = head + 1 === this.R ? 0 : head + 1;
+        count--;
         popped = true;
       }
+      f[fo + this.COUNT] = count;
       // An empty queue means rest is exactly empty (no float drift survives). Parts that cannot
       // be subtracted (min, max) are recomputed from the live slots.
-      if (s.count === 0) {
-        s.head = 0;
+      if (count === 0) {
+        f[fo + this.HEAD] = 0;
         this.clearEntry(f, fo);
-      } else if (popped && sub === undefined) this.recomputeRest(s);
+      } else {
+        f[fo + this.HEAD] = head;
+        if (popped && sub === undefined) this.recomputeRest(local, f, fo);
+      }
     }
-    if (this.tk[s.local] !== NO_TAIL) {
+    if (this.cur[o] !== NO_TAIL) {
       // the current entry (at `last`, still live since k - last < S) becomes a completed slot
-      this.append(s, last, this.cur, s.local * this.w);
-      this.tk[s.local] = NO_TAIL;
+      this.append(local, f, fo, last, this.cur, o + 1);
+      this.cur[o] = NO_TAIL;
     }
   }
 
   /** Appends slot `slot` (newer than every queued slot) with the given parts; merges them into rest. */
-  private append(s: Series, slot: number, parts: Float64Array, po: number): void {
-    let ni = s.head + s.count;
+  private append(local: number, f: Float64Array, fo: number, slot: number, parts: Float64Array, po: number): void {
+    const count = f[fo + this.COUNT];
+    let ni = f[fo + this.HEAD] + count;
     if (ni >= this.R) ni -= this.R;
-    s.u[s.uo + ni] = this.stamp(slot);
-    const e = s.fo + this.w + 1 + ni * this.w;
-    for (let i = 0; i < this.w; i++) s.f[e + i] = parts[po + i];
-    this.mergeParts(s.f, s.fo, parts, po);
-    s.count++;
+    this.uOf(local)[this.uoOf(local) + ni] = this.stamp(slot);
+    const e = fo + this.Q + ni * this.w;
+    for (let i = 0; i < this.w; i++) f[e + i] = parts[po + i];
+    this.mergeParts(f, fo, parts, po);
+    f[fo + this.COUNT] = count + 1;
   }
 
-  private empty(s: Series): void {
-    s.count = 0;
-    s.head = 0;
-    this.tk[s.local] = NO_TAIL;
-    this.clearEntry(s.f, s.fo);
+  private empty(local: number, f: Float64Array, fo: number): void {
+    f[fo + this.COUNT] = 0;
+    f[fo + this.HEAD] = 0;
+    this.cur[local * this.cs] = NO_TAIL;
+    this.clearEntry(f, fo);
   }
 
   // ---- slot access for snapshots and cluster merging ---------------------------------------
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
-    return ((this.slotAt(t) - this.base - s.lu) * this.W) / this.S;
+    const lu = this.fOf(s.local)[this.foOf(s.local) + this.LU];
+    return ((this.slotAt(t) - this.base - lu) * this.W) / this.S;
   }
 
   /** Brings `s` up to time `t`: drops what has expired. */
   expireAt(s: Series, t: number): void {
+    const f = this.fOf(s.local);
+    const fo = this.foOf(s.local);
     const k = this.slotAt(t);
-    if (k > s.f[s.fo + this.w]) this.advance(s, k);
+    if (k > f[fo + this.LAST]) this.advance(s.local, f, fo, k);
   }
 
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
+    this.eachSlot(s.local, this.fOf(s.local), this.foOf(s.local), cb);
+  }
+
+  private eachSlot(local: number, f: Float64Array, fo: number, cb: (slot: number, f: Float64Array, offset: number) => void): void {
     const w = this.w;
-    const last = s.f[s.fo + w];
+    const last = f[fo + this.LAST];
     const lm = this.stamp(last);
-    for (let n = 0, i = s.head; n < s.count; n++, i = i + 1 === this.R ? 0 : i + 1) {
-      cb(last - this.age(lm, s.u[s.uo + i]), s.f, s.fo + w + 1 + i * w);
+    const u = this.uOf(local);
+    const uo = this.uoOf(local);
+    const count = f[fo + this.COUNT];
+    for (let n = 0, i = f[fo + this.HEAD]; n < count; n++, i = i + 1 === this.R ? 0 : i + 1) {
+      cb(last - this.age(lm, u[uo + i]), f, fo + this.Q + i * w);
     }
-    if (this.tk[s.local] !== NO_TAIL) cb(last, this.cur, s.local * this.w);
+    const o = local * this.cs;
+    if (this.cur[o] !== NO_TAIL) cb(last, this.cur, o + 1);
   }
 
   /**
@@ -327,33 +385,36 @@ export class ProfileRuntime {
    */
   mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
     this.expireAt(s, t);
+    const local = s.local;
+    const f = this.fOf(local);
+    const fo = this.foOf(local);
     const w = this.w;
-    const last = s.f[s.fo + w];
+    const last = f[fo + this.LAST];
     if (slot <= last - this.S) return false;
-    if (slot - this.base > s.lu) s.lu = Math.min(slot, last) - this.base;
+    if (slot - this.base > f[fo + this.LU]) f[fo + this.LU] = Math.min(slot, last) - this.base;
+    const o = local * this.cs;
     if (slot >= last) {
-      const o = s.local * this.w;
-      if (this.tk[s.local] === NO_TAIL) {
-        this.tk[s.local] = last - this.base;
-        this.clearEntry(this.cur, o);
+      if (this.cur[o] === NO_TAIL) {
+        this.cur[o] = last - this.base;
+        this.clearEntry(this.cur, o + 1);
       }
-      this.mergeParts(this.cur, o, parts, po);
+      this.mergeParts(this.cur, o + 1, parts, po);
       return true;
     }
     // newer than every queued slot (restoring in slot order): append — O(1)
-    if (s.count === 0 || slot > this.newestQueued(s)) {
+    if (f[fo + this.COUNT] === 0 || slot > this.newestQueued(local, f, fo)) {
       const e = this.mergeScratch;
       this.clearEntry(e, 0);
       this.mergeParts(e, 0, parts, po);
-      this.append(s, slot, e, 0);
+      this.append(local, f, fo, slot, e, 0);
       return true;
     }
     // a completed slot between queued ones: rebuild the queue with it in order (rare)
     const entries: { slot: number; parts: Float64Array }[] = [];
     let hit = false;
-    this.forEachSlot(s, (sn, src, o) => {
-      if (sn === last && this.tk[s.local] !== NO_TAIL && src === this.cur) return;
-      const p = src.slice(o, o + w);
+    this.eachSlot(local, f, fo, (sn, src, so) => {
+      if (src === this.cur) return;
+      const p = src.slice(so, so + w);
       if (sn === slot) {
         this.mergeParts(p, 0, parts, po);
         hit = true;
@@ -367,19 +428,19 @@ export class ProfileRuntime {
       entries.push({ slot, parts: p });
       entries.sort((a, b) => a.slot - b.slot);
     }
-    s.count = 0;
-    s.head = 0;
-    this.clearEntry(s.f, s.fo);
-    for (const e of entries) this.append(s, e.slot, e.parts, 0);
+    f[fo + this.COUNT] = 0;
+    f[fo + this.HEAD] = 0;
+    this.clearEntry(f, fo);
+    for (const e of entries) this.append(local, f, fo, e.slot, e.parts, 0);
     return true;
   }
 
   /** Absolute slot number of the newest queued (completed) slot; needs count > 0. */
-  private newestQueued(s: Series): number {
-    let i = s.head + s.count - 1;
+  private newestQueued(local: number, f: Float64Array, fo: number): number {
+    let i = f[fo + this.HEAD] + f[fo + this.COUNT] - 1;
     if (i >= this.R) i -= this.R;
-    const last = s.f[s.fo + this.w];
-    return last - this.age(this.stamp(last), s.u[s.uo + i]);
+    const last = f[fo + this.LAST];
+    return last - this.age(this.stamp(last), this.uOf(local)[this.uoOf(local) + i]);
   }
 
   /** dst ⊕= src over all parts of a slot (algorithm parts and the update count). */
@@ -393,11 +454,11 @@ export class ProfileRuntime {
     if (this.hasN) f[e + this.aw] = 0;
   }
 
-  private recomputeRest(s: Series): void {
-    const f = s.f;
-    this.clearEntry(f, s.fo);
-    this.forEachSlot(s, (_slot, src, o) => {
-      if (src === f) this.mergeParts(f, s.fo, src, o);
+  /** Rest := merge of the queued slots (for parts that cannot be subtracted). */
+  private recomputeRest(local: number, f: Float64Array, fo: number): void {
+    this.clearEntry(f, fo);
+    this.eachSlot(local, f, fo, (_slot, src, o) => {
+      if (src === f) this.mergeParts(f, fo, src, o);
     });
   }
 }

@@ -5,7 +5,7 @@ export interface Group {
   readonly name: string;
 }
 
-/** `Series.tk` when the series has no entry. A small integer, so the field stays unboxed. */
+/** Slot stamp of a current-slot row that holds no entry. */
 export const NO_TAIL = -0x40000000;
 
 export const enum StatKind {
@@ -29,28 +29,19 @@ export class Counter {
 }
 
 /**
- * A sliding-window series. The slot being written ("current") lives in its profile's compact
- * arrays at index `local` (`cur` parts, `tk` slot), so that the hot path touches few cache lines.
- * Completed slots live in the profile's slab (`f`/`u` at offsets `fo`/`uo`) as a queue in slot
- * order: `head` is the oldest, `count` how many are live.
+ * A sliding-window series: its name and where its slots live. The slots themselves are in its
+ * profile's memory at index `local` (the current slot in a compact row, completed slots in the
+ * slab): see ProfileRuntime.
  */
 export class Series {
   readonly kind = StatKind.Series;
   next: Stat | undefined = undefined;
-  head = 0;
-  count = 0;
-  /** Slot of the newest update relative to the profile's base slot (idle sweep). */
-  lu = 0;
   constructor(
     readonly name: string,
     readonly group: Group,
     readonly profile: ProfileRuntime,
-    /** Index of this series in its profile (slab region, current-slot arrays, engine code). */
+    /** Index of this series in its profile (slab region, current-slot row, engine code). */
     readonly local: number,
-    readonly f: Float64Array,
-    readonly u: Uint16Array | Uint32Array,
-    readonly fo: number,
-    readonly uo: number,
   ) {}
 }
 
