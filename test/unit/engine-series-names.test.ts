@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createStats } from '../../src/index.ts';
+
+// The series name index is a null-prototype object (for speed), not a Map: names that mean
+// something to plain JavaScript objects, or that V8 stores as array indices, must be ordinary names.
+const SPECIAL = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', '0', '1', '123', '4294967294', '4294967295', '-1', '1.5', 'NaN', 'undefined', 'length'];
+const CONFIG = 'modparam("statistics", "stat_series_profile", "acc: algorithm=accumulate window=60 slots=6")\nmodparam("statistics", "stat_series_profile", "avg: algorithm=average window=60 slots=6")';
+
+test('names special to JavaScript objects are ordinary series names', async () => {
+  let now = 1_795_508_514_000;
+  const s = createStats({ config: CONFIG, clock: () => now });
+  // nothing exists before it is created
+  for (const name of SPECIAL) assert.equal(s.getStat(name), null, name);
+  SPECIAL.forEach((name, i) => s.updateStatSeries('acc', name, i + 1));
+  SPECIAL.forEach((name, i) => s.updateStatSeries('acc', name, i + 1));
+  now += 10_000;
+  SPECIAL.forEach((name, i) => assert.equal(s.getStat(name), 2 * (i + 1), name));
+  // a name of one profile is taken for the other
+  assert.throws(() => s.updateStatSeries('avg', '__proto__', 1), { code: 'E_NAME_TAKEN' });
+  assert.throws(() => s.updateStatSeries('avg', '123', 1), { code: 'E_NAME_TAKEN' });
+  // removing frees exactly that name, and it can be created again empty in another profile
+  assert.deepEqual(await s.mi('remove_series', { name: '__proto__' }), { result: { removed: 1 } });
+  assert.deepEqual(await s.mi('remove_series', { name: '4294967295' }), { result: { removed: 1 } });
+  assert.equal(s.getStat('__proto__'), null);
+  assert.equal(s.getStat('4294967295'), null);
+  assert.equal(s.getStat('constructor'), 2 * (SPECIAL.indexOf('constructor') + 1));
+  s.updateStatSeries('avg', '__proto__', 7);
+  s.updateStatSeries('avg', '__proto__', 8);
+  assert.equal(s.getStat('__proto__'), 7);
+  assert.equal(s.getStat('4294967294'), 2 * (SPECIAL.indexOf('4294967294') + 1));
+});
+
+test('the name index agrees with a Map model under random creates, updates and removals', async () => {
+  const name = fc.oneof(fc.constantFrom(...SPECIAL), fc.stringMatching(/^[a-z0-9_.]{1,6}$/), fc.nat(2 ** 33).map(String));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), profile: fc.constantFrom('acc', 'avg'), name, v: fc.integer({ min: 1, max: 9 }) }),
+    fc.record({ kind: fc.constant('remove' as const), name }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+      const s = createStats({ config: CONFIG, clock: () => 1_795_508_514_000 });
+      const model = new Map<string, { profile: string; sum: number; n: number }>();
+      for (const o of ops) {
+        if (o.kind === 'add') {
+          const m = model.get(o.name);
+          if (m !== undefined && m.profile !== o.profile) {
+            assert.throws(() => s.updateStatSeries(o.profile, o.name, o.v), { code: 'E_NAME_TAKEN' });
+            continue;
+          }
+          s.updateStatSeries(o.profile, o.name, o.v);
+          const e = m ?? { profile: o.profile, sum: 0, n: 0 };
+          e.sum += o.v;
+          e.n += 1;
+          model.set(o.name, e);
+        } else {
+          const r = await s.mi('remove_series', { name: o.name });
+          assert.equal('result' in r, model.delete(o.name));
+        }
+      }
+      for (const o of ops) {
+        const m = model.get(o.name);
+        const want = m === undefined ? null : m.profile === 'acc' ? m.sum : Math.trunc(m.sum / m.n);
+        assert.equal(s.getStat(o.name), want, o.name);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
