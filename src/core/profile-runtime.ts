@@ -3,8 +3,38 @@ import type { ProfileDef } from './types.ts';
 import { NO_TAIL, Series } from './stat.ts';
 import type { Group } from './stat.ts';
 
-/** Float64 numbers per slab chunk (128 KiB): slot memory is allocated in chunks, when first needed. */
+/** Float64 numbers per chunk of a queue pool (128 KiB): pools grow a chunk at a time. */
 const CHUNK_DOUBLES = 16384;
+
+/** Header rows per header chunk: 2^10. */
+const HDR_BITS = 10;
+
+/** Smallest queue capacity: a series gets slot memory for 4 completed slots on its first slot change. */
+const FIRST_CAPACITY = 4;
+
+/** Regions of one capacity in one chunk; the chunk's memory is dropped when its last region is freed. */
+interface Chunk {
+  f: Float64Array | undefined;
+  u: Uint16Array | Uint32Array | undefined;
+  /** Regions in use. */
+  live: number;
+  /** Regions never handed out yet start here. */
+  fresh: number;
+  /** Regions handed back. */
+  readonly freed: number[];
+}
+
+/** Queue regions of one capacity (a slab allocator: chunks of fixed-size regions). */
+interface Pool {
+  /** Completed slots per region. */
+  readonly cap: number;
+  readonly perChunk: number;
+  readonly chunks: Chunk[];
+  /** Chunks that may have a free region (checked when popped). */
+  readonly avail: number[];
+  /** Chunks whose memory was dropped, to be reused. */
+  readonly dead: number[];
+}
 
 /**
  * The runtime of one profile: clock-aligned slot arithmetic and the memory that holds the slots
@@ -15,7 +45,11 @@ const CHUNK_DOUBLES = 16384;
  *  - "current": the parts of the newest slot, in a row of the profile's compact `cur` array,
  *    beside the number of the slot they belong to (the hot path reads and writes that one row:
  *    one cache line, as cache-friendly as a plain Float64Array of counters);
- *  - a queue of its completed, still live slots in slot order (at most S-1), in the slab;
+ *  - a queue of its completed, still live slots in slot order (at most S-1): a ring in a region of
+ *    one of the profile's pools, allocated on the series' first slot change with room for 4 slots
+ *    and moved to a region twice as large (at most S-1) when full, so that memory follows the
+ *    slots a series really has (amortised O(1): each slot is copied at most once per doubling);
+ *    the region goes back to its pool when every queued slot has expired;
  *  - "rest": the merged parts of the queue.
  * When the clock leaves the current slot it is appended to the queue and merged into rest; an
  * expired slot is subtracted from rest. Every slot is appended once and expired once, so updates
@@ -25,15 +59,15 @@ const CHUNK_DOUBLES = 16384;
  *
  * `cur` row per series (stride `cs`, a power of two up to 8 doubles so that a row never straddles
  * a cache line): [slot of the current entry relative to `base`, or NO_TAIL][parts: w].
- * Slab per series, `w` = parts per slot, R = S-1: everything a slot change touches, so that it
- * needs neither the Series object nor any index into it:
- *   Float64: [rest: w][last][head][count][lu][queue entries: R*w]    stamps: [slot mod 2^16 or 2^32: R]
+ * `hdr` row per series: [rest: w][last][head][count][lu][pool or -1][region] — everything a slot
+ * change reads besides the queue itself, so it needs neither the Series object nor an index into it.
+ * Queue region of capacity c: Float64 [entries: c*w], stamps [slot mod 2^16 or 2^32: c].
  * Stamps modulo 2^16 (when S < 2^15) are enough: live entries are fewer than S slots behind `last`.
  */
 export class ProfileRuntime {
   readonly W: number;
   readonly S: number;
-  /** Queue capacity: S-1 completed slots. */
+  /** Largest queue: S-1 completed slots. */
   private readonly R: number;
   /** Parts per slot: the algorithm's, plus one update count when `min_samples` is set. */
   readonly w: number;
@@ -42,19 +76,20 @@ export class ProfileRuntime {
   readonly minSamples: number;
   /** Doubles per `cur` row. */
   private readonly cs: number;
-  /** Slab header offsets (after rest): newest slot seen, queue head, queue length, slot of the newest update. */
+  /** Doubles per `hdr` row, and the header fields after rest. */
+  private readonly hs: number;
   private readonly LAST: number;
   private readonly HEAD: number;
   private readonly COUNT: number;
   private readonly LU: number;
-  /** Offset of the first queue entry in a series' slab region. */
-  private readonly Q: number;
-  private readonly strideF: number;
-  private readonly perChunk: number;
-  private readonly fChunks: Float64Array[] = [];
-  private readonly uChunks: (Uint16Array | Uint32Array)[] = [];
+  private readonly POOL: number;
+  private readonly REG: number;
+  /** Queue pools by capacity: 4, 8, 16, ... and S-1 last. */
+  private readonly pools: Pool[] = [];
   /** Current-slot rows of every series, at local*cs (grows by doubling; never cached elsewhere). */
   private cur: Float64Array;
+  /** Header rows of every series, in chunks of 2^HDR_BITS rows. */
+  private readonly hdr: Float64Array[] = [];
   /** Series by local index. */
   private readonly byLocal: (Series | undefined)[] = [];
   /** Index of this profile in its engine (part of the engine's series codes). */
@@ -95,13 +130,19 @@ export class ProfileRuntime {
     this.HEAD = this.w + 1;
     this.COUNT = this.w + 2;
     this.LU = this.w + 3;
-    this.Q = this.w + 4;
-    this.strideF = this.Q + this.R * this.w;
-    this.perChunk = Math.max(1, Math.floor(CHUNK_DOUBLES / this.strideF));
+    this.POOL = this.w + 4;
+    this.REG = this.w + 5;
+    this.hs = this.w + 6;
+    this.mod = this.S < 32768 ? 65536 : 4294967296;
+    for (let c = FIRST_CAPACITY; ; c *= 2) {
+      const cap = Math.min(c, this.R);
+      if (cap < 1) break;
+      this.pools.push({ cap, perChunk: Math.max(1, Math.floor(CHUNK_DOUBLES / (cap * this.w))), chunks: [], avail: [], dead: [] });
+      if (cap === this.R) break;
+    }
     this.scratch = new Float64Array(this.w);
     this.mergeScratch = new Float64Array(this.w);
     this.cur = new Float64Array(16 * this.cs);
-    this.mod = this.S < 32768 ? 65536 : 4294967296;
     // Decide once, then rebind: the hot path is a closure over this profile's constants, so the
     // algorithm's add inlines (measured: +12 % updates/s against calling this.alg.add).
     const add = alg.add;
@@ -159,64 +200,133 @@ export class ProfileRuntime {
 
   // ---- memory -------------------------------------------------------------------------------
 
-  /** Slab chunk holding series `local`'s region. */
-  private fOf(local: number): Float64Array {
-    return this.fChunks[(local / this.perChunk) | 0];
-  }
-
-  /** Offset of series `local`'s region in its slab chunk. */
-  private foOf(local: number): number {
-    return (local % this.perChunk) * this.strideF;
-  }
-
-  private uOf(local: number): Uint16Array | Uint32Array {
-    return this.uChunks[(local / this.perChunk) | 0];
-  }
-
-  private uoOf(local: number): number {
-    return (local % this.perChunk) * this.R;
-  }
-
-  /** Creates a series with its slot memory (from a free region or a new chunk when needed). */
+  /** Creates a series: its current-slot and header rows (no queue memory until its first slot change). */
   create(name: string, group: Group, t: number): Series {
     const local = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
-    if (((local / this.perChunk) | 0) === this.fChunks.length) {
-      this.fChunks.push(new Float64Array(this.perChunk * this.strideF));
-      this.uChunks.push(this.mod === 65536 ? new Uint16Array(this.perChunk * this.R) : new Uint32Array(this.perChunk * this.R));
-    }
     if ((local + 1) * this.cs > this.cur.length) {
-      const cur = new Float64Array(Math.max(local + 1, (this.cur.length / this.cs) * 2) * this.cs);
+      const n = Math.max(local + 1, (this.cur.length / this.cs) * 2);
+      const cur = new Float64Array(n * this.cs);
       cur.set(this.cur);
       this.cur = cur;
     }
+    if (local >>> HDR_BITS === this.hdr.length) this.hdr.push(new Float64Array(this.hs << HDR_BITS));
     const s = new Series(name, group, this, local);
     this.byLocal[local] = s;
     this.cur[local * this.cs] = NO_TAIL;
-    const f = this.fOf(local);
-    const fo = this.foOf(local);
-    this.clearEntry(f, fo);
-    f[fo + this.LAST] = this.slotAt(t);
-    f[fo + this.HEAD] = 0;
-    f[fo + this.COUNT] = 0;
-    f[fo + this.LU] = this.lastKr;
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    this.clearEntry(h, ho);
+    h[ho + this.LAST] = this.slotAt(t);
+    h[ho + this.HEAD] = 0;
+    h[ho + this.COUNT] = 0;
+    h[ho + this.LU] = this.lastKr;
+    h[ho + this.POOL] = -1;
+    h[ho + this.REG] = 0;
     this.size++;
     return s;
   }
 
-  /** Bytes of slot memory this profile has allocated (slabs, stamps, current-slot rows). */
+  /** Header chunk of series `local` (chunks of 2^HDR_BITS rows: no doubling, no copy). */
+  private hrow(local: number): Float64Array {
+    return this.hdr[local >>> HDR_BITS];
+  }
+
+  /** Offset of series `local`'s header row in its chunk. */
+  private hoff(local: number): number {
+    return (local & ((1 << HDR_BITS) - 1)) * this.hs;
+  }
+
+  /** Bytes of slot memory this profile holds (current-slot and header rows, queue chunks in use). */
   allocatedBytes(): number {
     let n = this.cur.byteLength;
-    for (let i = 0; i < this.fChunks.length; i++) n += this.fChunks[i].byteLength + this.uChunks[i].byteLength;
+    for (const h of this.hdr) n += h.byteLength;
+    for (const p of this.pools) for (const c of p.chunks) n += (c.f?.byteLength ?? 0) + (c.u?.byteLength ?? 0);
     return n;
   }
 
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
-    this.free.push(s.local);
-    this.fOf(s.local)[this.foOf(s.local) + this.COUNT] = 0;
+    const h = this.hrow(s.local);
+    const ho = this.hoff(s.local);
+    this.freeQueue(h, ho);
+    h[ho + this.COUNT] = 0;
     this.cur[s.local * this.cs] = NO_TAIL;
+    this.free.push(s.local);
     this.byLocal[s.local] = undefined;
     this.size--;
+  }
+
+  /** A free region of pool `pi` (a new chunk when none is free): `chunk * perChunk + index`. */
+  private allocRegion(pi: number): number {
+    const p = this.pools[pi];
+    while (p.avail.length > 0) {
+      const ci = p.avail[p.avail.length - 1];
+      const c = p.chunks[ci];
+      if (c.f !== undefined && c.live < p.perChunk) {
+        const i = c.freed.length > 0 ? c.freed.pop()! : c.fresh++;
+        if (++c.live === p.perChunk) p.avail.pop();
+        return ci * p.perChunk + i;
+      }
+      p.avail.pop();
+    }
+    const ci = p.dead.length > 0 ? p.dead.pop()! : p.chunks.length;
+    const c: Chunk = {
+      f: new Float64Array(p.perChunk * p.cap * this.w),
+      u: this.mod === 65536 ? new Uint16Array(p.perChunk * p.cap) : new Uint32Array(p.perChunk * p.cap),
+      live: 1,
+      fresh: 1,
+      freed: [],
+    };
+    p.chunks[ci] = c;
+    if (p.perChunk > 1) p.avail.push(ci);
+    return ci * p.perChunk;
+  }
+
+  private freeRegion(pi: number, reg: number): void {
+    const p = this.pools[pi];
+    const ci = Math.floor(reg / p.perChunk);
+    const c = p.chunks[ci];
+    if (--c.live === 0) {
+      // the chunk's last region: its memory goes back to the system
+      c.f = undefined;
+      c.u = undefined;
+      c.fresh = 0;
+      c.freed.length = 0;
+      p.dead.push(ci);
+      return;
+    }
+    c.freed.push(reg - ci * p.perChunk);
+    if (c.live === p.perChunk - 1) p.avail.push(ci);
+  }
+
+  /** Drops the queue region of the series whose header is at `ho`, if it has one. */
+  private freeQueue(h: Float64Array, ho: number): void {
+    const pi = h[ho + this.POOL];
+    if (pi < 0) return;
+    this.freeRegion(pi, h[ho + this.REG]);
+    h[ho + this.POOL] = -1;
+    h[ho + this.HEAD] = 0;
+  }
+
+  // The queue region of a series, as set by view(): entries in qf at qfo + i*w, stamps in qu at quo + i.
+  private qf: Float64Array = new Float64Array(0);
+  private qfo = 0;
+  private qu: Uint16Array | Uint32Array = new Uint16Array(0);
+  private quo = 0;
+  private qcap = 0;
+
+  /** Points qf/qfo/qu/quo/qcap at the queue region of the series whose header is at `ho` (which has one). */
+  private view(h: Float64Array, ho: number): void {
+    const p = this.pools[h[ho + this.POOL]];
+    const reg = h[ho + this.REG];
+    const ci = Math.floor(reg / p.perChunk);
+    const i = reg - ci * p.perChunk;
+    const c = p.chunks[ci];
+    this.qf = c.f!;
+    this.qfo = i * p.cap * this.w;
+    this.qu = c.u!;
+    this.quo = i * p.cap;
+    this.qcap = p.cap;
   }
 
   // ---- update and read ----------------------------------------------------------------------
@@ -228,17 +338,17 @@ export class ProfileRuntime {
 
   /** An update whose series has no current entry in the clock's slot: the slot changes first. */
   private addSlow(local: number, v: number): void {
-    const f = this.fOf(local);
-    const fo = this.foOf(local);
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
     let k = this.lastK;
-    const last = f[fo + this.LAST];
+    const last = h[ho + this.LAST];
     if (k < last) k = last; // the clock went back: write into the newest slot seen
     const kr = k - this.base;
     const o = local * this.cs;
     if (this.cur[o] !== kr) {
-      this.advance(local, f, fo, k);
+      this.advance(local, k);
       this.cur[o] = kr;
-      f[fo + this.LU] = kr;
+      h[ho + this.LU] = kr;
       this.clearEntry(this.cur, o + 1);
     }
     this.alg.add(this.cur, o + 1, v);
@@ -261,121 +371,166 @@ export class ProfileRuntime {
   /** The merged parts of the whole window at `t`, in a scratch array valid until the next call. */
   window(s: Series, t: number): Float64Array {
     const local = s.local;
-    const f = this.fOf(local);
-    const fo = this.foOf(local);
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
     const k = this.slotAt(t);
-    if (k > f[fo + this.LAST]) this.advance(local, f, fo, k);
+    if (k > h[ho + this.LAST]) this.advance(local, k);
     const x = this.scratch;
-    for (let i = 0; i < this.w; i++) x[i] = f[fo + i];
+    for (let i = 0; i < this.w; i++) x[i] = h[ho + i];
     const o = local * this.cs;
     if (this.cur[o] !== NO_TAIL) this.mergeParts(x, 0, this.cur, o + 1);
     return x;
   }
 
   /**
-   * Brings series `local` (slab region `f` at `fo`) to slot `k` (k >= last): the current entry, if
-   * older, joins the queue; slots the clock has left behind are dropped.
+   * Brings series `local` to slot `k` (k >= last): the current entry, if older, joins the queue;
+   * slots the clock has left behind are dropped.
    */
-  private advance(local: number, f: Float64Array, fo: number, k: number): void {
+  private advance(local: number, k: number): void {
     const S = this.S;
-    const last = f[fo + this.LAST];
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    const last = h[ho + this.LAST];
     if (k <= last) return;
-    f[fo + this.LAST] = k;
+    h[ho + this.LAST] = k;
     const o = local * this.cs;
     if (k - last >= S) {
       // everything, the current entry included (it is at `last`), has expired
-      if (f[fo + this.COUNT] > 0 || this.cur[o] !== NO_TAIL) this.empty(local, f, fo);
+      if (h[ho + this.COUNT] > 0 || this.cur[o] !== NO_TAIL) this.empty(local);
       return;
     }
-    let count = f[fo + this.COUNT];
+    let count = h[ho + this.COUNT];
     if (count > 0) {
+      this.view(h, ho);
+      const f = this.qf;
+      const fo = this.qfo;
+      const u = this.qu;
+      const uo = this.quo;
+      const cap = this.qcap;
       const km = this.stamp(k);
       const w = this.w;
-      const u = this.uOf(local);
-      const uo = this.uoOf(local);
       const sub = this.alg.subtract;
-      let head = f[fo + this.HEAD];
+      let head = h[ho + this.HEAD];
       let popped = false;
       while (count > 0 && this.age(km, u[uo + head]) >= S) {
         if (sub !== undefined) {
-          const e = fo + this.Q + head * w;
-          sub(f, fo, f, e);
-          if (this.hasN) f[fo + this.aw] -= f[e + this.aw];
+          const e = fo + head * w;
+          sub(h, ho, f, e);
+          if (this.hasN) h[ho + this.aw] -= f[e + this.aw];
         }
-        head = head + 1 === this.R ? 0 : head + 1;
+        head = head + 1 === cap ? 0 : head + 1;
         count--;
         popped = true;
       }
-      f[fo + this.COUNT] = count;
-      // An empty queue means rest is exactly empty (no float drift survives). Parts that cannot
-      // be subtracted (min, max) are recomputed from the live slots.
+      h[ho + this.COUNT] = count;
+      // An empty queue means rest is exactly empty (no float drift survives), and its memory goes
+      // back to the pool. Parts that cannot be subtracted (min, max) are recomputed from the live slots.
       if (count === 0) {
-        f[fo + this.HEAD] = 0;
-        this.clearEntry(f, fo);
+        this.clearEntry(h, ho);
+        this.freeQueue(h, ho);
       } else {
-        f[fo + this.HEAD] = head;
-        if (popped && sub === undefined) this.recomputeRest(local, f, fo);
+        h[ho + this.HEAD] = head;
+        if (popped && sub === undefined) this.recomputeRest(local);
       }
     }
     if (this.cur[o] !== NO_TAIL) {
       // the current entry (at `last`, still live since k - last < S) becomes a completed slot
-      this.append(local, f, fo, last, this.cur, o + 1);
+      this.append(local, last, this.cur, o + 1);
       this.cur[o] = NO_TAIL;
     }
   }
 
   /** Appends slot `slot` (newer than every queued slot) with the given parts; merges them into rest. */
-  private append(local: number, f: Float64Array, fo: number, slot: number, parts: Float64Array, po: number): void {
-    const count = f[fo + this.COUNT];
-    let ni = f[fo + this.HEAD] + count;
-    if (ni >= this.R) ni -= this.R;
-    this.uOf(local)[this.uoOf(local) + ni] = this.stamp(slot);
-    const e = fo + this.Q + ni * this.w;
+  private append(local: number, slot: number, parts: Float64Array, po: number): void {
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    const count = h[ho + this.COUNT];
+    const pi = h[ho + this.POOL];
+    if (pi < 0) {
+      h[ho + this.REG] = this.allocRegion(0);
+      h[ho + this.POOL] = 0;
+      h[ho + this.HEAD] = 0;
+    } else if (count === this.pools[pi].cap) this.grow(h, ho, pi);
+    this.view(h, ho);
+    let ni = h[ho + this.HEAD] + count;
+    if (ni >= this.qcap) ni -= this.qcap;
+    this.qu[this.quo + ni] = this.stamp(slot);
+    const e = this.qfo + ni * this.w;
+    const f = this.qf;
     for (let i = 0; i < this.w; i++) f[e + i] = parts[po + i];
-    this.mergeParts(f, fo, parts, po);
-    f[fo + this.COUNT] = count + 1;
+    this.mergeParts(h, ho, parts, po);
+    h[ho + this.COUNT] = count + 1;
   }
 
-  private empty(local: number, f: Float64Array, fo: number): void {
-    f[fo + this.COUNT] = 0;
-    f[fo + this.HEAD] = 0;
+  /** Moves a full queue to a region of the next pool (twice the room, at most S-1), oldest first. */
+  private grow(h: Float64Array, ho: number, pi: number): void {
+    if (pi + 1 >= this.pools.length) throw new Error(`profile '${this.def.name}': queue over S-1 slots (internal error)`);
+    const reg = this.allocRegion(pi + 1);
+    const np = this.pools[pi + 1];
+    const nci = Math.floor(reg / np.perChunk);
+    const nc = np.chunks[nci];
+    const ni = reg - nci * np.perChunk;
+    const nf = nc.f!;
+    const nu = nc.u!;
+    const nfo = ni * np.cap * this.w;
+    const nuo = ni * np.cap;
+    this.view(h, ho);
+    const w = this.w;
+    const count = h[ho + this.COUNT];
+    for (let n = 0, i = h[ho + this.HEAD]; n < count; n++, i = i + 1 === this.qcap ? 0 : i + 1) {
+      nu[nuo + n] = this.qu[this.quo + i];
+      for (let j = 0; j < w; j++) nf[nfo + n * w + j] = this.qf[this.qfo + i * w + j];
+    }
+    this.freeRegion(pi, h[ho + this.REG]);
+    h[ho + this.POOL] = pi + 1;
+    h[ho + this.REG] = reg;
+    h[ho + this.HEAD] = 0;
+  }
+
+  private empty(local: number): void {
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    h[ho + this.COUNT] = 0;
+    this.freeQueue(h, ho);
     this.cur[local * this.cs] = NO_TAIL;
-    this.clearEntry(f, fo);
+    this.clearEntry(h, ho);
   }
 
   // ---- slot access for snapshots and cluster merging ---------------------------------------
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
-    const lu = this.fOf(s.local)[this.foOf(s.local) + this.LU];
-    return ((this.slotAt(t) - this.base - lu) * this.W) / this.S;
+    return ((this.slotAt(t) - this.base - this.hrow(s.local)[this.hoff(s.local) + this.LU]) * this.W) / this.S;
   }
 
   /** Brings `s` up to time `t`: drops what has expired. */
   expireAt(s: Series, t: number): void {
-    const f = this.fOf(s.local);
-    const fo = this.foOf(s.local);
     const k = this.slotAt(t);
-    if (k > f[fo + this.LAST]) this.advance(s.local, f, fo, k);
+    if (k > this.hrow(s.local)[this.hoff(s.local) + this.LAST]) this.advance(s.local, k);
   }
 
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
-    this.eachSlot(s.local, this.fOf(s.local), this.foOf(s.local), cb);
+    this.eachSlot(s.local, true, cb);
   }
 
-  private eachSlot(local: number, f: Float64Array, fo: number, cb: (slot: number, f: Float64Array, offset: number) => void): void {
-    const w = this.w;
-    const last = f[fo + this.LAST];
-    const lm = this.stamp(last);
-    const u = this.uOf(local);
-    const uo = this.uoOf(local);
-    const count = f[fo + this.COUNT];
-    for (let n = 0, i = f[fo + this.HEAD]; n < count; n++, i = i + 1 === this.R ? 0 : i + 1) {
-      cb(last - this.age(lm, u[uo + i]), f, fo + this.Q + i * w);
+  /** Visits the queued slots of series `local` in slot order, then (with `current`) its current entry. */
+  private eachSlot(local: number, current: boolean, cb: (slot: number, f: Float64Array, offset: number) => void): void {
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    const last = h[ho + this.LAST];
+    const count = h[ho + this.COUNT];
+    if (count > 0) {
+      this.view(h, ho);
+      const { qf: f, qfo: fo, qu: u, quo: uo, qcap: cap } = this;
+      const w = this.w;
+      const lm = this.stamp(last);
+      for (let n = 0, i = h[ho + this.HEAD]; n < count; n++, i = i + 1 === cap ? 0 : i + 1) {
+        cb(last - this.age(lm, u[uo + i]), f, fo + i * w);
+      }
     }
     const o = local * this.cs;
-    if (this.cur[o] !== NO_TAIL) cb(last, this.cur, o + 1);
+    if (current && this.cur[o] !== NO_TAIL) cb(last, this.cur, o + 1);
   }
 
   /**
@@ -386,12 +541,12 @@ export class ProfileRuntime {
   mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
     this.expireAt(s, t);
     const local = s.local;
-    const f = this.fOf(local);
-    const fo = this.foOf(local);
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
     const w = this.w;
-    const last = f[fo + this.LAST];
+    const last = h[ho + this.LAST];
     if (slot <= last - this.S) return false;
-    if (slot - this.base > f[fo + this.LU]) f[fo + this.LU] = Math.min(slot, last) - this.base;
+    if (slot - this.base > h[ho + this.LU]) h[ho + this.LU] = Math.min(slot, last) - this.base;
     const o = local * this.cs;
     if (slot >= last) {
       if (this.cur[o] === NO_TAIL) {
@@ -402,18 +557,17 @@ export class ProfileRuntime {
       return true;
     }
     // newer than every queued slot (restoring in slot order): append — O(1)
-    if (f[fo + this.COUNT] === 0 || slot > this.newestQueued(local, f, fo)) {
+    if (h[ho + this.COUNT] === 0 || slot > this.newestQueued(h, ho)) {
       const e = this.mergeScratch;
       this.clearEntry(e, 0);
       this.mergeParts(e, 0, parts, po);
-      this.append(local, f, fo, slot, e, 0);
+      this.append(local, slot, e, 0);
       return true;
     }
     // a completed slot between queued ones: rebuild the queue with it in order (rare)
     const entries: { slot: number; parts: Float64Array }[] = [];
     let hit = false;
-    this.eachSlot(local, f, fo, (sn, src, so) => {
-      if (src === this.cur) return;
+    this.eachSlot(local, false, (sn, src, so) => {
       const p = src.slice(so, so + w);
       if (sn === slot) {
         this.mergeParts(p, 0, parts, po);
@@ -428,19 +582,20 @@ export class ProfileRuntime {
       entries.push({ slot, parts: p });
       entries.sort((a, b) => a.slot - b.slot);
     }
-    f[fo + this.COUNT] = 0;
-    f[fo + this.HEAD] = 0;
-    this.clearEntry(f, fo);
-    for (const e of entries) this.append(local, f, fo, e.slot, e.parts, 0);
+    h[ho + this.COUNT] = 0;
+    this.freeQueue(h, ho);
+    this.clearEntry(h, ho);
+    for (const e of entries) this.append(local, e.slot, e.parts, 0);
     return true;
   }
 
   /** Absolute slot number of the newest queued (completed) slot; needs count > 0. */
-  private newestQueued(local: number, f: Float64Array, fo: number): number {
-    let i = f[fo + this.HEAD] + f[fo + this.COUNT] - 1;
-    if (i >= this.R) i -= this.R;
-    const last = f[fo + this.LAST];
-    return last - this.age(this.stamp(last), this.uOf(local)[this.uoOf(local) + i]);
+  private newestQueued(h: Float64Array, ho: number): number {
+    this.view(h, ho);
+    let i = h[ho + this.HEAD] + h[ho + this.COUNT] - 1;
+    if (i >= this.qcap) i -= this.qcap;
+    const last = h[ho + this.LAST];
+    return last - this.age(this.stamp(last), this.qu[this.quo + i]);
   }
 
   /** dst ⊕= src over all parts of a slot (algorithm parts and the update count). */
@@ -455,10 +610,10 @@ export class ProfileRuntime {
   }
 
   /** Rest := merge of the queued slots (for parts that cannot be subtracted). */
-  private recomputeRest(local: number, f: Float64Array, fo: number): void {
-    this.clearEntry(f, fo);
-    this.eachSlot(local, f, fo, (_slot, src, o) => {
-      if (src === f) this.mergeParts(f, fo, src, o);
-    });
+  private recomputeRest(local: number): void {
+    const h = this.hrow(local);
+    const ho = this.hoff(local);
+    this.clearEntry(h, ho);
+    this.eachSlot(local, false, (_slot, src, o) => this.mergeParts(h, ho, src, o));
   }
 }

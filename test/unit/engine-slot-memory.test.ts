@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createStats } from '../../src/index.ts';
+
+const T0 = 1_795_508_400_000; // a multiple of every window below
+
+function setup(profile: string) {
+  let now = T0;
+  const stats = createStats({ config: `modparam("statistics", "stat_series_profile", "${profile}")`, clock: () => now });
+  const p = stats.engine.profile(profile.slice(0, profile.indexOf(':')))!;
+  return { stats, p, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+test('a series gets slot memory as it uses slots, not for its whole window at creation', () => {
+  const { stats, p, advance } = setup('h: algorithm=accumulate window=3600 slots=3600');
+  const empty = p.allocatedBytes();
+  for (let i = 0; i < 1000; i++) stats.updateStatSeries('h', `s${i}`, 1);
+  // rows only: far less than 1 000 x 3 599 slots x 8 bytes (28.8 MB)
+  const rows = p.allocatedBytes();
+  assert.ok(rows - empty < 200_000, `1 000 fresh 1-hour series hold ${rows - empty} bytes`);
+  // one slot change each: room for a few completed slots, not 3 599
+  advance(1000);
+  for (let i = 0; i < 1000; i++) stats.updateStatSeries('h', `s${i}`, 1);
+  const few = p.allocatedBytes();
+  assert.ok(few - rows < 200_000, `after one slot change: ${few - rows} more bytes`);
+  for (let i = 0; i < 1000; i++) assert.equal(stats.getStat(`s${i}`), 2);
+});
+
+test('queues grow through every capacity to S-1 slots with exact values, and give memory back when they expire', () => {
+  const S = 100;
+  const { stats, p, advance } = setup(`g: algorithm=accumulate window=${S} slots=${S}`);
+  const samples: { at: number; v: number }[] = [];
+  let t = T0;
+  // 250 slots, one update per slot for 20 series: each queue passes capacities 4, 8, 16, 32, 64, 99
+  let rows = 0;
+  for (let k = 0; k < 250; k++) {
+    for (let i = 0; i < 20; i++) stats.updateStatSeries('g', `q${i}`, k + i);
+    if (k === 0) rows = p.allocatedBytes(); // the series' rows, before any slot change
+    samples.push({ at: t, v: k });
+    // every read equals the sum of the samples of the last S slots (exact: integers)
+    const want = samples.filter((x) => x.at > t - S * 1000).reduce((a, x) => a + x.v, 0);
+    assert.equal(stats.getStat('q0'), want, `slot ${k}`);
+    assert.equal(stats.getStat('q19'), want + 19 * Math.min(k + 1, S), `slot ${k}`);
+    t = advance(1000);
+  }
+  const full = p.allocatedBytes();
+  // all slots expire: queue memory is released (rows stay)
+  advance(S * 1000);
+  for (let i = 0; i < 20; i++) assert.equal(stats.getStat(`q${i}`), 0);
+  assert.ok(full > rows + 20 * 99 * 8, `full queues: ${full} bytes, rows alone ${rows}`);
+  assert.equal(p.allocatedBytes(), rows, 'after expiry only the rows are left');
+  // and is allocated again on use
+  stats.updateStatSeries('g', 'q0', 5);
+  advance(1000);
+  stats.updateStatSeries('g', 'q0', 6);
+  assert.equal(stats.getStat('q0'), 11);
+});
+
+test('min and max recompute across queue growth and expiry (parts that cannot be subtracted)', () => {
+  const { stats, advance } = setup('m: algorithm=max window=40 slots=40');
+  const vals: number[] = [];
+  for (let k = 0; k < 120; k++) {
+    const v = (k * 37) % 101;
+    stats.updateStatSeries('m', 'x', v);
+    vals.push(v);
+    assert.equal(stats.getStat('x'), Math.max(...vals.slice(-40)), `slot ${k}`);
+    advance(1000);
+  }
+});
