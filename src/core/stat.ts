@@ -30,8 +30,8 @@ export class Counter {
 
 /**
  * A sliding-window series: its name and where its slots live. The slots themselves are in its
- * profile's memory at index `local` (the current slot in a compact row, completed slots in the
- * slab): see ProfileRuntime.
+ * profile's memory at index `local` (the current slot in a compact row, the window's total and
+ * bookkeeping in a header row, completed slots in a pooled ring): see ProfileRuntime.
  */
 export class Series {
   readonly kind = StatKind.Series;
@@ -40,7 +40,7 @@ export class Series {
     readonly name: string,
     readonly group: Group,
     readonly profile: ProfileRuntime,
-    /** Index of this series in its profile (slab region, current-slot row, engine code). */
+    /** Index of this series in its profile (current-slot and header rows, engine code). */
     readonly local: number,
   ) {}
 }
