@@ -67,3 +67,44 @@ test('min and max recompute across queue growth and expiry (parts that cannot be
     advance(1000);
   }
 });
+
+test('churn of creates, removals and clock jumps: values stay exact and all queue memory comes back', async () => {
+  const fc = (await import('fast-check')).default;
+  const N = 12;
+  const op = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), i: fc.nat(N - 1), v: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), i: fc.nat(N - 1) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 25_000 })) }) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
+      const { stats, p, advance, now } = setup('c: algorithm=accumulate window=20 slots=20');
+      const slot = (t: number) => Math.floor(t / 1000);
+      const model: ({ t: number; v: number }[] | undefined)[] = [];
+      for (let i = 0; i < N; i++) {
+        stats.updateStatSeries('c', `c${i}`, 1);
+        model[i] = [{ t: now(), v: 1 }];
+      }
+      const rows = p.allocatedBytes();
+      const want = (i: number) => {
+        const m = model[i];
+        return m === undefined ? null : m.filter((x) => slot(x.t) > slot(now()) - 20).reduce((a, x) => a + x.v, 0);
+      };
+      for (const o of ops) {
+        if (o.kind === 'add') {
+          stats.updateStatSeries('c', `c${o.i}`, o.v);
+          (model[o.i] ??= []).push({ t: now(), v: o.v });
+        } else if (o.kind === 'remove') {
+          const r = await stats.mi('remove_series', { name: `c${o.i}` });
+          assert.equal('result' in r, model[o.i] !== undefined);
+          model[o.i] = undefined;
+        } else advance(o.ms);
+        for (let i = 0; i < N; i++) assert.equal(stats.getStat(`c${i}`), want(i), `c${i}`);
+      }
+      advance(21_000);
+      for (let i = 0; i < N; i++) assert.equal(stats.getStat(`c${i}`), model[i] === undefined ? null : 0);
+      assert.equal(p.allocatedBytes(), rows);
+    }),
+    { numRuns: 150 },
+  );
+});
