@@ -292,8 +292,9 @@ export class StatsEngine {
   }
 
   /**
-   * Removes every series that has had no update for its profile's `idle` seconds. Called
-   * periodically by the server; returns how many were removed.
+   * Removes every series that has had no update for its profile's `idle` seconds, and gives the
+   * slot memory kept for reuse back to the system. Called periodically by the server; returns how
+   * many series were removed.
    */
   sweep(): number {
     const t = this.clock();
@@ -305,6 +306,7 @@ export class StatsEngine {
     }
     for (const s of idle) this.removeSeries(s);
     if (idle.length > 0) this.selfStat('series_removed', idle.length);
+    for (const p of this.profiles.values()) p.trim();
     return idle.length;
   }
 

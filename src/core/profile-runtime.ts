@@ -22,6 +22,8 @@ interface Chunk {
   fresh: number;
   /** Regions handed back. */
   readonly freed: number[];
+  /** Listed in its pool's `avail`. */
+  inAvail: boolean;
 }
 
 /** Queue regions of one capacity (a slab allocator: chunks of fixed-size regions). */
@@ -30,10 +32,12 @@ interface Pool {
   readonly cap: number;
   readonly perChunk: number;
   readonly chunks: Chunk[];
-  /** Chunks that may have a free region (checked when popped). */
+  /** Live chunks with a free region, each once; regions are taken from the last. */
   readonly avail: number[];
-  /** Chunks whose memory was dropped, to be reused. */
+  /** Chunk indexes whose memory was dropped, to be reused. */
   readonly dead: number[];
+  /** The one empty chunk kept for reuse, or -1. */
+  spare: number;
 }
 
 /**
@@ -137,7 +141,7 @@ export class ProfileRuntime {
     for (let c = FIRST_CAPACITY; ; c *= 2) {
       const cap = Math.min(c, this.R);
       if (cap < 1) break;
-      this.pools.push({ cap, perChunk: Math.max(1, Math.floor(CHUNK_DOUBLES / (cap * this.w))), chunks: [], avail: [], dead: [] });
+      this.pools.push({ cap, perChunk: Math.max(1, Math.floor(CHUNK_DOUBLES / (cap * this.w))), chunks: [], avail: [], dead: [], spare: -1 });
       if (cap === this.R) break;
     }
     this.scratch = new Float64Array(this.w);
@@ -259,27 +263,31 @@ export class ProfileRuntime {
   /** A free region of pool `pi` (a new chunk when none is free): `chunk * perChunk + index`. */
   private allocRegion(pi: number): number {
     const p = this.pools[pi];
-    while (p.avail.length > 0) {
-      const ci = p.avail[p.avail.length - 1];
-      const c = p.chunks[ci];
-      if (c.f !== undefined && c.live < p.perChunk) {
-        const i = c.freed.length > 0 ? c.freed.pop()! : c.fresh++;
-        if (++c.live === p.perChunk) p.avail.pop();
-        return ci * p.perChunk + i;
-      }
-      p.avail.pop();
+    let ci: number;
+    let c: Chunk;
+    if (p.avail.length > 0) {
+      ci = p.avail[p.avail.length - 1];
+      c = p.chunks[ci];
+    } else {
+      ci = p.dead.length > 0 ? p.dead.pop()! : p.chunks.length;
+      c = {
+        f: new Float64Array(p.perChunk * p.cap * this.w),
+        u: this.mod === 65536 ? new Uint16Array(p.perChunk * p.cap) : new Uint32Array(p.perChunk * p.cap),
+        live: 0,
+        fresh: 0,
+        freed: [],
+        inAvail: true,
+      };
+      p.chunks[ci] = c;
+      p.avail.push(ci);
     }
-    const ci = p.dead.length > 0 ? p.dead.pop()! : p.chunks.length;
-    const c: Chunk = {
-      f: new Float64Array(p.perChunk * p.cap * this.w),
-      u: this.mod === 65536 ? new Uint16Array(p.perChunk * p.cap) : new Uint32Array(p.perChunk * p.cap),
-      live: 1,
-      fresh: 1,
-      freed: [],
-    };
-    p.chunks[ci] = c;
-    if (p.perChunk > 1) p.avail.push(ci);
-    return ci * p.perChunk;
+    if (p.spare === ci) p.spare = -1;
+    const i = c.freed.length > 0 ? c.freed.pop()! : c.fresh++;
+    if (++c.live === p.perChunk) {
+      p.avail.pop();
+      c.inAvail = false;
+    }
+    return ci * p.perChunk + i;
   }
 
   private freeRegion(pi: number, reg: number): void {
@@ -287,16 +295,39 @@ export class ProfileRuntime {
     const ci = Math.floor(reg / p.perChunk);
     const c = p.chunks[ci];
     if (--c.live === 0) {
-      // the chunk's last region: its memory goes back to the system
-      c.f = undefined;
-      c.u = undefined;
       c.fresh = 0;
       c.freed.length = 0;
-      p.dead.push(ci);
-      return;
+      // Keep one empty chunk per pool, so that a series growing past a chunk boundary does not
+      // allocate and drop a chunk each time; trim() drops it. Others go back to the system now.
+      if (p.spare < 0) p.spare = ci;
+      else {
+        this.dropChunk(p, ci);
+        return;
+      }
+    } else c.freed.push(reg - ci * p.perChunk);
+    if (!c.inAvail) {
+      p.avail.push(ci);
+      c.inAvail = true;
     }
-    c.freed.push(reg - ci * p.perChunk);
-    if (c.live === p.perChunk - 1) p.avail.push(ci);
+  }
+
+  private dropChunk(p: Pool, ci: number): void {
+    const c = p.chunks[ci];
+    c.f = undefined;
+    c.u = undefined;
+    if (c.inAvail) {
+      p.avail.splice(p.avail.lastIndexOf(ci), 1);
+      c.inAvail = false;
+    }
+    p.dead.push(ci);
+  }
+
+  /** Gives the empty chunks kept for reuse back to the system (the engine's periodic sweep calls it). */
+  trim(): void {
+    for (const p of this.pools) {
+      if (p.spare >= 0) this.dropChunk(p, p.spare);
+      p.spare = -1;
+    }
   }
 
   /** Drops the queue region of the series whose header is at `ho`, if it has one. */
@@ -465,8 +496,13 @@ export class ProfileRuntime {
   /** Moves a full queue to a region of the next pool (twice the room, at most S-1), oldest first. */
   private grow(h: Float64Array, ho: number, pi: number): void {
     if (pi + 1 >= this.pools.length) throw new Error(`profile '${this.def.name}': queue over S-1 slots (internal error)`);
-    const reg = this.allocRegion(pi + 1);
-    const np = this.pools[pi + 1];
+    this.moveQueue(h, ho, pi, pi + 1);
+  }
+
+  /** Moves the queue of the series whose header is at `ho` from pool `pi` to pool `to`, oldest first. */
+  private moveQueue(h: Float64Array, ho: number, pi: number, to: number): void {
+    const reg = this.allocRegion(to);
+    const np = this.pools[to];
     const nci = Math.floor(reg / np.perChunk);
     const nc = np.chunks[nci];
     const ni = reg - nci * np.perChunk;
@@ -482,8 +518,30 @@ export class ProfileRuntime {
       for (let j = 0; j < w; j++) nf[nfo + n * w + j] = this.qf[this.qfo + i * w + j];
     }
     this.freeRegion(pi, h[ho + this.REG]);
-    h[ho + this.POOL] = pi + 1;
+    h[ho + this.POOL] = to;
     h[ho + this.REG] = reg;
+    h[ho + this.HEAD] = 0;
+  }
+
+  /**
+   * Makes room for `n` completed slots (at most S-1) in the queue of `s` at once, so that a restore
+   * or a cluster view that knows how many slots it brings does not grow the ring step by step.
+   */
+  reserve(s: Series, n: number): void {
+    const want = Math.min(n, this.R);
+    if (want <= 0) return;
+    const h = this.hrow(s.local);
+    const ho = this.hoff(s.local);
+    const pi = h[ho + this.POOL];
+    if (pi >= 0 && this.pools[pi].cap >= want) return;
+    let to = 0;
+    while (this.pools[to].cap < want) to++;
+    if (pi >= 0) {
+      this.moveQueue(h, ho, pi, to);
+      return;
+    }
+    h[ho + this.REG] = this.allocRegion(to);
+    h[ho + this.POOL] = to;
     h[ho + this.HEAD] = 0;
   }
 

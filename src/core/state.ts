@@ -97,6 +97,7 @@ export function restoreState(engine: StatsEngine, state: EngineState): RestoreRe
       }
     }
     if (series.kind !== StatKind.Series) continue;
+    p.reserve(series, s.slots.length - 1); // the newest slot may go to the current entry
     for (const row of s.slots) if (!p.mergeSlot(series, row[0], row, 1, t)) report.expiredSlots++;
     report.series++;
   }
