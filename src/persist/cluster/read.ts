@@ -152,6 +152,10 @@ export class ClusterReader {
         } catch {
           continue; // a name this node's config cannot hold (taken by another statistic here)
         }
+        // room for every distinct slot at once (the newest may become the current entry)
+        let distinct = 0;
+        for (let i = 0; i < list.length; i++) if (i === 0 || list[i].slot !== list[i - 1].slot) distinct++;
+        p.reserve(s, distinct - 1);
         for (const e of list) p.mergeSlot(s, e.slot, e.parts, 0, timeInSlot(p, e.slot));
         created++;
       }
