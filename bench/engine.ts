@@ -10,7 +10,7 @@
 import client from 'prom-client';
 import { createStats } from '../src/index.ts';
 import type { BenchResult } from './lib.ts';
-import { median, opsPerSec, printResults } from './lib.ts';
+import { median, opsPerSec, printResults, settle } from './lib.ts';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -121,7 +121,7 @@ function speed(n: number, ops: number): BenchResult[] {
   ];
 }
 
-function memory(): BenchResult[] {
+async function memory(): Promise<BenchResult[]> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) return [{ name: 'memory per 60-slot average series', value: NaN, unit: 'B', note: 'run node with --expose-gc' }];
   const N = 50_000;
@@ -135,12 +135,14 @@ function memory(): BenchResult[] {
     now += 1000;
     for (const nm of names) stats.updateStatSeries('avg', nm, s);
   }
-  gc();
+  await settle(gc);
   const after = process.memoryUsage();
   const bytes = (after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers)) / N;
   const raw = 60 * 2 * 8;
+  const slots = stats.engine.profile('avg')!.allocatedBytes() / N;
   if (stats.getStat(names[0]) === -1) console.log('unreachable');
   return [
+    { name: 'slot memory per 60-slot average series, allocated', value: slots, unit: 'B', note: 'exact: rows and rings / series' },
     {
       name: 'memory per 60-slot average series (name and index included)',
       value: bytes,
@@ -152,7 +154,7 @@ function memory(): BenchResult[] {
 
 export async function run(): Promise<BenchResult[]> {
   // memory first, in a clean heap
-  const mem = memory();
+  const mem = await memory();
   return [...speed(1000, 2_000_000), ...speed(100_000, 2_000_000), ...mem];
 }
 

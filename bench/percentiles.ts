@@ -7,7 +7,7 @@ import * as hdr from 'hdr-histogram-js';
 import client from 'prom-client';
 import { createStats } from '../src/index.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, printResults } from './lib.ts';
+import { compare, printResults, settle } from './lib.ts';
 
 const OPS = 1_000_000;
 
@@ -48,7 +48,7 @@ function speed(): BenchResult[] {
   ];
 }
 
-function memory(): BenchResult[] {
+async function memory(): Promise<BenchResult[]> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return [];
   const N = 2000;
@@ -61,7 +61,7 @@ function memory(): BenchResult[] {
     now += 10_000;
     for (let i = 0; i < N; i++) for (let j = 0; j < 20; j++) stats.updateStatSeries('p95', names[i], 300 + ((i * 31 + j * 977) % 5000));
   }
-  gc();
+  await settle(gc);
   const after = process.memoryUsage();
   const bytes = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / N;
   const slab = stats.engine.profile('p95')!.allocatedBytes() / N;
@@ -72,7 +72,7 @@ function memory(): BenchResult[] {
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const mem = memory();
+  const mem = await memory();
   return [...speed(), ...mem];
 }
 

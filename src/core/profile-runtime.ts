@@ -90,7 +90,7 @@ export class ProfileRuntime {
   private readonly REG: number;
   /** Queue pools by capacity: 4, 8, 16, ... and S-1 last. */
   private readonly pools: Pool[] = [];
-  /** Current-slot rows of every series, at local*cs (grows by doubling; never cached elsewhere). */
+  /** Current-slot rows of every series, at local*cs (grows by half; never cached elsewhere). */
   private cur: Float64Array;
   /** Header rows of every series, in chunks of 2^HDR_BITS rows. */
   private readonly hdr: Float64Array[] = [];
@@ -208,7 +208,8 @@ export class ProfileRuntime {
   create(name: string, group: Group, t: number): Series {
     const local = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
     if ((local + 1) * this.cs > this.cur.length) {
-      const n = Math.max(local + 1, (this.cur.length / this.cs) * 2);
+      // grow by half: amortised O(1) copies, at most a third of the rows unused
+      const n = Math.max(local + 1, Math.ceil((this.cur.length / this.cs) * 1.5));
       const cur = new Float64Array(n * this.cs);
       cur.set(this.cur);
       this.cur = cur;
