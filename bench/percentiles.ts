@@ -66,7 +66,7 @@ async function memory(): Promise<BenchResult[]> {
   const bytes = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / N;
   const slab = stats.engine.profile('p95')!.allocatedBytes() / N;
   return [
-    { name: 'slot memory per p95 series (6 slots, 128 sparse buckets), allocated', value: slab, unit: 'B', note: 'exact: slab bytes / series' },
+    { name: 'slot memory per p95 series (6 slots, 128 sparse buckets), allocated', value: slab, unit: 'B', note: 'exact: rows and rings / series' },
     { name: 'heap + buffers per p95 series (measured, GC noise)', value: bytes, unit: 'B' },
   ];
 }
