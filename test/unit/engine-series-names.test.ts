@@ -39,7 +39,7 @@ test('the name index agrees with a Map model under random creates, updates and r
     fc.record({ kind: fc.constant('remove' as const), name }),
   );
   await fc.assert(
-    fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+    fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 60 }), async (ops) => {
       const s = createStats({ config: CONFIG, clock: () => 1_795_508_514_000 });
       const model = new Map<string, { profile: string; sum: number; n: number }>();
       for (const o of ops) {

@@ -78,7 +78,7 @@ test('churn of creates, removals and clock jumps: values stay exact and all queu
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 25_000 })) }) },
   );
   await fc.assert(
-    fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
+    fc.asyncProperty(fc.array(op, { minLength: 100, maxLength: 300 }), async (ops) => {
       const { stats, p, advance, now } = setup('c: algorithm=accumulate window=20 slots=20');
       const slot = (t: number) => Math.floor(t / 1000);
       const model: ({ t: number; v: number }[] | undefined)[] = [];
@@ -108,5 +108,52 @@ test('churn of creates, removals and clock jumps: values stay exact and all queu
       assert.equal(p.allocatedBytes(), rows);
     }),
     { numRuns: 150 },
+  );
+});
+
+test('churn with wide slots (several regions per chunk, chunks dropped and reused): p50 stays right, memory comes back', async () => {
+  // p50 with 256 buckets: 514 parts per slot, so pools hold 7, 3, then 1 region per chunk
+  const fc = (await import('fast-check')).default;
+  const N = 24;
+  const op = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), i: fc.nat(N - 1), v: fc.constantFrom(100, 200, 400, 800) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), i: fc.nat(N - 1) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 25_000 })) }) },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 150, maxLength: 400 }), async (ops) => {
+      const { stats, p, advance, now } = setup('w: algorithm=p50 buckets=256 window=20 slots=20');
+      const slot = (t: number) => Math.floor(t / 1000);
+      const model: ({ t: number; v: number }[] | undefined)[] = [];
+      for (let i = 0; i < N; i++) {
+        stats.updateStatSeries('w', `w${i}`, 100);
+        model[i] = [{ t: now(), v: 100 }];
+      }
+      const rows = p.allocatedBytes();
+      const check = (i: number) => {
+        const m = model[i];
+        const got = stats.getStat(`w${i}`);
+        if (m === undefined) return assert.equal(got, null, `w${i}`);
+        const live = m.filter((x) => slot(x.t) > slot(now()) - 20).map((x) => x.v).sort((a, b) => a - b);
+        if (live.length === 0) return assert.ok(got === null || got === 0, `w${i}: empty window read ${got}`);
+        const want = live[Math.floor(0.5 * (live.length - 1))];
+        assert.ok(got !== null && Math.abs(got - want) <= want * 0.01 + 1, `w${i}: ${got} for ${want}`);
+      };
+      for (const o of ops) {
+        if (o.kind === 'add') {
+          stats.updateStatSeries('w', `w${o.i}`, o.v);
+          (model[o.i] ??= []).push({ t: now(), v: o.v });
+        } else if (o.kind === 'remove') {
+          await stats.mi('remove_series', { name: `w${o.i}` });
+          model[o.i] = undefined;
+        } else advance(o.ms);
+        for (let i = 0; i < N; i++) check(i);
+      }
+      advance(21_000);
+      for (let i = 0; i < N; i++) check(i);
+      stats.engine.sweep();
+      assert.equal(p.allocatedBytes(), rows);
+    }),
+    { numRuns: 60 },
   );
 });
