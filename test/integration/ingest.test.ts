@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
@@ -92,5 +92,25 @@ test('OpenSIPS accounting events over event_datagram (JSON and legacy text) and 
     assert.equal(stats.getStat('sipstats:event_decode_errors'), 1);
   } finally {
     await ev.close();
+  }
+});
+
+test('a port whose TCP side is taken: the listener fails with EADDRINUSE and leaves no UDP socket bound', async () => {
+  const stats = createStats({ config: KPI_MODPARAMS });
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    await assert.rejects(listenHep({ host: '127.0.0.1', port }, new SipPipeline(stats.engine), stats.engine), { code: 'EADDRINUSE' });
+    await assert.rejects(listenOpensipsEvents({ host: '127.0.0.1', port }, new AccKpiFeeder({ updateStatSeries: () => {}, selfStat: () => {}, gauge: () => {} }), stats.engine), { code: 'EADDRINUSE' });
+    // the UDP port the listeners bound first is free again (a leaked socket would also keep the process alive)
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.bind(port, '127.0.0.1', () => resolve());
+    });
+    await new Promise<void>((r) => probe.close(() => r()));
+  } finally {
+    await new Promise<void>((r) => taken.close(() => r()));
   }
 });
