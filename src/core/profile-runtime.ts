@@ -478,11 +478,8 @@ export class ProfileRuntime {
     const ho = this.hoff(local);
     const count = h[ho + this.COUNT];
     const pi = h[ho + this.POOL];
-    if (pi < 0) {
-      h[ho + this.REG] = this.allocRegion(0);
-      h[ho + this.POOL] = 0;
-      h[ho + this.HEAD] = 0;
-    } else if (count === this.pools[pi].cap) this.grow(h, ho, pi);
+    if (pi < 0) this.attach(h, ho, 0);
+    else if (count === this.pools[pi].cap) this.grow(h, ho, pi);
     this.view(h, ho);
     let ni = h[ho + this.HEAD] + count;
     if (ni >= this.qcap) ni -= this.qcap;
@@ -500,28 +497,28 @@ export class ProfileRuntime {
     this.moveQueue(h, ho, pi, pi + 1);
   }
 
+  /** Gives the series whose header is at `ho` a new, empty region of pool `to`. */
+  private attach(h: Float64Array, ho: number, to: number): void {
+    h[ho + this.REG] = this.allocRegion(to);
+    h[ho + this.POOL] = to;
+    h[ho + this.HEAD] = 0;
+  }
+
   /** Moves the queue of the series whose header is at `ho` from pool `pi` to pool `to`, oldest first. */
   private moveQueue(h: Float64Array, ho: number, pi: number, to: number): void {
-    const reg = this.allocRegion(to);
-    const np = this.pools[to];
-    const nci = Math.floor(reg / np.perChunk);
-    const nc = np.chunks[nci];
-    const ni = reg - nci * np.perChunk;
-    const nf = nc.f!;
-    const nu = nc.u!;
-    const nfo = ni * np.cap * this.w;
-    const nuo = ni * np.cap;
+    this.view(h, ho);
+    const { qf: of, qfo: ofo, qu: ou, quo: ouo, qcap: ocap } = this;
+    const oldReg = h[ho + this.REG];
+    const head = h[ho + this.HEAD];
+    this.attach(h, ho, to);
     this.view(h, ho);
     const w = this.w;
     const count = h[ho + this.COUNT];
-    for (let n = 0, i = h[ho + this.HEAD]; n < count; n++, i = i + 1 === this.qcap ? 0 : i + 1) {
-      nu[nuo + n] = this.qu[this.quo + i];
-      for (let j = 0; j < w; j++) nf[nfo + n * w + j] = this.qf[this.qfo + i * w + j];
+    for (let n = 0, i = head; n < count; n++, i = i + 1 === ocap ? 0 : i + 1) {
+      this.qu[this.quo + n] = ou[ouo + i];
+      for (let j = 0; j < w; j++) this.qf[this.qfo + n * w + j] = of[ofo + i * w + j];
     }
-    this.freeRegion(pi, h[ho + this.REG]);
-    h[ho + this.POOL] = to;
-    h[ho + this.REG] = reg;
-    h[ho + this.HEAD] = 0;
+    this.freeRegion(pi, oldReg);
   }
 
   /**
@@ -537,13 +534,8 @@ export class ProfileRuntime {
     if (pi >= 0 && this.pools[pi].cap >= want) return;
     let to = 0;
     while (this.pools[to].cap < want) to++;
-    if (pi >= 0) {
-      this.moveQueue(h, ho, pi, to);
-      return;
-    }
-    h[ho + this.REG] = this.allocRegion(to);
-    h[ho + this.POOL] = to;
-    h[ho + this.HEAD] = 0;
+    if (pi >= 0) this.moveQueue(h, ho, pi, to);
+    else this.attach(h, ho, to);
   }
 
   private empty(local: number): void {

@@ -69,91 +69,82 @@ test('min and max recompute across queue growth and expiry (parts that cannot be
   }
 });
 
-test('churn of creates, removals and clock jumps: values stay exact and all queue memory comes back', async () => {
+type Sample = { t: number; v: number };
+
+/**
+ * Random creates (first update), updates, removals and clock jumps over N series of one profile
+ * with window=20 slots=20: after every step each series reads what `expect` computes from the
+ * samples still in its window; at the end, once every slot has expired and the sweep has run, the
+ * profile holds its rows and nothing else.
+ */
+async function churn(o: { profile: string; N: number; values: number[]; minLength: number; maxLength: number; numRuns: number; expect: (name: string, got: number | null, live: number[] | undefined) => void }) {
   const fc = (await import('fast-check')).default;
-  const N = 12;
+  const { N } = o;
+  const name = o.profile.slice(0, o.profile.indexOf(':'));
   const op = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), i: fc.nat(N - 1), v: fc.integer({ min: 1, max: 9 }) }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), i: fc.nat(N - 1), v: fc.constantFrom(...o.values) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), i: fc.nat(N - 1) }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 25_000 })) }) },
   );
   await fc.assert(
-    fc.asyncProperty(fc.array(op, { minLength: 100, maxLength: 300 }), async (ops) => {
-      const { stats, p, advance, now } = setup('c: algorithm=accumulate window=20 slots=20');
+    fc.asyncProperty(fc.array(op, { minLength: o.minLength, maxLength: o.maxLength }), async (ops) => {
+      const { stats, p, advance, now } = setup(o.profile);
       const slot = (t: number) => Math.floor(t / 1000);
-      const model: ({ t: number; v: number }[] | undefined)[] = [];
+      const model: (Sample[] | undefined)[] = [];
       for (let i = 0; i < N; i++) {
-        stats.updateStatSeries('c', `c${i}`, 1);
-        model[i] = [{ t: now(), v: 1 }];
+        stats.updateStatSeries(name, `${name}${i}`, o.values[0]);
+        model[i] = [{ t: now(), v: o.values[0] }];
       }
       const rows = p.allocatedBytes();
-      const want = (i: number) => {
-        const m = model[i];
-        return m === undefined ? null : m.filter((x) => slot(x.t) > slot(now()) - 20).reduce((a, x) => a + x.v, 0);
+      const checkAll = () => {
+        for (let i = 0; i < N; i++) o.expect(`${name}${i}`, stats.getStat(`${name}${i}`), model[i]?.filter((x) => slot(x.t) > slot(now()) - 20).map((x) => x.v));
       };
-      for (const o of ops) {
-        if (o.kind === 'add') {
-          stats.updateStatSeries('c', `c${o.i}`, o.v);
-          (model[o.i] ??= []).push({ t: now(), v: o.v });
-        } else if (o.kind === 'remove') {
-          const r = await stats.mi('remove_series', { name: `c${o.i}` });
-          assert.equal('result' in r, model[o.i] !== undefined);
-          model[o.i] = undefined;
-        } else advance(o.ms);
-        for (let i = 0; i < N; i++) assert.equal(stats.getStat(`c${i}`), want(i), `c${i}`);
+      for (const x of ops) {
+        if (x.kind === 'add') {
+          stats.updateStatSeries(name, `${name}${x.i}`, x.v);
+          (model[x.i] ??= []).push({ t: now(), v: x.v });
+        } else if (x.kind === 'remove') {
+          const r = await stats.mi('remove_series', { name: `${name}${x.i}` });
+          assert.equal('result' in r, model[x.i] !== undefined);
+          model[x.i] = undefined;
+        } else advance(x.ms);
+        checkAll();
       }
       advance(21_000);
-      for (let i = 0; i < N; i++) assert.equal(stats.getStat(`c${i}`), model[i] === undefined ? null : 0);
+      checkAll();
       stats.engine.sweep();
       assert.equal(p.allocatedBytes(), rows);
     }),
-    { numRuns: 150 },
+    { numRuns: o.numRuns },
   );
+}
+
+test('churn of creates, removals and clock jumps: values stay exact and all queue memory comes back', async () => {
+  await churn({
+    profile: 'c: algorithm=accumulate window=20 slots=20',
+    N: 12,
+    values: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    minLength: 100,
+    maxLength: 300,
+    numRuns: 150,
+    expect: (name, got, live) => assert.equal(got, live === undefined ? null : live.reduce((a, v) => a + v, 0), name),
+  });
 });
 
 test('churn with wide slots (several regions per chunk, chunks dropped and reused): p50 stays right, memory comes back', async () => {
   // p50 with 256 buckets: 514 parts per slot, so pools hold 7, 3, then 1 region per chunk
-  const fc = (await import('fast-check')).default;
-  const N = 24;
-  const op = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), i: fc.nat(N - 1), v: fc.constantFrom(100, 200, 400, 800) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), i: fc.nat(N - 1) }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 25_000 })) }) },
-  );
-  await fc.assert(
-    fc.asyncProperty(fc.array(op, { minLength: 150, maxLength: 400 }), async (ops) => {
-      const { stats, p, advance, now } = setup('w: algorithm=p50 buckets=256 window=20 slots=20');
-      const slot = (t: number) => Math.floor(t / 1000);
-      const model: ({ t: number; v: number }[] | undefined)[] = [];
-      for (let i = 0; i < N; i++) {
-        stats.updateStatSeries('w', `w${i}`, 100);
-        model[i] = [{ t: now(), v: 100 }];
-      }
-      const rows = p.allocatedBytes();
-      const check = (i: number) => {
-        const m = model[i];
-        const got = stats.getStat(`w${i}`);
-        if (m === undefined) return assert.equal(got, null, `w${i}`);
-        const live = m.filter((x) => slot(x.t) > slot(now()) - 20).map((x) => x.v).sort((a, b) => a - b);
-        if (live.length === 0) return assert.ok(got === null || got === 0, `w${i}: empty window read ${got}`);
-        const want = live[Math.floor(0.5 * (live.length - 1))];
-        assert.ok(got !== null && Math.abs(got - want) <= want * 0.01 + 1, `w${i}: ${got} for ${want}`);
-      };
-      for (const o of ops) {
-        if (o.kind === 'add') {
-          stats.updateStatSeries('w', `w${o.i}`, o.v);
-          (model[o.i] ??= []).push({ t: now(), v: o.v });
-        } else if (o.kind === 'remove') {
-          await stats.mi('remove_series', { name: `w${o.i}` });
-          model[o.i] = undefined;
-        } else advance(o.ms);
-        for (let i = 0; i < N; i++) check(i);
-      }
-      advance(21_000);
-      for (let i = 0; i < N; i++) check(i);
-      stats.engine.sweep();
-      assert.equal(p.allocatedBytes(), rows);
-    }),
-    { numRuns: 60 },
-  );
+  await churn({
+    profile: 'w: algorithm=p50 buckets=256 window=20 slots=20',
+    N: 24,
+    values: [100, 200, 400, 800],
+    minLength: 150,
+    maxLength: 400,
+    numRuns: 60,
+    expect: (name, got, live) => {
+      if (live === undefined) return assert.equal(got, null, name);
+      if (live.length === 0) return assert.ok(got === null || got === 0, `${name}: empty window read ${got}`);
+      const want = [...live].sort((a, b) => a - b)[Math.floor(0.5 * (live.length - 1))];
+      assert.ok(got !== null && Math.abs(got - want) <= want * 0.01 + 1, `${name}: ${got} for ${want}`);
+    },
+  });
 });
