@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-/** Where ../shared/conformance lives (beside the checkout). SIPSTATS_CONFORMANCE_DIR overrides. */
+/** The vectors recorded from OpenSIPS 3.6.8, kept in the repository (test/fixtures/conformance/README.md).
+ *  SIPSTATS_CONFORMANCE_DIR points the tests at another set of the same format. */
 export const CONFORMANCE_DIR =
-  process.env.SIPSTATS_CONFORMANCE_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance');
+  process.env.SIPSTATS_CONFORMANCE_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conformance');
 
 export interface Vector {
   at: number;
