@@ -60,7 +60,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
       pipe.onHepPacket(h.value);
     } else {
       r.sipMessages++;
-      pipe.onSip(pl, { timeMs: p.timeMs, srcIp: udp.srcIp });
+      pipe.onSip(pl, { timeMs: p.timeMs, srcIp: udp.srcIp, dstIp: udp.dstIp, srcPort: udp.srcPort, dstPort: udp.dstPort });
     }
   }
   if (pstats.error !== undefined && pstats.error !== null) r.error = { code: pstats.error.code, message: pstats.error.message };

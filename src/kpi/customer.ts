@@ -26,6 +26,12 @@ export interface PacketMeta {
   /** Capture time, Unix ms. */
   readonly timeMs: number;
   readonly srcIp: string;
+  /** Destination address ('' or absent when the source does not say). */
+  readonly dstIp?: string | undefined;
+  readonly srcPort?: number | undefined;
+  readonly dstPort?: number | undefined;
+  /** HEP correlation id (chunk 0x0011): another leg's Call-ID on B2BUAs that set it. */
+  readonly correlationId?: string | undefined;
   readonly nodeName?: string | undefined;
   readonly nodeId?: number | undefined;
 }
