@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { createHttpServer, miRoute } from '../src/app/http-server.ts';
 import { createStats } from '../src/index.ts';
-import { KPI_MODPARAMS } from '../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import { HistoryRecorder } from '../src/web/history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../src/web/routes.ts';
 import type { BenchResult } from './lib.ts';

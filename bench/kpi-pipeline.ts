@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 // @ts-expect-error hep-js ships no type declarations
 import hepjsModule from 'hep-js';
 import { createStats } from '../src/index.ts';
-import { KPI_MODPARAMS } from '../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../src/ingest/ingest.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';

@@ -19,7 +19,7 @@ import { attachCluster } from '../src/persist/cluster/attach.ts';
 import { SnapshotFileStore } from '../src/persist/file-store.ts';
 import { decodeSnapshot } from '../src/persist/snapshot-codec.ts';
 import { startRedis } from '../test/support/redis-server.ts';
-import { KPI_MODPARAMS } from '../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import type { BenchResult } from './lib.ts';
 import { host, isMain, printResults } from './lib.ts';
 

@@ -8,7 +8,7 @@ import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
 import { createHttpServer, healthRoute, miRoute } from './http-server.ts';
-import { readIngest } from '../config/ingest-config.ts';
+import { completeTracker, readIngest } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
@@ -100,7 +100,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const ingest = ingestSettings(config, options);
   const clock = options.clock ?? Date.now;
   const stats = createStats({ config: config.engine, clock });
-  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey });
+  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
+  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
   const history = new HistoryRecorder(stats.engine);
   stats.addMiCommand(history.miCommand());
   const http = createHttpServer({
@@ -109,7 +110,6 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion()), ...dashboardRoutes(stats, history)],
   });
   const closers: (() => Promise<void>)[] = [];
-  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
   let persistence: PersistenceHandle | null = null;
   let cluster: ClusterHandle | null = null;
   try {
@@ -128,7 +128,13 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const url = await http.listen(listen.host, listen.port);
     const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
     if (hep !== null) closers.push(hep.close);
-    const acc = new AccKpiFeeder(pipeline.sink, { customerParam: ingest.accCustomerParam, outcomes: ingest.tracker.outcomes });
+    const acc = new AccKpiFeeder(pipeline.sink, {
+      customerParam: ingest.accCustomerParam,
+      setupMsParam: ingest.accSetupMsParam,
+      outcomes: ingest.tracker.outcomes,
+      acdFrom: ingest.tracker.acdFrom,
+      maxCustomers: ingest.tracker.maxCustomers,
+    });
     const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);
     if (events !== null) closers.push(events.close);
     if (options.demo === true && hep === null) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--demo', message: 'the demo sends HEP: it needs the HEP listener (drop --no-hep)' }], '--demo');
@@ -197,7 +203,7 @@ function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
     hep: at('--hep-listen', o.hepListen, r.value.hep),
     hepAuthKey: o.hepAuthKey ?? r.value.hepAuthKey,
     events: at('--events-listen', o.eventsListen, r.value.events),
-    tracker: { ...r.value.tracker, ...o.tracker },
+    tracker: completeTracker({ ...r.value.tracker, ...o.tracker }),
   };
 }
 

@@ -25,6 +25,10 @@ commands:
     --invite-timeout S   a call with no final reply after S seconds fails (default 120)
     --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain,
                          to-domain, source-ip, hep-node
+    --platform CIDRS     the platform's own SIP servers (10.0.0.0/24,...): INVITEs in from outside
+                         are calls, INVITEs out to carriers are attempts (carrier KPIs)
+    --carrier-key K      carrier of an attempt: dst-ip (default), ruri-host, header:NAME
+    --acd-from W         ACD from the first INVITE (invite, default) or from the answer (answer)
     --data-dir DIR       snapshots: restored at start, saved periodically and on exit (default ./data)
     --snapshot-interval S  seconds between snapshots (default 5)
     --no-persist         no snapshots
@@ -41,7 +45,9 @@ commands:
   replay FILE        KPIs of a pcap/pcapng capture (UDP SIP, HEP-in-UDP), on the capture's clock
     --json           print what get_statistics all returns at the end of the capture
     --config FILE    profiles (default: the embedded KPI profiles)
-    --invite-timeout S, --customer-key K   as for serve
+    --invite-timeout S, --customer-key K, --platform CIDRS, --carrier-key K, --acd-from W   as for serve
+    --by VIEW        rows of the table: customer (default, with all traffic), carrier,
+                     destination, or carrier,destination
   demo [OPTIONS]     serve plus a built-in HEP traffic generator (several customers of different
                      quality), so the dashboard moves at once; same options as serve
   help               this text
@@ -100,6 +106,9 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
       'events-listen': { type: 'string' },
       'invite-timeout': { type: 'string' },
       'customer-key': { type: 'string' },
+      platform: { type: 'string' },
+      'carrier-key': { type: 'string' },
+      'acd-from': { type: 'string' },
       'data-dir': { type: 'string' },
       'snapshot-interval': { type: 'string' },
       'no-persist': { type: 'boolean' },

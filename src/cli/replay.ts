@@ -1,24 +1,37 @@
 import { parseArgs } from 'node:util';
 import { replayCapture } from '../app/replay.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
-import { formatKpiTable } from '../kpi/kpi-table.ts';
+import { formatKpiTable, TABLE_VIEWS } from '../kpi/kpi-table.ts';
+import type { TableView } from '../kpi/kpi-table.ts';
 import { trackerFlags, UsageError } from './args.ts';
+import { completeTracker, readIngest } from '../config/ingest-config.ts';
+import type { ServerConfig } from '../config/schema.ts';
+import type { TrackerOptions } from '../kpi/call-tracker.ts';
+
+/** The configuration's `kpi` section, with the command-line flags over it. */
+function replayTracker(config: ServerConfig, flags: Parameters<typeof trackerFlags>[0]): TrackerOptions {
+  const r = readIngest(config.hep, config.kpi);
+  if (r.problems.length > 0) throw new UsageError(`replay: configuration: ${r.problems.map(([p, m]) => `${p}: ${m}`).join('; ')}`);
+  return completeTracker({ ...r.value.tracker, ...trackerFlags(flags) });
+}
 
 /** `sipstats replay FILE [--json] [--config FILE] [--invite-timeout S] [--customer-key K]` */
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' }, by: { type: 'string' }, platform: { type: 'string' }, 'carrier-key': { type: 'string' }, 'acd-from': { type: 'string' } },
     strict: true,
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('replay: give exactly one capture file');
+  const by = (values.by ?? 'customer') as TableView;
+  if (!TABLE_VIEWS.includes(by)) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.join(', ')}, got '${values.by}'`);
   const config = values.config !== undefined ? await loadConfigFile(values.config) : defaultConfig();
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
   let last = 0;
   const r = await replayCapture(positionals[0], {
     config: config.engine,
-    ...trackerFlags(values),
+    ...replayTracker(config, values),
     progress: (done, packets) => {
       if (!tty || (done < 1 && Date.now() - last < 100)) return;
       last = Date.now();
@@ -41,7 +54,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } else {
     const span = r.packets > 0 ? `${new Date(r.firstMs).toISOString()} .. ${new Date(r.lastMs).toISOString()}` : 'empty';
     process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n\n`);
-    process.stdout.write(formatKpiTable((cb) => r.stats.forEachStat(cb)));
+    process.stdout.write(formatKpiTable(r.stats.engine, by));
     const started = r.stats.getStat('sipstats:calls_started') ?? 0;
     process.stdout.write(`calls: ${started} started, ${r.stats.getStat('sipstats:calls_tracked') ?? 0} still open at the end, ${r.stats.getStat('sipstats:calls_timed_out') ?? 0} timed out\n`);
   }

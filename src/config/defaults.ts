@@ -1,4 +1,4 @@
-import { KPI_MODPARAMS } from '../kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../kpi/catalogue.ts';
 /**
  * Every default of the server in one place, each with its unit. The embedded statistics
  * configuration is OpenSIPS modparam text, the same text an operator would write.

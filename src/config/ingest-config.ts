@@ -1,5 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CustomerKey } from '../kpi/customer.ts';
-import { compileCidrs, parseCustomerKey } from '../kpi/customer.ts';
+import { parseCustomerKey } from '../kpi/customer.ts';
+import { compileCidrs } from '../kpi/cidr.ts';
+import { parseCarrierKey, PrefixTable } from '../kpi/dimensions.ts';
+import type { CarrierKey, DestinationOptions } from '../kpi/dimensions.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { OutcomeTable } from '../kpi/outcomes.ts';
 import type { OutcomeRule } from '../kpi/outcomes.ts';
@@ -22,10 +28,58 @@ export interface IngestSettings {
   readonly tracker: TrackerOptions;
   /** acc extra field naming the customer in accounting events. */
   readonly accCustomerParam: string;
+  /** acc extra field with the set-up time in ms (default `setuptime_ms`). */
+  readonly accSetupMsParam: string | undefined;
 }
 
 const HEP_KEYS = ['listen', 'authKey', 'enabled'];
-const KPI_KEYS = ['customer', 'inviteTimeout', 'maxCalls', 'maxCustomers', 'outcomes', 'ringing', 'percentiles', 'inviteSeries', 'eventsListen', 'accCustomerParam'];
+const KPI_KEYS = [
+  'customer',
+  'inviteTimeout',
+  'maxCalls',
+  'maxCustomers',
+  'maxCarriers',
+  'maxDestinations',
+  'dimensionIdle',
+  'outcomes',
+  'ringing',
+  'percentiles',
+  'inviteSeries',
+  'eventsListen',
+  'accCustomerParam',
+  'accSetupMsParam',
+  'acdFrom',
+  'platform',
+  'carrier',
+  'destination',
+  'correlation',
+];
+const DESTINATION_KEYS = ['number', 'strip', 'prefixes'];
+const CORRELATION_KEYS = ['header', 'hep'];
+
+/** The prefix table shipped with sipstats: ITU-T E.164 country calling codes (`prefix,name,description`). */
+export function defaultPrefixTableFile(): string {
+  // src/config → src/kpi/data; dist/config → the package's src/kpi/data (tsc does not copy data files)
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, '..', 'kpi', 'data', 'itu-country-codes.csv');
+  return existsSync(beside) ? beside : join(here, '..', '..', 'src', 'kpi', 'data', 'itu-country-codes.csv');
+}
+
+let defaultTable: PrefixTable | undefined;
+function loadPrefixTable(file: string | undefined): PrefixTable | string {
+  if (file === undefined && defaultTable !== undefined) return defaultTable;
+  const path = file ?? defaultPrefixTableFile();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return `cannot read prefix table ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+  }
+  const r = PrefixTable.parseCsv(text);
+  if (r.problems.length > 0) return `prefix table ${path}: ${r.problems.slice(0, 5).join('; ')}${r.problems.length > 5 ? ` (and ${r.problems.length - 5} more)` : ''}`;
+  if (file === undefined) defaultTable = r.table;
+  return r.table;
+}
 
 /**
  * Reads the native config's `hep` and `kpi` sections (both optional). Problems are returned as
@@ -72,6 +126,52 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
   if (maxCalls !== undefined) tracker.maxCalls = Math.floor(maxCalls);
   const maxCustomers = num('maxCustomers', 1, 1_000_000);
   if (maxCustomers !== undefined) tracker.maxCustomers = Math.floor(maxCustomers);
+  const maxCarriers = num('maxCarriers', 1, 1_000_000);
+  if (maxCarriers !== undefined) tracker.maxCarriers = Math.floor(maxCarriers);
+  const maxDestinations = num('maxDestinations', 1, 1_000_000);
+  if (maxDestinations !== undefined) tracker.maxDestinations = Math.floor(maxDestinations);
+  const idle = num('dimensionIdle', 0, 30 * 86400, 1000);
+  if (idle !== undefined) tracker.dimensionIdleMs = idle;
+  if (k.acdFrom !== undefined) {
+    if (k.acdFrom !== 'invite' && k.acdFrom !== 'answer') bad('kpi.acdFrom', `must be invite or answer, got ${show(k.acdFrom)}`);
+    else tracker.acdFrom = k.acdFrom;
+  }
+  if (k.platform !== undefined) {
+    if (!Array.isArray(k.platform) || !k.platform.every((c) => typeof c === 'string')) bad('kpi.platform', `must be a list of CIDRs ("10.0.0.0/24", "2001:db8::/64"), got ${show(k.platform)}`);
+    else {
+      const list = k.platform as string[];
+      try {
+        compileCidrs(Object.fromEntries(list.map((c) => [c, 'p'])));
+        tracker.platform = list;
+      } catch (e) {
+        bad('kpi.platform', (e as Error).message);
+      }
+    }
+  }
+  if (k.carrier !== undefined) {
+    const c = readCarrier(k.carrier);
+    if (typeof c === 'string') bad('kpi.carrier', c);
+    else if (k.platform === undefined) bad('kpi.carrier', 'needs kpi.platform (attempts are the INVITEs the platform sends out)');
+    else tracker.carrier = c;
+  }
+  if (k.destination !== undefined && k.destination !== null) {
+    const d = readDestination(k.destination, (path, msg) => bad(`kpi.destination${path}`, msg));
+    if (d !== undefined) tracker.destination = d;
+  } else if (k.platform !== undefined && k.destination !== null) {
+    const table = loadPrefixTable(undefined);
+    if (typeof table === 'string') bad('kpi.destination', table);
+    else tracker.destination = { table };
+  }
+  if (k.correlation !== undefined) {
+    const c = k.correlation;
+    if (!isPlainObject(c)) bad('kpi.correlation', `must be { header: NAME } or { hep: true }, got ${show(c)}`);
+    else {
+      for (const key of Object.keys(c)) if (!CORRELATION_KEYS.includes(key)) bad(`kpi.correlation.${key}`, `unknown key (allowed: ${CORRELATION_KEYS.join(', ')})`);
+      if (c.header !== undefined && (typeof c.header !== 'string' || !/^[A-Za-z0-9!%'*+.^_`|~-]+$/.test(c.header))) bad('kpi.correlation.header', `must be a header name, got ${show(c.header)}`);
+      if (c.hep !== undefined && typeof c.hep !== 'boolean') bad('kpi.correlation.hep', `must be true or false, got ${show(c.hep)}`);
+      tracker.correlation = { ...(typeof c.header === 'string' ? { header: c.header } : {}), ...(c.hep === true ? { hep: true } : {}) };
+    }
+  }
   for (const b of ['percentiles', 'inviteSeries'] as const) {
     if (k[b] === undefined) continue;
     if (typeof k[b] !== 'boolean') bad(`kpi.${b}`, `must be true or false, got ${show(k[b])}`);
@@ -95,12 +195,77 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
       else tracker.outcomes = rules;
     }
   }
+  let accSetupMsParam: string | undefined;
+  if (k.accSetupMsParam !== undefined) {
+    if (typeof k.accSetupMsParam !== 'string' || k.accSetupMsParam === '') bad('kpi.accSetupMsParam', 'must be a non-empty string');
+    else accSetupMsParam = k.accSetupMsParam;
+  }
   let accCustomerParam = 'customer';
   if (k.accCustomerParam !== undefined) {
     if (typeof k.accCustomerParam !== 'string' || k.accCustomerParam === '') bad('kpi.accCustomerParam', 'must be a non-empty string');
     else accCustomerParam = k.accCustomerParam;
   }
-  return { value: { hep: hepAt, hepAuthKey: typeof h.authKey === 'string' ? h.authKey : undefined, events, tracker, accCustomerParam }, problems };
+  return { value: { hep: hepAt, hepAuthKey: typeof h.authKey === 'string' ? h.authKey : undefined, events, tracker, accCustomerParam, accSetupMsParam }, problems };
+}
+
+/**
+ * Tracker options after command-line flags were laid over the configuration: with `platform` and no
+ * destination setting, destinations come from the shipped ITU country-code table.
+ */
+export function completeTracker(t: TrackerOptions): TrackerOptions {
+  if (t.platform === undefined || t.platform.length === 0 || t.destination !== undefined) return t;
+  const table = loadPrefixTable(undefined);
+  if (typeof table === 'string') throw new Error(table);
+  return { ...t, destination: { table } };
+}
+
+function readCarrier(v: unknown): CarrierKey | string {
+  if (typeof v === 'string') return parseCarrierKey(v);
+  if (!isPlainObject(v)) return `must be dst-ip, ruri-host, header:NAME or { kind: cidr, map: {...} }, got ${show(v)}`;
+  if (v.kind === 'header' && typeof v.name === 'string') return parseCarrierKey(`header:${v.name}`);
+  if (v.kind === 'cidr') {
+    if (!isPlainObject(v.map) || !Object.values(v.map).every((x) => typeof x === 'string')) return 'cidr needs map: { "CIDR": "carrier", ... }';
+    try {
+      compileCidrs(v.map as Record<string, string>);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return { kind: 'cidr', map: v.map as Record<string, string> };
+  }
+  if (typeof v.kind === 'string') return parseCarrierKey(v.kind);
+  return `unknown carrier key ${show(v)}`;
+}
+
+function readDestination(v: unknown, bad: (path: string, msg: string) => void): DestinationOptions | undefined {
+  if (!isPlainObject(v)) {
+    bad('', `must be { number: ruri-user|to-user, strip: [...], prefixes: FILE.csv }, got ${show(v)}`);
+    return undefined;
+  }
+  let ok = true;
+  for (const key of Object.keys(v))
+    if (!DESTINATION_KEYS.includes(key)) {
+      bad(`.${key}`, `unknown key (allowed: ${DESTINATION_KEYS.join(', ')})`);
+      ok = false;
+    }
+  if (v.number !== undefined && v.number !== 'ruri-user' && v.number !== 'to-user') {
+    bad('.number', `must be ruri-user or to-user, got ${show(v.number)}`);
+    ok = false;
+  }
+  if (v.strip !== undefined && (!Array.isArray(v.strip) || !v.strip.every((x) => typeof x === 'string' && x !== ''))) {
+    bad('.strip', `must be a list of prefixes to remove ("+", "00", "011"), got ${show(v.strip)}`);
+    ok = false;
+  }
+  if (v.prefixes !== undefined && (typeof v.prefixes !== 'string' || v.prefixes === '')) {
+    bad('.prefixes', `must be the path of a CSV file prefix,name; got ${show(v.prefixes)}`);
+    ok = false;
+  }
+  const table = loadPrefixTable(typeof v.prefixes === 'string' && v.prefixes !== '' ? v.prefixes : undefined);
+  if (typeof table === 'string') {
+    bad('.prefixes', table);
+    ok = false;
+  }
+  if (!ok || typeof table === 'string') return undefined;
+  return { table, ...(v.number !== undefined ? { number: v.number as 'ruri-user' | 'to-user' } : {}), ...(v.strip !== undefined ? { strip: v.strip as string[] } : {}) };
 }
 
 function readCustomer(v: unknown): CustomerKey | string {

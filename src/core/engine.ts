@@ -3,7 +3,7 @@ import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { Counter, StatKind } from './stat.ts';
 import type { Group, Series, Stat } from './stat.ts';
-import type { Clock, EngineConfig, ProfileDef, StatView } from './types.ts';
+import type { Clock, EngineConfig, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
 /** Profiles per engine (the profile index takes 9 bits of a series code). */
@@ -14,6 +14,25 @@ const SERIES_PER_PROFILE_MAX = 1 << 22;
 
 /** How many spellings of profile names the hot-path cache remembers (bounded against abuse). */
 const PROFILE_CACHE_MAX = 1024;
+
+export interface EngineOptions {
+  /** Gives a new series its structured identity from its name (called once per series). */
+  labeler?: (name: string) => SeriesLabels | null;
+}
+
+/**
+ * A series resolved once (feeders that update the same series many times: the call tracker): an
+ * update through it is one slot operation, no name lookup. It follows the series if the series is
+ * removed and made again (idle sweep), and it may stand for the profile's overflow series.
+ */
+export class SeriesHandle {
+  /** The series it updates; undefined until the first update, or after the series was removed. */
+  series: Series | undefined = undefined;
+  constructor(
+    readonly profile: string,
+    readonly name: string,
+  ) {}
+}
 
 /**
  * The statistics engine: counters, groups, profiles and series with OpenSIPS semantics
@@ -38,10 +57,12 @@ export class StatsEngine {
   private lastProfile: ProfileRuntime | undefined;
   readonly clock: Clock;
   readonly config: EngineConfig;
+  private readonly labeler: ((name: string) => SeriesLabels | null) | undefined;
 
-  constructor(config: EngineConfig, clock: Clock) {
+  constructor(config: EngineConfig, clock: Clock, options: EngineOptions = {}) {
     this.clock = clock;
     this.config = config;
+    this.labeler = options.labeler;
     this.declareGroup('script');
     this.declareGroup('dynamic');
     for (const g of config.groups) this.declareGroup(g);
@@ -220,9 +241,31 @@ export class StatsEngine {
     this.updateSeriesSlow(p, name, value, this.byName.get(name));
   }
 
-  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined): void {
+  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined): Series {
     const v = toValue(value);
-    p.add(s !== undefined && s.profile === p ? s : this.createSeries(p, name, s), this.clock(), v);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s);
+    p.add(series, this.clock(), v);
+    return series;
+  }
+
+  /** A handle on series `name` of `profile` (nothing is created before its first update). */
+  handle(profile: string, name: string): SeriesHandle {
+    return new SeriesHandle(profile, name);
+  }
+
+  /**
+   * update_stat_series through a handle: the same checks and errors as by name on the first update
+   * (and after the series was removed), then one slot operation per update.
+   */
+  updateHandle(h: SeriesHandle, value: number): void {
+    const s = h.series;
+    if (s !== undefined && !s.removed) {
+      s.profile.add(s, this.clock(), value);
+      return;
+    }
+    h.series = undefined;
+    const p = this.profileCache.get(h.profile) ?? this.resolveProfile(h.profile);
+    h.series = this.updateSeriesSlow(p, h.name, value, this.byName.get(h.name));
   }
 
   private resolveProfile(profile: string): ProfileRuntime {
@@ -243,6 +286,7 @@ export class StatsEngine {
     if (max > 0 && p.size - (p.otherSeries !== undefined ? 1 : 0) >= max) return this.overflow(p, name);
     if (p.size >= SERIES_PER_PROFILE_MAX) throw new SipstatsError('E_SERIES_LIMIT', `profile '${p.def.name}' holds ${SERIES_PER_PROFILE_MAX} series, the most one profile can`);
     const s = p.create(name, p.group, this.clock());
+    if (this.labeler !== undefined) s.labels = this.labeler(name);
     this.link(s);
     return s;
   }
@@ -317,6 +361,7 @@ export class StatsEngine {
 
   /** Removes a series (cardinality control); its slot memory goes back to the profile. */
   removeSeries(s: Series): void {
+    s.removed = true;
     this.unlink(s);
     if (s.profile.otherSeries === s) s.profile.otherSeries = undefined;
     s.profile.release(s);
@@ -341,7 +386,7 @@ export class StatsEngine {
     const t = this.clock();
     for (const s of this.all()) {
       if (s.kind === StatKind.Counter) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
-      else cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: s.profile.read(s, t) });
+      else cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: s.profile.read(s, t), labels: s.labels });
     }
   }
 

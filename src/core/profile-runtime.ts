@@ -395,6 +395,24 @@ export class ProfileRuntime {
     return this.alg.read(x, 0, this.def, Math.max(t, this.slotStart(k)) - this.slotStart(k - this.S + 1));
   }
 
+  /**
+   * The value (exactly what `read` gives) and the number of samples behind it at `t`, from one pass
+   * over the window (a percentile window is the costly part: reading it once, not twice). The count
+   * is the update count when the profile keeps one (`min_samples`), else what the algorithm's parts
+   * tell (percentage: both weights, average: count, percentiles, stddev, count: n), else null.
+   */
+  readWithCount(s: Series, t: number, out: { v: number | null; n: number | null }): void {
+    const x = this.window(s, t);
+    const samples = this.alg.samples;
+    out.n = this.hasN ? x[this.aw] : samples !== undefined ? samples(x, 0) : null;
+    if (this.hasN && x[this.aw] < this.minSamples) {
+      out.v = null;
+      return;
+    }
+    const k = this.lastK;
+    out.v = this.alg.read(x, 0, this.def, Math.max(t, this.slotStart(k)) - this.slotStart(k - this.S + 1));
+  }
+
   /** Number of updates in the window at `t` (needs `min_samples`; otherwise NaN). */
   samples(s: Series, t: number): number {
     return this.hasN ? this.window(s, t)[this.aw] : NaN;

@@ -1,4 +1,5 @@
 import type { ProfileRuntime } from './profile-runtime.ts';
+import type { SeriesLabels } from './types.ts';
 
 /** A group of statistics, shown as `group:name`. Looked up case-insensitively, shown as declared. */
 export interface Group {
@@ -36,6 +37,10 @@ export class Counter {
 export class Series {
   readonly kind = StatKind.Series;
   next: Stat | undefined = undefined;
+  /** Its structured identity (the engine's labeler decides it once, at creation). */
+  labels: SeriesLabels | null = null;
+  /** Set when the series is removed (idle sweep, remove_series): handles then look it up again. */
+  removed = false;
   constructor(
     readonly name: string,
     readonly group: Group,

@@ -46,6 +46,13 @@ export interface EngineConfig {
   readonly profiles: readonly ProfileDef[];
 }
 
+/**
+ * A series' structured identity (e.g. `{ kpi: 'ASR', window: '10m', customer: 'acme' }`), given by
+ * the engine's labeler when the series is created and kept beside its name: readers use it and
+ * never parse names back. null for series the labeler does not know.
+ */
+export type SeriesLabels = { readonly [key: string]: string | undefined };
+
 /** One statistic as seen by exporters (Prometheus, dashboard, snapshots). */
 export interface StatView {
   readonly group: string;
@@ -56,4 +63,6 @@ export interface StatView {
   readonly profile?: string;
   /** Current value; null = not enough data (min_samples). */
   readonly value: number | null;
+  /** Series only: its labels (see SeriesLabels). */
+  readonly labels?: SeriesLabels | null;
 }

@@ -1,11 +1,14 @@
 import type { StatView } from '../core/types.ts';
+import { identityLabels } from '../kpi/catalogue.ts';
+import type { KpiIdentity } from '../kpi/catalogue.ts';
 
 /**
  * Prometheus text exposition (format 0.0.4) of the statistics, pure (SPEC §6):
  * - a resettable counter `grp:name` → `sipstats_name_total{group="grp"} v`, TYPE counter;
  * - a `/no_reset` counter or a series → `sipstats_name{group="grp"} v`, TYPE gauge;
- * - a series whose name carries KPI structure (SPEC §7: `KPI[_10m|_1h]<customer>`) →
- *   `sipstats_kpi{kpi="ASR",window="10m",customer="acme",group="stats_10m"} v`;
+ * - a call KPI series (one the KPI catalogue labelled: src/kpi/catalogue.ts) →
+ *   `sipstats_kpi{kpi="ASR",window="10m",customer="acme",group="stats_10m"} v`, with `carrier` and/or
+ *   `destination` labels instead of `customer` for those views (all traffic: `customer=""`);
  * - a null value (`min_samples` not reached) is left out.
  * Metric names keep only `[a-zA-Z0-9_]` (':' too is replaced: promtool's linter refuses it), a
  * lower-to-upper case step gets a '_' (`activeCalls` → `active_Calls`, the linter refuses camelCase),
@@ -16,25 +19,9 @@ import type { StatView } from '../core/types.ts';
  * up and appends its value (100 000 series: see bench/server.ts).
  */
 
-export interface KpiNaming {
-  /** KPI names that may be followed by a window suffix and a customer. */
-  readonly kpis: readonly string[];
-  /** Window suffixes (without the '_') and the window label they mean; `''` = no suffix. */
-  readonly windows: Readonly<Record<string, string>>;
-  /** Names exported as plain gauges even though they start with a KPI name (`PDD_p95...`). */
-  readonly plain: readonly string[];
-}
-
-export const DEFAULT_KPI_NAMING: KpiNaming = Object.freeze({
-  kpis: Object.freeze(['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD']),
-  windows: Object.freeze({ '': '1m', '10m': '10m', '1h': '1h' }),
-  plain: Object.freeze(['PDD_p95', 'AST_p95', 'INVITE_per_min', 'INVITE_ratio']),
-});
-
 export interface PrometheusOptions {
   /** Prefix of every metric name (default `sipstats`). */
   readonly namespace?: string;
-  readonly kpi?: KpiNaming;
 }
 
 interface Family {
@@ -87,8 +74,6 @@ export function formatValue(v: number): string {
 
 export class PrometheusSerializer {
   private readonly ns: string;
-  private readonly kpi: KpiNaming;
-  private readonly kpiRe: RegExp | null;
   private readonly families = new Map<string, Family>();
   /** group → name → entry: no key string is built per scrape. */
   private readonly cache = new Map<string, Map<string, Entry>>();
@@ -97,10 +82,6 @@ export class PrometheusSerializer {
 
   constructor(options: PrometheusOptions = {}) {
     this.ns = sanitizeMetricName(options.namespace ?? 'sipstats');
-    this.kpi = options.kpi ?? DEFAULT_KPI_NAMING;
-    const alt = (xs: readonly string[]) => xs.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).sort((a, b) => b.length - a.length).join('|');
-    const suffixes = Object.keys(this.kpi.windows).filter((w) => w !== '');
-    this.kpiRe = this.kpi.kpis.length === 0 ? null : new RegExp(`^(${alt(this.kpi.kpis)})${suffixes.length ? `(?:_(${alt(suffixes)}))?` : '()'}(.*)$`, 's');
   }
 
   /** Serialises every statistic `forEach` yields (e.g. `(cb) => stats.forEachStat(cb)`). */
@@ -154,15 +135,12 @@ export class PrometheusSerializer {
   /** Renders the constant part of one statistic's line (done once per statistic). */
   private render(v: StatView): Entry {
     const group = `group="${escapeLabelValue(v.group)}"`;
-    if (v.kind === 'series' && this.kpiRe !== null && !this.kpi.plain.some((p) => v.name.startsWith(p))) {
-      const m = this.kpiRe.exec(v.name);
-      if (m !== null) {
-        const window = this.kpi.windows[m[2] ?? ''] ?? m[2];
-        const name = `${this.ns}_kpi`;
-        const f = this.family(name, 'gauge', 'Call KPI series (SPEC 7) by kpi, window and customer ("" = all traffic)');
-        const labels = `kpi="${escapeLabelValue(m[1])}",window="${escapeLabelValue(window)}",customer="${escapeLabelValue(m[3])}",${group}`;
-        return { kind: v.kind, family: f, prefix: flat(`${name}{${labels}} `), gen: 0 };
-      }
+    if (v.kind === 'series' && v.labels != null && v.labels.kpi !== undefined) {
+      const name = `${this.ns}_kpi`;
+      const f = this.family(name, 'gauge', 'Call KPIs by kpi, window and customer, carrier and/or destination (customer="" alone: all traffic)');
+      let labels = '';
+      for (const [k, x] of Object.entries(identityLabels(v.labels as unknown as KpiIdentity))) labels += `${k}="${escapeLabelValue(x)}",`;
+      return { kind: v.kind, family: f, prefix: flat(`${name}{${labels}${group}} `), gen: 0 };
     }
     const base = `${this.ns}_${sanitizeMetricName(v.name)}`;
     let name: string;

@@ -1,16 +1,26 @@
 import type { OpensipsEvent } from '../protocol/opensips/event.ts';
-import { sanitizeCustomer } from './customer.ts';
-import { DEFAULT_WINDOWS, KpiNames } from './kpi-profiles.ts';
-import type { KpiWindow } from './kpi-profiles.ts';
+import { sanitizeDimensionValue, WINDOWS } from './catalogue.ts';
+import type { WindowDef } from './catalogue.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable } from './outcomes.ts';
 import type { OutcomeRule } from './outcomes.ts';
-import type { KpiSink } from './call-tracker.ts';
+import { K, Scopes } from './scopes.ts';
+import type { KpiSink, ScopeHandles } from './scopes.ts';
+import { TRACKER_DEFAULTS } from './call-tracker.ts';
 
 export interface AccOptions {
   /** Event parameter (an acc extra field) that names the customer. */
   customerParam?: string;
+  /**
+   * Event parameter (an acc extra field) with the set-up time in milliseconds. OpenSIPS' own
+   * `setuptime` is in whole seconds (a 315 ms set-up arrives as 1, a 611 ms one as 0): with this
+   * field AST is exact. Default `setuptime_ms`; used when present, else `setuptime` × 1000.
+   */
+  setupMsParam?: string;
   outcomes?: readonly OutcomeRule[];
-  windows?: readonly KpiWindow[];
+  windows?: readonly WindowDef[];
+  /** ACD from the INVITE (set-up + duration, default) or from the answer (duration). */
+  acdFrom?: 'invite' | 'answer';
+  maxCustomers?: number;
 }
 
 /**
@@ -21,20 +31,22 @@ export interface AccOptions {
  */
 export class AccKpiFeeder {
   private readonly outcomes: OutcomeTable;
-  private readonly windows: readonly KpiWindow[];
-  private readonly global: KpiNames;
-  private readonly customers = new Map<string, KpiNames>();
+  private readonly scopes: Scopes;
   private readonly seen = new Map<string, true>();
   private readonly customerParam: string;
+  private readonly setupMsParam: string;
+  private readonly acdFromAnswer: boolean;
 
   constructor(
     private readonly sink: KpiSink,
     opts: AccOptions = {},
   ) {
     this.outcomes = new OutcomeTable(opts.outcomes ?? DEFAULT_OUTCOMES);
-    this.windows = opts.windows ?? DEFAULT_WINDOWS;
-    this.global = new KpiNames(this.windows, '');
+    const maxCustomers = opts.maxCustomers ?? TRACKER_DEFAULTS.maxCustomers;
+    this.scopes = new Scopes(sink, { maxValues: { customer: maxCustomers, carrier: 0, destination: 0 }, idleMs: 0 }, opts.windows ?? WINDOWS);
     this.customerParam = opts.customerParam ?? 'customer';
+    this.setupMsParam = opts.setupMsParam ?? 'setuptime_ms';
+    this.acdFromAnswer = opts.acdFrom === 'answer';
   }
 
   /** Returns false (and counts it) for events that are not accounting events or lack what they need. */
@@ -62,33 +74,33 @@ export class AccKpiFeeder {
     }
     // E_ACC_EVENT is the transaction record of an answered INVITE: the CDR will carry the call
     if (e.name === 'E_ACC_EVENT') return true;
-    const cust = sanitizeCustomer(p[this.customerParam] === undefined || p[this.customerParam] === null ? null : String(p[this.customerParam]));
-    const scopes = [this.global, ...(cust !== null ? [this.namesFor(cust)] : [])];
-    const ws = this.windows;
-    for (const n of scopes) {
-      for (let i = 0; i < ws.length; i++) {
-        if (out.asr) this.sink.updateStatSeries(ws[i].perc, n.asr[i], out.asr);
-        if (out.ner) this.sink.updateStatSeries(ws[i].perc, n.ner[i], out.ner);
-        if (out.ccr) this.sink.updateStatSeries(ws[i].perc, n.ccr[i], out.ccr);
-        if (e.name === 'E_ACC_CDR') {
-          const setup = Number(p.setuptime);
-          const duration = Number(p.ms_duration !== undefined && p.ms_duration !== null ? Number(p.ms_duration) / 1000 : p.duration);
-          if (Number.isFinite(setup)) this.sink.updateStatSeries(ws[i].avg, n.ast[i], setup * 1000);
-          if (Number.isFinite(duration) && Number.isFinite(setup)) this.sink.updateStatSeries(ws[i].avg, n.acd[i], setup + duration);
-        }
-      }
+    const raw = p[this.customerParam];
+    const cust = sanitizeDimensionValue(raw === undefined || raw === null ? null : String(raw));
+    const t = 0; // accounting scopes never expire (idleMs 0): their time is not needed
+    const scopes: ScopeHandles[] = [this.scopes.all];
+    if (cust !== null) scopes.push(this.scopes.get({ customer: cust }, t));
+    const add = (k: number, v: number) => {
+      for (const sc of scopes) sc.add(k, v, t);
+    };
+    if (out.asr) add(K.ASR, out.asr);
+    if (out.ner) add(K.NER, out.ner);
+    if (out.ccr) add(K.CCR, out.ccr);
+    if (e.name === 'E_ACC_CDR') {
+      const ms = num(p[this.setupMsParam]);
+      const setup = ms !== null ? ms / 1000 : num(p.setuptime);
+      const msDuration = num(p.ms_duration);
+      const duration = msDuration !== null ? msDuration / 1000 : num(p.duration);
+      if (setup !== null) add(K.AST, setup * 1000);
+      if (duration !== null && (setup !== null || this.acdFromAnswer)) add(K.ACD, this.acdFromAnswer ? duration : setup! + duration);
     }
     this.sink.selfStat('acc_events', 1);
     return true;
   }
+}
 
-  private namesFor(c: string): KpiNames {
-    let n = this.customers.get(c);
-    if (n === undefined) {
-      if (this.customers.size >= 10_000) c = 'other';
-      n = this.customers.get(c) ?? new KpiNames(this.windows, c);
-      this.customers.set(c, n);
-    }
-    return n;
-  }
+/** A finite number from an event parameter (number or numeric string); null otherwise. */
+function num(v: unknown): number | null {
+  if (v === undefined || v === null || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
 }

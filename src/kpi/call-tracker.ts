@@ -1,10 +1,18 @@
 import type { HeaderName } from '../protocol/sip/parse.ts';
+import { headerName } from '../protocol/sip/parse.ts';
+import { INVITE_SERIES, WINDOWS } from './catalogue.ts';
+import type { Scope, WindowDef } from './catalogue.ts';
+import { compileCidrs } from './cidr.ts';
 import { customerExtractor, DEFAULT_CUSTOMER_KEY } from './customer.ts';
 import type { CustomerKey, PacketMeta } from './customer.ts';
-import { DEFAULT_WINDOWS, KpiNames } from './kpi-profiles.ts';
-import type { KpiWindow } from './kpi-profiles.ts';
+import { carrierExtractor, DEFAULT_CARRIER_KEY, destinationExtractor } from './dimensions.ts';
+import type { CarrierKey, DestinationOptions } from './dimensions.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable, TIMEOUT } from './outcomes.ts';
 import type { Outcome, OutcomeRule } from './outcomes.ts';
+import { K, Scopes } from './scopes.ts';
+import type { KpiSink, ScopeHandles } from './scopes.ts';
+
+export type { KpiSink } from './scopes.ts';
 
 /** What the tracker reads of a SIP message (the lazy parser's SipMessage fits). */
 export interface SipView {
@@ -18,16 +26,18 @@ export interface SipView {
   readonly fromUser: string | null;
   readonly fromDomain: string | null;
   readonly toDomain: string | null;
+  readonly toUser: string | null;
+  readonly ruriUser: string | null;
+  readonly ruriHost: string | null;
   header(name: HeaderName): string | null;
 }
 
-/** Where KPI updates go: the engine's public API (update_stat_series, update_stat). */
-export interface KpiSink {
-  updateStatSeries(profile: string, name: string, value: number): void;
-  /** Self-statistics of the tracker, in group `sipstats`: counts... */
-  selfStat(name: string, delta: number): void;
-  /** ...and levels (not reset by reset_statistics). */
-  gauge(name: string, value: number): void;
+/** How an attempt (outbound leg) is linked to its call besides a shared Call-ID. */
+export interface CorrelationOptions {
+  /** A header of the outbound INVITE that names the inbound leg's Call-ID (e.g. X-CID). */
+  readonly header?: string;
+  /** The HEP correlation id (chunk 0x0011) names the inbound leg's Call-ID. */
+  readonly hep?: boolean;
 }
 
 export interface TrackerOptions {
@@ -37,100 +47,185 @@ export interface TrackerOptions {
   maxCallDurationMs?: number;
   /** Decided calls are remembered this long to absorb retransmissions and late replies, in ms. */
   lingerMs?: number;
-  /** At most this many calls are tracked (pending + answered); the oldest pending is evicted past it. */
+  /** At most this many calls (and, apart, attempts) are tracked; the oldest pending is evicted past it. */
   maxCalls?: number;
-  /** At most this many distinct customers get their own series; more fold into customer `other`. */
+  /** At most this many distinct customers / carriers / destinations get their own series; more fold into `other`. */
   maxCustomers?: number;
+  maxCarriers?: number;
+  maxDestinations?: number;
+  /** A customer, carrier or destination with no call for this long loses its series (ms; 0 = never). */
+  dimensionIdleMs?: number;
   customer?: CustomerKey;
   outcomes?: readonly OutcomeRule[];
-  windows?: readonly KpiWindow[];
+  windows?: readonly WindowDef[];
   /** Ringing replies that end PDD. */
   ringingCodes?: readonly number[];
-  /** Feed the seed's INVITE_per_min / INVITE_ratio series. */
+  /** Feed the INVITE_per_min / INVITE_ratio series. */
   inviteSeries?: boolean;
   /** Feed PDD_p95 / AST_p95. */
   percentiles?: boolean;
+  /** ACD from the first INVITE (default, the historical definition) or from the answer (the industry's). */
+  acdFrom?: 'invite' | 'answer';
+  /**
+   * Addresses (CIDR list) of the platform's own SIP servers. Set: an INVITE from outside to the
+   * platform starts a call, one from the platform to outside is an attempt (carrier KPIs), traffic
+   * between platform addresses is neither. Unset: every initial INVITE is a call (proxy view).
+   */
+  platform?: readonly string[];
+  /** Carrier of an attempt (needs `platform`); default its destination address. */
+  carrier?: CarrierKey;
+  /** Destination of calls and attempts; default with `platform` the ITU country codes, none without. */
+  destination?: DestinationOptions | null;
+  correlation?: CorrelationOptions;
 }
 
-export const TRACKER_DEFAULTS: Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes'>> = {
+type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes' | 'platform' | 'carrier' | 'destination' | 'correlation'>>;
+
+export const TRACKER_DEFAULTS: Defaults = {
   inviteTimeoutMs: 120_000, // OpenSIPS tm fr_inv_timeout
   maxCallDurationMs: 4 * 3600_000,
   lingerMs: 32_000, // 64*T1: how long a transaction's retransmissions can go on
   maxCalls: 500_000,
   maxCustomers: 10_000,
+  maxCarriers: 1_000,
+  maxDestinations: 5_000,
+  dimensionIdleMs: 6 * 3600_000, // longer than the longest window and the longest tracked call
   inviteSeries: true,
   percentiles: true,
+  acdFrom: 'invite',
 };
 
 const PENDING = 0;
 const ANSWERED = 1;
 const DONE = 2;
 
-class Call {
+/** One leg: a call (inbound) or an attempt (outbound). */
+class Leg {
   state = PENDING;
-  /** First INVITE: PDD, AST and ACD run from here. */
+  /** First INVITE: PDD, AST (and by default ACD) run from here. */
   readonly t0: number;
   /** Last (re-)sent INVITE: the timeout runs from here. */
   lastInvite: number;
+  answeredAt = 0;
+  /** Lowest and newest CSeq of the leg's initial INVITE transactions. */
+  readonly firstSeq: number;
   seq: number;
-  branch: string | null;
+  /** INVITE transactions without a final reply yet, and their top Via branches. */
+  open: number[];
+  branches: (string | null)[];
   pddDone = false;
   awaitingAuth = false;
   /** When it entered its current map (pending: last INVITE; answered: answer; done: decision). */
   since: number;
+  /** Attempts linked to this call; the call an attempt is linked to. */
+  attempts = 0;
+  call: Leg | null = null;
   constructor(
     t: number,
     seq: number,
     branch: string | null,
-    readonly names: KpiNames | null,
+    /** Where its KPIs go. */
+    readonly scopes: readonly ScopeHandles[],
+    /** Map key (calls: Call-ID; attempts: Call-ID and branch) and Call-ID. */
+    public key: string,
+    readonly callId: string,
+    /** Attempts: the address the INVITE went to (a re-sent INVITE after a challenge goes there too). */
+    readonly dst: string,
+    readonly isCall: boolean,
   ) {
     this.t0 = t;
     this.lastInvite = t;
+    this.firstSeq = seq;
     this.seq = seq;
-    this.branch = branch;
+    this.open = [seq];
+    this.branches = [branch];
     this.since = t;
   }
 }
 
+/** Legs of one kind, in three insertion-ordered maps swept from the front. */
+class LegTable {
+  readonly pending = new Map<string, Leg>();
+  readonly answered = new Map<string, Leg>();
+  readonly done = new Map<string, Leg>();
+  get(key: string): Leg | undefined {
+    return this.pending.get(key) ?? this.answered.get(key) ?? this.done.get(key);
+  }
+  get size(): number {
+    return this.pending.size + this.answered.size;
+  }
+}
+
+const IN = 0; // a message from outside to the platform (or any message without `platform`)
+const OUT = 1; // from the platform to outside
+
 /**
- * Follows SIP calls from captured messages and turns each call into KPI updates, by the counting
- * rules of SPEC §7: only initial INVITEs start a call; retransmissions count once; a 401/407
- * challenge and the re-sent INVITE are one call; re-INVITEs and 100 Trying are not outcomes;
- * CANCEL → 487 is a failure; no final reply within the INVITE timeout is a failure; the first 2xx
- * wins; BYE from either side ends the call. Pure: time comes from the packets (`meta.timeMs`) and
- * from `tick(now)`. Memory is bounded: calls live in three insertion-ordered maps (pending,
- * answered, done) swept from the front, and a cap evicts the oldest pending call.
+ * Follows SIP calls from captured messages and turns them into KPI updates by the counting rules
+ * of RFC 6076 as sipstats applies them (docs/kpis.md): only initial INVITEs start a call;
+ * retransmissions count once; a 401/407 challenge and the re-sent INVITE are one call; re-INVITEs
+ * and 100 Trying are not outcomes; CANCEL → 487 is a failure; no final reply within the INVITE
+ * timeout is a failure; the first 2xx to any of the call's INVITE transactions answers it, and a
+ * later transaction's failure never fails it; BYE from either side ends the call.
+ *
+ * With `platform`, inbound legs are calls (all traffic, customer, destination) and outbound legs
+ * are attempts (carrier, carrier × destination), each counted by the same rules; an attempt is
+ * linked to its call by a shared Call-ID (proxy) or by correlation (B2BUA). Pure: time comes from
+ * the packets and from `tick(now)`. Memory is bounded: legs live in insertion-ordered maps swept
+ * from the front, with a cap; dimension values are capped and expire when idle.
  */
 export class CallTracker {
-  private readonly opt: typeof TRACKER_DEFAULTS;
+  private readonly opt: Defaults;
   private readonly outcomes: OutcomeTable;
-  private readonly windows: readonly KpiWindow[];
   private readonly customerOf: ReturnType<typeof customerExtractor>;
+  private readonly carrierOf: ReturnType<typeof carrierExtractor> | null;
+  private readonly destinationOf: ReturnType<typeof destinationExtractor> | null;
+  private readonly isPlatform: ((ip: string) => string | null) | null;
+  private readonly corrHeader: HeaderName | null;
+  private readonly corrHep: boolean;
   private readonly ringing: Set<number>;
-  private readonly pending = new Map<string, Call>();
-  private readonly answered = new Map<string, Call>();
-  private readonly done = new Map<string, Call>();
+  private readonly calls = new LegTable();
+  private readonly attempts = new LegTable();
+  /** Answered attempts by Call-ID (a BYE names the Call-ID only). */
+  private readonly answeredAttempts = new Map<string, Leg>();
+  /** Attempts challenged (401/407) by Call-ID and destination: the re-sent INVITE continues them. */
+  private readonly challenged = new Map<string, Leg>();
   /** Recently seen non-initial requests (Call-ID, CSeq, method) → time: retransmissions count once. */
   private readonly recent = new Map<string, number>();
-  private readonly customers = new Map<string, KpiNames>();
-  private readonly global: KpiNames;
+  readonly scopes: Scopes;
+  private readonly acdFromAnswer: boolean;
   private nextSweep = -Infinity;
+  private nextExpiry = -Infinity;
 
   constructor(
     private readonly sink: KpiSink,
     options: TrackerOptions = {},
   ) {
-    this.opt = { ...TRACKER_DEFAULTS, ...stripUndefined(options) } as typeof TRACKER_DEFAULTS;
+    this.opt = { ...TRACKER_DEFAULTS, ...stripUndefined(options) } as Defaults;
     this.outcomes = new OutcomeTable(options.outcomes ?? DEFAULT_OUTCOMES);
-    this.windows = options.windows ?? DEFAULT_WINDOWS;
     this.customerOf = customerExtractor(options.customer ?? DEFAULT_CUSTOMER_KEY);
+    const platform = options.platform !== undefined && options.platform.length > 0 ? options.platform : null;
+    this.isPlatform = platform === null ? null : compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform'])));
+    this.carrierOf = platform === null ? null : carrierExtractor(options.carrier ?? DEFAULT_CARRIER_KEY);
+    this.destinationOf = options.destination === undefined || options.destination === null ? null : destinationExtractor(options.destination);
+    this.corrHeader = options.correlation?.header !== undefined ? headerName(options.correlation.header) : null;
+    this.corrHep = options.correlation?.hep === true;
     this.ringing = new Set(options.ringingCodes ?? [180, 183]);
-    this.global = new KpiNames(this.windows, '');
+    this.acdFromAnswer = this.opt.acdFrom === 'answer';
+    this.scopes = new Scopes(
+      sink,
+      { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs },
+      options.windows ?? WINDOWS,
+    );
   }
 
   /** Calls being tracked (pending + answered). */
   get trackedCalls(): number {
-    return this.pending.size + this.answered.size;
+    return this.calls.size;
+  }
+
+  /** Attempts being tracked (pending + answered). */
+  get trackedAttempts(): number {
+    return this.attempts.size;
   }
 
   /** Feeds one parsed SIP message captured at `meta.timeMs`. Never throws on odd traffic. */
@@ -143,97 +238,200 @@ export class CallTracker {
       this.sink.selfStat('sip_incomplete', 1);
       return;
     }
+    let side = IN;
+    if (this.isPlatform !== null) {
+      const fromPlatform = this.isPlatform(meta.srcIp) !== null;
+      const toPlatform = this.isPlatform(meta.dstIp ?? '') !== null;
+      if (fromPlatform === toPlatform) {
+        this.sink.selfStat(fromPlatform ? 'sip_internal' : 'sip_outside_platform', 1);
+        return;
+      }
+      side = fromPlatform ? OUT : IN;
+    }
     if (msg.isRequest) {
-      if (msg.method === 'INVITE' && msg.toTag === null) this.initialInvite(msg, meta, callId, cseq.seq, t);
-      else this.otherRequest(msg.method ?? '', callId, cseq.seq, t);
-    } else if (cseq.method === 'INVITE') this.inviteReply(msg, callId, cseq.seq, t);
+      if (msg.method === 'INVITE' && msg.toTag === null) {
+        if (side === IN) this.callInvite(msg, meta, callId, cseq.seq, t);
+        else this.attemptInvite(msg, meta, callId, cseq.seq, t);
+      } else this.otherRequest(msg.method ?? '', callId, cseq.seq, t, side);
+    } else if (cseq.method === 'INVITE') {
+      // a reply travels against its request: from the platform, it answers an inbound call
+      if (side === IN && this.isPlatform !== null) {
+        const a = this.attemptOfReply(msg, callId);
+        if (a !== undefined) this.reply(this.attempts, a, msg, cseq.seq, t);
+      } else {
+        const c = this.calls.pending.get(callId);
+        if (c !== undefined) this.reply(this.calls, c, msg, cseq.seq, t);
+      }
+    }
   }
 
-  private initialInvite(msg: SipView, meta: PacketMeta, callId: string, seq: number, t: number): void {
-    const known = this.pending.get(callId) ?? this.answered.get(callId) ?? this.done.get(callId);
+  private callInvite(msg: SipView, meta: PacketMeta, callId: string, seq: number, t: number): void {
+    const known = this.calls.get(callId);
     if (known !== undefined) {
-      if (known.state === PENDING && seq > known.seq) {
-        // the INVITE re-sent after a 401/407 (or a new transaction of the same attempt): same call
-        known.seq = seq;
-        known.branch = msg.viaBranch;
-        known.awaitingAuth = false;
-        known.lastInvite = t;
-        this.move(known, callId, this.pending, this.pending, t);
-      }
-      return; // otherwise a retransmission
+      this.again(this.calls, known, msg, seq, t);
+      return;
     }
-    if (this.trackedCalls >= this.opt.maxCalls) this.evictOldest();
-    const call = new Call(t, seq, msg.viaBranch, this.namesFor(this.customerOf(msg, meta)));
-    this.pending.set(callId, call);
+    if (this.calls.size >= this.opt.maxCalls) this.evictOldest(this.calls);
+    const scopes = [this.scopes.all];
+    const customer = this.customerOf(msg, meta);
+    if (customer !== null) scopes.push(this.scopes.get({ customer }, t));
+    if (this.destinationOf !== null) scopes.push(this.scopes.get({ destination: this.destinationOf(msg) }, t));
+    this.calls.pending.set(callId, new Leg(t, seq, msg.viaBranch, scopes, callId, callId, '', true));
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
-      this.sink.updateStatSeries('inv_acc_per_min', 'INVITE_per_min', 1);
-      this.sink.updateStatSeries('inv_perc_per_min', 'INVITE_ratio', 1);
+      this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
+      this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, 1);
     }
   }
 
-  private otherRequest(method: string, callId: string, seq: number, t: number): void {
-    const key = `${callId}\n${seq}\n${method}`;
-    if (this.recent.has(key)) return; // a retransmission
-    this.recent.set(key, t);
-    if (this.opt.inviteSeries) this.sink.updateStatSeries('inv_perc_per_min', 'INVITE_ratio', -1);
-    if (method !== 'BYE') return;
-    const call = this.answered.get(callId);
-    if (call === undefined) return;
-    this.series(call, 'acd', (t - call.t0) / 1000);
-    this.finish(call, callId, this.answered, t);
+  /** An initial INVITE of a leg already known: a retransmission, or a new transaction of it. */
+  private again(table: LegTable, leg: Leg, msg: SipView, seq: number, t: number): void {
+    if (leg.state !== PENDING || seq <= leg.seq) return; // a retransmission (or a late copy)
+    // the INVITE re-sent after a 401/407, or another INVITE transaction of the same call
+    leg.seq = seq;
+    leg.open.push(seq);
+    leg.branches.push(msg.viaBranch);
+    leg.awaitingAuth = false;
+    leg.lastInvite = t;
+    this.move(leg, table.pending, table.pending, t);
   }
 
-  private inviteReply(msg: SipView, callId: string, seq: number, t: number): void {
-    const call = this.pending.get(callId);
-    if (call === undefined || seq !== call.seq) return; // decided already, unknown, or a re-INVITE's reply
+  private attemptInvite(msg: SipView, meta: PacketMeta, callId: string, seq: number, t: number): void {
+    const dst = meta.dstIp ?? '';
+    const key = `${callId}\n${msg.viaBranch ?? ''}`;
+    const known = this.attempts.get(key);
+    if (known !== undefined) return this.again(this.attempts, known, msg, seq, t);
+    const ck = `${callId}\n${dst}`;
+    const challenged = this.challenged.get(ck);
+    if (challenged !== undefined && challenged.state === PENDING && seq > challenged.seq) {
+      // the INVITE re-sent to the same carrier after its challenge: the same attempt, new branch
+      this.challenged.delete(ck);
+      this.attempts.pending.delete(challenged.key);
+      challenged.key = key;
+      this.attempts.pending.set(key, challenged);
+      return this.again(this.attempts, challenged, msg, seq, t);
+    }
+    if (this.attempts.size >= this.opt.maxCalls) this.evictOldest(this.attempts);
+    const call = this.correlate(msg, meta, callId);
+    const carrier = this.carrierOf!(msg, meta) ?? 'unknown';
+    const scope: { carrier: string; destination?: string } = { carrier };
+    const scopes = [this.scopes.get(scope, t)];
+    if (this.destinationOf !== null) scopes.push(this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t));
+    const a = new Leg(t, seq, msg.viaBranch, scopes, key, callId, dst, false);
+    a.call = call;
+    this.attempts.pending.set(key, a);
+    this.sink.selfStat('attempts_started', 1);
+    if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
+    else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
+  }
+
+  /** The call an attempt belongs to: same Call-ID (proxy), or the one its correlation names (B2BUA). */
+  private correlate(msg: SipView, meta: PacketMeta, callId: string): Leg | null {
+    const same = this.calls.get(callId);
+    if (same !== undefined) return same;
+    if (this.corrHeader !== null) {
+      const v = msg.header(this.corrHeader);
+      const c = v === null ? undefined : this.calls.get(v.trim());
+      if (c !== undefined) return c;
+    }
+    if (this.corrHep && meta.correlationId !== undefined && meta.correlationId !== callId) {
+      const c = this.calls.get(meta.correlationId);
+      if (c !== undefined) return c;
+    }
+    return null;
+  }
+
+  /** The pending attempt a reply from outside answers: same Call-ID and top Via branch. */
+  private attemptOfReply(msg: SipView, callId: string): Leg | undefined {
+    return this.attempts.pending.get(`${callId}\n${msg.viaBranch ?? ''}`);
+  }
+
+  private otherRequest(method: string, callId: string, seq: number, t: number, side: number): void {
+    const key = `${callId}\n${seq}\n${method}`;
+    if (this.recent.has(key)) return; // a retransmission, or the same request forwarded by a proxy
+    this.recent.set(key, t);
+    if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
+    if (method !== 'BYE') return;
+    const call = this.calls.answered.get(callId);
+    if (call !== undefined) this.end(this.calls, call, t);
+    const a = this.answeredAttempts.get(callId);
+    if (a !== undefined) {
+      this.answeredAttempts.delete(callId);
+      this.end(this.attempts, a, t);
+    }
+  }
+
+  private end(table: LegTable, leg: Leg, t: number): void {
+    this.add(leg, K.ACD, (t - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
+    this.finish(table, leg, table.answered, t);
+  }
+
+  private reply(table: LegTable, leg: Leg, msg: SipView, seq: number, t: number): void {
+    const i = leg.open.indexOf(seq);
+    if (seq < leg.firstSeq || seq > leg.seq) return; // a re-INVITE's reply, or unknown
     const code = msg.status;
     if (code < 200) {
-      if (!call.pddDone && this.ringing.has(code)) this.pdd(call, t);
+      if (i >= 0 && !leg.pddDone && this.ringing.has(code)) this.pdd(leg, t);
       return;
     }
+    if (i < 0) return; // its transaction had its final reply already: a retransmission
+    const branch = leg.branches[i];
+    if (code >= 300 && branch !== null && msg.viaBranch !== null && msg.viaBranch !== branch) return; // another leg's failure (proxy seen from both sides)
     if (code === 401 || code === 407) {
-      call.awaitingAuth = true; // a challenge: not an outcome, and it does not end PDD
+      leg.open.splice(i, 1);
+      leg.branches.splice(i, 1);
+      if (leg.open.length === 0) {
+        leg.awaitingAuth = true; // a challenge: not an outcome, and it does not end PDD
+        if (table === this.attempts) this.challenged.set(`${leg.callId}\n${leg.dst}`, leg);
+      }
       return;
     }
-    if (code >= 300 && call.branch !== null && msg.viaBranch !== null && msg.viaBranch !== call.branch) return; // another leg's failure
     const out = this.outcomes.of(code);
     if (out === undefined) return;
-    if (!call.pddDone) this.pdd(call, t);
-    this.decide(call, out);
+    leg.open.splice(i, 1);
+    leg.branches.splice(i, 1);
+    if (!out.answered && leg.open.length > 0) return; // an earlier transaction may still answer the call
+    if (!leg.pddDone) this.pdd(leg, t);
+    this.decide(leg, out, t);
     if (out.answered) {
-      this.series(call, 'ast', t - call.t0);
-      call.state = ANSWERED;
-      this.move(call, callId, this.pending, this.answered, t);
-    } else this.finish(call, callId, this.pending, t);
+      this.add(leg, K.AST, t - leg.t0, t);
+      leg.state = ANSWERED;
+      leg.answeredAt = t;
+      this.move(leg, table.pending, table.answered, t);
+      if (table === this.attempts && !this.answeredAttempts.has(leg.callId)) this.answeredAttempts.set(leg.callId, leg);
+    } else this.finish(table, leg, table.pending, t);
   }
 
   /**
-   * Advances time to `now`: pending calls past the INVITE timeout fail (or, when they were only
-   * challenged and never re-sent, are dropped), answered calls past the maximum duration are
-   * forgotten, decided calls and seen requests past the linger time are released.
+   * Advances time to `now`: pending legs past the INVITE timeout fail (or, when they were only
+   * challenged and never re-sent, are dropped), answered legs past the maximum duration are
+   * forgotten, decided legs and seen requests past the linger time are released, idle dimension
+   * values lose their series.
    */
   tick(now: number): void {
     this.nextSweep = now + 100;
-    for (const [id, call] of this.pending) {
-      if (call.lastInvite + this.opt.inviteTimeoutMs > now) break;
-      if (call.awaitingAuth) {
-        this.sink.selfStat('calls_abandoned_after_challenge', 1);
-      } else {
-        const out = this.outcomes.of(TIMEOUT);
-        if (out !== undefined) this.decide(call, out);
-        this.sink.selfStat('calls_timed_out', 1);
+    for (const table of [this.calls, this.attempts]) {
+      const what = table === this.calls ? 'calls' : 'attempts';
+      for (const leg of table.pending.values()) {
+        if (leg.lastInvite + this.opt.inviteTimeoutMs > now) break;
+        if (leg.awaitingAuth) {
+          this.sink.selfStat(`${what}_abandoned_after_challenge`, 1);
+        } else {
+          const out = this.outcomes.of(TIMEOUT);
+          if (out !== undefined) this.decide(leg, out, now);
+          this.sink.selfStat(`${what}_timed_out`, 1);
+        }
+        this.finish(table, leg, table.pending, now);
       }
-      this.finish(call, id, this.pending, now);
-    }
-    for (const [id, call] of this.answered) {
-      if (call.since + this.opt.maxCallDurationMs > now) break;
-      this.sink.selfStat('calls_unended', 1);
-      this.finish(call, id, this.answered, now);
-    }
-    for (const [id, call] of this.done) {
-      if (call.since + this.opt.lingerMs > now) break;
-      this.done.delete(id);
+      for (const leg of table.answered.values()) {
+        if (leg.since + this.opt.maxCallDurationMs > now) break;
+        this.sink.selfStat(`${what}_unended`, 1);
+        this.finish(table, leg, table.answered, now);
+      }
+      for (const [id, leg] of table.done) {
+        if (leg.since + this.opt.lingerMs > now) break;
+        table.done.delete(id);
+      }
     }
     for (const [key, seen] of this.recent) {
       if (seen + this.opt.lingerMs > now) break;
@@ -241,79 +439,69 @@ export class CallTracker {
     }
     // bound the retransmission memory too (an OPTIONS flood must not grow it without limit)
     while (this.recent.size > this.opt.maxCalls) this.recent.delete(this.recent.keys().next().value as string);
-    this.sink.gauge('calls_tracked', this.trackedCalls);
+    if (now >= this.nextExpiry) {
+      this.nextExpiry = now + 10_000;
+      this.scopes.expire(now);
+    }
+    this.sink.gauge('calls_tracked', this.calls.size);
+    if (this.isPlatform !== null) this.sink.gauge('attempts_tracked', this.attempts.size);
   }
 
-  private evictOldest(): void {
-    const first = this.pending.entries().next();
-    if (!first.done) {
-      this.pending.delete(first.value[0]);
-      this.sink.selfStat('calls_evicted', 1);
+  private evictOldest(table: LegTable): void {
+    const what = table === this.calls ? 'calls_evicted' : 'attempts_evicted';
+    for (const m of [table.pending, table.answered]) {
+      const first = m.values().next();
+      if (first.done) continue;
+      this.forget(first.value);
+      m.delete(first.value.key);
+      this.sink.selfStat(what, 1);
       return;
     }
-    const a = this.answered.keys().next();
-    if (!a.done) {
-      this.answered.delete(a.value);
-      this.sink.selfStat('calls_evicted', 1);
+  }
+
+  private move(leg: Leg, from: Map<string, Leg>, to: Map<string, Leg>, t: number): void {
+    from.delete(leg.key);
+    leg.since = t;
+    to.set(leg.key, leg);
+  }
+
+  private finish(table: LegTable, leg: Leg, from: Map<string, Leg>, t: number): void {
+    leg.state = DONE;
+    this.forget(leg);
+    this.move(leg, from, table.done, t);
+  }
+
+  /** Drops the side indexes of a leg that leaves the pending/answered maps. */
+  private forget(leg: Leg): void {
+    if (this.answeredAttempts.get(leg.callId) === leg) this.answeredAttempts.delete(leg.callId);
+    const ck = `${leg.callId}\n${leg.dst}`;
+    if (this.challenged.get(ck) === leg) this.challenged.delete(ck);
+  }
+
+  private pdd(leg: Leg, t: number): void {
+    leg.pddDone = true;
+    this.add(leg, K.PDD, t - leg.t0, t);
+  }
+
+  private decide(leg: Leg, out: Outcome, t: number): void {
+    if (out.asr !== 0) this.add(leg, K.ASR, out.asr, t);
+    if (out.ner !== 0) this.add(leg, K.NER, out.ner, t);
+    if (out.ccr !== 0) this.add(leg, K.CCR, out.ccr, t);
+    if (this.isPlatform !== null && leg.isCall) this.add(leg, K.FOR, leg.attempts > 1 ? 1 : -1, t);
+  }
+
+  /** One KPI value to every window of every scope of the leg (and its percentile, for PDD and AST). */
+  private add(leg: Leg, k: number, v: number, t: number): void {
+    const p95 = this.opt.percentiles ? (k === K.PDD ? K.PDD_p95 : k === K.AST ? K.AST_p95 : -1) : -1;
+    for (const s of leg.scopes) {
+      s.add(k, v, t);
+      if (p95 >= 0) s.add(p95, v, t);
     }
-  }
-
-  private move(call: Call, id: string, from: Map<string, Call>, to: Map<string, Call>, t: number): void {
-    from.delete(id);
-    call.since = t;
-    to.set(id, call);
-  }
-
-  private finish(call: Call, id: string, from: Map<string, Call>, t: number): void {
-    call.state = DONE;
-    this.move(call, id, from, this.done, t);
-  }
-
-  private pdd(call: Call, t: number): void {
-    call.pddDone = true;
-    this.series(call, 'pdd', t - call.t0);
-  }
-
-  private decide(call: Call, out: Outcome): void {
-    this.series(call, 'asr', out.asr);
-    this.series(call, 'ner', out.ner);
-    this.series(call, 'ccr', out.ccr);
-  }
-
-  /** One KPI value to every window, for all traffic and for the call's customer. */
-  private series(call: Call, kpi: 'asr' | 'ner' | 'ccr' | 'pdd' | 'ast' | 'acd', v: number): void {
-    if (v === 0 && (kpi === 'asr' || kpi === 'ner' || kpi === 'ccr')) return;
-    const ws = this.windows;
-    const perc = kpi === 'asr' || kpi === 'ner' || kpi === 'ccr';
-    const p95 = this.opt.percentiles && (kpi === 'pdd' || kpi === 'ast');
-    for (let scope = 0; scope < 2; scope++) {
-      const names = scope === 0 ? this.global : call.names;
-      if (names === null) continue;
-      const list = names[kpi];
-      for (let i = 0; i < ws.length; i++) {
-        this.sink.updateStatSeries(perc ? ws[i].perc : ws[i].avg, list[i], v);
-        if (p95) this.sink.updateStatSeries(ws[i].p95, (kpi === 'pdd' ? names.pddP95 : names.astP95)[i], v);
-      }
-    }
-  }
-
-  private namesFor(customer: string | null): KpiNames | null {
-    if (customer === null) return null;
-    let n = this.customers.get(customer);
-    if (n === undefined) {
-      if (this.customers.size >= this.opt.maxCustomers) {
-        this.sink.selfStat('customers_folded', 1);
-        customer = 'other';
-        n = this.customers.get(customer);
-        if (n !== undefined) return n;
-      }
-      n = new KpiNames(this.windows, customer);
-      this.customers.set(customer, n);
-    }
-    return n;
   }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+export type { Scope };

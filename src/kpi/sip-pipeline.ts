@@ -3,17 +3,41 @@ import { decodeHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip } from '../protocol/sip/parse.ts';
 import { CallTracker } from './call-tracker.ts';
-import type { KpiSink, TrackerOptions } from './call-tracker.ts';
+import type { TrackerOptions } from './call-tracker.ts';
+import type { KpiSink } from './scopes.ts';
 import type { PacketMeta } from './customer.ts';
+import { SipstatsError } from '../errors.ts';
 
 export interface PipelineOptions extends TrackerOptions {
   /** HEP auth key (chunk 0x000e) that packets must carry; undefined = none required. */
   hepAuthKey?: string;
+  /** Where a failed KPI update is reported (at most one line per 10 s, with the count since the last). */
+  log?: (level: 'warn', message: string) => void;
   /**
    * Before each packet, set the engine's clock to the packet's capture time (replay of captures).
    * Live servers leave it off: series then follow the server's clock, durations the capture's.
    */
   onPacketTime?: (timeMs: number) => void;
+}
+
+/**
+ * Counts a KPI update the engine refused (`sipstats:kpi_update_errors`) and reports it, at most once
+ * every 10 seconds of the engine's clock: which series, which profile, why, and how many failed meanwhile.
+ */
+export function kpiUpdateFailure(engine: StatsEngine, log: PipelineOptions['log']): (profile: string, name: string, e: unknown) => void {
+  let last = -Infinity;
+  let since = 0;
+  return (profile, name, e) => {
+    engine.selfStat('kpi_update_errors');
+    since++;
+    if (log === undefined) return;
+    const now = engine.clock();
+    if (now - last < 10_000) return;
+    last = now;
+    const code = e instanceof SipstatsError ? e.code : 'unexpected';
+    log('warn', `KPI update of '${name}' (profile '${profile}') failed: [${code}] ${e instanceof Error ? e.message : String(e)}; ${since} KPI update(s) failed since the last message (sipstats:kpi_update_errors)`);
+    since = 0;
+  };
 }
 
 /**
@@ -31,12 +55,25 @@ export class SipPipeline {
     private readonly engine: StatsEngine,
     options: PipelineOptions = {},
   ) {
+    const failed = kpiUpdateFailure(engine, options.log);
     const sink: KpiSink = (this.sink = {
+      handle: (profile, name) => engine.handle(profile, name),
+      update: (h, value) => {
+        try {
+          engine.updateHandle(h, value);
+        } catch (e) {
+          failed(h.profile, h.name, e);
+        }
+      },
+      remove: (h) => {
+        if (h.series !== undefined && !h.series.removed) engine.removeSeries(h.series);
+        h.series = undefined;
+      },
       updateStatSeries: (profile, name, value) => {
         try {
           engine.updateStatSeries(profile, name, value);
-        } catch {
-          engine.selfStat('kpi_update_errors');
+        } catch (e) {
+          failed(profile, name, e);
         }
       },
       selfStat: (name, delta) => engine.selfStat(name, delta),

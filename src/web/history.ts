@@ -2,10 +2,10 @@ import type { StatsEngine } from '../core/engine.ts';
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { Series, Stat } from '../core/stat.ts';
 import { StatKind } from '../core/stat.ts';
-import { parseKpiName } from '../kpi/kpi-profiles.ts';
 import { resolveItems } from '../mi/statistics-commands.ts';
 import { bind, ParamError, statisticsParam } from '../mi/params.ts';
 import type { MiCommand } from '../mi/registry.ts';
+import { isAllTraffic } from '../kpi/catalogue.ts';
 
 /**
  * The history behind the dashboard's charts: at each profile's slot resolution (window/slots: 1 s
@@ -24,8 +24,8 @@ export interface HistoryOptions {
   points?: number;
   /** Customer series recorded at most (default 25 000: 1 000 customers × 8 KPIs × 3 windows; ~1 KB each at 120 points); all-traffic series always are. */
   maxSeries?: number;
-  /** Which series to record (default: KPI series, see parseKpiName). */
-  select?: (name: string) => boolean;
+  /** Which series to record (default: the KPI series, those with catalogue labels). */
+  select?: (s: Series) => boolean;
 }
 
 export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000 } as const;
@@ -35,53 +35,6 @@ export interface HistoryPoints {
   t: number[];
   v: (number | null)[];
   n: (number | null)[];
-}
-
-/**
- * The number of samples behind a series' value at `t`: its update count when the profile keeps one
- * (`min_samples`), else from the window's parts (percentage: true + false weight, average: count,
- * percentiles and stddev: n, count: n). null when the algorithm does not tell (accumulate, sum, rate,
- * min, max).
- */
-export function sampleCount(p: ProfileRuntime, s: Series, t: number): number | null {
-  return countOf(p, p.window(s, t));
-}
-
-function countOf(p: ProfileRuntime, x: Float64Array): number | null {
-  if (p.hasN) return x[p.aw];
-  switch (p.alg.name) {
-    case 'percentage':
-      return x[0] + x[1];
-    case 'average':
-      return x[1];
-    case 'count':
-    case 'stddev':
-    case 'percentile':
-    case 'p50':
-    case 'p90':
-    case 'p95':
-    case 'p99':
-      return x[0];
-    default:
-      return null;
-  }
-}
-
-/**
- * The value (exactly what `ProfileRuntime.read` and get_statistics give at `t`) and the sample count
- * of a series from one pass over its window: the window of a percentile sketch is the costly part,
- * and reading it once instead of twice made /api/kpis?window=1m measurably faster (18 → 11 ms for
- * the 8 000 KPI series of one window of 1 000 customers). Writes into `out`.
- */
-export function readWithCount(p: ProfileRuntime, s: Series, t: number, out: { v: number | null; n: number | null }): void {
-  const x = p.window(s, t);
-  out.n = countOf(p, x);
-  if (p.hasN && x[p.aw] < p.minSamples) {
-    out.v = null;
-    return;
-  }
-  const k = p.slotAt(t);
-  out.v = p.alg.read(x, 0, p.def, Math.max(t, p.slotStart(k)) - p.slotStart(k - p.S + 1));
 }
 
 /** Float32 keeps 7 significant digits: print what was stored, not its binary tail (1523.457, not 1523.4570312). */
@@ -125,13 +78,13 @@ class SeriesRing {
   }
 }
 
-const isKpi = (name: string) => parseKpiName(name) !== null;
+const isKpi = (s: Series) => s.labels !== null && s.labels.kpi !== undefined;
 const vn: { v: number | null; n: number | null } = { v: null, n: null };
 
 export class HistoryRecorder {
   readonly points: number;
   readonly maxSeries: number;
-  private readonly select: (name: string) => boolean;
+  private readonly select: (s: Series) => boolean;
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
   private readonly byKey = new Map<string, SeriesRing>();
   /** Decision per series object: its ring, or false (not recorded). Weak: removed series vanish. */
@@ -190,7 +143,7 @@ export class HistoryRecorder {
       }
       if (ring === false) continue;
       ring.seen = pass;
-      readWithCount(s.profile, s, now, vn);
+      s.profile.readWithCount(s, now, vn);
       ring.v[r.pos] = vn.v === null ? NaN : vn.v;
       ring.n[r.pos] = vn.n === null ? NaN : vn.n;
     }
@@ -215,9 +168,8 @@ export class HistoryRecorder {
   }
 
   private track(s: Series, r: ProfileRing): SeriesRing | false {
-    if (!this.select(s.name)) return false;
-    const kpi = parseKpiName(s.name);
-    const global = kpi !== null && kpi.customer === '';
+    if (!this.select(s)) return false;
+    const global = s.labels !== null && isAllTraffic(s.labels);
     if (!global) {
       if (this.customerSeries >= this.maxSeries) return false;
       this.customerSeries++;

@@ -7,11 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Route } from '../app/http-server.ts';
 import type { StatsEngine } from '../core/engine.ts';
-import type { Stat } from '../core/stat.ts';
 import { StatKind } from '../core/stat.ts';
-import { DEFAULT_WINDOWS, KPI_NAMES, parseKpiName } from '../kpi/kpi-profiles.ts';
-import type { KpiWindow } from '../kpi/kpi-profiles.ts';
-import { readWithCount } from './history.ts';
+import { DIMENSION_VALUE_RE, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
+import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
 import type { HistoryRecorder } from './history.ts';
 
 /**
@@ -28,19 +26,17 @@ export interface DashboardOptions {
   maxCounters?: number;
   /** Where index.html, app.js and app.css are (default: src/web/assets of the package). */
   assetsDir?: string;
-  /** KPI windows (default: the 1 minute, 10 minutes and 1 hour of SPEC §7). */
-  windows?: readonly KpiWindow[];
 }
 
 export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000 } as const;
 
-/** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units. */
-export const DASHBOARD_KPIS = KPI_NAMES;
-export const KPI_UNITS: Readonly<Record<string, string>> = { ASR: '%', NER: '%', CCR: '%', PDD: 'ms', AST: 'ms', ACD: 's', PDD_p95: 'ms', AST_p95: 'ms' };
-const WINDOW_NAMES = ['1m', '10m', '1h'] as const;
-type WindowName = (typeof WINDOW_NAMES)[number];
-const suffixOf: Record<WindowName, string> = { '1m': '', '10m': '_10m', '1h': '_1h' };
-const CUSTOMER_RE = /^[A-Za-z0-9_.@+-]{0,64}$/;
+/** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units (from the catalogue). */
+export const DASHBOARD_KPIS: readonly string[] = KPIS.map((k) => k.name);
+export const KPI_UNITS: Readonly<Record<string, string>> = Object.fromEntries(KPIS.map((k) => [k.name, k.unit]));
+/** What the page needs to know of each KPI (title, unit, which way is good, shown as a card). */
+const KPI_INFO = KPIS.map((k) => ({ name: k.name, unit: k.unit, title: k.title, better: k.better, samples: k.samples, card: k.card }));
+const WINDOW_NAMES: readonly string[] = WINDOWS.map((w) => w.name);
+type WindowName = string;
 
 /** KPI values of one scope (all traffic, or a customer) in one window: `v[i]`, `n[i]` for DASHBOARD_KPIS[i]. */
 export interface KpiRow {
@@ -48,29 +44,28 @@ export interface KpiRow {
   n: (number | null)[];
 }
 
+/** One window of /api/kpis: all traffic and each view's rows (carrier × destination keyed `carrier|destination`). */
+export interface KpiWindowRows {
+  overall: KpiRow;
+  customers: Record<string, KpiRow>;
+  carriers: Record<string, KpiRow>;
+  destinations: Record<string, KpiRow>;
+  carrierDestinations: Record<string, KpiRow>;
+}
+
 export interface KpiSnapshot {
   now: number;
   kpis: readonly string[];
   units: Readonly<Record<string, string>>;
+  info: typeof KPI_INFO;
   thresholds: { minSamples: number; lowSamples: number };
-  windows: Partial<Record<WindowName, { overall: KpiRow; customers: Record<string, KpiRow> }>>;
+  windows: Partial<Record<WindowName, KpiWindowRows>>;
   /** Self-statistics: the counters of group `sipstats`, by name. */
   self: Record<string, number>;
   /** Other counters (`group:name`) and non-KPI series such as INVITE_per_min. */
   counters: Record<string, number | null>;
   /** Counters and series left out past maxCounters. */
   countersOmitted: number;
-}
-
-/** parseKpiName per statistic object, remembered (the regex would otherwise run for every series each second). */
-const parsed = new WeakMap<Stat, ReturnType<typeof parseKpiName>>();
-function kpiOf(s: Stat): ReturnType<typeof parseKpiName> {
-  let k = parsed.get(s);
-  if (k === undefined) {
-    k = parseKpiName(s.name);
-    parsed.set(s, k);
-  }
-  return k;
 }
 
 const vn: { v: number | null; n: number | null } = { v: null, n: null };
@@ -85,11 +80,12 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
   const t = engine.clock();
   const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
   const windows: KpiSnapshot['windows'] = {};
-  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {} };
+  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {}, carriers: {}, destinations: {}, carrierDestinations: {} };
   const snap: KpiSnapshot = {
     now: t,
     kpis: DASHBOARD_KPIS,
     units: KPI_UNITS,
+    info: KPI_INFO,
     thresholds: { minSamples: options.minSamples ?? DASHBOARD_DEFAULTS.minSamples, lowSamples: options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples },
     windows,
     self: {},
@@ -104,17 +100,30 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
       else snap.countersOmitted++;
       continue;
     }
-    const k = kpiOf(s);
-    if (k === null) {
+    const k = s.labels as KpiIdentity | null;
+    if (k === null || k.kpi === undefined) {
       if (listed++ < maxCounters) snap.counters[`${s.group.name}:${s.name}`] = s.profile.read(s, t);
       else snap.countersOmitted++;
       continue;
     }
     const w = windows[k.window];
     if (w === undefined) continue;
-    const row = k.customer === '' ? w.overall : (w.customers[k.customer] ??= emptyRow());
+    const view = viewOf(k);
+    const row =
+      view === 'all'
+        ? w.overall
+        : view === 'customer'
+          ? (w.customers[k.customer!] ??= emptyRow())
+          : view === 'carrier'
+            ? (w.carriers[k.carrier!] ??= emptyRow())
+            : view === 'destination'
+              ? (w.destinations[k.destination!] ??= emptyRow())
+              : view === 'carrier,destination'
+                ? (w.carrierDestinations[`${k.carrier}|${k.destination}`] ??= emptyRow())
+                : null;
+    if (row === null) continue;
     const i = KPI_INDEX.get(k.kpi)!;
-    readWithCount(s.profile, s, t, vn);
+    s.profile.readWithCount(s, t, vn);
     row.n[i] = vn.n;
     row.v[i] = vn.v;
   }
@@ -122,23 +131,23 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
 }
 
 /** What /api/history answers: per KPI of one window and scope, its points (times shared per profile). */
-export function historyFor(engine: StatsEngine, history: HistoryRecorder, window: WindowName, customer: string, points: number, kpiWindows: readonly KpiWindow[] = DEFAULT_WINDOWS) {
-  const kw = kpiWindows.find((w) => w.suffix === suffixOf[window]);
+export function historyFor(engine: StatsEngine, history: HistoryRecorder, window: WindowName, scope: Scope, points: number) {
+  const kw = WINDOWS.find((w) => w.name === window);
   const series: Record<string, { t: number[]; v: (number | null)[]; n: (number | null)[] }> = {};
-  for (const kpi of DASHBOARD_KPIS) {
-    const s = engine.lookup(`${kpi}${suffixOf[window]}${customer}`);
+  for (const kpi of KPIS) {
+    const s = kw === undefined ? undefined : engine.lookup(seriesName(kpi, kw, scope));
     const h = s !== undefined && s.kind === StatKind.Series ? history.getStat(s, points, true) : undefined;
     if (h !== undefined) {
-      series[kpi] = h;
+      series[kpi.name] = h;
       continue;
     }
     // not recorded (yet): the profile's sample times with no values, so charts stay aligned
-    const profileName = kw === undefined ? undefined : kpi.endsWith('_p95') ? kw.p95 : ['ASR', 'NER', 'CCR'].includes(kpi) ? kw.perc : kw.avg;
+    const profileName = kw === undefined ? undefined : profileOf(kpi, kw);
     const p = s !== undefined && s.kind === StatKind.Series ? s.profile : profileName === undefined ? undefined : engine.profile(profileName);
     const t = p === undefined ? [] : history.times(p, points);
-    series[kpi] = { t, v: t.map(() => null), n: t.map(() => null) };
+    series[kpi.name] = { t, v: t.map(() => null), n: t.map(() => null) };
   }
-  return { now: engine.clock(), window, customer, series };
+  return { now: engine.clock(), window, customer: scope.customer ?? '', ...scope, series };
 }
 
 // ---- static assets --------------------------------------------------------------------------
@@ -226,7 +235,7 @@ function windowParam(url: URL): WindowName | null | undefined {
 
 /**
  * The dashboard routes: `GET /`, `GET /assets/...`, `GET /api/kpis[?window=1m]`,
- * `GET /api/history?window=1m&customer=NAME[&points=N]`. Add them to the HTTP listener's routes.
+ * `GET /api/history?window=1m[&customer=NAME|&carrier=NAME[&destination=NAME]|&destination=NAME][&points=N]`. Add them to the HTTP listener's routes.
  */
 export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history: HistoryRecorder, options: DashboardOptions = {}): Route[] {
   const engine = stats.engine;
@@ -268,12 +277,17 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
         const w = windowParam(ctx.url);
         if (w === null) return ctx.json(400, { error: 'Bad Request', message: 'window must be 1m, 10m or 1h' });
         const window = w ?? '1m';
-        const customer = ctx.url.searchParams.get('customer') ?? '';
-        if (!CUSTOMER_RE.test(customer)) return ctx.json(400, { error: 'Bad Request', message: 'customer must be 0-64 characters of [A-Za-z0-9_.@+-]' });
+        const scope: { customer?: string; carrier?: string; destination?: string } = {};
+        for (const d of ['customer', 'carrier', 'destination'] as const) {
+          const v = ctx.url.searchParams.get(d);
+          if (v === null || v === '') continue;
+          if (!DIMENSION_VALUE_RE.test(v)) return ctx.json(400, { error: 'Bad Request', message: `${d} must be 1-64 characters of [A-Za-z0-9_.@+-], not starting with '_'` });
+          scope[d] = v;
+        }
         const p = ctx.url.searchParams.get('points');
         const points = p === null ? history.points : Number(p);
         if (!Number.isInteger(points) || points < 1) return ctx.json(400, { error: 'Bad Request', message: 'points must be a positive integer' });
-        ctx.json(200, historyFor(engine, history, window, customer, Math.min(points, history.points), options.windows), noStore);
+        ctx.json(200, historyFor(engine, history, window, scope, Math.min(points, history.points)), noStore);
       },
     },
   ];

@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createHttpServer, miRoute } from '../../src/app/http-server.ts';
 import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { planDemoTraffic } from '../../src/web/demo-traffic.ts';
 import { HistoryRecorder } from '../../src/web/history.ts';

@@ -10,7 +10,7 @@ import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
 import { createStats } from '../../src/index.ts';
 import type { Stats } from '../../src/index.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/web/demo-traffic.ts';
 import { HistoryRecorder } from '../../src/web/history.ts';
@@ -128,7 +128,7 @@ describe('dashboard routes on a server with a token', () => {
     assert.equal(r.headers['cache-control'], 'no-store');
     const k = json(r);
     assert.equal(k.now, T0);
-    assert.deepEqual(k.kpis, ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95']);
+    assert.deepEqual(k.kpis, ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95', 'FOR']);
     assert.deepEqual(k.thresholds, { minSamples: 2, lowSamples: 10 });
     assert.deepEqual(Object.keys(k.windows), ['1m', '10m', '1h']);
     const mi = await stats.mi('get_statistics', { statistics: ['stats:', 'stats_10m:', 'stats_1h:'] });
@@ -174,7 +174,7 @@ describe('dashboard routes on a server with a token', () => {
   test('/api/history: the KPI series of a window and customer, aligned per profile, from the recorder', async () => {
     const h0 = json(await http(url, '/api/history?window=1m&customer=nobody', auth));
     assert.equal(h0.customer, 'nobody');
-    assert.deepEqual(Object.keys(h0.series), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95']);
+    assert.deepEqual(Object.keys(h0.series), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95', 'FOR']);
     for (let i = 0; i < 5; i++) {
       clock.now = T0 + i * 1000;
       stats.updateStatSeries('perc', 'ASRacme', i % 2 === 0 ? 1 : -1);

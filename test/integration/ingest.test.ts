@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../../src/kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../../src/ingest/ingest.ts';
@@ -63,12 +63,7 @@ test('HEP over UDP and over TCP (frames split anywhere, garbage between) feeds t
 
 test('OpenSIPS accounting events over event_datagram (JSON and legacy text) and event_stream feed the KPIs', async () => {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const sink = {
-    updateStatSeries: (p: string, n: string, v: number) => stats.updateStatSeries(p, n, v),
-    selfStat: (n: string, d: number) => stats.engine.selfStat(n, d),
-    gauge: (n: string, v: number) => stats.engine.setGauge(n, v),
-  };
-  const acc = new AccKpiFeeder(sink);
+  const acc = new AccKpiFeeder(new SipPipeline(stats.engine).sink);
   const ev = await listenOpensipsEvents({ host: '127.0.0.1', port: 0 }, acc, stats.engine);
   try {
     const cdr = (id: string, setup: number, dur: number, customer: string) =>
@@ -102,7 +97,7 @@ test('a port whose TCP side is taken: the listener fails with EADDRINUSE and lea
   const port = (taken.address() as { port: number }).port;
   try {
     await assert.rejects(listenHep({ host: '127.0.0.1', port }, new SipPipeline(stats.engine), stats.engine), { code: 'EADDRINUSE' });
-    await assert.rejects(listenOpensipsEvents({ host: '127.0.0.1', port }, new AccKpiFeeder({ updateStatSeries: () => {}, selfStat: () => {}, gauge: () => {} }), stats.engine), { code: 'EADDRINUSE' });
+    await assert.rejects(listenOpensipsEvents({ host: '127.0.0.1', port }, new AccKpiFeeder(new SipPipeline(stats.engine).sink), stats.engine), { code: 'EADDRINUSE' });
     // the UDP port the listeners bound first is free again (a leaked socket would also keep the process alive)
     const probe = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {

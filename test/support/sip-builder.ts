@@ -8,9 +8,9 @@ export interface Leg {
 let branchSeq = 0;
 export const newBranch = () => `z9hG4bK-t${++branchSeq}`;
 
-export function invite(leg: Leg, o: { seq?: number; branch?: string; toTag?: string; auth?: boolean } = {}): Buffer {
+export function invite(leg: Leg, o: { seq?: number; branch?: string; toTag?: string; auth?: boolean; ruri?: string; headers?: string[] } = {}): Buffer {
   const lines = [
-    `INVITE sip:bob@127.0.0.1:5070 SIP/2.0`,
+    `INVITE sip:${o.ruri ?? 'bob@127.0.0.1:5070'} SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${o.branch ?? newBranch()}`,
     `From: "Alice" <sip:alice@example.com>;tag=${leg.fromTag}`,
     `To: <sip:bob@example.net>${o.toTag ? `;tag=${o.toTag}` : ''}`,
@@ -19,6 +19,7 @@ export function invite(leg: Leg, o: { seq?: number; branch?: string; toTag?: str
     `Contact: <sip:alice@127.0.0.1:5060>`,
     ...(leg.customer ? [`X-Customer: ${leg.customer}`] : []),
     ...(o.auth ? ['Authorization: Digest username="alice", realm="x", nonce="n", uri="sip:bob@127.0.0.1", response="r"'] : []),
+    ...(o.headers ?? []),
     `Content-Length: 0`,
   ];
   return Buffer.from(lines.join('\r\n') + '\r\n\r\n');

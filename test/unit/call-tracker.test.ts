@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 import type { Leg } from '../support/sip-builder.ts';

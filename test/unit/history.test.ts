@@ -2,8 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
-import { HistoryRecorder, sampleCount } from '../../src/web/history.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { HistoryRecorder } from '../../src/web/history.ts';
+
+function sampleCount(p: Series['profile'], s: Series, t: number): number | null {
+  const o: { v: number | null; n: number | null } = { v: null, n: null };
+  p.readWithCount(s, t, o);
+  return o.n;
+}
 import type { Series } from '../../src/core/stat.ts';
 
 const T0 = 1_800_000_000_000; // a whole minute and hour on the Unix clock
@@ -60,7 +66,7 @@ describe('HistoryRecorder', () => {
     assert.equal(r['stats:ASRacme'], 66);
   });
 
-  test('sampleCount: update counts with min_samples, parts otherwise, null when the algorithm does not tell', () => {
+  test('readWithCount: update counts with min_samples, parts otherwise, null when the algorithm does not tell', () => {
     const cfg = `
 modparam("statistics", "stat_series_profile", "ms: algorithm=percentage min_samples=3")
 modparam("statistics", "stat_series_profile", "acc: algorithm=accumulate")

@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { StatView } from '../../src/core/types.ts';
+import { identify } from '../../src/kpi/catalogue.ts';
 import { escapeLabelValue, formatValue, PrometheusSerializer, sanitizeMetricName, toPrometheusText } from '../../src/export/prometheus.ts';
 
 const views = (xs: StatView[]) => (cb: (v: StatView) => void) => xs.forEach(cb);
 const c = (group: string, name: string, value: number | null): StatView => ({ group, name, kind: 'counter', value });
 const nr = (group: string, name: string, value: number | null): StatView => ({ group, name, kind: 'no_reset', value });
-const s = (group: string, name: string, value: number | null, profile = 'p'): StatView => ({ group, name, kind: 'series', profile, value });
+// series carry the labels the engine gives them at creation (the KPI catalogue's identity)
+const s = (group: string, name: string, value: number | null, profile = 'p'): StatView => ({ group, name, kind: 'series', profile, value, labels: identify(name) });
 
 interface Sample {
   name: string;
@@ -105,15 +107,15 @@ test('the exact line of the brief: ASR over 10 minutes for customer acme', () =>
   assert.match(toPrometheusText(views([s('stats_10m', 'ASR_10macme', 66)])), /^sipstats_kpi\{kpi="ASR",window="10m",customer="acme",group="stats_10m"\} 66$/m);
 });
 
-test('PDD_p95, AST_p95, INVITE_per_min, INVITE_ratio are plain gauges, and counters never take KPI labels', () => {
+test('PDD_p95 and AST_p95 are catalogue KPIs; INVITE_per_min, INVITE_ratio are plain gauges, and counters never take KPI labels', () => {
   const samples = parse(
     toPrometheusText(views([s('stats', 'PDD_p95', 1), s('stats', 'AST_p95', 2), s('inv', 'INVITE_per_min', 3), s('inv', 'INVITE_ratio', 4), c('dynamic', 'ASRx', 5)])),
   );
   assert.deepEqual(
     samples.map((x) => [x.name, x.labels]),
     [
-      ['sipstats_PDD_p95', { group: 'stats' }],
-      ['sipstats_AST_p95', { group: 'stats' }],
+      ['sipstats_kpi', { kpi: 'PDD_p95', window: '1m', customer: '', group: 'stats' }],
+      ['sipstats_kpi', { kpi: 'AST_p95', window: '1m', customer: '', group: 'stats' }],
       ['sipstats_INVITE_per_min', { group: 'inv' }],
       ['sipstats_INVITE_ratio', { group: 'inv' }],
       ['sipstats_ASRx_total', { group: 'dynamic' }],

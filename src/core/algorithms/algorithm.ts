@@ -26,6 +26,8 @@ export interface SeriesAlgorithm {
    * `coveredMs`: how long the window covers at this read (start of its oldest slot to now).
    */
   read(f: ArrayLike<number>, o: number, p: ProfileDef, coveredMs: number): number | null;
+  /** How many samples merged parts hold, when the parts tell (absent: accumulate, sum, rate, min, max). */
+  readonly samples?: (f: ArrayLike<number>, o: number) => number;
 }
 
 /** Truncate toward zero (OpenSIPS integer output) or round to `precision` decimals (extension). */

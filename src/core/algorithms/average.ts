@@ -5,6 +5,7 @@ import { finish } from './algorithm.ts';
 export const average: SeriesAlgorithm = {
   name: 'average',
   width: 2,
+  samples: (f, o) => f[o + 1],
   reset(f, o) {
     f[o] = 0;
     f[o + 1] = 0;

@@ -6,7 +6,7 @@ import { sumParts } from './sum-parts.ts';
 export const sum = sumParts('sum', (f, o, p) => (p.precision === null ? f[o] : finish(f[o], p.precision)));
 
 /** count: parts [n]; the number of updates in the window (any value, 0 included). */
-export const count = sumParts('count', (f, o) => f[o], true);
+export const count = { ...sumParts('count', (f, o) => f[o], true), samples: (f: ArrayLike<number>, o: number) => f[o] };
 
 /**
  * rate: parts [sum]; the value is sum per second over the time the window covers at the read
@@ -23,6 +23,7 @@ export const rate = sumParts('rate', (f, o, p, coveredMs) => (coveredMs <= 0 ? 0
 export const stddev: SeriesAlgorithm = {
   name: 'stddev',
   width: 3,
+  samples: (f, o) => f[o],
   reset(f, o) {
     f[o] = 0;
     f[o + 1] = 0;

@@ -8,6 +8,7 @@ import { finish } from './algorithm.ts';
 export const percentage: SeriesAlgorithm = {
   name: 'percentage',
   width: 2,
+  samples: (f, o) => f[o] + f[o + 1],
   reset(f, o) {
     f[o] = 0;
     f[o + 1] = 0;

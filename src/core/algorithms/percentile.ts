@@ -70,6 +70,7 @@ export function percentile(quantile: number, m: number = DEFAULT_BUCKETS, name =
   return {
     name,
     width,
+    samples: (f, o) => f[o],
     reset(f, o) {
       f[o] = 0;
       f[o + 1] = 0;

@@ -436,6 +436,7 @@ export class SipMessage {
   private _toTag: string | null | undefined = undefined;
   private _fromUri: UriParts | undefined = undefined;
   private _toUri: UriParts | undefined = undefined;
+  private _rUri: UriParts | undefined = undefined;
   private _branch: string | null | undefined = undefined;
   private _cl: number | null | undefined = undefined;
 
@@ -455,6 +456,18 @@ export class SipMessage {
   get requestUri(): string | null {
     if (!this.isRequest) return null;
     return utf8(this.buf, this.sl, this.sle);
+  }
+
+  /** User part of the Request-URI (the dialled number, %-unescaped); null for responses or none. */
+  get ruriUser(): string | null {
+    if (!this.isRequest) return null;
+    return (this._rUri ??= uriParts(this.buf, this.sl, this.sle)).user;
+  }
+
+  /** Host of the Request-URI, lower-cased; null for responses. */
+  get ruriHost(): string | null {
+    if (!this.isRequest) return null;
+    return (this._rUri ??= uriParts(this.buf, this.sl, this.sle)).domain;
   }
 
   /** Reason phrase of a response ('' when absent); null for requests. */

@@ -1,0 +1,270 @@
+/**
+ * The KPI catalogue: every call KPI, every window and every dimension, as data. Everything else is
+ * derived from these rows: the profiles the KPIs need (KPI_MODPARAMS), series names and their
+ * structured identity (labels), Prometheus labels, the dashboard's columns, the replay table, the
+ * call tracker's and the accounting feeder's handles. Adding a KPI or a window is one row here.
+ *
+ * Definitions (RFC 6076 and ITU-T E.411 usage): a **call** is what a customer placed (the inbound
+ * leg; on a proxy without `kpi.platform`, every initial INVITE); an **attempt** is one outbound leg
+ * towards a carrier (the "seizure" view). Ratios count calls or attempts, averages time them.
+ */
+
+/** ratio: a percentage of calls (+1 / −1 per call); average: a mean of values; percentile: a quantile. */
+export type KpiKind = 'ratio' | 'average' | 'percentile';
+
+export interface KpiDef {
+  /** Series name prefix and Prometheus `kpi` label. */
+  readonly name: string;
+  readonly unit: '%' | 'ms' | 's' | '';
+  readonly kind: KpiKind;
+  readonly title: string;
+  /** Which way is good (the dashboard sorts worst first). */
+  readonly better: 'higher' | 'lower';
+  /** What the sample count of this KPI counts (dashboard text). */
+  readonly samples: string;
+  /** For a percentile: the KPI whose values it ranks (fed together). */
+  readonly of?: string;
+  /** Shown as a card and a chart (true), or only in tables (false). */
+  readonly card: boolean;
+}
+
+export const KPIS: readonly KpiDef[] = Object.freeze([
+  { name: 'ASR', unit: '%', kind: 'ratio', title: 'Answer-seizure ratio', better: 'higher', samples: 'calls', card: true },
+  { name: 'NER', unit: '%', kind: 'ratio', title: 'Network effectiveness ratio', better: 'higher', samples: 'calls', card: true },
+  { name: 'CCR', unit: '%', kind: 'ratio', title: 'Call completion ratio', better: 'higher', samples: 'calls', card: true },
+  { name: 'PDD', unit: 'ms', kind: 'average', title: 'Post-dial delay', better: 'lower', samples: 'calls timed', card: true },
+  { name: 'AST', unit: 'ms', kind: 'average', title: 'Answer seizure time', better: 'lower', samples: 'answered calls', card: true },
+  { name: 'ACD', unit: 's', kind: 'average', title: 'Average call duration', better: 'higher', samples: 'ended calls', card: true },
+  { name: 'PDD_p95', unit: 'ms', kind: 'percentile', title: 'Post-dial delay, 95th percentile', better: 'lower', samples: 'calls timed', of: 'PDD', card: false },
+  { name: 'AST_p95', unit: 'ms', kind: 'percentile', title: 'Answer seizure time, 95th percentile', better: 'lower', samples: 'answered calls', of: 'AST', card: false },
+  // fed only with kpi.platform: the share of calls that took more than one outbound attempt
+  { name: 'FOR', unit: '%', kind: 'ratio', title: 'Failover ratio (calls with more than one attempt)', better: 'lower', samples: 'calls', card: false },
+] as const satisfies readonly KpiDef[]);
+
+export type KpiName = (typeof KPIS)[number]['name'];
+
+/** A profile line, in OpenSIPS `stat_series_profile` syntax after the name. */
+interface ProfileLine {
+  readonly name: string;
+  readonly def: string;
+}
+
+export interface WindowDef {
+  /** Prometheus `window` label and dashboard name. */
+  readonly name: string;
+  /** Series name suffix after the KPI name (OpenSIPS-compatible: `ASR`, `ASR_10m`, `ASR_1h`). */
+  readonly suffix: string;
+  readonly seconds: number;
+  readonly title: string;
+  /** The profile each kind of KPI is kept under in this window. */
+  readonly profiles: Readonly<Record<KpiKind, ProfileLine>>;
+}
+
+export const WINDOWS: readonly WindowDef[] = Object.freeze([
+  {
+    name: '1m',
+    suffix: '',
+    seconds: 60,
+    title: '1 minute',
+    profiles: {
+      ratio: { name: 'perc', def: 'algorithm=percentage group=stats' },
+      average: { name: 'avg', def: 'algorithm=average group=stats' },
+      percentile: { name: 'p95', def: 'algorithm=p95 window=60 slots=6 group=stats' },
+    },
+  },
+  {
+    name: '10m',
+    suffix: '_10m',
+    seconds: 600,
+    title: '10 minutes',
+    profiles: {
+      ratio: { name: '10m-perc', def: 'algorithm=percentage window=600 slots=10 group=stats_10m' },
+      average: { name: '10m-avg', def: 'algorithm=average window=600 slots=10 group=stats_10m' },
+      percentile: { name: '10m-p95', def: 'algorithm=p95 window=600 slots=10 group=stats_10m' },
+    },
+  },
+  {
+    name: '1h',
+    suffix: '_1h',
+    seconds: 3600,
+    title: '1 hour',
+    profiles: {
+      ratio: { name: '1h-perc', def: 'algorithm=percentage window=3600 slots=6 group=stats_1h' },
+      average: { name: '1h-avg', def: 'algorithm=average window=3600 slots=6 group=stats_1h' },
+      percentile: { name: '1h-p95', def: 'algorithm=p95 window=3600 slots=6 group=stats_1h' },
+    },
+  },
+]);
+
+export type WindowName = string;
+
+/**
+ * Dimensions, in the order their values appear in a series name. The customer keeps OpenSIPS'
+ * spelling (its value right after the window suffix: `ASR_10macme`); the others are marked with a
+ * `~` that a customer name can never hold (`ASR_10m~carrier=carrier_a~dest=44`), so no
+ * carrier or destination series can take a customer's name.
+ */
+export interface DimensionDef {
+  /** Prometheus label and config key. */
+  readonly name: 'customer' | 'carrier' | 'destination';
+  /** Written before the value in series names ('' for the customer). */
+  readonly marker: string;
+  readonly title: string;
+  /** Whose KPIs: the customer's calls, the carrier's attempts; destinations have both. */
+  readonly of: 'call' | 'attempt' | 'both';
+}
+
+export const DIMENSIONS: readonly DimensionDef[] = Object.freeze([
+  { name: 'customer', marker: '', title: 'Customers', of: 'call' },
+  { name: 'carrier', marker: '~carrier=', title: 'Carriers', of: 'attempt' },
+  { name: 'destination', marker: '~dest=', title: 'Destinations', of: 'both' },
+] as const satisfies readonly DimensionDef[]);
+
+export type DimensionName = DimensionDef['name'];
+
+/** Dimension values as they appear in series names and labels: a safe character set, 1..64 long. */
+export const DIMENSION_VALUE_RE = /^[A-Za-z0-9.@+-][A-Za-z0-9_.@+-]{0,63}$/;
+
+/**
+ * A dimension value from raw text (a header, an address, a prefix-table name): characters outside
+ * `[A-Za-z0-9_.@+-]` become `_`, at most 64 of them, and a leading `_` becomes `-` (so that a
+ * customer can never read as a window suffix: `_10mx` would make `ASR_10mx` ambiguous).
+ */
+export function sanitizeDimensionValue(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined) return null;
+  const t = raw.trim();
+  if (t === '') return null;
+  const s = t.replace(/[^A-Za-z0-9_.@+-]/g, '_').slice(0, 64);
+  return s.charCodeAt(0) === 0x5f ? `-${s.slice(1)}` : s;
+}
+
+/** Where a series stands in the catalogue: its labels, kept beside the series' OpenSIPS name. */
+export type KpiIdentity = {
+  readonly kpi: KpiName;
+  readonly window: WindowName;
+  readonly customer?: string;
+  readonly carrier?: string;
+  readonly destination?: string;
+};
+
+/** The dimension values of one scope: {} is all traffic. */
+export type Scope = Readonly<Partial<Record<DimensionName, string>>>;
+
+/** The series name of a KPI in a window for a scope (the only place names are spelled). */
+export function seriesName(kpi: KpiDef, window: WindowDef, scope: Scope): string {
+  let n = kpi.name + window.suffix;
+  for (const d of DIMENSIONS) {
+    const v = scope[d.name];
+    if (v !== undefined) n += d.marker + v;
+  }
+  return n;
+}
+
+/** The profile a KPI is kept under in a window. */
+export function profileOf(kpi: KpiDef, window: WindowDef): string {
+  return window.profiles[kpi.kind].name;
+}
+
+export function kpiByName(name: string): KpiDef | undefined {
+  return KPIS.find((k) => k.name === name);
+}
+
+export function windowByName(name: string): WindowDef | undefined {
+  return WINDOWS.find((w) => w.name === name);
+}
+
+/** Every profile the catalogue needs, in OpenSIPS modparam syntax (part of the embedded default). */
+export const KPI_MODPARAMS: string = (() => {
+  const kinds: KpiKind[] = ['ratio', 'average', 'percentile'];
+  const lines = ['# call KPIs (src/kpi/catalogue.ts): ratios, averages and 95th percentiles over each window'];
+  for (const kind of kinds)
+    for (const w of WINDOWS) lines.push(`modparam("statistics", "stat_series_profile", "${w.profiles[kind].name}: ${w.profiles[kind].def}")`);
+  lines.push('# INVITEs per minute, and the share of initial INVITEs among all requests');
+  lines.push('modparam("statistics", "stat_series_profile", "inv_acc_per_min: algorithm=accumulate window=60")');
+  lines.push('modparam("statistics", "stat_series_profile", "inv_perc_per_min: algorithm=percentage window=60")');
+  return `${lines.join('\n')}\n`;
+})();
+
+/** The two per-minute INVITE series and their profiles (OpenSIPS' statistics module example). */
+export const INVITE_SERIES = Object.freeze({
+  perMinute: { profile: 'inv_acc_per_min', name: 'INVITE_per_min' },
+  ratio: { profile: 'inv_perc_per_min', name: 'INVITE_ratio' },
+});
+
+/** Every profile name the catalogue feeds, with the KPIs that need it (start-up check). */
+export function requiredProfiles(options: { percentiles: boolean; inviteSeries: boolean }): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const w of WINDOWS)
+    for (const k of KPIS) {
+      if (k.kind === 'percentile' && !options.percentiles) continue;
+      const p = profileOf(k, w);
+      const list = out.get(p) ?? [];
+      list.push(seriesName(k, w, {}));
+      out.set(p, list);
+    }
+  if (options.inviteSeries)
+    for (const s of Object.values(INVITE_SERIES)) out.set(s.profile, [...(out.get(s.profile) ?? []), s.name]);
+  return out;
+}
+
+// ---- names back to identities: one inverse of seriesName, used once per series when it is created
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const alt = (xs: readonly string[]) => [...xs].sort((a, b) => b.length - a.length).map(escapeRe).join('|');
+const NAME_RE = new RegExp(
+  `^(${alt(KPIS.map((k) => k.name))})(${alt(WINDOWS.map((w) => w.suffix).filter((s) => s !== ''))})?` +
+    // any customer spelling a script may use through the MI (OpenSIPS accepts them); the tracker's are sanitised
+    '([^~]+)?' +
+    DIMENSIONS.filter((d) => d.marker !== '')
+      .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
+      .join('') +
+    '$',
+  's',
+);
+const WINDOW_BY_SUFFIX = new Map(WINDOWS.map((w) => [w.suffix, w.name]));
+
+/**
+ * The identity of a series name, or null when the name is not a catalogue series. The engine calls
+ * it once when a series is created (by the tracker, the MI, a restore or a cluster read) and keeps
+ * the result beside the series: readers use those labels and never parse names.
+ */
+export function identify(name: string): KpiIdentity | null {
+  const m = NAME_RE.exec(name);
+  if (m === null) return null;
+  const id: { -readonly [K in keyof KpiIdentity]: KpiIdentity[K] } = { kpi: m[1] as KpiName, window: WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? '1m' };
+  if (m[3] !== undefined) id.customer = m[3];
+  let i = 4;
+  for (const d of DIMENSIONS) {
+    if (d.marker === '') continue;
+    if (m[i] !== undefined) id[d.name] = m[i];
+    i++;
+  }
+  return id;
+}
+
+/** Prometheus/JSON labels of an identity: kpi, window and its dimensions (global: customer=""). */
+export function identityLabels(id: KpiIdentity): Record<string, string> {
+  const out: Record<string, string> = { kpi: id.kpi, window: id.window };
+  let any = false;
+  for (const d of DIMENSIONS) {
+    const v = id[d.name];
+    if (v !== undefined) {
+      out[d.name] = v;
+      any = true;
+    }
+  }
+  if (!any) out.customer = '';
+  return out;
+}
+
+/** True for the labels of an all-traffic KPI series (no dimension). */
+export function isAllTraffic(labels: { readonly [k: string]: string | undefined }): boolean {
+  for (const d of DIMENSIONS) if (labels[d.name] !== undefined) return false;
+  return true;
+}
+
+/** Which view a scope belongs to: 'all', a single dimension, or 'carrier,destination'. */
+export function viewOf(id: KpiIdentity): string {
+  const dims = DIMENSIONS.filter((d) => id[d.name] !== undefined).map((d) => d.name);
+  return dims.length === 0 ? 'all' : dims.join(',');
+}
