@@ -15,7 +15,7 @@ import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
 import { hostname } from 'node:os';
-import { HistoryRecorder } from '../web/history.ts';
+import { HISTORY_DEFAULTS, HistoryRecorder } from '../web/history.ts';
 import { dashboardRoutes } from '../web/routes.ts';
 import { startDemoTraffic } from '../web/demo-traffic.ts';
 import { attachPersistence } from '../persist/attach.ts';
@@ -102,7 +102,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const stats = createStats({ config: config.engine, clock });
   const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
-  const history = new HistoryRecorder(stats.engine);
+  const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(history.miCommand());
   const http = createHttpServer({
     token,

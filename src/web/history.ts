@@ -24,11 +24,14 @@ export interface HistoryOptions {
   points?: number;
   /** Customer series recorded at most (default 25 000: 1 000 customers × 8 KPIs × 3 windows; ~1 KB each at 120 points); all-traffic series always are. */
   maxSeries?: number;
+  /** A customer/carrier/destination series is recorded from the pass its window holds this many samples (default 1: at once; the server uses 5). */
+  recordFrom?: number;
   /** Which series to record (default: the KPI series, those with catalogue labels). */
   select?: (s: Series) => boolean;
 }
 
-export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000 } as const;
+/** `serverRecordFrom`: what the server asks (a value seen once costs no history); the recorder alone records at once. */
+export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000, recordFrom: 1, serverRecordFrom: 5 } as const;
 
 /** Time-aligned points of one series: timestamps (ms), values (null: no value) and sample counts. */
 export interface HistoryPoints {
@@ -84,6 +87,7 @@ const vn: { v: number | null; n: number | null } = { v: null, n: null };
 export class HistoryRecorder {
   readonly points: number;
   readonly maxSeries: number;
+  readonly recordFrom: number;
   private readonly select: (s: Series) => boolean;
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
   private readonly byKey = new Map<string, SeriesRing>();
@@ -98,6 +102,7 @@ export class HistoryRecorder {
   ) {
     this.points = options.points ?? HISTORY_DEFAULTS.points;
     this.maxSeries = options.maxSeries ?? HISTORY_DEFAULTS.maxSeries;
+    this.recordFrom = options.recordFrom ?? HISTORY_DEFAULTS.recordFrom;
     if (!Number.isInteger(this.points) || this.points < 2 || this.points > 100_000) throw new RangeError(`history points=${this.points} must be an integer from 2 to 100000`);
     if (!Number.isInteger(this.maxSeries) || this.maxSeries < 0) throw new RangeError(`history maxSeries=${this.maxSeries} must be a non-negative integer`);
     this.select = options.select ?? isKpi;
@@ -138,6 +143,12 @@ export class HistoryRecorder {
       if (r === undefined) continue;
       let ring = this.decided.get(s);
       if (ring === undefined) {
+        // a customer, carrier or destination series gets its ring once its window holds recordFrom
+        // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
+        if (this.recordFrom > 1 && s.labels !== null && !isAllTraffic(s.labels) && this.select(s)) {
+          s.profile.readWithCount(s, now, vn);
+          if (vn.n !== null && vn.n < this.recordFrom) continue;
+        }
         ring = this.track(s, r);
         this.decided.set(s, ring);
       }

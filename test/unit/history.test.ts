@@ -148,6 +148,22 @@ modparam("statistics", "stat_series_profile", "sd: algorithm=stddev")
     assert.deepEqual(history.get('stats:ASRc')!.t, [clock.now]);
   });
 
+  test('recordFrom: a customer or carrier series gets its ring once its window holds that many samples; all traffic at once', () => {
+    const { clock, stats, history } = setup({ recordFrom: 3 });
+    stats.updateStatSeries('perc', 'ASR', 1);
+    stats.updateStatSeries('perc', 'ASRacme', 1);
+    stats.updateStatSeries('perc', 'ASR~carrier=a', 1);
+    history.sample((clock.now += 1000));
+    assert.ok(history.get('stats:ASR') !== undefined);
+    assert.equal(history.get('stats:ASRacme'), undefined, 'one sample: no history yet');
+    assert.equal(history.get('stats:ASR~carrier=a'), undefined);
+    stats.updateStatSeries('perc', 'ASRacme', -1);
+    stats.updateStatSeries('perc', 'ASRacme', 1);
+    history.sample((clock.now += 1000));
+    assert.deepEqual(history.get('stats:ASRacme')?.v, [66]);
+    assert.equal(history.get('stats:ASR~carrier=a'), undefined);
+  });
+
   test('bad options are refused', () => {
     const { engine } = setup();
     assert.throws(() => new HistoryRecorder(engine, { points: 1 }), RangeError);

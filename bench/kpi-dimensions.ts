@@ -1,0 +1,237 @@
+/**
+ * KPI pipeline with every dimension on (issue 11): platform legs (the customer's INVITE in, the
+ * platform's INVITE out to a carrier: 14 SIP messages a call), 1 000 customers, 50 carriers by CIDR,
+ * the full ITU country-code table, carrier × destination; HEP decode + SIP parse + tracking + KPI
+ * updates on one core, against the same pipeline without dimensions (customer only, one leg) and
+ * hep-js decoding alone, in the same run. Then the memory a dimension value costs: 10 000 customers
+ * of one call each (all KPIs, all windows, the dashboard history included), and a fully active one.
+ */
+import { readFileSync } from 'node:fs';
+// @ts-expect-error hep-js ships no type declarations
+import hepjsModule from 'hep-js';
+import { createStats } from '../src/index.ts';
+import { defaultPrefixTableFile } from '../src/config/ingest-config.ts';
+import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
+import { PrefixTable } from '../src/kpi/dimensions.ts';
+import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
+import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
+import { HISTORY_DEFAULTS, HistoryRecorder } from '../src/web/history.ts';
+import { encodeHep } from '../src/protocol/hep/encode.ts';
+import type { BenchResult } from './lib.ts';
+import { compare, printResults } from './lib.ts';
+
+const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
+const MARK = 'CALLID0000000000';
+const NUM = '+000000000000';
+const SDP = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 16384 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
+const COUNTRIES = ['44', '49', '33', '1', '39', '34', '31', '32', '41', '43', '46', '47', '48', '351', '353', '358', '420', '7', '81', '86', '91', '55', '52', '61', '27'];
+const T0 = 1_795_508_400;
+
+interface Frame {
+  buf: Buffer;
+  /** Offsets of the Call-ID and branch marks, customer digits, dialled number, capture seconds, IPv4 dst / src value. */
+  id: number;
+  br: number;
+  cust: number;
+  num: number;
+  ts: number;
+  dst: number;
+  src: number;
+  dt: number;
+  /** 0: customer's leg (customer ↔ platform), 1: carrier's leg (platform ↔ carrier). */
+  leg: number;
+  toCarrier: boolean;
+  fromCarrier: boolean;
+}
+
+function chunkAt(f: Buffer, type: number): number {
+  for (let o = 6; o + 6 <= f.length; ) {
+    const len = f.readUInt16BE(o + 4);
+    if (f.readUInt16BE(o + 2) === type) return o + 6;
+    o += len;
+  }
+  return -1;
+}
+
+/** One call through the platform: both legs (the carrier leg keeps the Call-ID: a proxy). */
+function templates(bothLegs: boolean): Frame[] {
+  const out: Frame[] = [];
+  for (let leg = 0; leg < (bothLegs ? 2 : 1); leg++) {
+    const via = `Via: SIP/2.0/UDP ${leg === 0 ? '192.0.2.10' : '10.0.0.1'}:5060;branch=z9hG4bK${MARK}${leg};rport`;
+    const from = 'From: "Caller" <sip:+31205550000@customer.example.net>;tag=8273645';
+    const to = `To: <sip:${NUM}@platform.example.com>`;
+    const tt = ';tag=as6f1c';
+    const c = (cseq: string, tag: string) => [from, to + tag, `Call-ID: ${MARK}@192.0.2.10`, `CSeq: ${cseq}`];
+    const body = ['Content-Type: application/sdp', `Content-Length: ${SDP.length}`, '', SDP];
+    const none = ['Content-Length: 0', '', ''];
+    const msgs: [string[], number, boolean][] = [
+      [[`INVITE sip:${NUM}@platform.example.com SIP/2.0`, via, 'Max-Forwards: 69', ...c('1 INVITE', ''), 'Contact: <sip:c@192.0.2.10>', 'X-Customer: cust0000', ...body], 0, true],
+      [['SIP/2.0 100 Trying', via, ...c('1 INVITE', ''), ...none], 10, false],
+      [['SIP/2.0 180 Ringing', via, ...c('1 INVITE', tt), ...none], 200, false],
+      [['SIP/2.0 200 OK', via, ...c('1 INVITE', tt), ...body], 1200, false],
+      [['ACK sip:p@203.0.113.5 SIP/2.0', via.replace('z9hG4bK', 'z9hG4bKa'), ...c('1 ACK', tt), ...none], 1210, true],
+      [['BYE sip:p@203.0.113.5 SIP/2.0', via.replace('z9hG4bK', 'z9hG4bKb'), ...c('2 BYE', tt), ...none], 31200, true],
+      [['SIP/2.0 200 OK', via.replace('z9hG4bK', 'z9hG4bKb'), ...c('2 BYE', tt), ...none], 31210, false],
+    ];
+    for (const [lines, dt, request] of msgs) {
+      // customer leg: requests customer → platform; carrier leg: requests platform → carrier
+      const [a, b] = leg === 0 ? ['192.0.2.10', '10.0.0.1'] : ['10.0.0.1', '198.51.100.1'];
+      const [src, dst] = request ? [a, b] : [b, a];
+      const buf = encodeHep({ srcIp: src, dstIp: dst, srcPort: 5060, dstPort: 5060, tsSec: T0, tsUsec: 0, payload: lines.join('\r\n'), nodeName: 'edge1' });
+      out.push({
+        buf,
+        id: buf.indexOf(`Call-ID: ${MARK}`) + 9,
+        br: buf.indexOf(MARK),
+        cust: buf.indexOf('cust0000') + 4,
+        num: buf.indexOf(NUM) + 1,
+        ts: chunkAt(buf, 0x0009),
+        dst: chunkAt(buf, 0x0004) + 3,
+        src: chunkAt(buf, 0x0003) + 3,
+        dt,
+        leg,
+        toCarrier: leg === 1 && request,
+        fromCarrier: leg === 1 && !request,
+      });
+    }
+  }
+  // interleave the legs as a proxy sends them: INVITE in, INVITE out, replies back...
+  return out.sort((x, y) => x.dt - y.dt || x.leg - y.leg);
+}
+
+function digits(f: Buffer, at: number, width: number, n: number): void {
+  let x = n;
+  for (let i = at + width - 1; i >= at; i--) {
+    f[i] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+}
+
+function writeNumber(f: Buffer, at: number, cc: string, n: number): void {
+  f.write(cc, at, 'latin1');
+  digits(f, at + cc.length, 12 - cc.length, n);
+}
+
+const ituTable = () => PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(), 'utf8')).table;
+
+function dimensionOptions(): PipelineOptions {
+  const map: Record<string, string> = {};
+  for (let i = 1; i <= 50; i++) map[`198.51.100.${i}/32`] = `carrier_${String(i).padStart(2, '0')}`;
+  return { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr', map }, destination: { table: ituTable(), strip: ['+', '00'] }, maxCalls: 1_000_000 };
+}
+
+/** Feeds `calls` calls (from number `first`), `customers` distinct customers. */
+function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): void {
+  for (let c = 0; c < calls; c++) {
+    const n = first + c;
+    const sec = T0 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
+    const cc = COUNTRIES[n % COUNTRIES.length];
+    const carrier = 1 + (n % 50);
+    for (const fr of frames) {
+      const f = fr.buf;
+      digits(f, fr.id + 6, 10, n);
+      digits(f, fr.br + 6, 10, n);
+      if (fr.cust > 3) digits(f, fr.cust, 4, n % customers);
+      if (fr.num > 0) writeNumber(f, fr.num, cc, n);
+      if (fr.toCarrier) f[fr.dst] = carrier;
+      if (fr.fromCarrier) f[fr.src] = carrier;
+      f.writeUInt32BE(sec + Math.floor(fr.dt / 1000), fr.ts);
+      pipe.onHep(f);
+    }
+    if ((c & 1023) === 0) setNow((sec + 1) * 1000);
+  }
+}
+
+function rates(): BenchResult[] {
+  const CALLS = 20_000;
+  const both = templates(true);
+  const one = templates(false);
+  let now = T0 * 1000;
+  const dimStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const dimPipe = new SipPipeline(dimStats.engine, dimensionOptions());
+  const plainStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const plainPipe = new SipPipeline(plainStats.engine, { maxCalls: 1_000_000 });
+  let nd = 0;
+  let np = 0;
+  const setNow = (t: number) => (now = Math.max(now, t));
+  const r = compare(
+    {
+      dimensions: () => {
+        feed(dimPipe, both, nd, CALLS, 1000, setNow);
+        nd += CALLS;
+      },
+      plain: () => {
+        feed(plainPipe, one, np, CALLS * 2, 1000, setNow);
+        np += CALLS * 2;
+      },
+    },
+    CALLS * both.length,
+    5,
+  );
+  const hepFrames = both.map((f) => f.buf);
+  const h = compare({ hepOnly: () => { for (let c = 0; c < CALLS; c++) for (const f of hepFrames) hepjs.decapsulate(f); } }, CALLS * both.length, 3);
+  const g = (s: string) => dimStats.getStat(s);
+  let series = 0;
+  for (const s of dimStats.engine.all()) if (s.kind === 1) series++;
+  const note = `${g('sipstats:calls_started')} calls, ${g('sipstats:attempts_started')} attempts, ${series} series; ASR ${g('ASR')}, ASR~carrier=carrier_01 ${g('ASR~carrier=carrier_01')}, ASR~dest=44 ${g('ASR~dest=44')}`;
+  return [
+    { name: 'all dimensions, both legs: decode + parse + track + KPIs (msgs/s, 1 core)', value: r.dimensions, unit: 'msg/s', note: `target >= 350 000; ${note}` },
+    { name: 'customer only, one leg (the same messages per second)', value: r.plain, unit: 'msg/s', note: `dimensions cost ${((1 - r.dimensions / r.plain) * 100).toFixed(0)}% of the plain rate` },
+    { name: 'hep-js decapsulate alone (msgs/s)', value: h.hepOnly, unit: 'msg/s', note: `the whole pipeline with every dimension is ${(r.dimensions / h.hepOnly).toFixed(1)}x hep-js decoding alone` },
+  ];
+}
+
+function heapAndBuffers(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+function settle(): void {
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  for (let i = 0; i < 3; i++) gc();
+}
+
+/** Memory per customer that had a single call, and per fully active one; per tracked call with both legs. */
+function memory(): BenchResult[] {
+  if (!(globalThis as { gc?: () => void }).gc) return [];
+  const out: BenchResult[] = [];
+  for (const [label, calls, customers] of [
+    ['one call each', 10_000, 10_000],
+    ['fully active (200 calls each)', 200_000, 1_000],
+  ] as const) {
+    let now = T0 * 1000;
+    const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+    const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, maxCustomers: 100_000 });
+    const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
+    const frames = templates(false);
+    feed(pipe, frames, 0, 10, 1, (t) => (now = Math.max(now, t))); // warm: the all-traffic series exist
+    history.sample(now);
+    settle();
+    const before = heapAndBuffers();
+    const beforeSeries = [...stats.engine.all()].length;
+    feed(pipe, frames, 1_000_000, calls, customers, (t) => (now = Math.max(now, t)));
+    for (let i = 0; i < 3; i++) history.sample((now += 1000));
+    pipe.tick(now + 40_000); // calls ended, decided calls released
+    settle();
+    const used = heapAndBuffers() - before;
+    const series = [...stats.engine.all()].length - beforeSeries;
+    out.push({ name: `memory per customer, ${label}`, value: used / customers, unit: 'B', note: `${customers} customers, ${series} series (${(used / series).toFixed(0)} B a series), history ${history.size} series; target <= 5 KB for one call` });
+  }
+  // tracked calls with both legs
+  let now = T0 * 1000;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, dimensionOptions());
+  const invites = templates(true).filter((f) => f.dt === 0);
+  feed(pipe, invites, 0, 2000, 1000, (t) => (now = Math.max(now, t)));
+  settle();
+  const before = heapAndBuffers();
+  feed(pipe, invites, 10_000, 100_000, 1000, (t) => (now = Math.max(now, t)));
+  settle();
+  out.push({ name: 'memory per tracked call (pending, its call and its attempt)', value: (heapAndBuffers() - before) / 100_000, unit: 'B', note: `${pipe.tracker.trackedCalls} calls, ${pipe.tracker.trackedAttempts} attempts tracked` });
+  return out;
+}
+
+export function run(): BenchResult[] {
+  return [...rates(), ...memory()];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) printResults('KPI pipeline with carriers and destinations', run());
