@@ -152,12 +152,15 @@ function splitCsv(line: string): string[] {
 export interface DestinationOptions {
   /** Where the dialled number is: the R-URI user (default) or the To user. */
   readonly number?: 'ruri-user' | 'to-user';
-  /** Prefixes removed in this order, each at most once (e.g. a tech prefix, then `+`, `00`, `011`). */
+  /** Prefixes removed in this order, each at most once (e.g. a tech prefix, then `+`, `00`, `011`); default DEFAULT_STRIP. */
   readonly strip?: readonly string[];
   readonly table: PrefixTable;
 }
 
 export const UNKNOWN_DESTINATION = 'unknown';
+
+/** Prefixes stripped when none are configured: `+` and the `00` international prefix (no country code starts with 0). */
+export const DEFAULT_STRIP: readonly string[] = Object.freeze(['+', '00']);
 
 /** Normalises a dialled number: visual separators go, then the configured prefixes are stripped in order. */
 export function normaliseNumber(raw: string, strip: readonly string[]): string {
@@ -167,7 +170,7 @@ export function normaliseNumber(raw: string, strip: readonly string[]): string {
 }
 
 export function destinationExtractor(o: DestinationOptions): (msg: LegSource) => string {
-  const strip = o.strip ?? [];
+  const strip = o.strip ?? DEFAULT_STRIP;
   const table = o.table;
   const toUser = o.number === 'to-user';
   return (m) => {
