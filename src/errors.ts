@@ -27,6 +27,8 @@ export const ERRORS = {
   E_CFG_BAD_GROUP: { mi: 400, title: 'Bad group' },
   E_CFG_BAD_PROFILE: { mi: 400, title: 'Bad profile' },
   E_CFG_DUPLICATE: { mi: 400, title: 'Duplicate definition' },
+  E_CFG_BAD_ALERT: { mi: 400, title: 'Bad alert rule' },
+  E_CFG_BAD_NOTIFY: { mi: 400, title: 'Bad notification target' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -23,6 +23,7 @@ import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
 import type { ClusterHandle } from '../persist/cluster/attach.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
+import { AlertService } from '../alerts/service.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
 
@@ -73,6 +74,8 @@ export interface Running {
   readonly stats: Stats;
   readonly http: SipstatsHttpServer;
   readonly config: ServerConfig;
+  /** Alert rules, their state and delivery (docs/alerts.md). */
+  readonly alerts: AlertService;
   /** Stops accepting, finishes in-flight requests, closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -104,10 +107,19 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
   const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(history.miCommand());
+  const configPath = options.config === undefined ? options.configPath : undefined;
+  const alerts = new AlertService(stats.engine, {
+    config: config.alerts ?? { rules: [], notify: [] },
+    now: clock,
+    log,
+    // reload_alerts re-reads the configuration file; a file with problems keeps the rules in force
+    reload: configPath === undefined ? undefined : async () => (await loadConfigFile(configPath)).alerts ?? { rules: [], notify: [] },
+  });
+  for (const c of alerts.miCommands()) stats.addMiCommand(c);
   const http = createHttpServer({
     token,
     limits: options.http,
-    routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion()), ...dashboardRoutes(stats, history)],
+    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText()), healthRoute(packageVersion()), ...dashboardRoutes(stats, history), alerts.route()],
   });
   const closers: (() => Promise<void>)[] = [];
   let persistence: PersistenceHandle | null = null;
@@ -115,7 +127,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   try {
     // restore first (a corrupt snapshot is moved aside and reported; the server still starts)
     const dataDir = options.dataDir !== undefined ? options.dataDir : config.dataDir;
-    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? 5) * 1000, log });
+    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? 5) * 1000, log, sections: [alerts.snapshotSection()] });
     const redisUrl = options.redis ?? (typeof config.redis?.url === 'string' ? config.redis.url : undefined);
     if (redisUrl !== undefined) {
       const nodeId = options.nodeId ?? (typeof config.redis?.nodeId === 'string' ? config.redis.nodeId : hostname());
@@ -147,6 +159,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       const now = clock();
       pipeline.tick(now);
       history.sample(now);
+      alerts.tick(now);
       if (++ticks % 10 === 0) stats.engine.sweep();
     }, 1000);
     timer.unref();
@@ -162,6 +175,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       // shutdown order: stop ingest → stop timers → last cluster push → final snapshot → close HTTP
       for (const c of closers.splice(0)) await c();
       clearInterval(timer);
+      await alerts.close();
       await cluster?.close();
       await persistence?.close();
       await http.close();
@@ -176,10 +190,12 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       stats,
       http,
       config,
+      alerts,
       close: () => (closing ??= close()),
     };
   } catch (e) {
     for (const c of closers) await c().catch(() => {});
+    await alerts.close(0).catch(() => {});
     await cluster?.close().catch(() => {});
     await persistence?.close().catch(() => {});
     await http.close().catch(() => {});

@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
 import { readIngest } from './ingest-config.ts';
+import { parseAlertsConfig } from '../alerts/rules.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import type { Result } from '../errors.ts';
@@ -20,7 +21,7 @@ import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './sc
  * Without `profiles` the embedded default profiles apply; with `profiles: []` there are none.
  */
 
-export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi'] as const;
+export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'alerts', 'notify'] as const;
 export const PROFILE_KEYS = ['name', 'algorithm', 'window', 'slots', 'group', 'percentage_factor', 'precision', 'min_samples', 'max_series', 'idle', 'overflow'] as const;
 export const VARIABLE_KEYS = ['name', 'noReset', 'group'] as const;
 
@@ -178,10 +179,12 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
   for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);
+  const alerts = parseAlertsConfig(doc.alerts, doc.notify);
+  for (const [path, code, msg] of alerts.problems) is.add(path, code, msg);
 
   if (is.list.length > 0 || !listen.ok) return { ok: false, issues: is.list };
   const engine: EngineConfig = { counters, groups, profiles };
-  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token }, engine, hep, dataDir, redis, kpi, source: 'native' as const }) };
+  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, source: 'native' as const }) };
 }
 
 /** Parses native YAML or JSON text (JSON is read by the YAML 1.2 parser too: duplicate keys are refused). */

@@ -1,5 +1,6 @@
 import type { EngineConfig } from '../core/types.ts';
 import type { ConfigIssue, ErrorCode } from '../errors.ts';
+import type { AlertsConfig } from '../alerts/rules.ts';
 
 /**
  * What a loaded server configuration is (whatever the file format), and the small checking kit
@@ -28,6 +29,8 @@ export interface ServerConfig {
   readonly redis: OpaqueSection | null;
   /** TODO(call KPI issue): KPI rules (customer header, code→outcome table); opaque for now. */
   readonly kpi: OpaqueSection | null;
+  /** Alert rules and notification targets (native `alerts` and `notify`; src/alerts/rules.ts). */
+  readonly alerts?: AlertsConfig;
   /** Where the engine part came from. */
   readonly source: 'default' | 'opensips' | 'native';
 }

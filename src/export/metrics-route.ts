@@ -12,15 +12,18 @@ export interface MetricsRoute {
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }
 
-/** `GET /metrics`: the Prometheus text of every statistic `source` yields (one serializer, its cache kept). */
-export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): void }, options?: PrometheusOptions, path = '/metrics'): MetricsRoute {
+/**
+ * `GET /metrics`: the Prometheus text of every statistic `source` yields (one serializer, its cache
+ * kept), then what `extra` returns (complete metric families, e.g. `sipstats_alert`).
+ */
+export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): void }, options?: PrometheusOptions, path = '/metrics', extra?: () => string): MetricsRoute {
   const serializer = new PrometheusSerializer(options);
   return {
     methods: ['GET'],
     path,
     handle(_req, res) {
       // encoded once: the length and the bytes come from one pass over the text
-      const body = Buffer.from(serializer.serialize((cb) => source.forEachStat(cb)), 'utf8');
+      const body = Buffer.from(serializer.serialize((cb) => source.forEachStat(cb)) + (extra?.() ?? ''), 'utf8');
       res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
       res.end(body);
     },

@@ -39,7 +39,7 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
  * snapshot never stalls ingest for long; each series is then consistent in itself, taken at the
  * time it is visited.
  */
-export async function encodeEngine(engine: StatsEngine, opts: { yieldEvery?: number; sizeHint?: number } = {}): Promise<EncodedEngine> {
+export async function encodeEngine(engine: StatsEngine, opts: { yieldEvery?: number; sizeHint?: number; sections?: readonly SnapshotSection[] } = {}): Promise<EncodedEngine> {
   const at = engine.clock();
   const all = [...engine.all()];
   const w = new SnapshotWriter(at, engine.profileDefs(), opts.sizeHint);
@@ -67,10 +67,20 @@ export async function encodeEngine(engine: StatsEngine, opts: { yieldEvery?: num
     p.forEachSlot(s, (slot, f, o) => w.slot(slot, f, o));
     series++;
   }
+  for (const sec of opts.sections ?? []) w.section(sec.name, sec.save());
   return { bytes: w.finish(), at, counters, series };
 }
 
 // ---- periodic snapshots ---------------------------------------------------------------------------
+
+/** State of a feature kept in the snapshot beside the engine (e.g. alerts), as text. */
+export interface SnapshotSection {
+  readonly name: string;
+  /** Called when a snapshot is taken. */
+  save(): string;
+  /** Called once at start with the saved text, after the engine is restored. */
+  restore(text: string): void;
+}
 
 export interface PersistOptions {
   /** Directory of the snapshot files (created when missing). CLI `--data-dir`, default `./data`. */
@@ -85,6 +95,8 @@ export interface PersistOptions {
   /** Called when a save starts (before the engine is read) and when it is on disk. */
   readonly onSaveStart?: (seq: number) => void;
   readonly onSaved?: (r: SaveReport) => void;
+  /** Feature state saved in and restored from the same snapshot. */
+  readonly sections?: readonly SnapshotSection[];
 }
 
 export interface SaveReport {
@@ -149,6 +161,10 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
   if (loaded.state !== null) {
     rr = restoreState(engine, withoutSelfStats(loaded.state));
     for (const s of rr.skipped) log('warn', `snapshot: not restored '${s.name}': ${s.reason}`);
+    for (const sec of options.sections ?? []) {
+      const text = loaded.sections?.[sec.name];
+      if (text !== undefined) sec.restore(text);
+    }
   }
   const restoreReport: PersistRestoreReport = {
     source: loaded.source,
@@ -176,7 +192,7 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
     const n = ++seq;
     options.onSaveStart?.(n);
     const e0 = performance.now();
-    const enc = await encodeEngine(engine, { yieldEvery: options.yieldEvery ?? 5000, sizeHint: Math.ceil(lastSize * 1.25) + 4096 });
+    const enc = await encodeEngine(engine, { yieldEvery: options.yieldEvery ?? 5000, sizeHint: Math.ceil(lastSize * 1.25) + 4096, sections: options.sections });
     const e1 = performance.now();
     try {
       await store.save(enc.bytes);

@@ -24,6 +24,8 @@ export interface CorruptSnapshot {
 export interface LoadResult {
   /** The newest good snapshot, or null when there is none (first start, or every file was bad). */
   readonly state: EngineState | null;
+  /** Feature sections stored beside the engine (format version 2; {} for version 1). */
+  readonly sections?: Readonly<Record<string, string>>;
   /** File the state came from. */
   readonly source: string | null;
   readonly bytes: number;
@@ -114,7 +116,7 @@ export class SnapshotFileStore {
         continue;
       }
       const r = decodeSnapshot(bytes);
-      if (r.ok) return { state: r.value, source: path, bytes: bytes.length, corrupt, removedTemp };
+      if (r.ok) return { state: r.value, sections: r.sections, source: path, bytes: bytes.length, corrupt, removedTemp };
       const movedTo = await this.moveAside(path);
       corrupt.push({ path, movedTo, code: r.error.code, message: r.error.message });
     }

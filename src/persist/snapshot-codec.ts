@@ -4,13 +4,16 @@ import type { ProfileDef } from '../core/types.ts';
 /**
  * Snapshot codec (pure: no I/O, no clock): EngineState ⇄ bytes.
  *
- * Layout, version 1 (all header integers big-endian):
+ * Layout, version 2 (all header integers big-endian; version 1, still read, is version 2 without
+ * tag 3):
  *   header  20 bytes: magic "SIPSTATS" (8) | version u16 | flags u16 (0) | body length u32 | CRC-32 of body u32
  *   body    f64 LE `at` | uvarint profile count | per profile: string (ProfileDef as JSON)
  *           records until tag 0:
  *             1 counter  string group | string name | number value
  *             2 series   uvarint profile index | string name | uvarint width | uvarint slot count |
  *                        per slot: svarint slot (first: absolute, then delta) | width × number
+ *             3 section  string name | string text (version 2: the state of a feature kept beside the
+ *                        engine, e.g. `alerts` as JSON; a reader ignores sections it does not know)
  *   string  uvarint byte length + UTF-8;  svarint = zigzag uvarint
  *   number  integers with |n| <= 2^50: uvarint(zigzag(n) * 2) (low bit 0, 1 byte for |n| < 32);
  *           anything else (fractions, -0, NaN, ±Infinity, huge): byte 0x01 + f64 LE. Round trip is exact.
@@ -18,7 +21,9 @@ import type { ProfileDef } from '../core/types.ts';
  * merges them exactly (SPEC §4).
  */
 export const SNAPSHOT_MAGIC = 'SIPSTATS';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+/** Versions this build reads (1: before sections). */
+export const SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 export const HEADER_BYTES = 20;
 
 export type SnapshotErrorCode =
@@ -36,11 +41,12 @@ export interface SnapshotError {
   readonly message: string;
 }
 
-export type DecodeResult = { ok: true; value: EngineState; version: number } | { ok: false; error: SnapshotError };
+export type DecodeResult = { ok: true; value: EngineState; version: number; sections: Readonly<Record<string, string>> } | { ok: false; error: SnapshotError };
 
 const TAG_END = 0;
 const TAG_COUNTER = 1;
 const TAG_SERIES = 2;
+const TAG_SECTION = 3;
 const MAX_WIDTH = 4096;
 const INT_LIMIT = 2 ** 50;
 const MAGIC_BYTES = Uint8Array.from(SNAPSHOT_MAGIC, (c) => c.charCodeAt(0));
@@ -111,6 +117,15 @@ export class SnapshotWriter {
     this.string(group);
     this.string(name);
     this.number(value);
+  }
+
+  /** A named section of feature state (version 2), written after the engine's records. */
+  section(name: string, text: string): void {
+    this.checkNoOpenSeries();
+    this.ensure(1);
+    this.buf[this.p++] = TAG_SECTION;
+    this.string(name);
+    this.string(text);
   }
 
   /** Starts a series of `slotCount` slots of `width` parts each; then call `slot` exactly slotCount times. */
@@ -215,7 +230,7 @@ export class SnapshotWriter {
 }
 
 /** Encodes a whole EngineState (rows are [slot, ...parts]; the width is the row length minus one). */
-export function encodeSnapshot(state: EngineState): Uint8Array {
+export function encodeSnapshot(state: EngineState, sections: Readonly<Record<string, string>> = {}): Uint8Array {
   const w = new SnapshotWriter(state.at, state.profiles);
   for (const c of state.counters) w.counter(c.group, c.name, c.value);
   for (const s of state.series) {
@@ -226,6 +241,7 @@ export function encodeSnapshot(state: EngineState): Uint8Array {
       w.slot(row[0], row, 1);
     }
   }
+  for (const [name, text] of Object.entries(sections)) w.section(name, text);
   return w.finish();
 }
 
@@ -241,8 +257,8 @@ function checkHeader(b: Uint8Array): { ok: true; version: number; end: number } 
   if (b.length < HEADER_BYTES) return fail('E_SNAPSHOT_TRUNCATED', `snapshot truncated: ${b.length} bytes, the header alone is ${HEADER_BYTES}`);
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const version = v.getUint16(8);
-  if (version !== SNAPSHOT_VERSION) {
-    return fail('E_SNAPSHOT_VERSION', `snapshot format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
+  if (!SNAPSHOT_VERSIONS_READ.includes(version)) {
+    return fail('E_SNAPSHOT_VERSION', `snapshot format version ${version}; this build reads versions ${SNAPSHOT_VERSIONS_READ.join(' and ')}`);
   }
   const flags = v.getUint16(10);
   if (flags !== 0) return fail('E_SNAPSHOT_VERSION', `snapshot uses feature flags ${flags.toString(16)} this build does not know`);
@@ -350,6 +366,7 @@ function decode(bytes: Uint8Array, build: boolean): DecodeResult {
     for (let i = 0; i < np; i++) profiles.push(parseProfile(r.string()));
     const counters: { group: string; name: string; value: number }[] = [];
     const series: { profile: string; name: string; slots: number[][] }[] = [];
+    const sections: Record<string, string> = Object.create(null) as Record<string, string>;
     for (;;) {
       const tag = r.byte();
       if (tag === TAG_END) break;
@@ -379,10 +396,13 @@ function decode(bytes: Uint8Array, build: boolean): DecodeResult {
           slots[i] = row;
         }
         series.push({ profile: profiles[pi].name, name, slots });
+      } else if (tag === TAG_SECTION && h.version >= 2) {
+        const name = r.string();
+        sections[name] = r.string();
       } else throw new Corrupt(`unknown record tag ${tag}`);
     }
     if (r.p !== h.end) throw new Corrupt('bytes after the end record');
-    return { ok: true, version: h.version, value: { at, profiles, counters, series } };
+    return { ok: true, version: h.version, value: { at, profiles, counters, series }, sections };
   } catch (e) {
     return { ok: false, error: { code: 'E_SNAPSHOT_CORRUPT', message: `snapshot body does not parse: ${e instanceof Error ? e.message : String(e)}` } };
   }
