@@ -5,7 +5,8 @@ import type { NotifyTarget } from './rules.ts';
 /**
  * Delivery of alert changes to notification targets, off the ingest path: each target has its own
  * bounded queue and at most one request in flight, so a receiver that hangs or fails delays only
- * itself. Failed requests are retried with exponential backoff (0.5 s doubling up to 30 s); past
+ * itself. Failed requests are retried with exponential backoff (0.5 s doubling up to `max_backoff`,
+ * default 30 s); past
  * `max_queue` the oldest waiting changes are dropped and counted.
  *
  * - `json`: one POST per change, in order, body one JSON object with a unique `id`
@@ -46,7 +47,6 @@ export interface SenderState {
 }
 
 const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
 const AM_BATCH = 500;
 
 export const targetId = (t: NotifyTarget) => `${t.format} ${t.url}`;
@@ -176,7 +176,7 @@ abstract class Sender {
         this.failed++;
         this.lastError = o.error;
         this.env.count('alerts_notifications_failed');
-        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt++);
+        const delay = Math.min(this.target.maxBackoffMs, BACKOFF_MIN_MS * 2 ** Math.min(this.attempt++, 30));
         if (this.attempt === 1 || this.attempt % 10 === 0) this.env.log('warn', `alert notification to ${this.target.url} failed (${o.error}); retrying in ${delay} ms (${this.queued} waiting)`);
         this.nextAt = Date.now() + delay;
         clearTimeout(this.retryTimer);

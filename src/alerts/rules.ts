@@ -44,6 +44,8 @@ export interface NotifyTarget {
   readonly timeoutMs: number;
   /** Alertmanager: firing alerts are sent again this often (ms), as Alertmanager expects of its clients. */
   readonly resendMs: number;
+  /** Longest wait between two attempts of a failing delivery (backoff 0.5 s doubling up to this), ms. */
+  readonly maxBackoffMs: number;
   /** Changes waiting for delivery at most; past it the oldest are dropped and counted. */
   readonly maxQueue: number;
   /** Extra request headers (e.g. authorization). */
@@ -56,9 +58,9 @@ export interface AlertsConfig {
 }
 
 export const ALERT_RULE_KEYS = ['name', 'kpi', 'window', 'by', 'match', 'below', 'above', 'clear', 'min_samples', 'for', 'severity', 'labels', 'annotations'] as const;
-export const NOTIFY_KEYS = ['url', 'format', 'timeout', 'resend', 'max_queue', 'headers'] as const;
+export const NOTIFY_KEYS = ['url', 'format', 'timeout', 'resend', 'max_backoff', 'max_queue', 'headers'] as const;
 
-export const NOTIFY_DEFAULTS = Object.freeze({ timeoutMs: 5_000, resendMs: 60_000, maxQueue: 10_000 });
+export const NOTIFY_DEFAULTS = Object.freeze({ timeoutMs: 5_000, resendMs: 60_000, maxBackoffMs: 30_000, maxQueue: 10_000 });
 
 /** Labels an alert sets itself: a rule's `labels` may not use them. */
 export const RESERVED_LABELS: readonly string[] = ['alertname', 'severity', 'state', 'alertstate', 'stat', 'kpi', 'window', 'group', ...DIMENSIONS.map((d) => d.name)];
@@ -266,6 +268,7 @@ function target(t: unknown, path: string, problems: Problem[]): NotifyTarget | u
   };
   const timeoutMs = dur('timeout', NOTIFY_DEFAULTS.timeoutMs, 100, 120_000);
   const resendMs = dur('resend', NOTIFY_DEFAULTS.resendMs, 1_000, 3_600_000);
+  const maxBackoffMs = dur('max_backoff', NOTIFY_DEFAULTS.maxBackoffMs, 500, 3_600_000);
   let maxQueue: number = NOTIFY_DEFAULTS.maxQueue;
   if (t.max_queue !== undefined) {
     if (typeof t.max_queue !== 'number' || !Number.isInteger(t.max_queue) || t.max_queue < 1 || t.max_queue > 1_000_000) bad('max_queue', `must be an integer 1..1000000, got ${show(t.max_queue)}`);
@@ -273,7 +276,7 @@ function target(t: unknown, path: string, problems: Problem[]): NotifyTarget | u
   }
   const headers = stringMap(t.headers, `${path}.headers`, code, problems, /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/);
   if (problems.length > before) return undefined;
-  return { url, format: format as NotifyFormat, timeoutMs, resendMs, maxQueue, headers };
+  return { url, format: format as NotifyFormat, timeoutMs, resendMs, maxBackoffMs, maxQueue, headers };
 }
 
 /**
@@ -290,12 +293,14 @@ export function parseAlertsConfig(alerts: unknown, notify: unknown): { value: Al
       const seen = new Map<string, number>();
       alerts.forEach((r, i) => {
         const x = rule(r, `alerts[${i}]`, problems);
-        if (x === undefined) return;
-        const prev = seen.get(x.name);
-        if (prev !== undefined) problems.push([`alerts[${i}].name`, 'E_CFG_DUPLICATE', `rule '${x.name}' already defined at alerts[${prev}]`]);
+        // names are checked for duplicates even on rules with other problems
+        const name = isObj(r) && typeof r.name === 'string' ? r.name : undefined;
+        if (name === undefined) return;
+        const prev = seen.get(name);
+        if (prev !== undefined) problems.push([`alerts[${i}].name`, 'E_CFG_DUPLICATE', `rule '${name}' already defined at alerts[${prev}]`]);
         else {
-          seen.set(x.name, i);
-          rules.push(x);
+          seen.set(name, i);
+          if (x !== undefined) rules.push(x);
         }
       });
     }
