@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { replayCommand } from './replay.ts';
+import { exportCommand } from './export.ts';
 import { trackerFlags, UsageError } from './args.ts';
 
 /** `sipstats` command line: argument parsing only; the work is in src/app. */
@@ -48,6 +49,9 @@ commands:
     --invite-timeout S, --customer-key K, --platform CIDRS, --carrier-key K, --acd-from W   as for serve
     --by VIEW        rows of the table: customer (default, with all traffic), carrier,
                      destination, or carrier,destination
+  export prometheus-rules   the configuration's alert rules as Prometheus alerting rules (YAML)
+    --config FILE    native YAML/JSON with an \`alerts\` section (default: none)
+    --out FILE       write there instead of stdout
   demo [OPTIONS]     serve plus a built-in HEP traffic generator (several customers of different
                      quality), so the dashboard moves at once; same options as serve
   help               this text
@@ -240,6 +244,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replayCommand(rest);
       case 'demo':
         return await serve(rest, true);
+      case 'export':
+        return await exportCommand(rest);
       case 'help':
       case '--help':
       case '-h':
