@@ -140,8 +140,10 @@ abstract class Sender {
   protected abstract next(): { body: string; headers: Record<string, string>; count: number; done: () => void } | null;
   abstract exportState(): SenderState;
   abstract restoreState(s: SenderState): void;
-  /** Periodic work (resends). */
-  tick(_now: number): void {}
+  /** Periodic work (resends), and a kick for what is waiting (e.g. restored from a snapshot). */
+  tick(_now: number): void {
+    this.kick();
+  }
 
   protected drop(n: number): void {
     this.dropped += n;

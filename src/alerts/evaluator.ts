@@ -123,6 +123,11 @@ const VIEW_ALL = 'all';
 export interface EvaluatorOptions {
   /** Resolved alerts kept for list_alerts (default 200). */
   readonly recentMax?: number;
+  /**
+   * Statistics bound to the rules at most per pass (default 5 000): after a start or a reload with
+   * 100 000 series, binding is spread over a few passes instead of stalling one for long.
+   */
+  readonly bindPerPass?: number;
 }
 
 export class AlertEvaluator {
@@ -136,6 +141,7 @@ export class AlertEvaluator {
   private readonly instances = new Map<string, AlertInstance>();
   private readonly recentList: RecentAlert[] = [];
   private readonly recentMax: number;
+  private readonly bindPerPass: number;
   /** States restored from a snapshot, claimed by the instance of the same key when it is bound. */
   private restored = new Map<string, EvaluatorState['instances'][number]>();
   private gen = 0;
@@ -150,6 +156,7 @@ export class AlertEvaluator {
     options: EvaluatorOptions = {},
   ) {
     this.recentMax = options.recentMax ?? 200;
+    this.bindPerPass = options.bindPerPass ?? 5000;
     this.setRules(rules);
   }
 
@@ -257,10 +264,19 @@ export class AlertEvaluator {
     const out = this.out;
     const bindings = this.bindings;
     let stats = 0;
+    let budget = this.bindPerPass;
+    let complete = true;
     for (const s of this.engine.all()) {
       stats++;
       let b = bindings.get(s);
-      if (b === undefined) bindings.set(s, (b = this.bind(s)));
+      if (b === undefined) {
+        if (budget <= 0) {
+          complete = false; // bound at a later pass
+          continue;
+        }
+        budget--;
+        bindings.set(s, (b = this.bind(s)));
+      }
       if (b.length === 0) continue;
       let v: number | null;
       let n: number | null;
@@ -284,11 +300,13 @@ export class AlertEvaluator {
         else if (what === 'resolve') changes.push(this.resolved(inst, t, 'recovered'));
       }
     }
-    // statistics that went away (idle sweep, reset) and rules that were removed
+    // statistics that went away (idle sweep, reset) and rules that were removed (once every
+    // statistic is bound: until then an instance not seen may just not be bound yet)
     const live = new Set(this.rules);
     for (const [key, inst] of this.instances) {
       const removed = !live.has(inst.rule);
       if (inst.seen === gen && !removed) continue;
+      if (!complete && !removed) continue;
       if (inst.state === 'firing') changes.push(this.resolved(inst, t, removed ? 'rule removed' : 'gone'));
       if (inst.state !== 'inactive') this.activeCount--;
       inst.state = 'inactive';
@@ -378,7 +396,19 @@ export class AlertEvaluator {
   /** Restores a saved state (before the first pass): instances take it back when their statistic is bound. */
   restoreState(s: EvaluatorState): void {
     this.seqNo = Math.max(this.seqNo, s.seq);
-    this.restored = new Map(s.instances.map((i) => [i.key, i]));
+    // instances of rules still configured are back at once (list_alerts shows them before the first
+    // pass); those of removed rules are kept aside, to be resolved at the first pass
+    const byName = new Map(this.rules.map((r) => [r.name, r]));
+    this.restored = new Map();
+    for (const i of s.instances) {
+      const rule = byName.get(i.rule);
+      if (rule === undefined || this.instances.has(i.key)) {
+        if (rule === undefined) this.restored.set(i.key, i);
+        continue;
+      }
+      this.instances.set(i.key, { key: i.key, rule, dims: { ...i.dims }, state: i.state, activeAt: i.activeAt, firedAt: i.firedAt, value: i.value, samples: null, seen: 0 });
+      this.activeCount++;
+    }
     this.recentList.splice(0, this.recentList.length, ...s.recent.slice(-this.recentMax));
     this.bindings = new Map();
   }
