@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
 import { parseNativeText } from '../../src/config/native.ts';
@@ -29,6 +30,8 @@ before(async () => {
       for (const k of KPIS) srv.stats.updateStatSeries(profileOf(k, w), seriesName(k, w, scope), k.kind === 'ratio' ? -1 : 1500);
   assert.equal(srv.alerts.tick(now).length, 3, 'one alert by customer, by carrier and by destination');
   const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
   exported = new Map();
   for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /gm)) {
     const labels = exported.get(m[1]) ?? new Set(['__name__']);
