@@ -13,6 +13,7 @@ export const ERRORS = {
   E_SERIES_LIMIT: { mi: 429, title: 'Series limit reached' },
   E_CONFIG: { mi: 400, title: 'Invalid configuration' },
   E_CLUSTER_UNAVAILABLE: { mi: 503, title: 'Cluster values unavailable' },
+  E_DATA_DIR_LOCKED: { mi: 500, title: 'Data directory in use' },
   // snapshots (reported at start; the file is moved aside, never deleted)
   E_SNAPSHOT_MAGIC: { mi: 500, title: 'Not a sipstats snapshot' },
   E_SNAPSHOT_VERSION: { mi: 500, title: 'Snapshot format version not supported' },

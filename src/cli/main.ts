@@ -261,6 +261,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sipstats: ${e.message}\n`);
       return 2;
     }
+    if (code === 'E_DATA_DIR_LOCKED') {
+      process.stderr.write(`sipstats: ${(e as Error).message}\n`);
+      return 1;
+    }
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       process.stderr.write(`sipstats: cannot listen: ${(e as Error).message}\n`);
       return 1;
