@@ -230,8 +230,14 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
       const k = json(await http(url, '/api/kpis?window=1m', auth));
       assert.deepEqual(
         k.info,
-        KPIS.map((d) => ({ name: d.name, unit: d.unit, title: d.title, better: d.better, samples: d.samples, card: d.card })),
+        KPIS.map((d) => ({ name: d.name, unit: d.unit, title: d.title, better: d.better, samples: d.samples, card: d.card, ...(d.of !== undefined ? { of: d.of } : {}) })),
       );
+      assert.deepEqual(k.info.find((i: { name: string }) => i.name === 'PDD_p95').of, 'PDD');
+      assert.deepEqual(k.dimensions, [
+        { name: 'customer', title: 'Customers', of: 'call' },
+        { name: 'carrier', title: 'Carriers', of: 'attempt' },
+        { name: 'destination', title: 'Destinations', of: 'both' },
+      ]);
       assert.deepEqual(k.info.map((i: { name: string }) => i.name), k.kpis, 'info in the order of v and n');
       assert.deepEqual(k.info.filter((i: { card: boolean }) => i.card).map((i: { name: string }) => i.name), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD']);
       const win = k.windows['1m'];
