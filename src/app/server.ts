@@ -7,7 +7,7 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
-import { createHttpServer, healthRoute, miRoute } from './http-server.ts';
+import { createHttpServer, healthRoute, miRoute, sessionRoute } from './http-server.ts';
 import { completeTracker, readIngest } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
@@ -35,6 +35,10 @@ export interface StartOptions {
   listen?: string;
   /** Bearer token, wins over $SIPSTATS_TOKEN and the configuration's auth.token. */
   token?: string;
+  /** Read-only token (reads and /metrics), wins over $SIPSTATS_READ_TOKEN and auth.readToken. */
+  readToken?: string;
+  /** Serve the MI beyond loopback without a token (refused otherwise, as Redis' protected mode does). */
+  allowUnauthenticated?: boolean;
   env?: Record<string, string | undefined>;
   /** Test hook: the engine's clock (Unix ms). */
   clock?: () => number;
@@ -96,19 +100,23 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   }
   const env = options.env ?? process.env;
   const token = options.token || env[DEFAULTS.tokenEnv] || config.auth.token || null;
+  const readToken = options.readToken || env[DEFAULTS.readTokenEnv] || config.auth.readToken || null;
+  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
+  checkExposure(listen, token, readToken, options.allowUnauthenticated === true || config.auth.allowUnauthenticated, log);
 
   const ingest = ingestSettings(config, options);
   const clock = options.clock ?? Date.now;
   const stats = createStats({ config: config.engine, clock });
-  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
   const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(history.miCommand());
   const http = createHttpServer({
     token,
+    readToken,
     limits: options.http,
     routes: [miRoute(stats), metricsRoute(stats), healthRoute(packageVersion()), ...dashboardRoutes(stats, history)],
   });
+  http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];
   let persistence: PersistenceHandle | null = null;
   let cluster: ClusterHandle | null = null;
@@ -126,6 +134,10 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster' }, '/metrics/cluster'));
     }
     const url = await http.listen(listen.host, listen.port);
+    if (ingest.hep !== null && !isLoopback(ingest.hep.host) && ingest.hepAuthKey === undefined)
+      log('warn', `HEP on ${ingest.hep.host}:${ingest.hep.port} without an auth key takes packets from anyone who can reach it: set --hep-auth-key (hep.authKey)`);
+    if (ingest.events !== null && !isLoopback(ingest.events.host))
+      log('warn', `OpenSIPS events on ${ingest.events.host}:${ingest.events.port} are taken from anyone who can reach it (event_datagram/event_stream carry no credentials): keep it on a private network`);
     const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
     if (hep !== null) closers.push(hep.close);
     const acc = new AccKpiFeeder(pipeline.sink, {
@@ -185,6 +197,28 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     await http.close().catch(() => {});
     throw e;
   }
+}
+
+/** 127.0.0.0/8, ::1, localhost: only this machine can reach a listener there. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * Exposure rules: the MI changes statistics (reset_statistics, update_stat, clear_statistics), so
+ * it is not served beyond loopback without a token unless `allowUnauthenticated` says so (the way
+ * Redis' protected mode refuses); a read-only token alone would leave those commands to anyone.
+ */
+function checkExposure(listen: { host: string; port: number }, token: string | null, readToken: string | null, allow: boolean, log: (level: 'info' | 'warn' | 'error', m: string) => void): void {
+  if (readToken !== null && token === null)
+    throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: 'auth.readToken', message: 'a read-only token needs an admin token too (--token, auth.token): without one, nobody could change statistics, or everybody could' }], 'auth');
+  if (isLoopback(listen.host) || token !== null) return;
+  if (!allow)
+    throw new ConfigError(
+      [{ code: 'E_CONFIG', line: 0, path: '--listen', message: `refusing to serve the MI on ${listen.host}:${listen.port} without a token: anyone who reaches it could reset or change statistics. Set --token (or $${DEFAULTS.tokenEnv}, auth.token), listen on 127.0.0.1, or pass --allow-unauthenticated` }],
+      'exposure',
+    );
+  log('warn', `serving the MI on ${listen.host}:${listen.port} without a token (--allow-unauthenticated): anyone who reaches it can reset or change statistics`);
 }
 
 /** The traffic inputs: configuration `hep`/`kpi` sections, then command-line options over them. */

@@ -18,6 +18,8 @@ commands:
                      (default: the embedded KPI profiles)
     --listen H:P     HTTP listener (default ${DEFAULTS.listen}; port 0 = any free port)
     --token TOKEN    bearer token required for /mi and /metrics (also $${DEFAULTS.tokenEnv})
+    --read-token T   a second token for reads only: /metrics, the dashboard, MI reads (also $${DEFAULTS.readTokenEnv})
+    --allow-unauthenticated  serve beyond loopback without a token (refused otherwise)
     --hep-listen H:P HEP v3 over UDP and TCP (default ${INGEST_DEFAULTS.hepListen})
     --no-hep         no HEP listener
     --hep-auth-key K HEP packets must carry this auth key
@@ -100,6 +102,8 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
       config: { type: 'string' },
       listen: { type: 'string' },
       token: { type: 'string' },
+      'read-token': { type: 'string' },
+      'allow-unauthenticated': { type: 'boolean' },
       'hep-listen': { type: 'string' },
       'no-hep': { type: 'boolean' },
       'hep-auth-key': { type: 'string' },
@@ -136,6 +140,8 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
     configPath: values.config,
     listen: values.listen,
     token: values.token,
+    readToken: values['read-token'],
+    allowUnauthenticated: values['allow-unauthenticated'],
     hepListen: values['no-hep'] ? null : values['hep-listen'],
     hepAuthKey: values['hep-auth-key'],
     eventsListen: values['events-listen'],

@@ -18,6 +18,8 @@ export const DEFAULTS = Object.freeze({
   listen: '127.0.0.1:8888',
   /** Bearer token for /mi and /metrics; null = no token needed. */
   token: null as string | null,
+  /** Environment variable that may carry the read-only token (reads and /metrics; no MI command that changes statistics). */
+  readTokenEnv: 'SIPSTATS_READ_TOKEN',
   /** Environment variable that may carry the token (the config's `auth.token` wins over none, the flag over both). */
   tokenEnv: 'SIPSTATS_TOKEN',
   /** URL the `sipstats mi` client talks to. */

@@ -17,7 +17,8 @@ export type OpaqueSection = Readonly<Record<string, unknown>>;
 
 export interface ServerConfig {
   readonly listen: ListenAddress;
-  readonly auth: { readonly token: string | null };
+  /** token: admin; readToken: reads and /metrics only; allowUnauthenticated: serve beyond loopback without a token. */
+  readonly auth: { readonly token: string | null; readonly readToken: string | null; readonly allowUnauthenticated: boolean };
   /** Counters, groups and profiles, as the engine takes them. */
   readonly engine: EngineConfig;
   /** TODO(HEP ingest issue): HEP listener settings; opaque for now. */

@@ -60,6 +60,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'reset_statistics',
+      writes: true,
       aliases: ['statistics:reset'],
       run(params) {
         const items = statisticsParam(bind(params, ['statistics']).statistics);
@@ -74,6 +75,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'reset_all_statistics',
+      writes: true,
       aliases: ['statistics:reset_all'],
       run(params) {
         bind(params, []);
@@ -83,6 +85,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'clear_statistics',
+      writes: true,
       aliases: ['statistics:clear'],
       run(params) {
         const out = get(params);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createHttpServer, miRoute } from '../../src/app/http-server.ts';
+import { createHttpServer, miRoute, sessionRoute } from '../../src/app/http-server.ts';
 import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS, KPIS, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
@@ -230,6 +230,7 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does) — this test never downloads a browser`);
   const { stats, history } = fixture();
   const http: SipstatsHttpServer = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history)] });
+  http.addRoute(sessionRoute(http));
   const profileDir = mkdtempSync(join(tmpdir(), 'sipstats-chromium-'));
   let context: BrowserContext | undefined;
   try {
@@ -263,11 +264,27 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
       if (!r.url().startsWith(url)) problems.push(`request outside the server: ${r.url()}`);
     });
 
-    // the token is taken from ?token= once, kept in sessionStorage and dropped from the address bar
+    // without a session the page asks for the token; typed into the form, it is traded for an
+    // HttpOnly session cookie (POST body): it never appears in a URL, nor in the page's storage
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('#auth-form', { state: 'visible' });
+    await page.fill('#auth-form input[name="token"]', TOKEN);
+    await page.press('#auth-form input[name="token"]', 'Enter');
+    await view(page, '1m', '');
+    // the 401s the page got before the token was typed are the expected ones (that is how it knew to ask)
+    for (let i = problems.length - 1; i >= 0; i--) if (problems[i].includes('status of 401')) problems.splice(i, 1);
+    assert.ok(!requested.some((u) => u.includes(TOKEN)), 'the token is in no URL');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the session cookie is HttpOnly');
+    assert.equal(await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage)).then((s) => s.includes(TOKEN)), false);
+    const cookies = await context.cookies(url);
+    assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.sameSite]), [['sipstats_session', true, 'Strict']]);
+    // an older link with ?token= still works: traded for a session at once and dropped from the address bar
+    await context.clearCookies();
     await page.goto(`${url}/?token=${TOKEN}`);
     await view(page, '1m', '');
     assert.equal(new URL(page.url()).searchParams.get('token'), null);
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('sipstats.token')), TOKEN);
 
     // 1 minute, all traffic
     assert.ok((await assertCardsMatchMi(page, url, '1m', '')) >= 7, 'all-traffic cards hold values');

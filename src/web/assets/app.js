@@ -20,7 +20,6 @@
   const HEAT_COLS = 30;
   const HEAT_BUCKETS = 10;
   const NOT_ENOUGH = 'not enough data';
-  const TOKEN_KEY = 'sipstats.token';
   const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#7c3aed', '#dc2626', '#0d9488', '#ca8a04', '#db2777', '#4b5563'];
   // stable element ids (and test ids) of the charts of the usual units; other units get chart-N
   const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd' };
@@ -36,9 +35,10 @@
 
   // ---- state, from the URL ------------------------------------------------------------------
   const url = new URL(location.href);
-  if (url.searchParams.has('token')) {
-    // a token in the URL is taken once, kept for this tab only, and removed from the address bar
-    sessionStorage.setItem(TOKEN_KEY, url.searchParams.get('token') || '');
+  // a token in the URL (older links) is traded at once for a session cookie and removed from the
+  // address bar; the form below does the same without the token ever being in a URL
+  const urlToken = url.searchParams.get('token');
+  if (urlToken !== null) {
     url.searchParams.delete('token');
     history.replaceState(null, '', url);
   }
@@ -81,9 +81,14 @@
   }
 
   // ---- fetching -----------------------------------------------------------------------------
+  /** Trades a token for an HttpOnly session cookie (POST body: the token never appears in a URL). */
+  async function login(token) {
+    const r = await fetch('api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), cache: 'no-store', credentials: 'same-origin' });
+    return r.ok;
+  }
+
   async function api(path) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    const r = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {}, cache: 'no-store' });
+    const r = await fetch(path, { cache: 'no-store', credentials: 'same-origin' });
     if (r.status === 401) {
       const e = new Error('this server needs a token');
       e.status = 401;
@@ -831,12 +836,16 @@
     $('auth-form').addEventListener('submit', (e) => {
       e.preventDefault();
       const input = e.target.elements.token;
-      sessionStorage.setItem(TOKEN_KEY, input.value);
+      const token = input.value;
       input.value = '';
-      poll();
+      login(token).then((ok) => {
+        if (!ok) setStatus('token refused', true);
+        poll();
+      });
     });
     syncUrl();
-    poll();
+    if (urlToken !== null) login(urlToken).then(() => poll());
+    else poll();
   }
 
   init();
