@@ -66,7 +66,16 @@ export interface StartOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
+export interface ReloadReport {
+  /** What changed (profiles, variables, groups added or changed; tracking options). */
+  readonly changes: string[];
+  /** Settings that changed in the file but take effect only at the next start. */
+  readonly restart: string[];
+}
+
 export interface Running {
+  /** Re-reads the configuration file; rejects with a ConfigError (the old configuration stays). */
+  reload(): Promise<ReloadReport>;
   readonly url: string;
   /** `HOST:PORT` of the HEP listener (UDP and TCP), when there is one. */
   readonly hepAddress: string | null;
@@ -140,13 +149,14 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       log('warn', `OpenSIPS events on ${ingest.events.host}:${ingest.events.port} are taken from anyone who can reach it (event_datagram/event_stream carry no credentials): keep it on a private network`);
     const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
     if (hep !== null) closers.push(hep.close);
-    const acc = new AccKpiFeeder(pipeline.sink, {
-      customerParam: ingest.accCustomerParam,
-      setupMsParam: ingest.accSetupMsParam,
-      outcomes: ingest.tracker.outcomes,
-      acdFrom: ingest.tracker.acdFrom,
-      maxCustomers: ingest.tracker.maxCustomers,
+    const accOptions = (i: IngestSettings) => ({
+      customerParam: i.accCustomerParam,
+      setupMsParam: i.accSetupMsParam,
+      outcomes: i.tracker.outcomes,
+      acdFrom: i.tracker.acdFrom,
+      maxCustomers: i.tracker.maxCustomers,
     });
+    const acc = new AccKpiFeeder(pipeline.sink, accOptions(ingest));
     const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);
     if (events !== null) closers.push(events.close);
     if (options.demo === true && hep === null) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--demo', message: 'the demo sends HEP: it needs the HEP listener (drop --no-hep)' }], '--demo');
@@ -178,7 +188,40 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       await persistence?.close();
       await http.close();
     };
+    let current = config;
+    /**
+     * Re-reads the configuration file (SIGHUP, MI reload_config), all or nothing: the engine takes
+     * new groups, variables and profiles (a profile with series keeps its layout, see
+     * StatsEngine.reconfigure), the tracker new customer/carrier/destination keys, prefix tables,
+     * outcome table and platform; every statistic and every tracked call stays. A bad file, or a
+     * change that needs a restart, is refused with its coded errors and the old configuration stays.
+     */
+    const reload = async (): Promise<ReloadReport> => {
+      if (options.configPath === undefined) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--config', message: 'started without a configuration file: nothing to reload' }], 'reload');
+      const next = await loadConfigFile(options.configPath);
+      const nextIngest = ingestSettings(next, options);
+      const r = stats.engine.reconfigure(next.engine);
+      if (!r.ok) throw new ConfigError(r.problems.map((m) => ({ code: 'E_CONFIG' as const, line: 0, path: 'profiles', message: m })), `reload of ${options.configPath}`);
+      pipeline.reconfigure({ ...nextIngest.tracker, hepAuthKey: nextIngest.hepAuthKey });
+      acc.reconfigure(accOptions(nextIngest));
+      history.syncProfiles();
+      const restart: string[] = [];
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      if (!same(next.listen, current.listen)) restart.push('listen');
+      if (!same(next.auth, current.auth)) restart.push('auth');
+      if (!same(next.hep?.listen, current.hep?.listen) || !same(next.hep?.enabled, current.hep?.enabled)) restart.push('hep.listen');
+      if (!same(next.kpi?.eventsListen, current.kpi?.eventsListen)) restart.push('kpi.eventsListen');
+      if (!same(next.redis, current.redis)) restart.push('redis');
+      if (!same(next.dataDir, current.dataDir)) restart.push('dataDir');
+      current = next;
+      const report: ReloadReport = { changes: [...r.changes, 'call tracking options applied'], restart };
+      log('info', `configuration reloaded from ${options.configPath}: ${report.changes.join('; ')}${restart.length ? `; not applied until a restart: ${restart.join(', ')}` : ''}`);
+      return report;
+    };
+    stats.addMiCommand({ name: 'reload_config', writes: true, run: () => reload() });
+
     return {
+      reload,
       url,
       persistence,
       cluster,
@@ -239,6 +282,13 @@ function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
     events: at('--events-listen', o.eventsListen, r.value.events),
     tracker: completeTracker({ ...r.value.tracker, ...o.tracker }),
   };
+}
+
+/** SIGHUP: reload the configuration file; a refused one is logged with every problem, and the old one stays. */
+export function reloadOnSignal(running: Running, log: (level: 'info' | 'warn' | 'error', m: string) => void = (l, m) => process.stderr.write(`sipstats ${l}: ${m}\n`)): void {
+  process.on('SIGHUP', () => {
+    running.reload().catch((e: unknown) => log('error', `reload refused, the running configuration stays: ${e instanceof Error ? e.message : String(e)}`));
+  });
 }
 
 /** SIGTERM / SIGINT: close cleanly, then exit 0 (1 if closing failed). A second signal exits at once. */

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { exitOnSignals, start } from '../app/server.ts';
+import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
@@ -148,6 +148,7 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
     tracker: trackerFlags(values),
   });
   exitOnSignals(running);
+  reloadOnSignal(running);
   return -1; // keeps running
 }
 

@@ -174,15 +174,17 @@ const OUT = 1; // from the platform to outside
  * from the front, with a cap; dimension values are capped and expire when idle.
  */
 export class CallTracker {
-  private readonly opt: Defaults;
-  private readonly outcomes: OutcomeTable;
-  private readonly customerOf: ReturnType<typeof customerExtractor>;
-  private readonly carrierOf: ReturnType<typeof carrierExtractor> | null;
-  private readonly destinationOf: ReturnType<typeof destinationExtractor> | null;
-  private readonly isPlatform: ((ip: string) => string | null) | null;
-  private readonly corrHeader: HeaderName | null;
-  private readonly corrHep: boolean;
-  private readonly ringing: Set<number>;
+  // what the options decide (replaced by reconfigure(); the calls being tracked stay)
+  private opt!: Defaults;
+  private outcomes!: OutcomeTable;
+  private customerOf!: ReturnType<typeof customerExtractor>;
+  private carrierOf!: ReturnType<typeof carrierExtractor> | null;
+  private destinationOf!: ReturnType<typeof destinationExtractor> | null;
+  private isPlatform!: ((ip: string) => string | null) | null;
+  private corrHeader!: HeaderName | null;
+  private corrHep!: boolean;
+  private ringing!: Set<number>;
+  private acdFromAnswer!: boolean;
   private readonly calls = new LegTable();
   private readonly attempts = new LegTable();
   /** Answered attempts by Call-ID (a BYE names the Call-ID only). */
@@ -192,7 +194,6 @@ export class CallTracker {
   /** Recently seen non-initial requests (Call-ID, CSeq, method) → time: retransmissions count once. */
   private readonly recent = new Map<string, number>();
   readonly scopes: Scopes;
-  private readonly acdFromAnswer: boolean;
   private nextSweep = -Infinity;
   private nextExpiry = -Infinity;
 
@@ -200,6 +201,16 @@ export class CallTracker {
     private readonly sink: KpiSink,
     options: TrackerOptions = {},
   ) {
+    this.scopes = new Scopes(sink, { maxValues: { customer: 0, carrier: 0, destination: 0 }, idleMs: 0 }, options.windows ?? WINDOWS);
+    this.reconfigure(options);
+  }
+
+  /**
+   * Applies new options (a configuration reload): customer, carrier and destination keys, prefix
+   * table, outcome table, platform, correlation, limits. Calls and attempts being tracked, and every
+   * series, stay; a call already started keeps the customer and destination it was given.
+   */
+  reconfigure(options: TrackerOptions): void {
     this.opt = { ...TRACKER_DEFAULTS, ...stripUndefined(options) } as Defaults;
     this.outcomes = new OutcomeTable(options.outcomes ?? DEFAULT_OUTCOMES);
     this.customerOf = customerExtractor(options.customer ?? DEFAULT_CUSTOMER_KEY);
@@ -211,11 +222,7 @@ export class CallTracker {
     this.corrHep = options.correlation?.hep === true;
     this.ringing = new Set(options.ringingCodes ?? [180, 183]);
     this.acdFromAnswer = this.opt.acdFrom === 'answer';
-    this.scopes = new Scopes(
-      sink,
-      { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs },
-      options.windows ?? WINDOWS,
-    );
+    this.scopes.limits = { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs };
   }
 
   /** Calls being tracked (pending + answered). */
