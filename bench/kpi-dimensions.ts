@@ -145,7 +145,7 @@ function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, 
   }
 }
 
-function rates(): BenchResult[] {
+export function rates(): BenchResult[] {
   const CALLS = 20_000;
   const both = templates(true);
   const one = templates(false);

@@ -29,6 +29,7 @@ import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeHep } from '../../src/protocol/hep/decode.ts';
 import { parseSip } from '../../src/protocol/sip/parse.ts';
 import type { SipMessage } from '../../src/protocol/sip/parse.ts';
+import { alive, exited, readText, stop, tail } from './processes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Who is where
@@ -423,23 +424,7 @@ async function udpPortTaken(ip: string, port: number): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
-/** Resolves with the exit code (or signal name) when `child` exits, or null after `ms`. */
-function exited(child: ChildProcess, ms: number): Promise<number | string | null> {
-  if (!alive(child)) return Promise.resolve(child.exitCode ?? child.signalCode);
-  return new Promise((res) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      res(null);
-    }, ms);
-    const onExit = (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      res(code ?? signal);
-    };
-    child.once('exit', onExit);
-  });
-}
 
 const running = (pid: number) => {
   try {
@@ -472,27 +457,8 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** Stops a child: `signal`, then SIGKILL if it is still there after `graceMs`. */
-async function stop(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  if (!alive(child)) return;
-  child.kill(signal);
-  if ((await exited(child, graceMs)) === null && alive(child)) {
-    child.kill('SIGKILL');
-    await exited(child, 2000);
-  }
-}
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
-function tail(text: string, lines = 30): string {
-  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
-}
 
 /** Fills @NAME@ placeholders; throws when one of `values` is not used or one is left. */
 function fill(template: string, values: Record<string, string>, what: string): string {

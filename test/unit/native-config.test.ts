@@ -101,7 +101,7 @@ test('every problem is reported at once, each with its path', () => {
   });
   assert.deepEqual(issues(r).sort(), [
     'auth.token: E_CFG_SYNTAX: must be a token of printable ASCII without spaces, got "a b"',
-    'auth.user: E_CFG_UNKNOWN_PARAM: unknown key (allowed: token)',
+    'auth.user: E_CFG_UNKNOWN_PARAM: unknown key (allowed: token, readToken, allowUnauthenticated)',
     'colour: E_CFG_UNKNOWN_PARAM: unknown key (allowed: listen, auth, variables, groups, profiles, hep, dataDir, redis, kpi)',
     'dataDir: E_CFG_SYNTAX: must be a non-empty string, got 5',
     "groups[1]: E_CFG_BAD_GROUP: must be a group name of letters, digits, '_', '-', '.' (at most 64), got \"bad group\"",
