@@ -180,7 +180,7 @@ export class CallTracker {
   private customerOf!: ReturnType<typeof customerExtractor>;
   private carrierOf!: ReturnType<typeof carrierExtractor> | null;
   private destinationOf!: ReturnType<typeof destinationExtractor> | null;
-  private isPlatform!: ((ip: string) => string | null) | null;
+  private isPlatform!: ((ip: string) => boolean) | null;
   private corrHeader!: HeaderName | null;
   private corrHep!: boolean;
   private ringing!: Set<number>;
@@ -215,7 +215,7 @@ export class CallTracker {
     this.outcomes = new OutcomeTable(options.outcomes ?? DEFAULT_OUTCOMES);
     this.customerOf = customerExtractor(options.customer ?? DEFAULT_CUSTOMER_KEY);
     const platform = options.platform !== undefined && options.platform.length > 0 ? options.platform : null;
-    this.isPlatform = platform === null ? null : compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform'])));
+    this.isPlatform = platform === null ? null : memoIp(compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform']))));
     this.carrierOf = platform === null ? null : carrierExtractor(options.carrier ?? DEFAULT_CARRIER_KEY);
     this.destinationOf = options.destination === undefined || options.destination === null ? null : destinationExtractor(options.destination);
     this.corrHeader = options.correlation?.header !== undefined ? headerName(options.correlation.header) : null;
@@ -247,8 +247,8 @@ export class CallTracker {
     }
     let side = IN;
     if (this.isPlatform !== null) {
-      const fromPlatform = this.isPlatform(meta.srcIp) !== null;
-      const toPlatform = this.isPlatform(meta.dstIp ?? '') !== null;
+      const fromPlatform = this.isPlatform(meta.srcIp);
+      const toPlatform = this.isPlatform(meta.dstIp ?? '');
       if (fromPlatform === toPlatform) {
         this.sink.selfStat(fromPlatform ? 'sip_internal' : 'sip_outside_platform', 1);
         return;
@@ -505,6 +505,22 @@ export class CallTracker {
       if (p95 >= 0) s.add(p95, v, t);
     }
   }
+}
+
+/**
+ * Remembers which addresses are the platform's: the same few addresses come back in every message,
+ * and a Map probe is cheaper than parsing the address text (bounded: cleared past 4 096 entries).
+ */
+function memoIp(match: (ip: string) => string | null): (ip: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (ip) => {
+    let v = seen.get(ip);
+    if (v === undefined) {
+      if (seen.size >= 4096) seen.clear();
+      seen.set(ip, (v = match(ip) !== null));
+    }
+    return v;
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
