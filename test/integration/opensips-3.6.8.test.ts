@@ -12,7 +12,7 @@ import type { Payload } from '../support/pcap-payloads.ts';
  * What a real OpenSIPS 3.6.8 sent (test/fixtures/opensips-3.6.8: the configuration that worked,
  * and the captures of its event_datagram, event_stream and HEP output) replayed into running
  * servers, against the truth computed from the plain SIP (expected.json). docs/kpis.md quotes that
- * configuration's lines; test/unit/docs.test.ts checks they are the fixture's.
+ * configuration's lines; test/integration/docs.test.ts checks they are the fixture's.
  */
 
 const DIR = new URL('../fixtures/opensips-3.6.8/', import.meta.url);
