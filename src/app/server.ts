@@ -23,6 +23,8 @@ import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
 import type { ClusterHandle } from '../persist/cluster/attach.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
+import { describeDeclared, withKpiProfiles } from './kpi-profiles.ts';
+import { NODE_ID } from '../persist/cluster/keys.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
 
@@ -115,7 +117,10 @@ export async function start(options: StartOptions = {}): Promise<Running> {
 
   const ingest = ingestSettings(config, options);
   const clock = options.clock ?? Date.now;
-  const stats = createStats({ config: config.engine, clock });
+  // the KPI inputs feed fixed profiles: declare those the configuration lacks, and say so
+  const kpi = ingest.hep !== null || ingest.events !== null ? withKpiProfiles(config.engine, ingest.tracker) : { engine: config.engine, declared: [] };
+  if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
+  const stats = createStats({ config: kpi.engine, clock });
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
   const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(history.miCommand());
@@ -136,6 +141,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const redisUrl = options.redis ?? (typeof config.redis?.url === 'string' ? config.redis.url : undefined);
     if (redisUrl !== undefined) {
       const nodeId = options.nodeId ?? (typeof config.redis?.nodeId === 'string' ? config.redis.nodeId : hostname());
+      if (!NODE_ID.test(nodeId))
+        throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: options.nodeId !== undefined ? '--node-id' : 'redis.nodeId', message: `must be 1..128 characters of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(nodeId)}` }], 'cluster');
       cluster = await attachCluster(stats, { redisUrl, nodeId, log });
     }
     if (cluster !== null) {
@@ -161,7 +168,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     if (events !== null) closers.push(events.close);
     if (options.demo === true && hep === null) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--demo', message: 'the demo sends HEP: it needs the HEP listener (drop --no-hep)' }], '--demo');
     const demoTarget = hep === null ? null : hep.udp.address.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
-    const demo = options.demo === true && hep !== null ? startDemoTraffic({ host: demoTarget!.startsWith('[') ? '::1' : demoTarget!.split(':')[0], port: hep.udp.port }) : null;
+    const demo = options.demo === true && hep !== null ? startDemoTraffic({ host: demoTarget!.startsWith('[') ? '::1' : demoTarget!.split(':')[0], port: hep.udp.port, authKey: ingest.hepAuthKey }) : null;
     if (demo !== null) closers.unshift(async () => demo.stop());
     // one coarse timer: call timeouts and chart history every second, idle-series sweep every 10 s
     let ticks = 0;

@@ -43,7 +43,9 @@ commands:
     --params JSON    send these params as they are (instead of ARGS)
                      ARGS as opensips-cli shapes them: all key=value → named params
                      ({"statistics": [...]} split on spaces); else positional, the
-                     statistics commands taking every ARG as one array: [["ASR","stats_10m:"]]
+                     commands taking statistics names (get_statistics, get_history,
+                     cluster_get_statistics, ...) taking every ARG as one array:
+                     [["ASR","stats_10m:"]] (get_history: points=N beside it)
   replay FILE        KPIs of a pcap/pcapng capture (UDP SIP, HEP-in-UDP), on the capture's clock
     --json           print what get_statistics all returns at the end of the capture
     --config FILE    profiles (default: the embedded KPI profiles)
@@ -57,34 +59,54 @@ commands:
 
 export { UsageError } from './args.ts';
 
-const STATISTICS_COMMANDS = new Set([
-  'get_statistics',
-  'list_statistics',
-  'reset_statistics',
-  'clear_statistics',
-  'statistics:get',
-  'statistics:list',
-  'statistics:reset',
-  'statistics:clear',
+/**
+ * The commands that take a `statistics` array (the statistics module's, get_history, the cluster
+ * read), with the other named params each one takes.
+ */
+const STATISTICS_COMMANDS = new Map<string, readonly string[]>([
+  ['get_statistics', []],
+  ['list_statistics', []],
+  ['reset_statistics', []],
+  ['clear_statistics', []],
+  ['statistics:get', []],
+  ['statistics:list', []],
+  ['statistics:reset', []],
+  ['statistics:clear', []],
+  ['get_history', ['points']],
+  ['statistics:history', ['points']],
+  ['cluster_get_statistics', []],
+  ['cluster:get', []],
 ]);
 
 /**
  * MI params from command-line words, the way opensips-cli shapes them: only `key=value` words →
  * named params (`statistics=` split on spaces into an array); otherwise positional, except that the
- * statistics commands take all their words as one array param; no words → `{}`.
+ * commands taking statistics names take all their words as one array param, and their other named
+ * params (`points=N` of get_history) beside it; no words → `{}`.
  */
 export function miParams(method: string, args: readonly string[]): unknown[] | Record<string, unknown> {
+  const extra = STATISTICS_COMMANDS.get(method);
   if (args.every((a) => /^[a-zA-Z.\-_]+=/.test(a))) {
     const out: Record<string, unknown> = {};
     for (const a of args) {
       const eq = a.indexOf('=');
       const k = a.slice(0, eq);
       const v = a.slice(eq + 1);
-      out[k] = STATISTICS_COMMANDS.has(method) && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
+      out[k] = extra !== undefined && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
     }
     return out;
   }
-  return STATISTICS_COMMANDS.has(method) ? [[...args]] : [...args];
+  if (extra === undefined) return [...args];
+  const named: Record<string, unknown> = {};
+  const names: string[] = [];
+  for (const a of args) {
+    const eq = a.indexOf('=');
+    const k = eq > 0 ? a.slice(0, eq) : '';
+    if (k === 'statistics') names.push(...a.slice(eq + 1).split(/\s+/).filter((x) => x !== ''));
+    else if (extra.includes(k)) named[k] = a.slice(eq + 1);
+    else names.push(a);
+  }
+  return Object.keys(named).length === 0 ? [names] : { statistics: names, ...named };
 }
 
 const DEFAULT_DATA_DIR = './data';

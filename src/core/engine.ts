@@ -36,7 +36,7 @@ export class SeriesHandle {
 
 /**
  * The statistics engine: counters, groups, profiles and series with OpenSIPS semantics
- * (SPEC §3–4). Pure: time comes from the injected clock, no I/O.
+ * (README: Counters, Series and profiles). Pure: time comes from the injected clock, no I/O.
  */
 export class StatsEngine {
   private readonly groups = new Map<string, Group>();
@@ -231,7 +231,7 @@ export class StatsEngine {
     }
   }
 
-  // ---- counters (SPEC §3) -------------------------------------------------------------------
+  // ---- counters (README: Counters) -------------------------------------------------------------------
 
   /**
    * update_stat: adds `value` to a counter, creating it in `dynamic` (or in the declared group of
@@ -286,7 +286,7 @@ export class StatsEngine {
     return { group, bare };
   }
 
-  // ---- series (SPEC §4) ---------------------------------------------------------------------
+  // ---- series (README: Series and profiles, the clock-aligned slots) ---------------------------------------------------------------------
 
   /**
    * update_stat_series: records `value` in series `name` of `profile`, creating the series on first

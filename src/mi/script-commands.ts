@@ -2,7 +2,7 @@ import type { StatsEngine } from '../core/engine.ts';
 import { bind, stringParam } from './params.ts';
 import type { MiCommand } from './registry.ts';
 
-/** The script functions over MI (SPEC §5 extensions), named or positional params. */
+/** The script functions over MI (sipstats extensions, docs/mi.md), named or positional params. */
 export function scriptCommands(engine: StatsEngine): MiCommand[] {
   return [
     {

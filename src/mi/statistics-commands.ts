@@ -5,7 +5,7 @@ import { bind, statisticsParam } from './params.ts';
 import type { MiCommand } from './registry.ts';
 
 /**
- * Resolves `statistics` items (SPEC §5): `all`; `grp:` = every statistic of the group; `grp:name`
+ * Resolves `statistics` items (docs/mi.md): `all`; `grp:` = every statistic of the group; `grp:name`
  * (extension) = that statistic; anything else = a bare name in every group. Unknown items are
  * skipped. Calls `cb` with the key under which the statistic is shown.
  */

@@ -129,7 +129,7 @@ export interface PersistenceHandle {
 /**
  * Restores `stats` from the newest good snapshot in `dataDir`, then snapshots it every `intervalMs`
  * (timer unref()ed) and once more on close(). Slots that expired while the process was down are
- * dropped by the engine's clock (SPEC §4). A corrupt snapshot is moved aside and reported, and the
+ * dropped by the engine's clock (README: Series and profiles, the clock-aligned slots). A corrupt snapshot is moved aside and reported, and the
  * engine starts empty (or from `NAME.prev`): attaching never fails for bad file content.
  */
 export async function attachPersistence(stats: Stats, options: PersistOptions): Promise<PersistenceHandle> {
