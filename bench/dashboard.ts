@@ -1,5 +1,5 @@
 /**
- * Dashboard benchmark (issue 6), everything on 127.0.0.1, with 1 000 customers × 3 windows × 8 KPIs
+ * Dashboard benchmark, everything on 127.0.0.1, with 1 000 customers × 3 windows × 8 KPIs
  * (24 000 KPI series) whose values change between polls:
  * - page weight: bytes of HTML + JS + CSS + uPlot transferred (gzip), and uncompressed;
  * - time to first chart: navigation start → the first uPlot chart drawn with data (the

@@ -1,5 +1,5 @@
 /**
- * Engine benchmark (issue 2): update_stat_series by name with 1 000 and 100 000 distinct series, and
+ * Engine benchmark: update_stat_series by name with 1 000 and 100 000 distinct series, and
  * reads, against prom-client Counter.inc (one label), prom-client Summary with maxAgeSeconds (its
  * sliding window) and the raw limit (a Map lookup plus a Float64Array add). The engine gets a coarse
  * clock advanced once per batch of 1 000 updates, as the server does per event-loop turn.

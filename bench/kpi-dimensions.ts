@@ -1,5 +1,5 @@
 /**
- * KPI pipeline with every dimension on (issue 11): platform legs (the customer's INVITE in, the
+ * KPI pipeline with every dimension on: platform legs (the customer's INVITE in, the
  * platform's INVITE out to a carrier: 14 SIP messages a call), 1 000 customers, 50 carriers by CIDR,
  * the full ITU country-code table, carrier × destination; HEP decode + SIP parse + tracking + KPI
  * updates on one core, against the same pipeline without dimensions (customer only, one leg) and
@@ -145,7 +145,7 @@ function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, 
   }
 }
 
-function rates(): BenchResult[] {
+export function rates(): BenchResult[] {
   const CALLS = 20_000;
   const both = templates(true);
   const one = templates(false);

@@ -1,5 +1,5 @@
 /**
- * KPI pipeline benchmark (issue 4): HEP decode + SIP parse + call tracking + KPI series updates in
+ * KPI pipeline benchmark: HEP decode + SIP parse + call tracking + KPI series updates in
  * one process, in SIP messages per second on one core, against hep-js decoding alone (the npm
  * decoder a Node user would pick) on the same frames; bytes per tracked call; and the highest live
  * HEP/UDP rate sustained with zero loss (a sender process on 127.0.0.1 at fixed rates).

@@ -1,5 +1,5 @@
 /**
- * Percentile benchmark (issue 7): updates of a p95 series against hdr-histogram-js (a plain
+ * Percentile benchmark: updates of a p95 series against hdr-histogram-js (a plain
  * histogram, no window) and prom-client Summary (t-digest per age bucket, maxAgeSeconds=60), in the
  * same run; and memory per percentile series.
  */

@@ -1,6 +1,6 @@
 /**
- * Persistence and cluster benchmark (issue 5).
- *  - Snapshot of 100 000 series (the SPEC §7 profile mix, every window full): encode, atomic save
+ * Persistence and cluster benchmark.
+ *  - Snapshot of 100 000 series (the default KPI profile mix, every window full): encode, atomic save
  *    (write + fsync + read back + verify + rename), load + decode, restore; file size. Compared in the
  *    same run with the naive peer: JSON.stringify(exportState) + gzip.
  *  - Redis commands per second per node at 100 000 updates/s (simulated clock, one flush per second
@@ -23,7 +23,7 @@ import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import type { BenchResult } from './lib.ts';
 import { host, isMain, printResults } from './lib.ts';
 
-/** The default KPI profiles (SPEC §7 and the p95 ones); the bench fills the six seed profiles. */
+/** The default KPI profiles (docs/kpis.md and the p95 ones); the bench fills the six seed profiles. */
 const CFG = KPI_MODPARAMS;
 const PROFILES = ['perc', 'avg', '10m-perc', '1h-perc', '10m-avg', '1h-avg'];
 const KPIS = ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD'];

@@ -1,5 +1,5 @@
 /**
- * Server benchmark (issue 3), everything on 127.0.0.1 through real sockets, client in the same
+ * Server benchmark, everything on 127.0.0.1 through real sockets, client in the same
  * process (so client work is counted too):
  * - MI `get_statistics` of a 10 000-statistic group: median ms per reply over HTTP (target < 20 ms);
  * - `/metrics` scrape of 100 000 series over HTTP: median ms (target < 300 ms), plus the serializer

@@ -12,7 +12,9 @@ export const ERRORS = {
   E_NOT_FOUND: { mi: 404, title: 'Statistics Not Found' },
   E_SERIES_LIMIT: { mi: 429, title: 'Series limit reached' },
   E_CONFIG: { mi: 400, title: 'Invalid configuration' },
+  E_READ_ONLY: { mi: 403, title: 'Forbidden' },
   E_CLUSTER_UNAVAILABLE: { mi: 503, title: 'Cluster values unavailable' },
+  E_DATA_DIR_LOCKED: { mi: 500, title: 'Data directory in use' },
   // snapshots (reported at start; the file is moved aside, never deleted)
   E_SNAPSHOT_MAGIC: { mi: 500, title: 'Not a sipstats snapshot' },
   E_SNAPSHOT_VERSION: { mi: 500, title: 'Snapshot format version not supported' },

@@ -59,6 +59,10 @@ export class Stats implements MiHandler {
     return this.registry.miCommands();
   }
 
+  writes(method: string): boolean {
+    return this.registry.writes(method);
+  }
+
   /** Adds an MI command (servers and plugins: cluster reads, series management, history). */
   addMiCommand(c: MiCommand): void {
     this.registry.add(c);

@@ -218,6 +218,7 @@ export class AlertService {
       },
       {
         name: 'reload_alerts',
+        writes: true,
         run: async () => {
           if (this.reloader === undefined) throw new SipstatsError('E_CONFIG', 'reload_alerts: the server was started without a configuration file');
           let next: AlertsConfig;

@@ -1,4 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SipstatsError } from '../errors.ts';
+import { toErrorBody } from '../mi/registry.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,8 +48,15 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * What a request may do: `admin` (the admin token, or no token configured), `read` (the read-only
+ * token: reads and /metrics, no MI command that changes statistics).
+ */
+export type Access = 'admin' | 'read';
+
 export interface RouteContext {
   readonly url: URL;
+  readonly access: Access;
   /** Reads the request body (at most bodyLimit bytes). Rejects with HttpError(413) past it. */
   body(): Promise<Buffer>;
   /** Sends a JSON reply. */
@@ -67,8 +76,10 @@ export interface Route {
 
 export interface HttpServerOptions {
   routes?: Route[];
-  /** Bearer token required by routes with `auth` (null/'' = no token). */
+  /** Bearer token required by routes with `auth` (null/'' = no token): full access. */
   token?: string | null;
+  /** A second token for reads only (GET routes, /metrics, MI commands that change nothing). */
+  readToken?: string | null;
   limits?: Partial<HttpLimits>;
   /** Where handler failures are reported (default: stderr). */
   log?: (message: string) => void;
@@ -81,12 +92,16 @@ export class SipstatsHttpServer {
   readonly limits: Readonly<HttpLimits>;
   private readonly routes: Route[] = [];
   private readonly tokenHash: Buffer | null;
+  private readonly readTokenHash: Buffer | null;
+  /** Dashboard sessions: cookie id → access and expiry (the token never travels in a URL). */
+  private readonly sessions = new Map<string, { access: Access; until: number }>();
   private readonly log: (message: string) => void;
 
   constructor(options: HttpServerOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...options.limits });
     const l = this.limits;
     this.tokenHash = options.token ? sha(options.token) : null;
+    this.readTokenHash = options.readToken ? sha(options.readToken) : null;
     this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
     for (const r of options.routes ?? []) this.addRoute(r);
     this.server = createServer({
@@ -152,12 +167,53 @@ export class SipstatsHttpServer {
     return this.routes.filter((r) => path === r.path || (r.prefix === true && path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`)));
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    if (this.tokenHash === null) return true;
+  /** The access a token gives, or null. Digests are compared: constant time, and no length leak. */
+  tokenAccess(token: string): Access | null {
+    const d = sha(token);
+    if (this.tokenHash !== null && timingSafeEqual(d, this.tokenHash)) return 'admin';
+    if (this.readTokenHash !== null && timingSafeEqual(d, this.readTokenHash)) return 'read';
+    return null;
+  }
+
+  /**
+   * The access of a request: a bearer token, or (GET only: the dashboard's reads) its session
+   * cookie; everything when no token is configured; null when refused.
+   */
+  private access(req: IncomingMessage): Access | null {
+    if (this.tokenHash === null && this.readTokenHash === null) return 'admin';
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    // compare digests: constant time, and no length leak
-    return m !== null && timingSafeEqual(sha(m[1]), this.tokenHash);
+    if (m !== null) return this.tokenAccess(m[1]);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return null;
+    const c = /(?:^|;\s*)sipstats_session=([A-Za-z0-9_-]{20,100})/.exec(String(req.headers.cookie ?? ''));
+    if (c === null) return null;
+    const s = this.sessions.get(c[1]);
+    if (s === undefined || s.until < Date.now()) {
+      if (s !== undefined) this.sessions.delete(c[1]);
+      return null;
+    }
+    return s.access;
+  }
+
+  /** Opens a dashboard session for a token: the cookie value, or null for a bad token. */
+  openSession(token: string, ttlMs = 12 * 3600_000): { id: string; access: Access } | null {
+    const access = this.tokenAccess(token);
+    if (access === null) return null;
+    const now = Date.now();
+    for (const [k, v] of this.sessions) if (v.until < now) this.sessions.delete(k);
+    if (this.sessions.size >= 10_000) this.sessions.delete(this.sessions.keys().next().value as string);
+    const id = randomBytes(24).toString('base64url');
+    this.sessions.set(id, { access, until: now + ttlMs });
+    return { id, access };
+  }
+
+  closeSession(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** Whether any token is configured. */
+  get protected(): boolean {
+    return this.tokenHash !== null || this.readTokenHash !== null;
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -176,9 +232,11 @@ export class SipstatsHttpServer {
         const allow = [...new Set(candidates.flatMap((r) => (r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods)))].join(', ');
         return this.sendJson(res, 405, { error: 'Method Not Allowed' }, { allow });
       }
-      if (route.auth !== false && !this.authorized(req)) return this.sendJson(res, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer realm="sipstats"' });
+      const access = route.auth === false ? 'admin' : this.access(req);
+      if (access === null) return this.sendJson(res, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer realm="sipstats"' });
       const ctx: RouteContext = {
         url,
+        access,
         body: () => this.readBody(req, res),
         json: (status, value, headers) => this.sendJson(res, status, value, headers),
       };
@@ -278,7 +336,16 @@ export function miRoute(handler: MiHandler, path = '/mi'): Route {
     prefix: true,
     async handle(_req, res, ctx) {
       const body = await ctx.body();
-      const reply = await handleJsonRpc(body.toString('utf8'), handler);
+      // a read-only token may call every command that changes nothing
+      const h: MiHandler =
+        ctx.access === 'admin' || handler.writes === undefined
+          ? handler
+          : {
+              miCommands: () => handler.miCommands(),
+              mi: async (method, params) =>
+                handler.writes!(method) ? { error: toErrorBody(new SipstatsError('E_READ_ONLY', `'${method}' changes statistics: the read-only token may not call it`)) } : handler.mi(method, params),
+            };
+      const reply = await handleJsonRpc(body.toString('utf8'), h);
       if (reply === null) {
         res.writeHead(204);
         res.end();
@@ -286,6 +353,36 @@ export function miRoute(handler: MiHandler, path = '/mi'): Route {
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
       res.end(reply);
+    },
+  };
+}
+
+/**
+ * `POST /api/session` `{"token": "..."}`: a dashboard session in an HttpOnly, SameSite=Strict
+ * cookie, so the token is typed once and never put in a URL (URLs end up in logs and history);
+ * `DELETE /api/session` ends it. The cookie authenticates GET requests only.
+ */
+export function sessionRoute(http: SipstatsHttpServer): Route {
+  return {
+    methods: ['POST', 'DELETE'],
+    path: '/api/session',
+    auth: false,
+    async handle(req, _res, ctx) {
+      const cookie = /(?:^|;\s*)sipstats_session=([A-Za-z0-9_-]{20,100})/.exec(String(req.headers.cookie ?? ''));
+      if (req.method === 'DELETE') {
+        if (cookie !== null) http.closeSession(cookie[1]);
+        return ctx.json(200, { ok: true }, { 'set-cookie': 'sipstats_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0' });
+      }
+      let token: unknown;
+      try {
+        token = (JSON.parse((await ctx.body()).toString('utf8')) as { token?: unknown }).token;
+      } catch {
+        return ctx.json(400, { error: 'Bad Request', message: 'body must be {"token": "..."}' });
+      }
+      if (!http.protected) return ctx.json(200, { access: 'admin', message: 'this server needs no token' });
+      const s = typeof token === 'string' && token !== '' ? http.openSession(token) : null;
+      if (s === null) return ctx.json(401, { error: 'Unauthorized' });
+      ctx.json(200, { access: s.access }, { 'set-cookie': `sipstats_session=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${12 * 3600}` });
     },
   };
 }

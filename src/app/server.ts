@@ -7,7 +7,7 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
-import { createHttpServer, healthRoute, miRoute } from './http-server.ts';
+import { createHttpServer, healthRoute, miRoute, sessionRoute } from './http-server.ts';
 import { completeTracker, readIngest } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
@@ -24,6 +24,8 @@ import { attachCluster } from '../persist/cluster/attach.ts';
 import type { ClusterHandle } from '../persist/cluster/attach.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
 import { AlertService } from '../alerts/service.ts';
+import { describeDeclared, withKpiProfiles } from './kpi-profiles.ts';
+import { NODE_ID } from '../persist/cluster/keys.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
 
@@ -36,6 +38,10 @@ export interface StartOptions {
   listen?: string;
   /** Bearer token, wins over $SIPSTATS_TOKEN and the configuration's auth.token. */
   token?: string;
+  /** Read-only token (reads and /metrics), wins over $SIPSTATS_READ_TOKEN and auth.readToken. */
+  readToken?: string;
+  /** Serve the MI beyond loopback without a token (refused otherwise, as Redis' protected mode does). */
+  allowUnauthenticated?: boolean;
   env?: Record<string, string | undefined>;
   /** Test hook: the engine's clock (Unix ms). */
   clock?: () => number;
@@ -63,7 +69,16 @@ export interface StartOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
+export interface ReloadReport {
+  /** What changed (profiles, variables, groups added or changed; tracking options). */
+  readonly changes: string[];
+  /** Settings that changed in the file but take effect only at the next start. */
+  readonly restart: string[];
+}
+
 export interface Running {
+  /** Re-reads the configuration file; rejects with a ConfigError (the old configuration stays). */
+  reload(): Promise<ReloadReport>;
   readonly url: string;
   /** `HOST:PORT` of the HEP listener (UDP and TCP), when there is one. */
   readonly hepAddress: string | null;
@@ -99,11 +114,16 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   }
   const env = options.env ?? process.env;
   const token = options.token || env[DEFAULTS.tokenEnv] || config.auth.token || null;
+  const readToken = options.readToken || env[DEFAULTS.readTokenEnv] || config.auth.readToken || null;
+  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
+  checkExposure(listen, token, readToken, options.allowUnauthenticated === true || config.auth.allowUnauthenticated, log);
 
   const ingest = ingestSettings(config, options);
   const clock = options.clock ?? Date.now;
-  const stats = createStats({ config: config.engine, clock });
-  const log = options.log ?? ((level, m) => process.stderr.write(`sipstats ${level}: ${m}\n`));
+  // the KPI inputs feed fixed profiles: declare those the configuration lacks, and say so
+  const kpi = ingest.hep !== null || ingest.events !== null ? withKpiProfiles(config.engine, ingest.tracker) : { engine: config.engine, declared: [] };
+  if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
+  const stats = createStats({ config: kpi.engine, clock });
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
   const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(history.miCommand());
@@ -118,9 +138,11 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   for (const c of alerts.miCommands()) stats.addMiCommand(c);
   const http = createHttpServer({
     token,
+    readToken,
     limits: options.http,
     routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText()), healthRoute(packageVersion()), ...dashboardRoutes(stats, history), alerts.route()],
   });
+  http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];
   let persistence: PersistenceHandle | null = null;
   let cluster: ClusterHandle | null = null;
@@ -131,6 +153,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const redisUrl = options.redis ?? (typeof config.redis?.url === 'string' ? config.redis.url : undefined);
     if (redisUrl !== undefined) {
       const nodeId = options.nodeId ?? (typeof config.redis?.nodeId === 'string' ? config.redis.nodeId : hostname());
+      if (!NODE_ID.test(nodeId))
+        throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: options.nodeId !== undefined ? '--node-id' : 'redis.nodeId', message: `must be 1..128 characters of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(nodeId)}` }], 'cluster');
       cluster = await attachCluster(stats, { redisUrl, nodeId, log });
     }
     if (cluster !== null) {
@@ -138,20 +162,25 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster' }, '/metrics/cluster'));
     }
     const url = await http.listen(listen.host, listen.port);
+    if (ingest.hep !== null && !isLoopback(ingest.hep.host) && ingest.hepAuthKey === undefined)
+      log('warn', `HEP on ${ingest.hep.host}:${ingest.hep.port} without an auth key takes packets from anyone who can reach it: set --hep-auth-key (hep.authKey)`);
+    if (ingest.events !== null && !isLoopback(ingest.events.host))
+      log('warn', `OpenSIPS events on ${ingest.events.host}:${ingest.events.port} are taken from anyone who can reach it (event_datagram/event_stream carry no credentials): keep it on a private network`);
     const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
     if (hep !== null) closers.push(hep.close);
-    const acc = new AccKpiFeeder(pipeline.sink, {
-      customerParam: ingest.accCustomerParam,
-      setupMsParam: ingest.accSetupMsParam,
-      outcomes: ingest.tracker.outcomes,
-      acdFrom: ingest.tracker.acdFrom,
-      maxCustomers: ingest.tracker.maxCustomers,
+    const accOptions = (i: IngestSettings) => ({
+      customerParam: i.accCustomerParam,
+      setupMsParam: i.accSetupMsParam,
+      outcomes: i.tracker.outcomes,
+      acdFrom: i.tracker.acdFrom,
+      maxCustomers: i.tracker.maxCustomers,
     });
+    const acc = new AccKpiFeeder(pipeline.sink, accOptions(ingest));
     const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);
     if (events !== null) closers.push(events.close);
     if (options.demo === true && hep === null) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--demo', message: 'the demo sends HEP: it needs the HEP listener (drop --no-hep)' }], '--demo');
     const demoTarget = hep === null ? null : hep.udp.address.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
-    const demo = options.demo === true && hep !== null ? startDemoTraffic({ host: demoTarget!.startsWith('[') ? '::1' : demoTarget!.split(':')[0], port: hep.udp.port }) : null;
+    const demo = options.demo === true && hep !== null ? startDemoTraffic({ host: demoTarget!.startsWith('[') ? '::1' : demoTarget!.split(':')[0], port: hep.udp.port, authKey: ingest.hepAuthKey }) : null;
     if (demo !== null) closers.unshift(async () => demo.stop());
     // one coarse timer: call timeouts and chart history every second, idle-series sweep every 10 s
     let ticks = 0;
@@ -180,7 +209,41 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       await persistence?.close();
       await http.close();
     };
+    let current = config;
+    /**
+     * Re-reads the configuration file (SIGHUP, MI reload_config), all or nothing: the engine takes
+     * new groups, variables and profiles (a profile with series keeps its layout, see
+     * StatsEngine.reconfigure), the tracker new customer/carrier/destination keys, prefix tables,
+     * outcome table and platform; every statistic and every tracked call stays. A bad file, or a
+     * change that needs a restart, is refused with its coded errors and the old configuration stays.
+     */
+    const reload = async (): Promise<ReloadReport> => {
+      if (options.configPath === undefined) throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: '--config', message: 'started without a configuration file: nothing to reload' }], 'reload');
+      const next = await loadConfigFile(options.configPath);
+      const nextIngest = ingestSettings(next, options);
+      const r = stats.engine.reconfigure(next.engine);
+      if (!r.ok) throw new ConfigError(r.problems.map((m) => ({ code: 'E_CONFIG' as const, line: 0, path: 'profiles', message: m })), `reload of ${options.configPath}`);
+      pipeline.reconfigure({ ...nextIngest.tracker, hepAuthKey: nextIngest.hepAuthKey });
+      acc.reconfigure(accOptions(nextIngest));
+      history.syncProfiles();
+      alerts.apply(next.alerts ?? { rules: [], notify: [] });
+      const restart: string[] = [];
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      if (!same(next.listen, current.listen)) restart.push('listen');
+      if (!same(next.auth, current.auth)) restart.push('auth');
+      if (!same(next.hep?.listen, current.hep?.listen) || !same(next.hep?.enabled, current.hep?.enabled)) restart.push('hep.listen');
+      if (!same(next.kpi?.eventsListen, current.kpi?.eventsListen)) restart.push('kpi.eventsListen');
+      if (!same(next.redis, current.redis)) restart.push('redis');
+      if (!same(next.dataDir, current.dataDir)) restart.push('dataDir');
+      current = next;
+      const report: ReloadReport = { changes: [...r.changes, 'call tracking options applied', `alert rules applied (${alerts.rules.length})`], restart };
+      log('info', `configuration reloaded from ${options.configPath}: ${report.changes.join('; ')}${restart.length ? `; not applied until a restart: ${restart.join(', ')}` : ''}`);
+      return report;
+    };
+    stats.addMiCommand({ name: 'reload_config', writes: true, run: () => reload() });
+
     return {
+      reload,
       url,
       persistence,
       cluster,
@@ -203,6 +266,28 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   }
 }
 
+/** 127.0.0.0/8, ::1, localhost: only this machine can reach a listener there. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * Exposure rules: the MI changes statistics (reset_statistics, update_stat, clear_statistics), so
+ * it is not served beyond loopback without a token unless `allowUnauthenticated` says so (the way
+ * Redis' protected mode refuses); a read-only token alone would leave those commands to anyone.
+ */
+function checkExposure(listen: { host: string; port: number }, token: string | null, readToken: string | null, allow: boolean, log: (level: 'info' | 'warn' | 'error', m: string) => void): void {
+  if (readToken !== null && token === null)
+    throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: 'auth.readToken', message: 'a read-only token needs an admin token too (--token, auth.token): without one, nobody could change statistics, or everybody could' }], 'auth');
+  if (isLoopback(listen.host) || token !== null) return;
+  if (!allow)
+    throw new ConfigError(
+      [{ code: 'E_CONFIG', line: 0, path: '--listen', message: `refusing to serve the MI on ${listen.host}:${listen.port} without a token: anyone who reaches it could reset or change statistics. Set --token (or $${DEFAULTS.tokenEnv}, auth.token), listen on 127.0.0.1, or pass --allow-unauthenticated` }],
+      'exposure',
+    );
+  log('warn', `serving the MI on ${listen.host}:${listen.port} without a token (--allow-unauthenticated): anyone who reaches it can reset or change statistics`);
+}
+
 /** The traffic inputs: configuration `hep`/`kpi` sections, then command-line options over them. */
 function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
   const r = readIngest(config.hep, config.kpi);
@@ -221,6 +306,13 @@ function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
     events: at('--events-listen', o.eventsListen, r.value.events),
     tracker: completeTracker({ ...r.value.tracker, ...o.tracker }),
   };
+}
+
+/** SIGHUP: reload the configuration file; a refused one is logged with every problem, and the old one stays. */
+export function reloadOnSignal(running: Running, log: (level: 'info' | 'warn' | 'error', m: string) => void = (l, m) => process.stderr.write(`sipstats ${l}: ${m}\n`)): void {
+  process.on('SIGHUP', () => {
+    running.reload().catch((e: unknown) => log('error', `reload refused, the running configuration stays: ${e instanceof Error ? e.message : String(e)}`));
+  });
 }
 
 /** SIGTERM / SIGINT: close cleanly, then exit 0 (1 if closing failed). A second signal exits at once. */

@@ -11,10 +11,12 @@ export function trackerFlags(v: { 'invite-timeout'?: string; 'customer-key'?: st
   const t: TrackerOptions = {};
   if (v['invite-timeout'] !== undefined) {
     const s = Number(v['invite-timeout']);
-    if (!(s > 0 && s <= 3600)) throw new UsageError(`--invite-timeout must be 1..3600 seconds, got '${v['invite-timeout']}'`);
+    if (!(s >= 1 && s <= 3600)) throw new UsageError(`--invite-timeout must be 1..3600 seconds, got '${v['invite-timeout']}'`);
     t.inviteTimeoutMs = s * 1000;
   }
   if (v['customer-key'] !== undefined) {
+    // a CIDR map does not fit on a command line: it lives in the native config file (kpi.customer)
+    if (v['customer-key'].trim() === 'cidr') throw new UsageError("--customer-key cidr needs a map of addresses to customers: set it in a native config file, kpi.customer: { kind: cidr, map: { \"192.0.2.0/24\": acme } } (docs/kpis.md)");
     const k = parseCustomerKey(v['customer-key']);
     if (typeof k === 'string') throw new UsageError(`--customer-key: ${k}`);
     t.customer = k;

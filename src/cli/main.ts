@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { exitOnSignals, start } from '../app/server.ts';
+import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
@@ -19,6 +19,8 @@ commands:
                      (default: the embedded KPI profiles)
     --listen H:P     HTTP listener (default ${DEFAULTS.listen}; port 0 = any free port)
     --token TOKEN    bearer token required for /mi and /metrics (also $${DEFAULTS.tokenEnv})
+    --read-token T   a second token for reads only: /metrics, the dashboard, MI reads (also $${DEFAULTS.readTokenEnv})
+    --allow-unauthenticated  serve beyond loopback without a token (refused otherwise)
     --hep-listen H:P HEP v3 over UDP and TCP (default ${INGEST_DEFAULTS.hepListen})
     --no-hep         no HEP listener
     --hep-auth-key K HEP packets must carry this auth key
@@ -42,7 +44,9 @@ commands:
     --params JSON    send these params as they are (instead of ARGS)
                      ARGS as opensips-cli shapes them: all key=value → named params
                      ({"statistics": [...]} split on spaces); else positional, the
-                     statistics commands taking every ARG as one array: [["ASR","stats_10m:"]]
+                     commands taking statistics names (get_statistics, get_history,
+                     cluster_get_statistics, ...) taking every ARG as one array:
+                     [["ASR","stats_10m:"]] (get_history: points=N beside it)
   replay FILE        KPIs of a pcap/pcapng capture (UDP SIP, HEP-in-UDP), on the capture's clock
     --json           print what get_statistics all returns at the end of the capture
     --config FILE    profiles (default: the embedded KPI profiles)
@@ -59,34 +63,54 @@ commands:
 
 export { UsageError } from './args.ts';
 
-const STATISTICS_COMMANDS = new Set([
-  'get_statistics',
-  'list_statistics',
-  'reset_statistics',
-  'clear_statistics',
-  'statistics:get',
-  'statistics:list',
-  'statistics:reset',
-  'statistics:clear',
+/**
+ * The commands that take a `statistics` array (the statistics module's, get_history, the cluster
+ * read), with the other named params each one takes.
+ */
+const STATISTICS_COMMANDS = new Map<string, readonly string[]>([
+  ['get_statistics', []],
+  ['list_statistics', []],
+  ['reset_statistics', []],
+  ['clear_statistics', []],
+  ['statistics:get', []],
+  ['statistics:list', []],
+  ['statistics:reset', []],
+  ['statistics:clear', []],
+  ['get_history', ['points']],
+  ['statistics:history', ['points']],
+  ['cluster_get_statistics', []],
+  ['cluster:get', []],
 ]);
 
 /**
  * MI params from command-line words, the way opensips-cli shapes them: only `key=value` words →
  * named params (`statistics=` split on spaces into an array); otherwise positional, except that the
- * statistics commands take all their words as one array param; no words → `{}`.
+ * commands taking statistics names take all their words as one array param, and their other named
+ * params (`points=N` of get_history) beside it; no words → `{}`.
  */
 export function miParams(method: string, args: readonly string[]): unknown[] | Record<string, unknown> {
+  const extra = STATISTICS_COMMANDS.get(method);
   if (args.every((a) => /^[a-zA-Z.\-_]+=/.test(a))) {
     const out: Record<string, unknown> = {};
     for (const a of args) {
       const eq = a.indexOf('=');
       const k = a.slice(0, eq);
       const v = a.slice(eq + 1);
-      out[k] = STATISTICS_COMMANDS.has(method) && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
+      out[k] = extra !== undefined && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
     }
     return out;
   }
-  return STATISTICS_COMMANDS.has(method) ? [[...args]] : [...args];
+  if (extra === undefined) return [...args];
+  const named: Record<string, unknown> = {};
+  const names: string[] = [];
+  for (const a of args) {
+    const eq = a.indexOf('=');
+    const k = eq > 0 ? a.slice(0, eq) : '';
+    if (k === 'statistics') names.push(...a.slice(eq + 1).split(/\s+/).filter((x) => x !== ''));
+    else if (extra.includes(k)) named[k] = a.slice(eq + 1);
+    else names.push(a);
+  }
+  return Object.keys(named).length === 0 ? [names] : { statistics: names, ...named };
 }
 
 const DEFAULT_DATA_DIR = './data';
@@ -104,6 +128,8 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
       config: { type: 'string' },
       listen: { type: 'string' },
       token: { type: 'string' },
+      'read-token': { type: 'string' },
+      'allow-unauthenticated': { type: 'boolean' },
       'hep-listen': { type: 'string' },
       'no-hep': { type: 'boolean' },
       'hep-auth-key': { type: 'string' },
@@ -140,12 +166,15 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
     configPath: values.config,
     listen: values.listen,
     token: values.token,
+    readToken: values['read-token'],
+    allowUnauthenticated: values['allow-unauthenticated'],
     hepListen: values['no-hep'] ? null : values['hep-listen'],
     hepAuthKey: values['hep-auth-key'],
     eventsListen: values['events-listen'],
     tracker: trackerFlags(values),
   });
   exitOnSignals(running);
+  reloadOnSignal(running);
   return -1; // keeps running
 }
 
@@ -266,6 +295,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) {
       process.stderr.write(`sipstats: ${e.message}\n`);
       return 2;
+    }
+    if (code === 'E_DATA_DIR_LOCKED') {
+      process.stderr.write(`sipstats: ${(e as Error).message}\n`);
+      return 1;
     }
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       process.stderr.write(`sipstats: cannot listen: ${(e as Error).message}\n`);

@@ -5,9 +5,9 @@ import { KPI_MODPARAMS } from '../kpi/catalogue.ts';
  */
 
 /**
- * The embedded default configuration: the seed's call-KPI profiles (SPEC §7: `perc`, `10m-perc`,
+ * The embedded default configuration: the call-KPI profiles (docs/kpis.md: `perc`, `10m-perc`,
  * `1h-perc`, `avg`, `10m-avg`, `1h-avg`), the 95th-percentile profiles of PDD and AST, and the two
- * per-minute INVITE profiles of the seed's first example. `perc` and `avg` keep OpenSIPS' defaults:
+ * per-minute INVITE profiles of the OpenSIPS statistics module's documentation example. `perc` and `avg` keep OpenSIPS' defaults:
  * window=60 s, slots=60 (1 s each).
  */
 export const DEFAULT_MODPARAMS = `# sipstats embedded default configuration (OpenSIPS modparam syntax)
@@ -18,6 +18,8 @@ export const DEFAULTS = Object.freeze({
   listen: '127.0.0.1:8888',
   /** Bearer token for /mi and /metrics; null = no token needed. */
   token: null as string | null,
+  /** Environment variable that may carry the read-only token (reads and /metrics; no MI command that changes statistics). */
+  readTokenEnv: 'SIPSTATS_READ_TOKEN',
   /** Environment variable that may carry the token (the config's `auth.token` wins over none, the flag over both). */
   tokenEnv: 'SIPSTATS_TOKEN',
   /** URL the `sipstats mi` client talks to. */

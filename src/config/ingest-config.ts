@@ -219,23 +219,6 @@ export function completeTracker(t: TrackerOptions): TrackerOptions {
   return { ...t, destination: { table } };
 }
 
-function readCarrier(v: unknown): CarrierKey | string {
-  if (typeof v === 'string') return parseCarrierKey(v);
-  if (!isPlainObject(v)) return `must be dst-ip, ruri-host, header:NAME or { kind: cidr, map: {...} }, got ${show(v)}`;
-  if (v.kind === 'header' && typeof v.name === 'string') return parseCarrierKey(`header:${v.name}`);
-  if (v.kind === 'cidr') {
-    if (!isPlainObject(v.map) || !Object.values(v.map).every((x) => typeof x === 'string')) return 'cidr needs map: { "CIDR": "carrier", ... }';
-    try {
-      compileCidrs(v.map as Record<string, string>);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return { kind: 'cidr', map: v.map as Record<string, string> };
-  }
-  if (typeof v.kind === 'string') return parseCarrierKey(v.kind);
-  return `unknown carrier key ${show(v)}`;
-}
-
 function readDestination(v: unknown, bad: (path: string, msg: string) => void): DestinationOptions | undefined {
   if (!isPlainObject(v)) {
     bad('', `must be { number: ruri-user|to-user, strip: [...], prefixes: FILE.csv }, got ${show(v)}`);
@@ -268,12 +251,16 @@ function readDestination(v: unknown, bad: (path: string, msg: string) => void): 
   return { table, ...(v.number !== undefined ? { number: v.number as 'ruri-user' | 'to-user' } : {}), ...(v.strip !== undefined ? { strip: v.strip as string[] } : {}) };
 }
 
-function readCustomer(v: unknown): CustomerKey | string {
-  if (typeof v === 'string') return parseCustomerKey(v);
-  if (!isPlainObject(v)) return `must be a string (header:NAME, from-user, ...) or { kind: cidr, map: {...} }, got ${show(v)}`;
-  if (v.kind === 'header' && typeof v.name === 'string') return parseCustomerKey(`header:${v.name}`);
+/**
+ * A customer or carrier key from the config: the CLI shorthand (`header:NAME`, `from-user`,
+ * `dst-ip`...), `{ kind: header, name }`, `{ kind: cidr, map }` (checked here), or `{ kind: KIND }`.
+ */
+function readKey<K>(v: unknown, parse: (text: string) => K | string, what: string, shorthand: string): K | { kind: 'cidr'; map: Record<string, string> } | string {
+  if (typeof v === 'string') return parse(v);
+  if (!isPlainObject(v)) return `must be a string (${shorthand}) or { kind: cidr, map: {...} }, got ${show(v)}`;
+  if (v.kind === 'header' && typeof v.name === 'string') return parse(`header:${v.name}`);
   if (v.kind === 'cidr') {
-    if (!isPlainObject(v.map) || !Object.values(v.map).every((x) => typeof x === 'string')) return 'cidr needs map: { "CIDR": "customer", ... }';
+    if (!isPlainObject(v.map) || !Object.values(v.map).every((x) => typeof x === 'string')) return `cidr needs map: { "CIDR": "${what}", ... }`;
     try {
       compileCidrs(v.map as Record<string, string>);
     } catch (e) {
@@ -281,6 +268,9 @@ function readCustomer(v: unknown): CustomerKey | string {
     }
     return { kind: 'cidr', map: v.map as Record<string, string> };
   }
-  if (typeof v.kind === 'string') return parseCustomerKey(v.kind);
-  return `unknown customer key ${show(v)}`;
+  if (typeof v.kind === 'string') return parse(v.kind);
+  return `unknown ${what} key ${show(v)}`;
 }
+
+const readCustomer = (v: unknown): CustomerKey | string => readKey(v, parseCustomerKey, 'customer', 'header:NAME, from-user, ...');
+const readCarrier = (v: unknown): CarrierKey | string => readKey(v, parseCarrierKey, 'carrier', 'dst-ip, ruri-host, header:NAME');

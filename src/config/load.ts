@@ -32,7 +32,7 @@ function fromOpenSips(text: string, source: ServerConfig['source']): Result<Serv
   if (!listen.ok) throw new Error('bad default listen address');
   return {
     ok: true,
-    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, source }),
+    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, source }),
   };
 }
 

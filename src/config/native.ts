@@ -8,12 +8,15 @@ import type { Result } from '../errors.ts';
 import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
 import { buildProfile, parseOpenSipsConfig, PROFILE_LIMITS } from './opensips.ts';
 import type { OpaqueSection, ServerConfig } from './schema.ts';
+
+/** A cluster node id (the same rule as NODE_ID in src/persist/cluster/keys.ts, which config may not import). */
+export const CONFIG_NODE_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
 import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './schema.ts';
 
 /**
  * The native configuration format, YAML or JSON (docs/config.md has a complete example):
  *   listen: 127.0.0.1:8888
- *   auth: { token: s3cret }
+ *   auth: { token: s3cret, readToken: r3ad }
  *   groups: [custgrp]
  *   variables: [register_counter, { name: active_calls, noReset: true }]
  *   profiles: [{ name: 10m-perc, algorithm: percentage, window: 600, slots: 10, group: stats_10m }]
@@ -127,11 +130,19 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   }
 
   let token: string | null = DEFAULTS.token;
+  let readToken: string | null = null;
+  let allowUnauthenticated = false;
   if (doc.auth !== undefined && doc.auth !== null) {
-    if (!isPlainObject(doc.auth)) is.add('auth', 'E_CFG_SYNTAX', `must be an object {token}, got ${show(doc.auth)}`);
+    if (!isPlainObject(doc.auth)) is.add('auth', 'E_CFG_SYNTAX', `must be an object {token, readToken, allowUnauthenticated}, got ${show(doc.auth)}`);
     else {
-      is.keys(doc.auth, ['token'], 'auth');
-      if (doc.auth.token !== null) token = is.str(doc.auth, 'token', 'auth', 'E_CFG_SYNTAX', (t) => /^[\x21-\x7e]+$/.test(t), 'a token of printable ASCII without spaces') ?? null;
+      is.keys(doc.auth, ['token', 'readToken', 'allowUnauthenticated'], 'auth');
+      const printable = (t: string) => /^[\x21-\x7e]+$/.test(t);
+      if (doc.auth.token !== null) token = is.str(doc.auth, 'token', 'auth', 'E_CFG_SYNTAX', printable, 'a token of printable ASCII without spaces') ?? null;
+      if (doc.auth.readToken !== null) readToken = is.str(doc.auth, 'readToken', 'auth', 'E_CFG_SYNTAX', printable, 'a token of printable ASCII without spaces') ?? null;
+      if (doc.auth.allowUnauthenticated !== undefined) {
+        if (typeof doc.auth.allowUnauthenticated !== 'boolean') is.add('auth.allowUnauthenticated', 'E_CFG_SYNTAX', `must be true or false, got ${show(doc.auth.allowUnauthenticated)}`);
+        else allowUnauthenticated = doc.auth.allowUnauthenticated;
+      }
     }
   }
 
@@ -176,6 +187,12 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
 
   const hep = opaque(doc, 'hep', is);
   const redis = opaque(doc, 'redis', is);
+  if (redis !== null) {
+    // cluster settings (docs/cluster.md); --redis / --node-id win over them
+    is.keys(redis as Record<string, unknown>, ['url', 'nodeId'], 'redis');
+    is.str(redis as Record<string, unknown>, 'url', 'redis', 'E_CFG_SYNTAX', (u) => /^rediss?:\/\/\S+$/.test(u), 'a URL redis://[user:password@]host:port[/db]');
+    is.str(redis as Record<string, unknown>, 'nodeId', 'redis', 'E_CFG_SYNTAX', (n) => CONFIG_NODE_ID.test(n), 'a node id of 1..128 characters of A-Z a-z 0-9 _ . @ -');
+  }
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
   for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);
@@ -184,7 +201,7 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
 
   if (is.list.length > 0 || !listen.ok) return { ok: false, issues: is.list };
   const engine: EngineConfig = { counters, groups, profiles };
-  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, source: 'native' as const }) };
+  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, source: 'native' as const }) };
 }
 
 /** Parses native YAML or JSON text (JSON is read by the YAML 1.2 parser too: duplicate keys are refused). */

@@ -13,21 +13,22 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-/** Sections other issues fill in; accepted as opaque plain objects until then. */
+/** Sections read by their own modules (hep/kpi: config/ingest-config.ts; redis: checked in native.ts). */
 export type OpaqueSection = Readonly<Record<string, unknown>>;
 
 export interface ServerConfig {
   readonly listen: ListenAddress;
-  readonly auth: { readonly token: string | null };
+  /** token: admin; readToken: reads and /metrics only; allowUnauthenticated: serve beyond loopback without a token. */
+  readonly auth: { readonly token: string | null; readonly readToken: string | null; readonly allowUnauthenticated: boolean };
   /** Counters, groups and profiles, as the engine takes them. */
   readonly engine: EngineConfig;
-  /** TODO(HEP ingest issue): HEP listener settings; opaque for now. */
+  /** HEP listener settings (`listen`, `authKey`, `enabled`), read by config/ingest-config.ts. */
   readonly hep: OpaqueSection | null;
-  /** TODO(persistence issue): directory of snapshots; only checked to be a string for now. */
+  /** Directory of snapshots (--data-dir wins over it); null = the default `./data`. */
   readonly dataDir: string | null;
-  /** TODO(cluster issue): Redis settings; opaque for now. */
+  /** Cluster settings `url`, `nodeId` (--redis / --node-id win over them). */
   readonly redis: OpaqueSection | null;
-  /** TODO(call KPI issue): KPI rules (customer header, code→outcome table); opaque for now. */
+  /** KPI rules (customer key, outcome table, platform, ...), read by config/ingest-config.ts. */
   readonly kpi: OpaqueSection | null;
   /** Alert rules and notification targets (native `alerts` and `notify`; src/alerts/rules.ts). */
   readonly alerts?: AlertsConfig;

@@ -36,7 +36,7 @@ export class SeriesHandle {
 
 /**
  * The statistics engine: counters, groups, profiles and series with OpenSIPS semantics
- * (SPEC §3–4). Pure: time comes from the injected clock, no I/O.
+ * (README: Counters, Series and profiles). Pure: time comes from the injected clock, no I/O.
  */
 export class StatsEngine {
   private readonly groups = new Map<string, Group>();
@@ -56,7 +56,8 @@ export class StatsEngine {
   private lastProfileName = '';
   private lastProfile: ProfileRuntime | undefined;
   readonly clock: Clock;
-  readonly config: EngineConfig;
+  /** The configuration in force (a reload replaces it). */
+  config: EngineConfig;
   private readonly labeler: ((name: string) => SeriesLabels | null) | undefined;
 
   constructor(config: EngineConfig, clock: Clock, options: EngineOptions = {}) {
@@ -81,6 +82,72 @@ export class StatsEngine {
       if (this.find(g, c.name) !== undefined) throw new SipstatsError('E_CFG_DUPLICATE', `variable '${c.group}:${c.name}' defined twice`);
       this.link(new Counter(c.name, g, c.noReset));
     }
+  }
+
+  /**
+   * Applies a new configuration to the running engine (reload), all or nothing. New groups,
+   * counters and profiles are added. A profile that holds series keeps its slot layout: changing
+   * its algorithm, window, slots, min_samples or algorithm options is refused (that needs a
+   * restart); its read-time settings (percentage_factor, precision, max_series, idle, overflow)
+   * change. A profile without series is replaced. Profiles and counters the new configuration no
+   * longer names stay, with their statistics. Every statistic already recorded is kept.
+   */
+  reconfigure(config: EngineConfig): { ok: true; changes: string[] } | { ok: false; problems: string[] } {
+    const problems: string[] = [];
+    const changes: string[] = [];
+    const layout = (d: ProfileDef) => JSON.stringify([d.algorithm.toLowerCase(), d.window, d.slots, d.minSamples > 0, d.options]);
+    const replace: [ProfileRuntime, ProfileDef][] = [];
+    const add: ProfileDef[] = [];
+    for (const d of config.profiles) {
+      const p = this.profiles.get(d.name.toLowerCase());
+      if (algorithmFor(d) === undefined) problems.push(`profile '${d.name}': unknown algorithm '${d.algorithm}'`);
+      else if (p === undefined) add.push(d);
+      else if (JSON.stringify(p.def) === JSON.stringify(d)) continue;
+      else if (p.group.name.toLowerCase() !== d.group.toLowerCase() && p.size > 0) problems.push(`profile '${d.name}' holds ${p.size} series in group '${p.group.name}': moving it to group '${d.group}' needs a restart`);
+      else if (layout(p.def) !== layout(d) && p.size > 0)
+        problems.push(`profile '${d.name}' holds ${p.size} series: changing its algorithm, window, slots, min_samples or options (${p.def.algorithm} window=${p.def.window} slots=${p.def.slots} → ${d.algorithm} window=${d.window} slots=${d.slots}) needs a restart`);
+      else replace.push([p, d]);
+    }
+    if (this.profiles.size + add.length > PROFILES_MAX) problems.push(`more than ${PROFILES_MAX} profiles`);
+    for (const c of config.counters) {
+      const g = this.group(c.group);
+      const s = g === undefined ? undefined : this.find(g, c.name);
+      if (s !== undefined && s.kind === StatKind.Series) problems.push(`variable '${c.group}:${c.name}' is already a series`);
+    }
+    if (problems.length > 0) return { ok: false, problems };
+    for (const g of config.groups) if (this.group(g) === undefined) {
+      this.declareGroup(g);
+      changes.push(`group '${g}' added`);
+    }
+    for (const d of add) {
+      const rt = new ProfileRuntime(d, algorithmFor(d)!, this.declareGroup(d.group));
+      rt.index = this.profiles.size;
+      this.profiles.set(d.name.toLowerCase(), rt);
+      changes.push(`profile '${d.name}' added`);
+    }
+    for (const [p, d] of replace) {
+      if (p.size === 0) {
+        const rt = new ProfileRuntime(d, algorithmFor(d)!, this.declareGroup(d.group));
+        rt.index = p.index;
+        this.profiles.set(d.name.toLowerCase(), rt);
+        changes.push(`profile '${d.name}' replaced (it held no series)`);
+      } else {
+        p.def = d;
+        changes.push(`profile '${d.name}': read-time settings changed`);
+      }
+    }
+    this.profileCache.clear();
+    this.lastProfile = undefined;
+    this.lastProfileName = '';
+    for (const c of config.counters) {
+      const g = this.declareGroup(c.group);
+      if (this.find(g, c.name) !== undefined) continue;
+      this.link(new Counter(c.name, g, c.noReset));
+      changes.push(`variable '${c.group}:${c.name}' added`);
+    }
+    const kept = [...this.profiles.values()].map((p) => p.def);
+    this.config = { counters: config.counters, groups: config.groups, profiles: kept };
+    return { ok: true, changes };
   }
 
   // ---- groups and lookup ------------------------------------------------------------------
@@ -164,7 +231,7 @@ export class StatsEngine {
     }
   }
 
-  // ---- counters (SPEC §3) -------------------------------------------------------------------
+  // ---- counters (README: Counters) -------------------------------------------------------------------
 
   /**
    * update_stat: adds `value` to a counter, creating it in `dynamic` (or in the declared group of
@@ -219,7 +286,7 @@ export class StatsEngine {
     return { group, bare };
   }
 
-  // ---- series (SPEC §4) ---------------------------------------------------------------------
+  // ---- series (README: Series and profiles, the clock-aligned slots) ---------------------------------------------------------------------
 
   /**
    * update_stat_series: records `value` in series `name` of `profile`, creating the series on first

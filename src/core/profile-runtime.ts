@@ -117,7 +117,8 @@ export class ProfileRuntime {
   otherSeries: Series | undefined = undefined;
 
   constructor(
-    readonly def: ProfileDef,
+    /** Replaced on reload when only read-time settings change (precision, percentage_factor, limits). */
+    public def: ProfileDef,
     readonly alg: SeriesAlgorithm,
     readonly group: Group,
   ) {

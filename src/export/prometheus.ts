@@ -3,7 +3,7 @@ import { identityLabels } from '../kpi/catalogue.ts';
 import type { KpiIdentity } from '../kpi/catalogue.ts';
 
 /**
- * Prometheus text exposition (format 0.0.4) of the statistics, pure (SPEC §6):
+ * Prometheus text exposition (format 0.0.4) of the statistics, pure (docs/metrics.md):
  * - a resettable counter `grp:name` → `sipstats_name_total{group="grp"} v`, TYPE counter;
  * - a `/no_reset` counter or a series → `sipstats_name{group="grp"} v`, TYPE gauge;
  * - a call KPI series (one the KPI catalogue labelled: src/kpi/catalogue.ts) →

@@ -6,7 +6,7 @@ import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/ev
 import { listenUdp } from './hep-udp.ts';
 import type { UdpListener } from './hep-udp.ts';
 import { listenTcp } from './stream-tcp.ts';
-import type { TcpListener } from './stream-tcp.ts';
+import type { TcpListener, TcpPeer } from './stream-tcp.ts';
 
 export interface HostPort {
   host: string;
@@ -31,7 +31,7 @@ const ANY_PORT_ATTEMPTS = 20;
 async function listenBoth(
   at: HostPort,
   onDatagram: (buf: Buffer) => void,
-  newConnection: () => { data(chunk: Buffer): void; end(): void },
+  newConnection: (peer: TcpPeer) => { data(chunk: Buffer): void; end(): void },
   onUdpError?: (e: unknown) => void,
 ): Promise<DualListener> {
   for (let attempt = 1; ; attempt++) {
@@ -74,7 +74,23 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
   );
 }
 
-/** OpenSIPS accounting events: event_datagram over UDP and event_stream (JSON-RPC) over TCP, on one port. */
+/**
+ * The JSON-RPC reply to an event_stream request that carries an `id` (OpenSIPS sends one with
+ * `modparam("event_stream", "reliable_mode", 1)` and waits for it: an `error` member marks the
+ * event failed). Notifications (no `id`, the default mode) get nothing.
+ */
+export function eventStreamReply(request: unknown, ok: boolean): string | null {
+  if (request === null || typeof request !== 'object' || Array.isArray(request) || !('id' in request)) return null;
+  const id = (request as { id: unknown }).id;
+  if (id === null || (typeof id !== 'number' && typeof id !== 'string')) return null;
+  const body = ok ? { jsonrpc: '2.0', result: 'OK', id } : { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request' }, id };
+  return JSON.stringify(body);
+}
+
+/**
+ * OpenSIPS accounting events: event_datagram over UDP and event_stream (JSON-RPC) over TCP, on one
+ * port. event_stream requests with an `id` (reliable mode) are answered on their connection.
+ */
 export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: StatsEngine): Promise<DualListener> {
   return listenBoth(
     at,
@@ -83,7 +99,7 @@ export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: St
       if (!r.ok) engine.selfStat('event_decode_errors');
       else acc.onEvent(r.value);
     },
-    () => {
+    (peer) => {
       const js = new JsonObjectStream();
       return {
         data(chunk) {
@@ -98,6 +114,8 @@ export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: St
             const r = fromJson(v);
             if (!r.ok) engine.selfStat('event_decode_errors');
             else acc.onEvent(r.value);
+            const reply = eventStreamReply(v, r.ok);
+            if (reply !== null) peer.write(reply);
           }
         },
         end() {},

@@ -14,14 +14,19 @@ export interface TcpOptions {
   idleTimeoutMs?: number;
 }
 
+/** What a connection's decoder may send back (event_stream's JSON-RPC replies). */
+export interface TcpPeer {
+  write(data: string | Buffer): void;
+}
+
 /**
  * A TCP listener for framed streams (HEP over TCP, OpenSIPS event_stream): each connection gets
- * its own decoder from `newConnection()`, fed every chunk; `end` is called when it closes.
+ * its own decoder from `newConnection(peer)`, fed every chunk; `end` is called when it closes.
  */
 export function listenTcp(
   host: string,
   port: number,
-  newConnection: () => { data(chunk: Buffer): void; end(): void },
+  newConnection: (peer: TcpPeer) => { data(chunk: Buffer): void; end(): void },
   opts: TcpOptions = {},
   onError: (e: unknown) => void = () => {},
 ): Promise<TcpListener> {
@@ -32,7 +37,11 @@ export function listenTcp(
       return;
     }
     sockets.add(sock);
-    const conn = newConnection();
+    const conn = newConnection({
+      write: (d) => {
+        if (!sock.destroyed) sock.write(d);
+      },
+    });
     sock.setTimeout(opts.idleTimeoutMs ?? 300_000, () => sock.destroy());
     sock.on('data', (chunk) => {
       try {

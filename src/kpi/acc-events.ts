@@ -30,20 +30,26 @@ export interface AccOptions {
  * PDD is not in accounting data. Each Call-ID counts once (events may be re-sent).
  */
 export class AccKpiFeeder {
-  private readonly outcomes: OutcomeTable;
+  private outcomes!: OutcomeTable;
   private readonly scopes: Scopes;
   private readonly seen = new Map<string, true>();
-  private readonly customerParam: string;
-  private readonly setupMsParam: string;
-  private readonly acdFromAnswer: boolean;
+  private customerParam!: string;
+  private setupMsParam!: string;
+  private acdFromAnswer!: boolean;
 
   constructor(
     private readonly sink: KpiSink,
     opts: AccOptions = {},
   ) {
+    this.scopes = new Scopes(sink, { maxValues: { customer: 0, carrier: 0, destination: 0 }, idleMs: 0 }, opts.windows ?? WINDOWS);
+    this.reconfigure(opts);
+  }
+
+  /** A configuration reload: outcome table, event fields, limits; the series stay. */
+  reconfigure(opts: AccOptions): void {
     this.outcomes = new OutcomeTable(opts.outcomes ?? DEFAULT_OUTCOMES);
     const maxCustomers = opts.maxCustomers ?? TRACKER_DEFAULTS.maxCustomers;
-    this.scopes = new Scopes(sink, { maxValues: { customer: maxCustomers, carrier: 0, destination: 0 }, idleMs: 0 }, opts.windows ?? WINDOWS);
+    this.scopes.limits = { maxValues: { customer: maxCustomers, carrier: 0, destination: 0 }, idleMs: 0 };
     this.customerParam = opts.customerParam ?? 'customer';
     this.setupMsParam = opts.setupMsParam ?? 'setuptime_ms';
     this.acdFromAnswer = opts.acdFrom === 'answer';

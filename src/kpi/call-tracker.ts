@@ -174,15 +174,17 @@ const OUT = 1; // from the platform to outside
  * from the front, with a cap; dimension values are capped and expire when idle.
  */
 export class CallTracker {
-  private readonly opt: Defaults;
-  private readonly outcomes: OutcomeTable;
-  private readonly customerOf: ReturnType<typeof customerExtractor>;
-  private readonly carrierOf: ReturnType<typeof carrierExtractor> | null;
-  private readonly destinationOf: ReturnType<typeof destinationExtractor> | null;
-  private readonly isPlatform: ((ip: string) => string | null) | null;
-  private readonly corrHeader: HeaderName | null;
-  private readonly corrHep: boolean;
-  private readonly ringing: Set<number>;
+  // what the options decide (replaced by reconfigure(); the calls being tracked stay)
+  private opt!: Defaults;
+  private outcomes!: OutcomeTable;
+  private customerOf!: ReturnType<typeof customerExtractor>;
+  private carrierOf!: ReturnType<typeof carrierExtractor> | null;
+  private destinationOf!: ReturnType<typeof destinationExtractor> | null;
+  private isPlatform!: ((ip: string) => boolean) | null;
+  private corrHeader!: HeaderName | null;
+  private corrHep!: boolean;
+  private ringing!: Set<number>;
+  private acdFromAnswer!: boolean;
   private readonly calls = new LegTable();
   private readonly attempts = new LegTable();
   /** Answered attempts by Call-ID (a BYE names the Call-ID only). */
@@ -192,7 +194,6 @@ export class CallTracker {
   /** Recently seen non-initial requests (Call-ID, CSeq, method) → time: retransmissions count once. */
   private readonly recent = new Map<string, number>();
   readonly scopes: Scopes;
-  private readonly acdFromAnswer: boolean;
   private nextSweep = -Infinity;
   private nextExpiry = -Infinity;
 
@@ -200,22 +201,28 @@ export class CallTracker {
     private readonly sink: KpiSink,
     options: TrackerOptions = {},
   ) {
+    this.scopes = new Scopes(sink, { maxValues: { customer: 0, carrier: 0, destination: 0 }, idleMs: 0 }, options.windows ?? WINDOWS);
+    this.reconfigure(options);
+  }
+
+  /**
+   * Applies new options (a configuration reload): customer, carrier and destination keys, prefix
+   * table, outcome table, platform, correlation, limits. Calls and attempts being tracked, and every
+   * series, stay; a call already started keeps the customer and destination it was given.
+   */
+  reconfigure(options: TrackerOptions): void {
     this.opt = { ...TRACKER_DEFAULTS, ...stripUndefined(options) } as Defaults;
     this.outcomes = new OutcomeTable(options.outcomes ?? DEFAULT_OUTCOMES);
     this.customerOf = customerExtractor(options.customer ?? DEFAULT_CUSTOMER_KEY);
     const platform = options.platform !== undefined && options.platform.length > 0 ? options.platform : null;
-    this.isPlatform = platform === null ? null : compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform'])));
+    this.isPlatform = platform === null ? null : memoIp(compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform']))));
     this.carrierOf = platform === null ? null : carrierExtractor(options.carrier ?? DEFAULT_CARRIER_KEY);
     this.destinationOf = options.destination === undefined || options.destination === null ? null : destinationExtractor(options.destination);
     this.corrHeader = options.correlation?.header !== undefined ? headerName(options.correlation.header) : null;
     this.corrHep = options.correlation?.hep === true;
     this.ringing = new Set(options.ringingCodes ?? [180, 183]);
     this.acdFromAnswer = this.opt.acdFrom === 'answer';
-    this.scopes = new Scopes(
-      sink,
-      { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs },
-      options.windows ?? WINDOWS,
-    );
+    this.scopes.limits = { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs };
   }
 
   /** Calls being tracked (pending + answered). */
@@ -240,8 +247,8 @@ export class CallTracker {
     }
     let side = IN;
     if (this.isPlatform !== null) {
-      const fromPlatform = this.isPlatform(meta.srcIp) !== null;
-      const toPlatform = this.isPlatform(meta.dstIp ?? '') !== null;
+      const fromPlatform = this.isPlatform(meta.srcIp);
+      const toPlatform = this.isPlatform(meta.dstIp ?? '');
       if (fromPlatform === toPlatform) {
         this.sink.selfStat(fromPlatform ? 'sip_internal' : 'sip_outside_platform', 1);
         return;
@@ -498,6 +505,22 @@ export class CallTracker {
       if (p95 >= 0) s.add(p95, v, t);
     }
   }
+}
+
+/**
+ * Remembers which addresses are the platform's: the same few addresses come back in every message,
+ * and a Map probe is cheaper than parsing the address text (bounded: cleared past 4 096 entries).
+ */
+function memoIp(match: (ip: string) => string | null): (ip: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (ip) => {
+    let v = seen.get(ip);
+    if (v === undefined) {
+      if (seen.size >= 4096) seen.clear();
+      seen.set(ip, (v = match(ip) !== null));
+    }
+    return v;
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -3,7 +3,7 @@ import type { HeaderName } from '../protocol/sip/parse.ts';
 import { compileCidrs } from './cidr.ts';
 import { sanitizeDimensionValue } from './catalogue.ts';
 
-/** What a customer is, for per-customer KPIs (SPEC §7: by default the X-Customer header). */
+/** What a customer is, for per-customer KPIs (docs/kpis.md: by default the X-Customer header). */
 export type CustomerKey =
   | { kind: 'header'; name: string }
   | { kind: 'from-user' }

@@ -1,5 +1,5 @@
 /**
- * The reply-code → KPI outcome table (SPEC §7), configurable. Each rule gives the weights a call
+ * The reply-code → KPI outcome table (docs/kpis.md), configurable. Each rule gives the weights a call
  * decided by that code adds to ASR, NER and CCR (+1 success, −1 failure). The first rule whose
  * codes match wins; `timeout` is the pseudo-code of a call that got no final reply in time.
  */
@@ -11,7 +11,7 @@ export interface OutcomeRule {
   readonly ccr: 1 | -1 | 0;
 }
 
-/** The seed's definitions. */
+/** The default definitions (docs/kpis.md). */
 export const DEFAULT_OUTCOMES: readonly OutcomeRule[] = Object.freeze([
   { codes: '200-299', asr: 1, ner: 1, ccr: 1 }, // answered
   { codes: '486,408', asr: -1, ner: 1, ccr: 1 }, // busy, request timeout: the network worked

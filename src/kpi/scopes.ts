@@ -90,7 +90,8 @@ export class Scopes {
 
   constructor(
     private readonly sink: KpiSink,
-    private readonly limits: ScopeLimits,
+    /** Replaced on reload; values already held stay (a lower cap folds only new values). */
+    public limits: ScopeLimits,
     private readonly windows: readonly WindowDef[] = WINDOWS,
   ) {
     this.all = new ScopeHandles(sink, {}, windows, '', 0, null);

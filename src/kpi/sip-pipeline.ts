@@ -48,7 +48,7 @@ export class SipPipeline {
   readonly tracker: CallTracker;
   /** The engine, as KPI feeders see it: bad updates are counted (`kpi_update_errors`), not thrown. */
   readonly sink: KpiSink;
-  private readonly authKey: string | undefined;
+  private authKey: string | undefined;
   private readonly onPacketTime: ((t: number) => void) | undefined;
 
   constructor(
@@ -82,6 +82,12 @@ export class SipPipeline {
     this.tracker = new CallTracker(sink, options);
     this.authKey = options.hepAuthKey;
     this.onPacketTime = options.onPacketTime;
+  }
+
+  /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */
+  reconfigure(options: Omit<PipelineOptions, 'onPacketTime' | 'log'>): void {
+    this.tracker.reconfigure(options);
+    this.authKey = options.hepAuthKey;
   }
 
   /** One HEP frame (a UDP datagram, or a frame cut from a TCP stream). */

@@ -1,7 +1,7 @@
 import type { MiErrorBody, MiHandler, MiParams } from './types.ts';
 
 /**
- * The JSON-RPC 2.0 envelope of the MI (SPEC §5), pure: body text in, reply text out (or null when
+ * The JSON-RPC 2.0 envelope of the MI (docs/mi.md), pure: body text in, reply text out (or null when
  * nothing must be answered). It knows no command: every valid request goes to a MiHandler, which
  * answers the commands, their aliases (`statistics:get`, ...) and `-32601 Method not found`.
  *

@@ -11,7 +11,7 @@ export class ParamError {
 export const TOO_FEW_OR_MANY = 'Too few or too many parameters';
 export const NAMED_MISMATCH = 'Named parameters do not match';
 
-/** True for absent params and for empty arrays/objects (they count as no params, SPEC §5). */
+/** True for absent params and for empty arrays/objects (they count as no params, docs/mi.md). */
 export function isEmpty(params: MiParams): boolean {
   if (params === undefined || params === null) return true;
   if (Array.isArray(params)) return params.length === 0;

@@ -9,6 +9,8 @@ import type { MiErrorBody, MiHandler, MiParams, MiReply } from './types.ts';
 export interface MiCommand {
   readonly name: string;
   readonly aliases?: readonly string[];
+  /** Changes statistics (updates, resets, removals): refused to a read-only token. */
+  readonly writes?: boolean;
   run(params: MiParams): unknown;
 }
 
@@ -27,6 +29,11 @@ export class MiRegistry implements MiHandler {
 
   miCommands(): string[] {
     return [...this.commands.keys()];
+  }
+
+  /** Whether a command changes statistics (a read-only token may not call it). */
+  writes(method: string): boolean {
+    return this.commands.get(method)?.writes === true;
   }
 
   /** Answers a command; commands that return a promise (cluster reads) are awaited. */

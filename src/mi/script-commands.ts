@@ -2,11 +2,12 @@ import type { StatsEngine } from '../core/engine.ts';
 import { bind, stringParam } from './params.ts';
 import type { MiCommand } from './registry.ts';
 
-/** The script functions over MI (SPEC §5 extensions), named or positional params. */
+/** The script functions over MI (sipstats extensions, docs/mi.md), named or positional params. */
 export function scriptCommands(engine: StatsEngine): MiCommand[] {
   return [
     {
       name: 'update_stat',
+      writes: true,
       run(params) {
         const p = bind(params, ['name', 'value']);
         engine.updateStat(stringParam(p.name, 'name'), p.value);
@@ -15,6 +16,7 @@ export function scriptCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'update_stat_series',
+      writes: true,
       run(params) {
         const p = bind(params, ['profile', 'name', 'value']);
         engine.updateStatSeries(stringParam(p.profile, 'profile'), stringParam(p.name, 'name'), p.value);
@@ -23,6 +25,7 @@ export function scriptCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'reset_stat',
+      writes: true,
       run(params) {
         const p = bind(params, ['name']);
         engine.resetStat(stringParam(p.name, 'name'));

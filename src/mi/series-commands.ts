@@ -31,6 +31,7 @@ export function seriesCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'remove_series',
+      writes: true,
       run(params) {
         const p = bind(params, [], ['name', 'profile']);
         if (p.name === undefined && p.profile === undefined) throw new ParamError('Too few or too many parameters');
@@ -46,6 +47,7 @@ export function seriesCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'sweep_series',
+      writes: true,
       run(params) {
         bind(params, []);
         return { removed: engine.sweep() };

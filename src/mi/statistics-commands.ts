@@ -5,7 +5,7 @@ import { bind, statisticsParam } from './params.ts';
 import type { MiCommand } from './registry.ts';
 
 /**
- * Resolves `statistics` items (SPEC §5): `all`; `grp:` = every statistic of the group; `grp:name`
+ * Resolves `statistics` items (docs/mi.md): `all`; `grp:` = every statistic of the group; `grp:name`
  * (extension) = that statistic; anything else = a bare name in every group. Unknown items are
  * skipped. Calls `cb` with the key under which the statistic is shown.
  */
@@ -60,6 +60,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'reset_statistics',
+      writes: true,
       aliases: ['statistics:reset'],
       run(params) {
         const items = statisticsParam(bind(params, ['statistics']).statistics);
@@ -74,6 +75,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'reset_all_statistics',
+      writes: true,
       aliases: ['statistics:reset_all'],
       run(params) {
         bind(params, []);
@@ -83,6 +85,7 @@ export function statisticsCommands(engine: StatsEngine): MiCommand[] {
     },
     {
       name: 'clear_statistics',
+      writes: true,
       aliases: ['statistics:clear'],
       run(params) {
         const out = get(params);

@@ -15,4 +15,6 @@ export interface MiHandler {
   mi(method: string, params?: MiParams): Promise<MiReply>;
   /** Every command name this handler answers, aliases included (OpenSIPS `which`). */
   miCommands(): string[];
+  /** Whether a command changes statistics (refused to a read-only token); absent: none does. */
+  writes?(method: string): boolean;
 }

@@ -6,6 +6,8 @@ import type { Stats } from '../stats.ts';
 import { SnapshotFileStore } from './file-store.ts';
 import type { CorruptSnapshot } from './file-store.ts';
 import { SnapshotWriter } from './snapshot-codec.ts';
+import { lockDataDir } from './dir-lock.ts';
+import type { DirLock } from './dir-lock.ts';
 
 /**
  * Self-statistics live in group `sipstats` (the engine's selfStat / setGauge): snapshot_saves and
@@ -139,7 +141,7 @@ export interface PersistenceHandle {
 /**
  * Restores `stats` from the newest good snapshot in `dataDir`, then snapshots it every `intervalMs`
  * (timer unref()ed) and once more on close(). Slots that expired while the process was down are
- * dropped by the engine's clock (SPEC §4). A corrupt snapshot is moved aside and reported, and the
+ * dropped by the engine's clock (README: Series and profiles, the clock-aligned slots). A corrupt snapshot is moved aside and reported, and the
  * engine starts empty (or from `NAME.prev`): attaching never fails for bad file content.
  */
 export async function attachPersistence(stats: Stats, options: PersistOptions): Promise<PersistenceHandle> {
@@ -147,12 +149,18 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
   const log = options.log ?? defaultLog;
   const intervalMs = options.intervalMs ?? 5000;
   if (!(intervalMs > 0)) throw new RangeError(`snapshot interval must be > 0 ms, got ${intervalMs}`);
+  // one server per data directory: a second one would overwrite this one's snapshots
+  const lock: DirLock = await lockDataDir(options.dataDir);
+  if (lock.tookOverFrom !== null) log('warn', `data directory ${options.dataDir}: took over the lock of process ${lock.tookOverFrom}, which is gone`);
   const store = new SnapshotFileStore({ dir: options.dataDir, name: options.fileName });
   engine.selfStat('snapshot_saves', 0);
   engine.selfStat('snapshot_errors', 0);
 
   const t0 = performance.now();
-  const loaded = await store.load();
+  const loaded = await store.load().catch(async (e: unknown) => {
+    await lock.release();
+    throw e;
+  });
   for (const c of loaded.corrupt) {
     log('error', `snapshot ${c.path} is unreadable (${c.code}: ${c.message}); ${c.movedTo ? `moved aside to ${c.movedTo}` : 'left in place'}`);
   }
@@ -229,7 +237,11 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await saveNow();
+      try {
+        await saveNow();
+      } finally {
+        await lock.release();
+      }
     },
   };
 }

@@ -18,7 +18,7 @@ import type { ProfileDef } from '../core/types.ts';
  *   number  integers with |n| <= 2^50: uvarint(zigzag(n) * 2) (low bit 0, 1 byte for |n| < 32);
  *           anything else (fractions, -0, NaN, ±Infinity, huge): byte 0x01 + f64 LE. Round trip is exact.
  * Parts are stored as they are (sums, counts, weights), never finished values, so a restored engine
- * merges them exactly (SPEC §4).
+ * merges them exactly (README: Series and profiles, the clock-aligned slots).
  */
 export const SNAPSHOT_MAGIC = 'SIPSTATS';
 export const SNAPSHOT_VERSION = 2;

@@ -235,6 +235,8 @@ export interface DemoTrafficOptions {
   customers?: readonly DemoCustomer[];
   /** Scheduler tick, ms (default 20). */
   tickMs?: number;
+  /** HEP auth key the listener requires (`--hep-auth-key`), sent in every packet. */
+  authKey?: string;
 }
 
 export interface DemoTraffic {
@@ -333,6 +335,7 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
         captureId: 2001,
         nodeName: 'sipstats-demo',
         payload: d.sip,
+        ...(options.authKey !== undefined ? { authKey: options.authKey } : {}),
       });
       stats.packets++;
       sock.send(frame, options.port, options.host, (e) => {

@@ -109,6 +109,13 @@ export class HistoryRecorder {
     for (const p of engine.profileList()) this.profiles.set(p, new ProfileRing(p, this.points));
   }
 
+  /** Follows the engine's profiles after a reload: new ones get a ring, replaced ones a fresh one. */
+  syncProfiles(): void {
+    const live = new Set(this.engine.profileList());
+    for (const p of this.profiles.keys()) if (!live.has(p)) this.profiles.delete(p);
+    for (const p of live) if (!this.profiles.has(p)) this.profiles.set(p, new ProfileRing(p, this.points));
+  }
+
   /** Number of series recorded now. */
   get size(): number {
     return this.byKey.size;

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { Route } from '../app/http-server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind } from '../core/stat.ts';
-import { DIMENSION_VALUE_RE, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
+import { DIMENSION_VALUE_RE, DIMENSIONS, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
 import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
 import type { HistoryRecorder } from './history.ts';
 
@@ -28,13 +28,16 @@ export interface DashboardOptions {
   assetsDir?: string;
 }
 
-export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000 } as const;
+/** maxCells: carrier × destination pairs sent per window at most (the busiest; the rest are counted). */
+export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000, maxCells: 2000 } as const;
 
 /** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units (from the catalogue). */
 export const DASHBOARD_KPIS: readonly string[] = KPIS.map((k) => k.name);
 export const KPI_UNITS: Readonly<Record<string, string>> = Object.fromEntries(KPIS.map((k) => [k.name, k.unit]));
 /** What the page needs to know of each KPI (title, unit, which way is good, shown as a card). */
-const KPI_INFO = KPIS.map((k) => ({ name: k.name, unit: k.unit, title: k.title, better: k.better, samples: k.samples, card: k.card }));
+const KPI_INFO = KPIS.map((k) => ({ name: k.name, unit: k.unit, title: k.title, better: k.better, samples: k.samples, card: k.card, ...(k.of !== undefined ? { of: k.of } : {}) }));
+/** The dimensions and whose KPIs they hold (calls or attempts). */
+const DIMENSION_INFO = DIMENSIONS.map((d) => ({ name: d.name, title: d.title, of: d.of }));
 const WINDOW_NAMES: readonly string[] = WINDOWS.map((w) => w.name);
 type WindowName = string;
 
@@ -51,6 +54,8 @@ export interface KpiWindowRows {
   carriers: Record<string, KpiRow>;
   destinations: Record<string, KpiRow>;
   carrierDestinations: Record<string, KpiRow>;
+  /** Carrier × destination pairs left out past maxCells (the least busy). */
+  carrierDestinationsOmitted: number;
 }
 
 export interface KpiSnapshot {
@@ -58,6 +63,7 @@ export interface KpiSnapshot {
   kpis: readonly string[];
   units: Readonly<Record<string, string>>;
   info: typeof KPI_INFO;
+  dimensions: typeof DIMENSION_INFO;
   thresholds: { minSamples: number; lowSamples: number };
   windows: Partial<Record<WindowName, KpiWindowRows>>;
   /** Self-statistics: the counters of group `sipstats`, by name. */
@@ -76,16 +82,17 @@ const emptyRow = (): KpiRow => ({ v: new Array(DASHBOARD_KPIS.length).fill(null)
  * Everything /api/kpis answers, read at the engine's clock in one pass over the statistics. Values
  * are those of get_statistics at the same instant; `n` is the number of samples behind each.
  */
-export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number } = {}): KpiSnapshot {
+export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number; maxCells?: number } = {}): KpiSnapshot {
   const t = engine.clock();
   const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
   const windows: KpiSnapshot['windows'] = {};
-  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {}, carriers: {}, destinations: {}, carrierDestinations: {} };
+  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {}, carriers: {}, destinations: {}, carrierDestinations: {}, carrierDestinationsOmitted: 0 };
   const snap: KpiSnapshot = {
     now: t,
     kpis: DASHBOARD_KPIS,
     units: KPI_UNITS,
     info: KPI_INFO,
+    dimensions: DIMENSION_INFO,
     thresholds: { minSamples: options.minSamples ?? DASHBOARD_DEFAULTS.minSamples, lowSamples: options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples },
     windows,
     self: {},
@@ -126,6 +133,16 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
     s.profile.readWithCount(s, t, vn);
     row.n[i] = vn.n;
     row.v[i] = vn.v;
+  }
+  const maxCells = options.maxCells ?? DASHBOARD_DEFAULTS.maxCells;
+  for (const w of Object.values(windows)) {
+    if (w === undefined) continue;
+    const cells = Object.entries(w.carrierDestinations);
+    if (cells.length <= maxCells) continue;
+    const asr = KPI_INDEX.get('ASR')!;
+    cells.sort((a, b) => (b[1].n[asr] ?? 0) - (a[1].n[asr] ?? 0));
+    w.carrierDestinations = Object.fromEntries(cells.slice(0, maxCells));
+    w.carrierDestinationsOmitted = cells.length - maxCells;
   }
   return snap;
 }

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createHttpServer, miRoute } from '../../src/app/http-server.ts';
+import { createHttpServer, miRoute, sessionRoute } from '../../src/app/http-server.ts';
 import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { KPI_MODPARAMS, KPIS, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
+import type { Scope } from '../../src/kpi/catalogue.ts';
+import { PrefixTable } from '../../src/kpi/dimensions.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { planDemoTraffic } from '../../src/web/demo-traffic.ts';
 import { HistoryRecorder } from '../../src/web/history.ts';
@@ -20,7 +22,10 @@ import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
  * The dashboard in a real browser (Debian chromium driven by playwright-core): a server fed with
  * known traffic through the KPI pipeline on a frozen clock; the values on the page must equal
  * what the MI's get_statistics answers, for all traffic and for customers, in two windows; a
- * customer whose 1-minute window is empty shows "not enough data" (where the MI says 0); the
+ * customer whose 1-minute window is empty shows "not enough data" (where the MI says 0); calls
+ * through a platform (kpi.platform) to four carriers and five destinations fill the Carriers and
+ * Destinations views (worst first) and the carrier × destination heat map, and a click on a
+ * carrier or a cell loads its charts; the
  * screenshot is saved to test-results/dashboard.png (SIPSTATS_UPDATE_SCREENSHOT=1 writes the
  * README's docs/dashboard.png instead).
  */
@@ -29,12 +34,63 @@ const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'e2e-secret';
 const SCREENSHOT = fileURLToPath(new URL(process.env.SIPSTATS_UPDATE_SCREENSHOT === '1' ? '../../docs/dashboard.png' : '../../test-results/dashboard.png', import.meta.url));
 const END = Date.UTC(2026, 2, 10, 14, 30, 0);
-const CARD_KPIS = ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD'] as const;
+/** The KPIs shown as cards: the catalogue's (the page takes them from /api/kpis `info`). */
+const CARD_KPIS = KPIS.filter((k) => k.card).map((k) => k.name);
+/** The KPIs shown under a card (the percentiles of PDD and AST). */
+const EXTRA_KPIS = KPIS.filter((k) => !k.card && k.of !== undefined).map((k) => k.name);
 
 interface Packet {
   timeMs: number;
   srcIp: string;
   sip: Buffer;
+  /** Set: a packet of the platform's traffic (fed to the pipeline with kpi.platform). */
+  dstIp?: string;
+}
+
+const CUSTOMER_IP = '192.0.2.50';
+const PLATFORM_IP = '10.0.0.1';
+const CARRIER_IPS: Record<string, string> = { carrier_a: '198.51.100.7', carrier_b: '198.51.100.8', carrier_c: '198.51.100.9', carrier_d: '198.51.100.10' };
+/** Carrier, destination, attempts, answered: the platform's traffic of the last minute (one attempt per call). */
+const ROUTES: [string, string, number, number][] = [
+  ['carrier_a', '44', 4, 1],
+  ['carrier_a', '49', 2, 0],
+  ['carrier_a', '33', 6, 2],
+  ['carrier_b', '44', 8, 8],
+  ['carrier_b', '1', 3, 2],
+  ['carrier_b', '33', 5, 4],
+  ['carrier_c', '49', 6, 3],
+  ['carrier_c', '1', 7, 5],
+  ['carrier_d', '34', 9, 6],
+  ['carrier_d', '44', 5, 3],
+];
+const DESTINATIONS = ['1', '33', '34', '44', '49'];
+/** Hand-computed carrier ASR, floor(100 × answered / attempts) as the percentage algorithm has it: worst first a, c, d, b. */
+const CARRIER_ASR: Record<string, number> = { carrier_a: 25, carrier_b: 87, carrier_c: 61, carrier_d: 64 };
+
+/** A call in through the platform and out to `carrier` (one attempt): answered, or refused with 486. */
+function routedCall(id: string, carrier: string, dest: string, t0: number, answered: boolean): Packet[] {
+  const c = { callId: id, fromTag: `f${id}` }; // no X-Customer: these calls leave the customer table alone
+  const bc = newBranch();
+  const ba = newBranch();
+  const ip = CARRIER_IPS[carrier];
+  const number = `${dest}2071234567`;
+  const p = (dt: number, from: string, to: string, sip: Buffer): Packet => ({ timeMs: t0 + dt, srcIp: from, dstIp: to, sip });
+  const out = [
+    p(0, CUSTOMER_IP, PLATFORM_IP, invite(c, { branch: bc, ruri: `+${number}@${PLATFORM_IP}` })),
+    p(5, PLATFORM_IP, ip, invite(c, { branch: ba, ruri: `${number}@${ip}` })),
+    p(400, ip, PLATFORM_IP, reply(180, 'Ringing', c, { branch: ba, toTag: 'r' })),
+    p(401, PLATFORM_IP, CUSTOMER_IP, reply(180, 'Ringing', c, { branch: bc, toTag: 'r' })),
+  ];
+  if (!answered) return [...out, p(1500, ip, PLATFORM_IP, reply(486, 'Busy', c, { branch: ba, toTag: 'r' })), p(1501, PLATFORM_IP, CUSTOMER_IP, reply(486, 'Busy', c, { branch: bc, toTag: 'r' }))];
+  return [
+    ...out,
+    p(2000, ip, PLATFORM_IP, reply(200, 'OK', c, { branch: ba, toTag: 'r' })),
+    p(2001, PLATFORM_IP, CUSTOMER_IP, reply(200, 'OK', c, { branch: bc, toTag: 'r' })),
+    p(2010, CUSTOMER_IP, PLATFORM_IP, request('ACK', c, { seq: 1, toTag: 'r' })),
+    p(2011, PLATFORM_IP, ip, request('ACK', c, { seq: 1, toTag: 'r' })),
+    // hung up after 20 s when that is still before END (later ones are still talking)
+    ...(t0 + 22_000 < END ? [p(22_000, CUSTOMER_IP, PLATFORM_IP, request('BYE', c, { seq: 2, toTag: 'r' })), p(22_001, PLATFORM_IP, ip, request('BYE', c, { seq: 2, toTag: 'r' }))] : []),
+  ];
 }
 
 /** A call with exactly known figures: answered (PDD, AST, talk in s) or refused with `code` after `pdd` ms. */
@@ -59,6 +115,13 @@ function fixture() {
   const history = new HistoryRecorder(stats.engine);
   stats.addMiCommand(history.miCommand());
   const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = t) });
+  // a second pipeline sees the platform's traffic: calls in, attempts out to carriers, destinations by prefix
+  const platform = new SipPipeline(stats.engine, {
+    platform: ['10.0.0.0/24'],
+    carrier: { kind: 'cidr', map: Object.fromEntries(Object.entries(CARRIER_IPS).map(([name, ip]) => [`${ip}/32`, name])) },
+    destination: { table: PrefixTable.parseCsv(`prefix,name\n${DESTINATIONS.map((d) => `${d},${d}`).join('\n')}\n`).table, strip: ['+', '00'] },
+    onPacketTime: (t) => (now = t),
+  });
   const packets: Packet[] = [];
   // alpha, in the last minute: 7 answered (PDD 1000 ms, AST 3000 ms, 20 s calls), 3 busy → ASR 70, NER 100, CCR 100
   for (let i = 0; i < 10; i++) packets.push(...knownCall(`alpha${i}`, 'alpha', END - 50_000 + i * 2000, i < 7 ? { code: 200, pdd: 1000, ast: 3000, acdS: 20 } : { code: 486, pdd: 1000 }));
@@ -68,16 +131,21 @@ function fixture() {
   for (let i = 0; i < 4; i++) packets.push(...knownCall(`stale${i}`, 'stale', END - 300_000 + i * 1000, { code: 200, pdd: 800, ast: 1800, acdS: 5 }));
   // the demo's customers (seeded), for four minutes: moving charts for the screenshot
   for (const m of planDemoTraffic({ from: END - 240_000, to: END - 3_000, until: END, callsPerSecond: 6, seed: 7 })) packets.push({ timeMs: m.timeMs, srcIp: m.srcIp, sip: Buffer.from(m.sip) });
+  // the platform's calls, spread over the last minute (END-55 s .. END-5 s), answered ones first on each route
+  const routed = ROUTES.flatMap(([carrier, dest, attempts, answered]) => Array.from({ length: attempts }, (_, i) => [carrier, dest, i < answered] as const));
+  routed.forEach(([carrier, dest, answered], i) => packets.push(...routedCall(`r${i}`, carrier, dest, END - 55_000 + Math.floor((i * 50_000) / routed.length), answered)));
   packets.sort((a, b) => a.timeMs - b.timeMs);
   let nextSecond = Math.ceil((END - 300_000) / 1000) * 1000;
   const second = (t: number) => {
     now = t;
     pipe.tick(t);
+    platform.tick(t);
     history.sample(t);
   };
   for (const p of packets) {
     while (nextSecond <= p.timeMs) second((nextSecond += 1000) - 1000);
-    pipe.onSip(p.sip, { timeMs: p.timeMs, srcIp: p.srcIp });
+    if (p.dstIp === undefined) pipe.onSip(p.sip, { timeMs: p.timeMs, srcIp: p.srcIp });
+    else platform.onSip(p.sip, { timeMs: p.timeMs, srcIp: p.srcIp, dstIp: p.dstIp });
   }
   while (nextSecond <= END) second((nextSecond += 1000) - 1000);
   now = END;
@@ -93,15 +161,18 @@ async function mi(url: string, method: string, params: unknown): Promise<Record<
 async function kpiApi(url: string, window: string) {
   const r = await fetch(`${url}/api/kpis?window=${window}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(r.status, 200);
-  return (await r.json()) as { kpis: string[]; windows: Record<string, { overall: { n: number[] }; customers: Record<string, { n: number[] }> }> };
+  type Row = { v: (number | null)[]; n: number[] };
+  return (await r.json()) as { kpis: string[]; windows: Record<string, Record<'customers' | 'carriers' | 'destinations' | 'carrierDestinations', Record<string, Row>> & { overall: Row }> };
 }
 
-/** Waits until the page shows `window` and `customer` and has rendered after the change. */
-async function view(page: Page, window: string, customer: string): Promise<void> {
+/** Waits until the page shows `window` and the scope (a customer, or `{ carrier, destination }`) and has rendered after the change. */
+async function view(page: Page, window: string, scope: string | Scope): Promise<void> {
+  const s: Scope = typeof scope === 'string' ? { customer: scope } : scope;
+  const want = { window, customer: s.customer ?? '', carrier: s.carrier ?? '', destination: s.destination ?? '' };
   const before = Number((await page.evaluate(() => document.body.dataset.renders)) ?? 0);
   await page.waitForFunction(
-    ([w, c, b]) => document.body.dataset.window === w && document.body.dataset.customer === c && Number(document.body.dataset.renders) > Number(b),
-    [window, customer, String(before)] as const,
+    ([w, b]) => Object.entries(w).every(([k, v]) => document.body.dataset[k] === v) && Number(document.body.dataset.renders) > Number(b),
+    [want, String(before)] as const,
     { timeout: 15_000 },
   );
 }
@@ -114,25 +185,36 @@ async function cards(page: Page): Promise<Record<string, { value: string; text: 
       out[k] = { value: e.dataset.value ?? '', text: e.textContent ?? '' };
     }
     return out;
-  }, [...CARD_KPIS, 'PDD_p95', 'AST_p95']);
+  }, [...CARD_KPIS, ...EXTRA_KPIS]);
 }
 
 /**
- * Every card equals the MI value of `<KPI><suffix><customer>` in `group`; a KPI without samples
- * (n = 0 by /api/kpis) shows "not enough data" instead. Returns how many cards held a value.
+ * Every card equals the MI value of the scope's series (`ASR_10macme`, `ASR~carrier=carrier_a`…) in
+ * the window's group; a KPI without samples (n = 0 by /api/kpis) shows "not enough data" instead.
+ * Returns how many cards held a value.
  */
-async function assertCardsMatchMi(page: Page, url: string, window: '1m' | '10m', customer: string): Promise<number> {
+async function assertCardsMatchMi(page: Page, url: string, window: '1m' | '10m', scope: string | Scope): Promise<number> {
+  const sc: Scope = typeof scope === 'string' ? (scope === '' ? {} : { customer: scope }) : scope;
   const group = window === '1m' ? 'stats' : 'stats_10m';
-  const suffix = window === '1m' ? '' : '_10m';
+  const wdef = WINDOWS.find((w) => w.name === window)!;
   const values = await mi(url, 'get_statistics', { statistics: [`${group}:`] });
   const api = await kpiApi(url, window);
-  const row = customer === '' ? api.windows[window].overall : api.windows[window].customers[customer];
+  const w = api.windows[window];
+  const row = sc.customer
+    ? w.customers[sc.customer]
+    : sc.carrier && sc.destination
+      ? w.carrierDestinations[`${sc.carrier}|${sc.destination}`]
+      : sc.carrier
+        ? w.carriers[sc.carrier]
+        : sc.destination
+          ? w.destinations[sc.destination]
+          : w.overall;
   const shown = await cards(page);
   let withValue = 0;
-  for (const k of [...CARD_KPIS, 'PDD_p95', 'AST_p95']) {
-    const key = `${group}:${k}${suffix}${customer}`;
+  for (const k of [...CARD_KPIS, ...EXTRA_KPIS]) {
+    const key = `${group}:${seriesName(KPIS.find((d) => d.name === k)!, wdef, sc)}`;
     const n = row === undefined ? 0 : row.n[api.kpis.indexOf(k)];
-    const where = `${window} ${customer || 'all traffic'} ${k}`;
+    const where = `${window} ${JSON.stringify(sc)} ${k}`;
     if (n === 0 || !(key in values)) {
       assert.match(shown[k].text, /not enough data/, `${where}: no samples, so "not enough data" (MI ${values[key]})`);
       assert.equal(shown[k].value, '', where);
@@ -148,6 +230,7 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does) — this test never downloads a browser`);
   const { stats, history } = fixture();
   const http: SipstatsHttpServer = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history)] });
+  http.addRoute(sessionRoute(http));
   const profileDir = mkdtempSync(join(tmpdir(), 'sipstats-chromium-'));
   let context: BrowserContext | undefined;
   try {
@@ -181,11 +264,27 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
       if (!r.url().startsWith(url)) problems.push(`request outside the server: ${r.url()}`);
     });
 
-    // the token is taken from ?token= once, kept in sessionStorage and dropped from the address bar
+    // without a session the page asks for the token; typed into the form, it is traded for an
+    // HttpOnly session cookie (POST body): it never appears in a URL, nor in the page's storage
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('#auth-form', { state: 'visible' });
+    await page.fill('#auth-form input[name="token"]', TOKEN);
+    await page.press('#auth-form input[name="token"]', 'Enter');
+    await view(page, '1m', '');
+    // the 401s the page got before the token was typed are the expected ones (that is how it knew to ask)
+    for (let i = problems.length - 1; i >= 0; i--) if (problems[i].includes('status of 401')) problems.splice(i, 1);
+    assert.ok(!requested.some((u) => u.includes(TOKEN)), 'the token is in no URL');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the session cookie is HttpOnly');
+    assert.equal(await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage)).then((s) => s.includes(TOKEN)), false);
+    const cookies = await context.cookies(url);
+    assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.sameSite]), [['sipstats_session', true, 'Strict']]);
+    // an older link with ?token= still works: traded for a session at once and dropped from the address bar
+    await context.clearCookies();
     await page.goto(`${url}/?token=${TOKEN}`);
     await view(page, '1m', '');
     assert.equal(new URL(page.url()).searchParams.get('token'), null);
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('sipstats.token')), TOKEN);
 
     // 1 minute, all traffic
     assert.ok((await assertCardsMatchMi(page, url, '1m', '')) >= 7, 'all-traffic cards hold values');
@@ -251,6 +350,101 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
     assert.equal(await page.locator('[data-testid="chart-perc"] canvas').count(), 1);
     const started = await page.$eval('[data-testid="counter-calls_started"] td', (td) => (td as HTMLElement).dataset.value);
     assert.equal(started, String(stats.getStat('sipstats:calls_started')));
+
+    // ---- carriers, destinations and the carrier × destination heat map ----
+    const m = await mi(url, 'get_statistics', { statistics: ['stats:'] });
+    for (const [c, asr] of Object.entries(CARRIER_ASR)) assert.equal(m[`stats:ASR~carrier=${c}`], asr, `MI ASR of ${c}`);
+    assert.equal(await page.getAttribute('[data-testid="view-customers"]', 'aria-selected'), 'true');
+    assert.match((await page.textContent('[data-testid="view-carriers"]')) ?? '', /Carriers \(4\)/);
+    assert.match((await page.textContent('[data-testid="view-destinations"]')) ?? '', /Destinations \(5\)/);
+    await page.click('[data-testid="view-carriers"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="carrier-row"]').length === 4 && document.body.dataset.view === 'carriers');
+    assert.equal(await page.getAttribute('[data-testid="view-carriers"]', 'aria-selected'), 'true');
+    assert.equal(await page.getAttribute('[data-testid="view-customers"]', 'aria-selected'), 'false');
+    assert.equal(await page.locator('[data-testid="customer-row"]').count(), 0);
+    assert.equal(new URL(page.url()).searchParams.get('view'), 'carriers');
+    // worst ASR first, each value the MI's; the volume column counts attempts
+    const carriers = await page.$$eval('[data-testid="carrier-row"]', (trs) =>
+      trs.map((tr) => ({ name: tr.getAttribute('data-carrier'), asr: tr.querySelector<HTMLElement>('[data-kpi="ASR"]')!.dataset.value, attempts: tr.children[1].textContent })),
+    );
+    assert.deepEqual(carriers.map((c) => c.name), ['carrier_a', 'carrier_c', 'carrier_d', 'carrier_b'], 'worst ASR first');
+    for (const c of carriers) assert.equal(c.asr, String(m[`stats:ASR~carrier=${c.name}`]), `carrier ${c.name} ASR`);
+    const attempts = (c: string) => ROUTES.filter((r) => r[0] === c).reduce((a, r) => a + r[2], 0);
+    assert.deepEqual(carriers.map((c) => Number(c.attempts)), carriers.map((c) => attempts(c.name!)));
+    assert.equal(await page.textContent('[data-testid="sort-calls"]'), 'Attempts');
+    assert.equal(await page.getAttribute('[data-testid="sort-ASR"]', 'aria-sort'), 'ascending');
+
+    // the heat map: one cell per route with its ASR (the MI's), nothing where there was no attempt
+    assert.equal(await page.isVisible('[data-testid="heatmap"]'), true);
+    assert.deepEqual(await page.$$eval('[data-testid="heat-carrier"]', (bs) => bs.map((b) => b.textContent)), ['carrier_a', 'carrier_b', 'carrier_c', 'carrier_d']);
+    assert.deepEqual(await page.$$eval('[data-testid="heat-destination"]', (bs) => bs.map((b) => b.textContent)), DESTINATIONS);
+    const cells = await page.$$eval('[data-testid="heat-cell"]', (bs) =>
+      bs.map((b) => ({ key: `${b.getAttribute('data-carrier')}|${b.getAttribute('data-destination')}`, value: (b as HTMLElement).dataset.value, text: b.textContent, title: b.getAttribute('title'), heat: b.parentElement!.dataset.heat, state: b.parentElement!.dataset.state })),
+    );
+    assert.equal(cells.length, ROUTES.length, 'a cell per route, none for the other pairs');
+    for (const [c, d, n, answered] of ROUTES) {
+      const cell = cells.find((x) => x.key === `${c}|${d}`);
+      assert.ok(cell, `cell ${c}|${d}`);
+      assert.equal(cell.value, String(m[`stats:ASR~carrier=${c}~dest=${d}`]), `heat ${c}|${d}`);
+      assert.equal(Number(cell.value), Math.floor((answered * 100) / n), `heat ${c}|${d}`);
+      assert.match(cell.title!, new RegExp(`^${c} → ${d}: ASR .* %, ${n} attempts`), cell.title!);
+      assert.equal(cell.state, n < 5 ? 'low' : 'ok', `few samples under lowSamples: ${c}|${d}`);
+    }
+    assert.equal(cells.find((x) => x.key === 'carrier_a|49')!.heat, '0', '0 % is the worst colour');
+    assert.equal(cells.find((x) => x.key === 'carrier_b|44')!.heat, '9', '100 % is the best colour');
+    assert.equal(await page.locator('[data-testid="heat-cell"][data-carrier="carrier_a"][data-destination="1"]').count(), 0);
+
+    // a click on a carrier loads its charts: /api/history with carrier=, cards equal to the MI
+    const carrierHistory = page.waitForResponse((r) => r.url().includes('/api/history?') && new URL(r.url()).searchParams.get('carrier') === 'carrier_a');
+    await page.click('[data-testid="carrier-row"][data-carrier="carrier_a"]');
+    const hist = (await (await carrierHistory).json()) as { carrier: string; series: Record<string, { v: (number | null)[] }> };
+    await view(page, '1m', { carrier: 'carrier_a' });
+    assert.equal(hist.carrier, 'carrier_a');
+    assert.equal(hist.series.ASR.v.filter((v) => v !== null).at(-1), 25, 'the carrier\'s ASR history ends at its ASR');
+    assert.equal(await page.textContent('[data-testid="scope"]'), 'Carrier carrier_a');
+    assert.ok((await assertCardsMatchMi(page, url, '1m', { carrier: 'carrier_a' })) >= 5);
+    assert.equal((await cards(page)).ASR.text, '25 %');
+    assert.match((await page.textContent('[data-testid="kpi-ASR-samples"]')) ?? '', /^12 attempts$/);
+    assert.ok(Number(await page.getAttribute('[data-testid="chart-perc"]', 'data-points')) > 0, 'the carrier\'s chart has points');
+    assert.match((await page.textContent('[data-testid="chart-perc"] .u-legend')) ?? '', /ASR.*NER.*CCR/);
+    assert.equal(await page.getAttribute('[data-testid="carrier-row"][data-carrier="carrier_a"]', 'class'), 'selected');
+
+    // a heat-map cell: the carrier on that destination
+    const cellHistory = page.waitForRequest((r) => {
+      const q = new URL(r.url()).searchParams;
+      return r.url().includes('/api/history?') && q.get('carrier') === 'carrier_c' && q.get('destination') === '1';
+    });
+    await page.click('[data-testid="heat-cell"][data-carrier="carrier_c"][data-destination="1"]');
+    await cellHistory;
+    await view(page, '1m', { carrier: 'carrier_c', destination: '1' });
+    assert.equal(await page.textContent('[data-testid="scope"]'), 'Carrier carrier_c → destination 1');
+    assert.ok((await assertCardsMatchMi(page, url, '1m', { carrier: 'carrier_c', destination: '1' })) >= 5);
+    assert.equal(await page.getAttribute('[data-testid="heat-cell"][data-carrier="carrier_c"][data-destination="1"]', 'aria-current'), 'true');
+    assert.deepEqual(
+      [new URL(page.url()).searchParams.get('carrier'), new URL(page.url()).searchParams.get('destination')],
+      ['carrier_c', '1'],
+      'the scope is in the address (bookmarkable)',
+    );
+
+    // destinations (calls), by keyboard: arrow right from the selected tab
+    await page.focus('[data-testid="view-carriers"]');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="destination-row"]').length === 5);
+    assert.equal(await page.getAttribute('[data-testid="view-destinations"]', 'aria-selected'), 'true');
+    const dests = await page.$$eval('[data-testid="destination-row"]', (trs) => trs.map((tr) => [tr.getAttribute('data-destination'), tr.querySelector<HTMLElement>('[data-kpi="ASR"]')!.dataset.value]));
+    const destAsrs = dests.map(([, v]) => Number(v));
+    assert.deepEqual(destAsrs, [...destAsrs].sort((a, b) => a - b), `destinations worst first: ${JSON.stringify(dests)}`);
+    for (const [d, v] of dests) assert.equal(v, String(m[`stats:ASR~dest=${d}`]), `destination ${d}`);
+    await page.click('[data-testid="destination-row"][data-destination="49"]');
+    await view(page, '1m', { destination: '49' });
+    assert.equal(await page.textContent('[data-testid="scope"]'), 'Destination 49');
+    assert.ok((await assertCardsMatchMi(page, url, '1m', { destination: '49' })) >= 5);
+
+    // the screenshot: the carriers view and the heat map, for all traffic
+    await page.click('[data-testid="view-carriers"]');
+    await page.click('[data-testid="scope-clear"]');
+    await view(page, '1m', '');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="carrier-row"]').length === 4);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     assert.deepEqual(problems, []);
   } finally {

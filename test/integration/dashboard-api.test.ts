@@ -10,7 +10,7 @@ import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
 import { createStats } from '../../src/index.ts';
 import type { Stats } from '../../src/index.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { KPI_MODPARAMS, KPIS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/web/demo-traffic.ts';
 import { HistoryRecorder } from '../../src/web/history.ts';
@@ -88,6 +88,22 @@ describe('dashboard routes on a server with a token', () => {
     const head = await http(url, '/assets/app.js', {}, 'HEAD');
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
+  });
+
+  test('the page: tabs for the three views and a heat map, no inline script or style (CSP), no KPI named in app.js', async () => {
+    const html = (await http(url, '/')).body.toString('utf8');
+    for (const v of ['customers', 'carriers', 'destinations']) assert.match(html, new RegExp(`role="tab" id="tab-${v}"[^>]*aria-controls="view-panel"[^>]*aria-selected="(true|false)"`), v);
+    assert.match(html, /role="tablist"/);
+    assert.match(html, /role="tabpanel" id="view-panel"/);
+    assert.match(html, /data-testid="heatmap"/);
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'every script has a src');
+    assert.doesNotMatch(html, /\sstyle=|<style/, 'no inline style');
+    const js = (await http(url, '/assets/app.js')).body.toString('utf8');
+    // the KPI list, units and titles come from /api/kpis `info`: none is written in the page's code
+    for (const k of KPIS) {
+      assert.doesNotMatch(js, new RegExp(`['"\`]${k.name}['"\`]|\\b${k.name}\\s*:`), `app.js names ${k.name}`);
+      assert.ok(!js.includes(k.title), `app.js holds the title of ${k.name}`);
+    }
   });
 
   test('no path reaches the file system: only the files of the table are served', async () => {
@@ -192,6 +208,58 @@ describe('dashboard routes on a server with a token', () => {
     assert.deepEqual(all.series.ASR, history.get('stats:ASR', 30, true));
     const mi = await stats.mi('get_history', { statistics: ['ASRacme'], points: 3 });
     assert.deepEqual(mi, { result: { 'stats:ASRacme': h.series.ASR } });
+  });
+});
+
+describe('dashboard API: catalogue info, carriers and destinations', () => {
+  test('/api/kpis info is the catalogue; carriers, destinations and carrier × destination rows; /api/history takes carrier and destination', async () => {
+    let now = T0;
+    const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+    const history = new HistoryRecorder(stats.engine, { points: 10 });
+    const server = createHttpServer({ token: TOKEN, routes: dashboardRoutes(stats, history) });
+    const url = await server.listen('127.0.0.1', 0);
+    try {
+      const w = (p: string, n: string, v: number) => stats.updateStatSeries(p, n, v);
+      for (const v of [1, 1, -1, -1]) w('perc', 'ASR~carrier=carrier_a', v);
+      for (const v of [1, -1]) w('perc', 'ASR~dest=44', v);
+      for (const v of [1, -1, -1, -1]) w('perc', 'ASR~carrier=carrier_a~dest=44', v);
+      w('avg', 'PDD~carrier=carrier_a', 900);
+      history.sample(now);
+      now += 1000;
+      history.sample(now);
+      const k = json(await http(url, '/api/kpis?window=1m', auth));
+      assert.deepEqual(
+        k.info,
+        KPIS.map((d) => ({ name: d.name, unit: d.unit, title: d.title, better: d.better, samples: d.samples, card: d.card, ...(d.of !== undefined ? { of: d.of } : {}) })),
+      );
+      assert.deepEqual(k.info.find((i: { name: string }) => i.name === 'PDD_p95').of, 'PDD');
+      assert.deepEqual(k.dimensions, [
+        { name: 'customer', title: 'Customers', of: 'call' },
+        { name: 'carrier', title: 'Carriers', of: 'attempt' },
+        { name: 'destination', title: 'Destinations', of: 'both' },
+      ]);
+      assert.deepEqual(k.info.map((i: { name: string }) => i.name), k.kpis, 'info in the order of v and n');
+      assert.deepEqual(k.info.filter((i: { card: boolean }) => i.card).map((i: { name: string }) => i.name), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD']);
+      const win = k.windows['1m'];
+      const asr = k.kpis.indexOf('ASR');
+      assert.deepEqual(Object.keys(win.customers), []);
+      assert.deepEqual([win.carriers.carrier_a.v[asr], win.carriers.carrier_a.n[asr]], [50, 4]);
+      assert.equal(win.carriers.carrier_a.v[k.kpis.indexOf('PDD')], 900);
+      assert.deepEqual([win.destinations['44'].v[asr], win.destinations['44'].n[asr]], [50, 2]);
+      assert.deepEqual([win.carrierDestinations['carrier_a|44'].v[asr], win.carrierDestinations['carrier_a|44'].n[asr]], [25, 4]);
+      assert.deepEqual([win.overall.v[asr], win.overall.n[asr]], [null, 0], 'no all-traffic series: not summed from the carriers');
+
+      const h = json(await http(url, '/api/history?window=1m&carrier=carrier_a&points=2', auth));
+      assert.deepEqual([h.carrier, h.destination, h.customer], ['carrier_a', undefined, '']);
+      assert.deepEqual(h.series.ASR, history.get('stats:ASR~carrier=carrier_a', 2));
+      const hc = json(await http(url, '/api/history?window=1m&carrier=carrier_a&destination=44&points=2', auth));
+      assert.deepEqual(hc.series.ASR.v, [25, 25]);
+      const hd = json(await http(url, '/api/history?window=1m&destination=44&points=2', auth));
+      assert.deepEqual(hd.series.ASR.v, [50, 50]);
+      for (const p of ['/api/history?carrier=a%20b', '/api/history?destination=_x', '/api/history?carrier=' + 'x'.repeat(65)]) assert.equal((await http(url, p, auth)).status, 400, p);
+    } finally {
+      await server.close();
+    }
   });
 });
 

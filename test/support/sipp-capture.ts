@@ -25,6 +25,7 @@ import { decodeUdp } from '../../src/protocol/pcap/link.ts';
 import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { parseSip } from '../../src/protocol/sip/parse.ts';
 import type { SipMessage } from '../../src/protocol/sip/parse.ts';
+import { alive, exited, readText, stop, tail } from './processes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The mix
@@ -424,46 +425,10 @@ async function udpPortTaken(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Resolves with the exit code (or signal name) when `child` exits, or null after `ms`. */
-function exited(child: ChildProcess, ms: number): Promise<number | string | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
-  return new Promise((res) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      res(null);
-    }, ms);
-    const onExit = (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      res(code ?? signal);
-    };
-    child.once('exit', onExit);
-  });
-}
 
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
-/** Stops a child: `signal`, then SIGKILL if it is still there after `graceMs`. */
-async function stop(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  if (!alive(child)) return;
-  child.kill(signal);
-  if ((await exited(child, graceMs)) === null && alive(child)) {
-    child.kill('SIGKILL');
-    await exited(child, 2000);
-  }
-}
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
-function tail(text: string, lines = 40): string {
-  // the SIPp screen is drawn with ANSI escapes
-  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
-}
 
 /** The injection file of the mix (fields as described at the top of uac.xml). */
 export function injectionFile(mix: readonly CallSpec[] = MIX): string {

@@ -12,7 +12,7 @@ import { CONFORMANCE_DIR } from '../support/conformance.ts';
 
 const docs = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
 const block = (lang: string) => {
-  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(docs);
+  const m = new RegExp('```' + lang + '(?: [^\\n]*)?\\n([\\s\\S]*?)```').exec(docs);
   assert.ok(m, `docs/config.md has a ${lang} block`);
   return m[1];
 };
@@ -59,7 +59,7 @@ test('the complete example of docs/config.md is accepted, with every setting rea
     options: {},
   });
   assert.equal(c.dataDir, './data');
-  assert.deepEqual([c.hep, c.redis, c.kpi], [{}, {}, {}]);
+  assert.deepEqual([c.hep, c.redis, c.kpi], [{ listen: '127.0.0.1:9060' }, { url: 'redis://127.0.0.1:6379', nodeId: 'edge1' }, { customer: 'header:X-Customer' }]);
   assert.equal(c.source, 'native');
   // and the engine takes it
   const stats = createStats({ config: c.engine, clock: () => 1_795_508_514_000 });
@@ -101,7 +101,7 @@ test('every problem is reported at once, each with its path', () => {
   });
   assert.deepEqual(issues(r).sort(), [
     'auth.token: E_CFG_SYNTAX: must be a token of printable ASCII without spaces, got "a b"',
-    'auth.user: E_CFG_UNKNOWN_PARAM: unknown key (allowed: token)',
+    'auth.user: E_CFG_UNKNOWN_PARAM: unknown key (allowed: token, readToken, allowUnauthenticated)',
     `colour: E_CFG_UNKNOWN_PARAM: unknown key (allowed: ${TOP_KEYS.join(', ')})`,
     'dataDir: E_CFG_SYNTAX: must be a non-empty string, got 5',
     "groups[1]: E_CFG_BAD_GROUP: must be a group name of letters, digits, '_', '-', '.' (at most 64), got \"bad group\"",

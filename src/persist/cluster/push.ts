@@ -50,7 +50,7 @@ class Batch {
  * Dirty tracking compares the engine's live slots with the newest slot pushed per series (its parts
  * are kept) rather than wrapping update calls: updates reach the engine from the facade, the MI and
  * ingest alike, and only the newest slot of a series can still change (a slot is final once the
- * clock has left it, SPEC §4), so one comparison per series is exact whoever wrote. Slots that
+ * clock has left it, README: Series and profiles, the clock-aligned slots), so one comparison per series is exact whoever wrote. Slots that
  * expire before they could be pushed are no longer live: the backlog is bounded by the window.
  *
  * Pushes are idempotent: a node always writes the complete parts of a slot into its own field

@@ -38,7 +38,7 @@ export interface ClusterView {
 }
 
 /**
- * What `statistics` items (resolveItems' rules, SPEC §5) need from one profile: all of its series
+ * What `statistics` items (resolveItems' rules, docs/mi.md) need from one profile: all of its series
  * (`all`, `grp:`), some names (bare names, `grp:name`), or nothing.
  */
 export function selection(items: readonly string[], group: string): { all: boolean; names: Set<string> } {
@@ -179,13 +179,13 @@ export class ClusterReader {
   /** Counter `group:name` of the scratch engine, created at 0 when missing (undefined if it cannot be). */
   private counterIn(scratch: StatsEngine, group: string, name: string): Counter | undefined {
     if (group.toLowerCase() === SELF_GROUP) {
-      // self-statistics: created as this node has them (a level via setGauge, else a count)
+      // self-statistics: counts add up over the nodes (hep_packets of the cluster); levels
+      // (setGauge: cluster_redis_up, cluster_pending_slots, calls_tracked) describe one process
+      // and are left out of the cluster view: read them on each node
       const lg = this.engine.group(SELF_GROUP);
       const local = lg === undefined ? undefined : this.engine.find(lg, name);
-      if (local !== undefined && local.kind === StatKind.Counter && local.noReset) {
-        const sg = scratch.group(SELF_GROUP);
-        if (sg === undefined || scratch.find(sg, name) === undefined) scratch.setGauge(name, 0);
-      } else scratch.selfStat(name, 0);
+      if (local !== undefined && local.kind === StatKind.Counter && local.noReset) return undefined;
+      scratch.selfStat(name, 0);
     }
     const g = scratch.group(group);
     if (g === undefined) return undefined;

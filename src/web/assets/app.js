@@ -1,35 +1,28 @@
 // sipstats dashboard: plain browser JavaScript, no build step. Polls /api/kpis and /api/history
-// every second and renders the KPI cards, the uPlot charts, the customer table and the counters.
+// every second and renders the KPI cards, the uPlot charts, the customer / carrier / destination
+// tables, the carrier × destination heat map and the counters. The KPIs (names, units, titles,
+// which way is good, which are cards) come from /api/kpis `info`: nothing here names a KPI.
 // Hooks for tests and benchmarks: data-testid attributes, the `sipstats:first-chart` performance
 // mark, and window.sipstatsDashboard (render times).
 'use strict';
 (function () {
-  const CARD_KPIS = ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD'];
-  const TITLES = {
-    ASR: 'Answer-seizure ratio',
-    NER: 'Network effectiveness ratio',
-    CCR: 'Call completion ratio',
-    PDD: 'Post-dial delay',
-    AST: 'Answer setup time',
-    ACD: 'Average call duration',
-  };
   const WINDOWS = ['1m', '10m', '1h'];
+  /** The breakdowns of /api/kpis: its map, the scope dimension, and what its sample counts count. */
+  const VIEWS = [
+    { key: 'customers', dim: 'customer', one: 'Customer', volume: 'Calls', of: 'calls' },
+    { key: 'carriers', dim: 'carrier', one: 'Carrier', volume: 'Attempts', of: 'attempts' },
+    { key: 'destinations', dim: 'destination', one: 'Destination', volume: 'Calls', of: 'calls' },
+  ];
+  const DIMS = ['customer', 'carrier', 'destination'];
   const POLL_MS = 1000;
   const ROW_LIMIT = 200;
+  const HEAT_ROWS = 30;
+  const HEAT_COLS = 30;
+  const HEAT_BUCKETS = 10;
   const NOT_ENOUGH = 'not enough data';
-  const TOKEN_KEY = 'sipstats.token';
-  // the worst first, per column: low ratios, long delays, short calls
-  const WORST_DIR = { name: 1, calls: -1, ASR: 1, NER: 1, CCR: 1, PDD: -1, AST: -1, ACD: 1 };
-  const COLUMNS = [
-    { key: 'name', label: 'Customer' },
-    { key: 'calls', label: 'Calls' },
-    { key: 'ASR', label: 'ASR %' },
-    { key: 'NER', label: 'NER %' },
-    { key: 'CCR', label: 'CCR %' },
-    { key: 'PDD', label: 'PDD ms' },
-    { key: 'AST', label: 'AST ms' },
-    { key: 'ACD', label: 'ACD s' },
-  ];
+  const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#7c3aed', '#dc2626', '#0d9488', '#ca8a04', '#db2777', '#4b5563'];
+  // stable element ids (and test ids) of the charts of the usual units; other units get chart-N
+  const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd' };
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, text) => {
@@ -38,42 +31,64 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
+  const viewByKey = (k) => VIEWS.find((v) => v.key === k);
 
   // ---- state, from the URL ------------------------------------------------------------------
   const url = new URL(location.href);
-  if (url.searchParams.has('token')) {
-    // a token in the URL is taken once, kept for this tab only, and removed from the address bar
-    sessionStorage.setItem(TOKEN_KEY, url.searchParams.get('token') || '');
+  // a token in the URL (older links) is traded at once for a session cookie and removed from the
+  // address bar; the form below does the same without the token ever being in a URL
+  const urlToken = url.searchParams.get('token');
+  if (urlToken !== null) {
     url.searchParams.delete('token');
     history.replaceState(null, '', url);
   }
   const state = {
     window: WINDOWS.includes(url.searchParams.get('window')) ? url.searchParams.get('window') : '1m',
-    customer: url.searchParams.get('customer') || '',
-    sortKey: 'ASR',
+    scope: scopeFromUrl(url.searchParams),
+    view: 'customers',
+    sortKey: '',
     sortDir: 1,
     search: '',
     showAll: false,
+    heatKpi: '',
     kpis: null,
     hist: null,
     gen: 0,
     timer: 0,
   };
+  state.view = viewByKey(url.searchParams.get('view')) ? url.searchParams.get('view') : state.scope.carrier ? 'carriers' : state.scope.destination ? 'destinations' : 'customers';
   const perf = { renders: 0, views: 0, lastRenderMs: 0, renderMs: [], firstChart: false };
   window.sipstatsDashboard = perf;
+
+  /** The scopes /api/history knows: all traffic, a customer, a carrier, a destination, or a carrier and a destination. */
+  function scopeFromUrl(p) {
+    const s = { customer: p.get('customer') || '', carrier: p.get('carrier') || '', destination: p.get('destination') || '' };
+    if (s.customer) s.carrier = s.destination = '';
+    return s;
+  }
+  const sameScope = (a, b) => DIMS.every((d) => (a[d] || '') === (b[d] || ''));
 
   function syncUrl() {
     const u = new URL(location.href);
     u.searchParams.set('window', state.window);
-    if (state.customer) u.searchParams.set('customer', state.customer);
-    else u.searchParams.delete('customer');
+    if (state.view !== 'customers') u.searchParams.set('view', state.view);
+    else u.searchParams.delete('view');
+    for (const d of DIMS) {
+      if (state.scope[d]) u.searchParams.set(d, state.scope[d]);
+      else u.searchParams.delete(d);
+    }
     history.replaceState(null, '', u);
   }
 
   // ---- fetching -----------------------------------------------------------------------------
+  /** Trades a token for an HttpOnly session cookie (POST body: the token never appears in a URL). */
+  async function login(token) {
+    const r = await fetch('api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), cache: 'no-store', credentials: 'same-origin' });
+    return r.ok;
+  }
+
   async function api(path) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    const r = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {}, cache: 'no-store' });
+    const r = await fetch(path, { cache: 'no-store', credentials: 'same-origin' });
     if (r.status === 401) {
       const e = new Error('this server needs a token');
       e.status = 401;
@@ -83,16 +98,23 @@
     return r.json();
   }
 
+  function historyPath() {
+    const p = new URLSearchParams({ window: state.window });
+    let any = false;
+    for (const d of DIMS)
+      if (state.scope[d]) {
+        p.set(d, state.scope[d]);
+        any = true;
+      }
+    if (!any) p.set('customer', '');
+    return 'api/history?' + p.toString();
+  }
+
   async function poll() {
     clearTimeout(state.timer);
     const gen = ++state.gen;
-    const w = state.window;
-    const c = state.customer;
     try {
-      const [kpis, hist] = await Promise.all([
-        api('api/kpis?window=' + w),
-        api('api/history?window=' + w + '&customer=' + encodeURIComponent(c)),
-      ]);
+      const [kpis, hist] = await Promise.all([api('api/kpis?window=' + state.window), api(historyPath())]);
       if (gen !== state.gen) return; // the view changed meanwhile: a newer poll is on its way
       $('auth').hidden = true;
       state.kpis = kpis;
@@ -113,9 +135,58 @@
     s.classList.toggle('bad', bad);
   }
 
+  // ---- the KPI catalogue, as /api/kpis describes it -------------------------------------------
+  let cat = null; // { sig, info, byName, index, cards, volume, p95, charts }
+
+  /** (Re)derives everything KPI-specific from `info`; true when it changed (the page is rebuilt). */
+  function catalogue(k) {
+    const info = k.info || k.kpis.map((name) => ({ name, unit: (k.units && k.units[name]) || '', title: name, better: 'higher', samples: 'samples', card: true }));
+    const sig = JSON.stringify([k.kpis, info]);
+    if (cat && cat.sig === sig) return false;
+    const byName = {};
+    for (const i of info) byName[i.name] = i;
+    const index = new Map(k.kpis.map((n, i) => [n, i]));
+    const cards = info.filter((i) => i.card);
+    // a non-card KPI shown under a card: the one that ranks its values (`of`), else its `<name>_…` variant in the same unit
+    const p95 = {};
+    for (const c of cards) {
+      const sub = info.find((i) => !i.card && (i.of ? i.of === c.name : i.name.startsWith(c.name + '_') && i.unit === c.unit));
+      if (sub) p95[c.name] = sub;
+    }
+    const charts = [];
+    cards.forEach((c, n) => {
+      let ch = charts.find((x) => x.unit === c.unit);
+      if (!ch) charts.push((ch = { unit: c.unit, id: CHART_IDS[c.unit] || 'chart-' + charts.length, kpis: [], colors: [] }));
+      ch.kpis.push(c.name);
+      ch.colors.push(PALETTE[n % PALETTE.length]);
+    });
+    cat = { sig, info, byName, index, cards, volume: (cards[0] || info[0]).name, p95, charts };
+    if (!state.sortKey || (state.sortKey !== 'name' && state.sortKey !== 'calls' && !byName[state.sortKey])) {
+      state.sortKey = cat.volume;
+      state.sortDir = worstDir(cat.volume);
+    }
+    if (!byName[state.heatKpi]) state.heatKpi = cat.volume;
+    return true;
+  }
+
+  const unitText = (kpi) => {
+    const u = cat.byName[kpi] ? cat.byName[kpi].unit : '';
+    return u ? ' ' + u : '';
+  };
+  /** The sort direction that puts the worst first: low where higher is better, high where lower is. */
+  function worstDir(key) {
+    if (key === 'name') return 1;
+    if (key === 'calls') return -1;
+    return cat.byName[key] && cat.byName[key].better === 'lower' ? -1 : 1;
+  }
+  /** What a KPI's samples count in the current scope: a carrier's KPIs count attempts, not calls. */
+  function samplesText(kpi) {
+    const s = cat.byName[kpi] ? cat.byName[kpi].samples : 'samples';
+    return state.scope.carrier ? s.replace(/\bcalls\b/, 'attempts') : s;
+  }
+
   // ---- formatting ---------------------------------------------------------------------------
   const nf = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-  const UNIT = { ASR: ' %', NER: ' %', CCR: ' %', PDD: ' ms', AST: ' ms', ACD: ' s', PDD_p95: ' ms', AST_p95: ' ms' };
 
   /** 'none' (not enough data), 'low' (few samples) or 'ok'. */
   function quality(v, n) {
@@ -127,27 +198,31 @@
   }
 
   function kpiOf(row, kpi) {
-    const i = state.kpis.kpis.indexOf(kpi);
-    return row ? { v: row.v[i], n: row.n[i] } : { v: null, n: 0 };
+    const i = cat.index.get(kpi);
+    return row && i !== undefined ? { v: row.v[i], n: row.n[i] } : { v: null, n: 0 };
   }
 
   // ---- cards --------------------------------------------------------------------------------
-  const cards = {};
+  let cards = {};
   function buildCards() {
     const box = $('cards');
-    for (const k of CARD_KPIS) {
+    box.replaceChildren();
+    cards = {};
+    for (const i of cat.cards) {
+      const k = i.name;
       const card = el('div', { class: 'card', 'data-kpi': k, 'data-testid': 'kpi-' + k });
-      card.append(el('div', { class: 'label', title: TITLES[k] }, k));
+      card.append(el('div', { class: 'label', title: i.title }, k));
       const value = el('div', { class: 'value', 'data-testid': 'kpi-' + k + '-value' }, '…');
       const sub = el('div', { class: 'sub', 'data-testid': 'kpi-' + k + '-samples' });
       card.append(value, sub);
       let p95 = null;
-      if (k === 'PDD' || k === 'AST') {
-        p95 = el('div', { class: 'p95', 'data-testid': 'kpi-' + k + '_p95-value' });
+      const extra = cat.p95[k];
+      if (extra) {
+        p95 = el('div', { class: 'p95', title: extra.title, 'data-testid': 'kpi-' + extra.name + '-value' });
         card.append(p95);
       }
       box.append(card);
-      cards[k] = { card, value, sub, p95 };
+      cards[k] = { card, value, sub, p95, extra };
     }
   }
 
@@ -158,48 +233,56 @@
     node.dataset.value = raw;
     node.dataset.state = q;
     node.dataset.samples = String(n);
-    node.textContent = (prefix || '') + (q === 'none' ? NOT_ENOUGH : nf.format(v) + UNIT[kpi]);
+    node.textContent = (prefix || '') + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi));
     node.title = n === null ? '' : n + ' samples';
   }
 
   function renderCards(row) {
-    for (const k of CARD_KPIS) {
+    for (const k of Object.keys(cards)) {
       const c = cards[k];
       const { v, n } = kpiOf(row, k);
       setValue(c.value, k, v, n);
       c.card.dataset.state = quality(v, n);
-      const what = k === 'ASR' || k === 'NER' || k === 'CCR' ? ' calls' : k === 'ACD' ? ' ended calls' : ' calls timed';
-      c.sub.textContent = n === null ? '' : nf.format(n) + what;
+      c.sub.textContent = n === null ? '' : nf.format(n) + ' ' + samplesText(k);
       if (c.p95) {
-        const p = kpiOf(row, k + '_p95');
-        setValue(c.p95, k + '_p95', p.v, p.n, 'p95 ');
+        const p = kpiOf(row, c.extra.name);
+        const label = c.extra.name.startsWith(k + '_') ? c.extra.name.slice(k.length + 1) + ' ' : c.extra.name + ' ';
+        setValue(c.p95, c.extra.name, p.v, p.n, label);
       }
     }
   }
 
   // ---- charts -------------------------------------------------------------------------------
-  const CHARTS = [
-    { id: 'chart-perc', kpis: ['ASR', 'NER', 'CCR'], colors: ['#2563eb', '#16a34a', '#ea580c'], range: [0, 100] },
-    { id: 'chart-delay', kpis: ['PDD', 'AST'], colors: ['#7c3aed', '#dc2626'] },
-    { id: 'chart-acd', kpis: ['ACD'], colors: ['#0d9488'] },
-  ];
-  const plots = [];
+  let plots = [];
 
   function chartWidth(node) {
     return Math.max(240, node.clientWidth || 320);
   }
 
   function buildCharts() {
+    for (const p of plots) p.plot.destroy();
+    plots = [];
+    const box = $('charts');
+    box.replaceChildren();
+    // every figure first, then the plots: each measures its width in the final grid
+    const nodes = cat.charts.map((c) => {
+      const fig = el('figure');
+      fig.append(el('figcaption', null, c.kpis.join(' · ') + (c.unit ? ' (' + c.unit + ')' : '')));
+      const node = el('div', { class: 'chart', id: c.id, 'data-testid': c.id, 'data-unit': c.unit, 'data-points': '0' });
+      fig.append(node);
+      box.append(fig);
+      return node;
+    });
     if (typeof uPlot !== 'function') return;
-    for (const c of CHARTS) {
-      const node = $(c.id);
+    cat.charts.forEach((c, at) => {
+      const node = nodes[at];
       const opts = {
         width: chartWidth(node),
         height: 180,
         ms: 1,
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: c.range ? { range: c.range } : { auto: true } },
+        scales: { x: { time: true }, y: c.unit === '%' ? { range: [0, 100] } : { auto: true } },
         series: [{}].concat(c.kpis.map((k, i) => ({ label: k, stroke: c.colors[i], width: 2, spanGaps: false, points: { show: false } }))),
         axes: [{ stroke: '#64748b', grid: { stroke: '#e2e8f0' } }, { stroke: '#64748b', grid: { stroke: '#e2e8f0' }, size: 56 }],
         hooks: {
@@ -214,15 +297,16 @@
         },
       };
       plots.push({ def: c, node, plot: new uPlot(opts, [[]].concat(c.kpis.map(() => [])), node) });
-    }
-    let pending = 0;
-    window.addEventListener('resize', () => {
-      cancelAnimationFrame(pending);
-      pending = requestAnimationFrame(() => {
-        for (const p of plots) p.plot.setSize({ width: chartWidth(p.node), height: 180 });
-      });
     });
   }
+
+  let resizePending = 0;
+  window.addEventListener('resize', () => {
+    cancelAnimationFrame(resizePending);
+    resizePending = requestAnimationFrame(() => {
+      for (const p of plots) p.plot.setSize({ width: chartWidth(p.node), height: 180 });
+    });
+  });
 
   function renderCharts() {
     const h = state.hist;
@@ -231,25 +315,59 @@
       const first = h.series[p.def.kpis[0]];
       const xs = first ? first.t : [];
       const data = [xs];
+      let points = 0;
       for (const k of p.def.kpis) {
         const s = h.series[k];
         // points under the sample threshold are gaps, not zeros
-        data.push(xs.map((_, i) => (s && s.v[i] !== undefined && quality(s.v[i], s.n[i]) !== 'none' ? s.v[i] : null)));
+        const ys = xs.map((_, i) => (s && s.v[i] !== undefined && quality(s.v[i], s.n[i]) !== 'none' ? s.v[i] : null));
+        for (const y of ys) if (y !== null) points++;
+        data.push(ys);
       }
       p.plot.setData(data);
+      p.node.dataset.points = String(points);
     }
   }
 
-  // ---- customer table -----------------------------------------------------------------------
-  const rows = new Map(); // customer → { tr, cells: {key: td} }
+  // ---- the breakdown table (customers, carriers or destinations) ------------------------------
+  let rows = new Map(); // name → { tr, cells: {key: td} }
+  let columns = []; // { key, label, title }
+  let columnsSig = '';
+
+  /** Name, volume, the card KPIs, and the other KPIs that have a value in some row of the view. */
+  function viewColumns(all) {
+    const v = viewByKey(state.view);
+    const cols = [
+      { key: 'name', label: v.one, title: '' },
+      { key: 'calls', label: v.volume, title: 'the ' + v.of + ' behind ' + cat.volume },
+    ];
+    for (const i of cat.info) {
+      if (!i.card) {
+        const at = cat.index.get(i.name);
+        let any = false;
+        for (const name in all)
+          if (all[name].v[at] !== null) {
+            any = true;
+            break;
+          }
+        if (!any) continue;
+      }
+      cols.push({ key: i.name, label: i.name + (i.unit ? ' ' + i.unit : ''), title: i.title });
+    }
+    return cols;
+  }
 
   function buildTableHead() {
-    const head = $('customer-head');
-    for (const c of COLUMNS) {
+    const head = $('view-head');
+    head.replaceChildren();
+    for (const c of columns) {
       const th = el('th', { 'data-sort': c.key, 'data-testid': 'sort-' + c.key, scope: 'col', tabindex: '0' }, c.label);
+      if (c.title) th.title = c.title;
       th.addEventListener('click', () => sortBy(c.key));
       th.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') sortBy(c.key);
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          sortBy(c.key);
+        }
       });
       head.append(th);
     }
@@ -260,14 +378,14 @@
     if (state.sortKey === key) state.sortDir = -state.sortDir;
     else {
       state.sortKey = key;
-      state.sortDir = WORST_DIR[key];
+      state.sortDir = worstDir(key);
     }
     markSort();
     if (state.kpis) timed(renderTable);
   }
 
   function markSort() {
-    for (const th of $('customer-head').children) {
+    for (const th of $('view-head').children) {
       const on = th.dataset.sort === state.sortKey;
       th.setAttribute('aria-sort', on ? (state.sortDir > 0 ? 'ascending' : 'descending') : 'none');
     }
@@ -275,14 +393,32 @@
 
   function sortValue(name, row, key) {
     if (key === 'name') return name;
-    if (key === 'calls') return kpiOf(row, 'ASR').n || 0;
+    if (key === 'calls') return kpiOf(row, cat.volume).n || 0;
     const { v, n } = kpiOf(row, key);
     return quality(v, n) === 'none' ? null : v;
   }
 
-  function renderTable() {
+  function viewRows() {
     const w = state.kpis.windows[state.window];
-    const all = w ? w.customers : {};
+    return (w && w[state.view]) || {};
+  }
+
+  function renderTable() {
+    const v = viewByKey(state.view);
+    const all = viewRows();
+    const cols = viewColumns(all);
+    const sig = state.view + '|' + cols.map((c) => c.key + ':' + c.label).join(',');
+    if (sig !== columnsSig) {
+      columns = cols;
+      columnsSig = sig;
+      rows = new Map();
+      $('view-body').replaceChildren();
+      if (!columns.some((c) => c.key === state.sortKey)) {
+        state.sortKey = cat.volume;
+        state.sortDir = worstDir(cat.volume);
+      }
+      buildTableHead();
+    }
     const names = Object.keys(all);
     const q = state.search.trim().toLowerCase();
     const shown = q ? names.filter((n) => n.toLowerCase().includes(q)) : names;
@@ -296,58 +432,266 @@
       return a.n < b.n ? -1 : a.n > b.n ? 1 : 0;
     });
     const limit = state.showAll ? keyed.length : Math.min(ROW_LIMIT, keyed.length);
-    const body = $('customer-body');
+    const body = $('view-body');
     for (let i = 0; i < limit; i++) {
       const name = keyed[i].n;
-      const r = rowFor(name);
+      const r = rowFor(v, name);
       updateRow(r, all[name]);
       const at = body.children[i];
       if (at !== r.tr) body.insertBefore(r.tr, at || null);
     }
     while (body.children.length > limit) body.lastChild.remove();
     for (const name of rows.keys()) if (!(name in all)) rows.delete(name);
-    $('customer-count').textContent = '(' + (q ? shown.length + ' of ' : '') + names.length + ')';
+    $('view-count').textContent = q ? shown.length + ' of ' + names.length : '';
+    const empty = $('view-empty');
+    empty.hidden = names.length > 0;
+    if (!empty.hidden) empty.textContent = 'No ' + v.key + ' in this window.' + (v.dim === 'customer' ? '' : ' Carriers and destinations need kpi.platform (the platform\u2019s own addresses).');
     const more = $('more');
     more.hidden = limit >= keyed.length;
     if (!more.hidden) more.firstChild.textContent = 'show all ' + keyed.length + ' (' + (keyed.length - limit) + ' more)';
   }
 
-  function rowFor(name) {
+  function rowFor(v, name) {
     let r = rows.get(name);
     if (r) return r;
-    const tr = el('tr', { 'data-testid': 'customer-row', 'data-customer': name, tabindex: '0' });
+    const tr = el('tr', { 'data-testid': v.dim + '-row', 'data-name': name, tabindex: '0' });
+    tr.dataset[v.dim] = name;
     const cells = {};
-    for (const c of COLUMNS) {
+    for (const c of columns) {
       const td = el(c.key === 'name' ? 'th' : 'td', c.key === 'name' ? { scope: 'row' } : { 'data-kpi': c.key });
       if (c.key === 'name') td.textContent = name;
       tr.append(td);
       cells[c.key] = td;
     }
-    tr.addEventListener('click', () => selectCustomer(name));
+    const scope = { customer: '', carrier: '', destination: '' };
+    scope[v.dim] = name;
+    tr.addEventListener('click', () => selectScope(scope));
     tr.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') selectCustomer(name);
+      if (e.key === 'Enter') selectScope(scope);
     });
-    r = { tr, cells };
+    r = { tr, cells, scope };
     rows.set(name, r);
     return r;
   }
 
   function updateRow(r, row) {
-    r.tr.classList.toggle('selected', r.tr.dataset.customer === state.customer);
-    const calls = kpiOf(row, 'ASR').n;
+    r.tr.classList.toggle('selected', sameScope(r.scope, state.scope));
+    const calls = kpiOf(row, cat.volume).n;
     const ct = calls === null ? '' : nf.format(calls);
     if (r.cells.calls.textContent !== ct) r.cells.calls.textContent = ct;
-    for (const k of CARD_KPIS) {
-      const td = r.cells[k];
-      const { v, n } = kpiOf(row, k);
+    for (const c of columns) {
+      if (c.key === 'name' || c.key === 'calls') continue;
+      const td = r.cells[c.key];
+      const { v, n } = kpiOf(row, c.key);
       const qy = quality(v, n);
       const raw = qy === 'none' ? '' : String(v);
       if (td.dataset.value === raw && td.dataset.state === qy) continue;
       td.dataset.value = raw;
       td.dataset.state = qy;
       td.textContent = qy === 'none' ? 'n/a' : nf.format(v);
-      td.title = qy === 'none' ? NOT_ENOUGH : (n === null ? '' : n + ' samples');
+      td.title = qy === 'none' ? NOT_ENOUGH : n === null ? '' : n + ' samples';
     }
+  }
+
+  // ---- tabs ---------------------------------------------------------------------------------
+  const tabs = () => Array.from(document.querySelectorAll('#tabs [role=tab]'));
+
+  function selectView(key, focus) {
+    if (!viewByKey(key)) return;
+    if (state.view !== key) {
+      state.view = key;
+      state.search = '';
+      state.showAll = false;
+      $('search').value = '';
+      syncUrl();
+    }
+    markTabs();
+    if (focus) $('tab-' + key).focus();
+    if (state.kpis) timed(renderTable);
+    document.body.dataset.view = state.view;
+  }
+
+  function markTabs() {
+    for (const t of tabs()) {
+      const on = t.dataset.view === state.view;
+      t.setAttribute('aria-selected', String(on));
+      t.tabIndex = on ? 0 : -1;
+    }
+    $('view-panel').setAttribute('aria-labelledby', 'tab-' + state.view);
+    const s = 'Search ' + state.view;
+    $('search').placeholder = s;
+    $('search').setAttribute('aria-label', s);
+  }
+
+  function renderTabCounts() {
+    const w = state.kpis.windows[state.window];
+    for (const v of VIEWS) {
+      const n = w && w[v.key] ? Object.keys(w[v.key]).length : 0;
+      const span = document.querySelector('[data-count="' + v.key + '"]');
+      const text = '(' + n + ')';
+      if (span.textContent !== text) span.textContent = text;
+    }
+  }
+
+  // ---- carrier × destination heat map -------------------------------------------------------
+  const heat = { sig: '', cells: new Map(), heads: [] };
+
+  function buildHeatKpis() {
+    const sel = $('heat-kpi');
+    sel.replaceChildren();
+    for (const i of cat.info) {
+      const o = el('option', { value: i.name }, i.name + (i.unit ? ' (' + i.unit + ')' : ''));
+      o.title = i.title;
+      sel.append(o);
+    }
+    sel.value = state.heatKpi;
+    const scale = $('heat-scale');
+    scale.replaceChildren(el('span', null, 'worst'));
+    for (let b = 0; b < HEAT_BUCKETS; b++) scale.append(el('i', { 'data-heat': String(b) }));
+    scale.append(el('span', null, 'best'));
+  }
+
+  /** The busiest `max` names (by samples of the volume KPI), shown in name order. */
+  function busiest(totals, max) {
+    const names = Array.from(totals.keys());
+    if (names.length > max) {
+      names.sort((a, b) => totals.get(b) - totals.get(a) || (a < b ? -1 : 1));
+      names.length = max;
+    }
+    return names.sort(collate);
+  }
+  const collator = new Intl.Collator('en', { numeric: true });
+  const collate = (a, b) => collator.compare(a, b);
+
+  function renderHeat() {
+    const w = state.kpis.windows[state.window];
+    const cd = (w && w.carrierDestinations) || {};
+    const keys = Object.keys(cd);
+    const box = $('heat');
+    box.hidden = keys.length === 0;
+    if (box.hidden) return;
+    const vi = cat.index.get(cat.volume);
+    const byCarrier = new Map();
+    const byDest = new Map();
+    for (const k of keys) {
+      const bar = k.indexOf('|');
+      const c = k.slice(0, bar);
+      const d = k.slice(bar + 1);
+      const n = cd[k].n[vi] || 0;
+      byCarrier.set(c, (byCarrier.get(c) || 0) + n);
+      byDest.set(d, (byDest.get(d) || 0) + n);
+    }
+    const carriers = busiest(byCarrier, HEAT_ROWS);
+    const dests = busiest(byDest, HEAT_COLS);
+    const sig = carriers.join('\u0000') + '\u0001' + dests.join('\u0000');
+    if (sig !== heat.sig) buildHeat(carriers, dests, sig);
+    const kpi = state.heatKpi;
+    const info = cat.byName[kpi];
+    // the colour scale: 0-100 for percentages, else the range of the cells shown
+    let lo = 0;
+    let hi = 100;
+    if (info.unit !== '%') {
+      lo = Infinity;
+      hi = -Infinity;
+      for (const [key] of heat.cells) {
+        const { v, n } = kpiOf(cd[key], kpi);
+        if (quality(v, n) === 'none') continue;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+    for (const [key, cell] of heat.cells) updateHeatCell(cell, cd[key], kpi, info, lo, hi);
+    const more = byCarrier.size > carriers.length || byDest.size > dests.length;
+    $('heat-note').textContent =
+      'Rows: carriers, columns: destinations, colour and value: ' + kpi + ' (' + info.title + ') of the attempts. Empty: no attempts.' +
+      (more ? ' Showing the busiest ' + carriers.length + ' of ' + byCarrier.size + ' carriers and ' + dests.length + ' of ' + byDest.size + ' destinations.' : '') +
+      ' Click a cell for its charts.';
+  }
+
+  function buildHeat(carriers, dests, sig) {
+    heat.sig = sig;
+    heat.cells = new Map();
+    heat.heads = [];
+    const table = $('heat-table');
+    const head = el('tr');
+    head.append(el('td', { class: 'corner' }, 'carrier \u2193 destination \u2192'));
+    for (const d of dests) {
+      const th = el('th', { scope: 'col' });
+      const b = el('button', { type: 'button', 'data-destination': d, 'data-testid': 'heat-destination', title: 'Destination ' + d + ': charts' }, d);
+      b.addEventListener('click', () => selectScope({ destination: d }));
+      th.append(b);
+      head.append(th);
+      heat.heads.push({ node: th, scope: { destination: d } });
+    }
+    const thead = el('thead');
+    thead.append(head);
+    const tbody = el('tbody');
+    for (const c of carriers) {
+      const tr = el('tr');
+      const th = el('th', { scope: 'row' });
+      const b = el('button', { type: 'button', 'data-carrier': c, 'data-testid': 'heat-carrier', title: 'Carrier ' + c + ': charts' }, c);
+      b.addEventListener('click', () => selectScope({ carrier: c }));
+      th.append(b);
+      tr.append(th);
+      heat.heads.push({ node: th, scope: { carrier: c } });
+      for (const d of dests) {
+        const td = el('td');
+        tr.append(td);
+        heat.cells.set(c + '|' + d, { td, button: null, carrier: c, destination: d });
+      }
+      tbody.append(tr);
+    }
+    table.replaceChildren(thead, tbody);
+  }
+
+  function updateHeatCell(cell, row, kpi, info, lo, hi) {
+    const td = cell.td;
+    if (!row) {
+      if (cell.button) {
+        cell.button.remove();
+        cell.button = null;
+        td.removeAttribute('data-heat');
+        td.removeAttribute('data-state');
+      }
+      return;
+    }
+    if (!cell.button) {
+      const b = el('button', { type: 'button', 'data-testid': 'heat-cell', 'data-carrier': cell.carrier, 'data-destination': cell.destination });
+      b.addEventListener('click', () => selectScope({ carrier: cell.carrier, destination: cell.destination }));
+      td.append(b);
+      cell.button = b;
+    }
+    const b = cell.button;
+    const { v, n } = kpiOf(row, kpi);
+    const q = quality(v, n);
+    const raw = q === 'none' ? '' : String(v);
+    let bucket = '';
+    if (q !== 'none') {
+      let t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+      if (info.better === 'lower') t = 1 - t;
+      bucket = String(Math.max(0, Math.min(HEAT_BUCKETS - 1, Math.floor(t * HEAT_BUCKETS))));
+    }
+    const vol = kpiOf(row, cat.volume).n;
+    const text = q === 'none' ? '\u2013' : nf.format(v);
+    const label =
+      cell.carrier + ' \u2192 ' + cell.destination + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null ? '' : ', ' + nf.format(n) + ' ' + info.samples.replace(/\bcalls\b/, 'attempts')) + (q === 'low' ? ' (few samples)' : '');
+    const selected = String(sameScope({ carrier: cell.carrier, destination: cell.destination }, state.scope));
+    if (b.dataset.value === raw && b.dataset.samples === String(n) && b.dataset.kpi === kpi && td.dataset.heat === (bucket || undefined) && b.getAttribute('aria-current') === selected) return;
+    b.dataset.value = raw;
+    b.dataset.samples = String(n);
+    b.dataset.volume = String(vol);
+    b.dataset.kpi = kpi;
+    b.textContent = text;
+    b.title = label;
+    b.setAttribute('aria-label', label);
+    b.setAttribute('aria-current', selected);
+    td.dataset.state = q;
+    if (bucket) td.dataset.heat = bucket;
+    else td.removeAttribute('data-heat');
+  }
+
+  function markHeatHeads() {
+    for (const h of heat.heads) h.node.classList.toggle('selected', sameScope(h.scope, state.scope));
   }
 
   // ---- counters -----------------------------------------------------------------------------
@@ -371,28 +715,58 @@
   }
 
   // ---- scope and render ---------------------------------------------------------------------
-  function selectCustomer(name) {
-    if (state.customer === name) return;
-    state.customer = name;
+  function selectScope(s) {
+    const next = { customer: s.customer || '', carrier: s.carrier || '', destination: s.destination || '' };
+    if (sameScope(next, state.scope)) return;
+    state.scope = next;
     syncUrl();
     if (state.kpis) timed(renderScope);
     poll();
   }
 
+  function scopeRow(w) {
+    const s = state.scope;
+    if (!w) return null;
+    if (s.customer) return w.customers[s.customer] || null;
+    if (s.carrier && s.destination) return (w.carrierDestinations || {})[s.carrier + '|' + s.destination] || null;
+    if (s.carrier) return (w.carriers || {})[s.carrier] || null;
+    if (s.destination) return (w.destinations || {})[s.destination] || null;
+    return w.overall;
+  }
+
+  function scopeLabel() {
+    const s = state.scope;
+    if (s.customer) return 'Customer ' + s.customer;
+    if (s.carrier && s.destination) return 'Carrier ' + s.carrier + ' \u2192 destination ' + s.destination;
+    if (s.carrier) return 'Carrier ' + s.carrier;
+    if (s.destination) return 'Destination ' + s.destination;
+    return 'All traffic';
+  }
+
   function renderScope() {
     const w = state.kpis.windows[state.window];
-    const row = !w ? null : state.customer ? w.customers[state.customer] || null : w.overall;
-    $('scope').textContent = state.customer ? 'Customer ' + state.customer : 'All traffic';
-    $('scope-clear').hidden = !state.customer;
-    renderCards(row);
-    for (const r of rows.values()) r.tr.classList.toggle('selected', r.tr.dataset.customer === state.customer);
+    $('scope').textContent = scopeLabel();
+    $('scope-clear').hidden = !DIMS.some((d) => state.scope[d]);
+    renderCards(scopeRow(w));
+    for (const r of rows.values()) r.tr.classList.toggle('selected', sameScope(r.scope, state.scope));
+    for (const c of heat.cells.values()) if (c.button) c.button.setAttribute('aria-current', String(sameScope({ carrier: c.carrier, destination: c.destination }, state.scope)));
+    markHeatHeads();
   }
 
   function render() {
     timed(() => {
+      if (catalogue(state.kpis)) {
+        buildCards();
+        buildCharts();
+        buildHeatKpis();
+        columnsSig = '';
+      }
       renderScope();
       renderCharts();
+      renderTabCounts();
       renderTable();
+      renderHeat();
+      markHeatHeads();
       const k = state.kpis;
       renderCounters($('self-body'), Object.entries(k.self).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
       const other = Object.entries(k.counters);
@@ -401,9 +775,11 @@
       for (const b of document.querySelectorAll('[data-window]')) b.setAttribute('aria-pressed', String(b.dataset.window === state.window));
     });
     // what tests wait for: which view the page shows, and how many times it was drawn
-    document.body.dataset.window = state.window;
-    document.body.dataset.customer = state.customer;
-    document.body.dataset.renders = String(++perf.views);
+    const b = document.body.dataset;
+    b.window = state.window;
+    b.view = state.view;
+    for (const d of DIMS) b[d] = state.scope[d];
+    b.renders = String(++perf.views);
   }
 
   /** Runs a render step and records its cost: script time plus the style and layout it forces. */
@@ -422,9 +798,6 @@
 
   // ---- wiring -------------------------------------------------------------------------------
   function init() {
-    buildCards();
-    buildCharts();
-    buildTableHead();
     for (const b of document.querySelectorAll('[data-window]')) {
       b.addEventListener('click', () => {
         if (state.window === b.dataset.window) return;
@@ -433,7 +806,21 @@
         poll();
       });
     }
-    $('scope-clear').addEventListener('click', () => selectCustomer(''));
+    for (const t of tabs()) {
+      t.addEventListener('click', () => selectView(t.dataset.view, false));
+      t.addEventListener('keydown', (e) => {
+        // the tablist pattern: arrows move between tabs (and select), Home / End to the ends
+        const all = tabs();
+        const at = all.indexOf(t);
+        const to = e.key === 'ArrowRight' ? (at + 1) % all.length : e.key === 'ArrowLeft' ? (at + all.length - 1) % all.length : e.key === 'Home' ? 0 : e.key === 'End' ? all.length - 1 : -1;
+        if (to < 0) return;
+        e.preventDefault();
+        selectView(all[to].dataset.view, true);
+      });
+    }
+    markTabs();
+    document.body.dataset.view = state.view;
+    $('scope-clear').addEventListener('click', () => selectScope({}));
     $('search').addEventListener('input', (e) => {
       state.search = e.target.value;
       if (state.kpis) timed(renderTable);
@@ -442,15 +829,23 @@
       state.showAll = true;
       if (state.kpis) timed(renderTable);
     });
+    $('heat-kpi').addEventListener('change', (e) => {
+      state.heatKpi = e.target.value;
+      if (state.kpis) timed(renderHeat);
+    });
     $('auth-form').addEventListener('submit', (e) => {
       e.preventDefault();
       const input = e.target.elements.token;
-      sessionStorage.setItem(TOKEN_KEY, input.value);
+      const token = input.value;
       input.value = '';
-      poll();
+      login(token).then((ok) => {
+        if (!ok) setStatus('token refused', true);
+        poll();
+      });
     });
     syncUrl();
-    poll();
+    if (urlToken !== null) login(urlToken).then(() => poll());
+    else poll();
   }
 
   init();

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs, on Debian/Ubuntu, the programs some tests drive (run as root, or through sudo):
+# redis-server, promtool (package prometheus), prometheus-alertmanager, sipp (package sip-tester), tcpdump, chromium, kamailio.
+# Installs only what is missing; prints what it found. `.ci/run` runs it before `npm test`.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v sipp >/dev/null || need+=(sip-tester)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-test-tools: every tool the tests drive is there"
+  exit 0
+fi
+echo "install-test-tools: installing ${need[*]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,46 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Child-process helpers shared by the tests that drive real tools (sipp, tcpdump, kamailio). */
+
+export const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+
+/** Resolves with the exit code (or signal name) when `child` exits, or null after `ms`. */
+export function exited(child: ChildProcess, ms: number): Promise<number | string | null> {
+  if (!alive(child)) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((res) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      res(null);
+    }, ms);
+    const onExit = (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      res(code ?? signal);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+/** Stops a child: `signal`, then SIGKILL if it is still there after `graceMs`. */
+export async function stop(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (!alive(child)) return;
+  child.kill(signal);
+  if ((await exited(child, graceMs)) === null && alive(child)) {
+    child.kill('SIGKILL');
+    await exited(child, 2000);
+  }
+}
+
+/** A file's text, or '' when it cannot be read (a log a tool never wrote). */
+export function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The last non-empty lines of a tool's output, without ANSI escapes (the SIPp screen is drawn with them). */
+export function tail(text: string, lines = 40): string {
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
