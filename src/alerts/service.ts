@@ -93,6 +93,8 @@ export class AlertService {
     return this.config.rules;
   }
 
+  private followUp: ReturnType<typeof setTimeout> | null = null;
+
   /** One evaluation pass (the server's 1 s timer): changes go to every target, without waiting. */
   tick(t: number = this.now()): AlertChange[] {
     if (this.closed) return [];
@@ -104,8 +106,23 @@ export class AlertService {
     for (const s of this.senders) s.tick(t);
     let firing = 0;
     let pending = 0;
-    for (const i of this.evaluator.active()) if (i.state === 'firing') firing++;
-    else pending++;
+    let due = Infinity;
+    for (const i of this.evaluator.active())
+      if (i.state === 'firing') firing++;
+      else {
+        pending++;
+        due = Math.min(due, i.activeAt + i.rule.forMs);
+      }
+    // a pending alert fires when its `for` is over, not at the next whole-second pass after it
+    if (this.followUp !== null) clearTimeout(this.followUp);
+    this.followUp = null;
+    if (due > t && due < t + 1000) {
+      this.followUp = setTimeout(() => {
+        this.followUp = null;
+        this.tick();
+      }, due - t + 1);
+      this.followUp.unref();
+    }
     this.engine.setGauge('alerts_firing', firing);
     this.engine.setGauge('alerts_pending', pending);
     if (changes.length > 0) this.engine.selfStat('alerts_changes', changes.length);
@@ -307,6 +324,7 @@ export class AlertService {
   /** Stops delivery (the request in flight gets up to `graceMs`); undelivered changes stay in the state. */
   async close(graceMs = 1000): Promise<void> {
     this.closed = true;
+    if (this.followUp !== null) clearTimeout(this.followUp);
     await Promise.all(this.senders.map((s) => s.close(graceMs)));
   }
 }
