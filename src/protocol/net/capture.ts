@@ -213,13 +213,13 @@ export class CaptureDecoder {
     const whole = this.frags.add(key, x.fragOffset, b.subarray(x.off, x.end), x.moreFragments, this.t);
     this.syncFragments();
     if (whole === null) return;
+    x.isFragment = false;
     if (x.v6) {
       const r6 = walkIpv6(x.proto, whole, 0, whole.length, x);
       if (r6 !== OK) return this.skipCode(r6);
       if (x.isFragment) return this.skipCode(R_MALFORMED);
       return this.transport(whole, x.proto, x.off, x.end, depth);
     }
-    x.isFragment = false;
     this.transport(whole, x.proto, 0, whole.length, depth);
   }
 
