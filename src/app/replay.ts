@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
@@ -72,18 +72,27 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   const progress = opts.progress;
   let consumed = 0;
   let nextReport = 0;
-  const stream = createReadStream(file, { highWaterMark: opts.chunkBytes ?? 1 << 20 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    reader.push(chunk);
-    consumed += chunk.length;
-    if (progress !== undefined && consumed >= nextReport) {
-      progress(consumed / Math.max(1, size), packets);
-      nextReport = consumed + (4 << 20);
+  // plain synchronous reads into a fresh buffer each time (what the SIP layer keeps of a packet, if
+  // anything, must not see its bytes overwritten); the next read starts when the chunk is done
+  const chunkBytes = opts.chunkBytes ?? 1 << 20;
+  const fd = openSync(file, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(chunkBytes);
+      const n = readSync(fd, chunk, 0, chunkBytes, null);
+      if (n <= 0) break;
+      reader.push(n === chunkBytes ? chunk : chunk.subarray(0, n));
+      consumed += n;
+      if (progress !== undefined && consumed >= nextReport) {
+        progress(consumed / Math.max(1, size), packets);
+        nextReport = consumed + (4 << 20);
+        // let timers and signals run now and then on long replays
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (reader.stats.error !== null) break;
     }
-    if (reader.stats.error !== null) {
-      stream.destroy();
-      break;
-    }
+  } finally {
+    closeSync(fd);
   }
   const pstats = reader.end();
   decoder.finish();

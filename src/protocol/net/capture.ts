@@ -108,6 +108,9 @@ export class CaptureDecoder {
   private t = 0;
   private lastSweep = -Infinity;
   private fragIncomplete = 0;
+  /** IPv4 TCP direction keys by (source, destination) as 48-bit numbers: no text per segment. */
+  private readonly keys4 = new Map<number, Map<number, string>>();
+  private keys4Size = 0;
   private fragMalformed = 0;
 
   constructor(
@@ -299,9 +302,7 @@ export class CaptureDecoder {
     const dport = u16(b, off + 2);
     const seq = u32(b, off + 4);
     const ps = off + doff;
-    const srcIp = this.srcIp();
-    const dstIp = this.dstIp();
-    const key = flowKey(srcIp, sport, dstIp, dport);
+    const key = this.tcpKey(sport, dport);
     const tcp = this.tcp;
     if (flags & 0x04) {
       // RST
@@ -318,7 +319,7 @@ export class CaptureDecoder {
         f = undefined;
       }
       if (f === undefined) {
-        f = tcp.flow(key, () => this.stream(srcIp, dstIp, sport, dport, true));
+        f = tcp.flow(key, () => this.stream(sport, dport, true));
         tcp.syn(f, seq, this.t);
       }
       st.skipped.no_payload++;
@@ -333,12 +334,41 @@ export class CaptureDecoder {
       st.skipped.no_payload++;
       return;
     }
-    const f: TcpFlow = tcp.flow(key, () => this.stream(srcIp, dstIp, sport, dport, false));
+    let f: TcpFlow | undefined = tcp.flows.get(key);
+    if (f === undefined) f = tcp.flow(key, () => this.stream(sport, dport, false));
     tcp.segment(f, seq, b, ps, end, fin, this.t);
   }
 
-  private stream(srcIp: string, dstIp: string, srcPort: number, dstPort: number, fromStart: boolean): StreamDecoder {
-    const meta: StreamMeta = { srcIp, dstIp, srcPort, dstPort };
+  /**
+   * The key of the current packet's TCP direction. For IPv4 it is looked up by numbers (address
+   * and port as one 48-bit number per end), so that no address text is built per segment.
+   */
+  private tcpKey(sport: number, dport: number): string {
+    const x = this.ip;
+    if (x.v6) return flowKey(this.srcIp(), sport, this.dstIp(), dport);
+    const a = x.addr;
+    const s48 = u32(a, x.srcOff) * 65536 + sport;
+    const d48 = u32(a, x.dstOff) * 65536 + dport;
+    let inner = this.keys4.get(s48);
+    if (inner === undefined) {
+      if (this.keys4Size >= 65536) {
+        this.keys4.clear();
+        this.keys4Size = 0;
+      }
+      inner = new Map();
+      this.keys4.set(s48, inner);
+    }
+    let k = inner.get(d48);
+    if (k === undefined) {
+      k = flowKey(this.srcIp(), sport, this.dstIp(), dport);
+      inner.set(d48, k);
+      this.keys4Size++;
+    }
+    return k;
+  }
+
+  private stream(srcPort: number, dstPort: number, fromStart: boolean): StreamDecoder {
+    const meta: StreamMeta = { srcIp: this.srcIp(), dstIp: this.dstIp(), srcPort, dstPort };
     return new StreamDecoder(meta, this.events, fromStart, this.maxMessage);
   }
 

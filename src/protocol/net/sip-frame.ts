@@ -84,20 +84,44 @@ export function findStartLine(b: Uint8Array, from: number, end: number): number 
   return end;
 }
 
+const CRLFCRLF = new Uint8Array([CR, LF, CR, LF]);
+const LFLF = new Uint8Array([LF, LF]);
+
 /** Index just past the blank line ending the header block that starts at `from`, or -1. */
 export function headerEnd(b: Uint8Array, from: number, end: number): number {
-  for (let i = from + 3; i < end; i++) {
-    if (b[i] === LF) {
-      if (b[i - 1] === LF) return i + 1;
-      if (b[i - 1] === CR && b[i - 2] === LF) return i + 1;
-    }
-  }
-  // "\n\n" right at the start is impossible for a start line; nothing else to check
-  return -1;
+  // native search (Buffer#indexOf is memmem) for CRLF CRLF; a bare LF LF ends the block too
+  const buf = b as Buffer;
+  if (typeof buf.indexOf !== 'function' || end - from < 2) return -1;
+  const view = end === b.length ? buf : buf.subarray(0, end);
+  const i = view.indexOf(CRLFCRLF, from);
+  const j = view.indexOf(LFLF, from);
+  if (i < 0) return j < 0 ? -1 : j + 2;
+  if (j >= 0 && j + 2 < i + 4) return j + 2;
+  return i + 4;
 }
 
 function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+const CONTENT_LENGTH_USUAL = new Uint8Array(Buffer.from('\nContent-Length', 'latin1'));
+
+/** The value after `Content-Length` at b[q]: spaces, ':', spaces, digits. -1 when there is no ':'. */
+function lengthValue(b: Uint8Array, q: number, hend: number): number {
+  let p = q;
+  while (p < hend && (b[p] === SP || b[p] === 0x09)) p++;
+  if (p >= hend || b[p] !== 0x3a) return -1;
+  p++;
+  while (p < hend && (b[p] === SP || b[p] === 0x09)) p++;
+  let v = 0;
+  let digits = 0;
+  while (p < hend && b[p] >= 0x30 && b[p] <= 0x39) {
+    v = v * 10 + (b[p] - 0x30);
+    p++;
+    if (++digits > 10) return -2;
+  }
+  if (digits === 0 || v > 0x7fffffff) return -2;
+  return v;
 }
 
 const CONTENT_LENGTH = [0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0x2d, 0x6c, 0x65, 0x6e, 0x67, 0x74, 0x68]; // content-length
@@ -107,6 +131,13 @@ const CONTENT_LENGTH = [0x63, 0x6f, 0x6e, 0x74, 0x65, 0x6e, 0x74, 0x2d, 0x6c, 0x
  * -2 when its value is not a number (or above 2^31).
  */
 export function contentLength(b: Uint8Array, from: number, hend: number): number {
+  // fast path: the usual spelling at a line start, found natively (else the scan below, which
+  // also knows the compact form `l:` and any letter case)
+  const q0 = (hend === b.length ? (b as Buffer) : (b as Buffer).subarray(0, hend)).indexOf(CONTENT_LENGTH_USUAL, from);
+  if (q0 >= 0 && q0 < hend) {
+    const v = lengthValue(b, q0 + CONTENT_LENGTH_USUAL.length, hend);
+    if (v !== -1) return v;
+  }
   let p = from;
   while (p < hend) {
     // p: start of a line
