@@ -61,7 +61,8 @@ function exited(c: ChildProcess, ms: number): Promise<number | null> {
 async function stop(c: ChildProcess, sig: NodeJS.Signals = 'SIGINT'): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   c.kill(sig);
-  if ((await exited(c, 5000)) === null) c.kill('SIGKILL');
+  // `timeout -k 5` kills the tool itself 5 s after passing the signal on
+  if ((await exited(c, 8000)) === null) c.kill('SIGKILL');
 }
 
 function cleanupNetns(): void {
@@ -69,7 +70,8 @@ function cleanupNetns(): void {
 }
 
 after(async () => {
-  await Promise.all(children.map((c) => stop(c, 'SIGKILL')));
+  // SIGINT first: `timeout` passes it on to the tool (a SIGKILL would orphan the tool)
+  await Promise.all(children.map((c) => stop(c, 'SIGINT')));
   cleanupNetns();
   if (process.env.SIPSTATS_KEEP_CAPTURE === undefined) rmSync(dir, { recursive: true, force: true });
 });
@@ -101,6 +103,7 @@ async function play(run: Run, port: number): Promise<string> {
   let out = '';
   uac.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await exited(uac, 40_000);
+  if (code !== 0) await Promise.all([td, uas, uac].map((c) => stop(c)));
   assert.equal(code, 0, `sipp UAC (${run.name}) failed: ${out.slice(-2000)}`);
   if (process.env.SIPSTATS_E2E_DEBUG) console.error(run.name, out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').slice(-1500));
   await sleep(300);
