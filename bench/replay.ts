@@ -4,6 +4,8 @@
  * against `tshark -q -z sip,stat -r FILE` (Debian tshark) on the same file in the same run: MB/s,
  * SIP messages/s, peak RSS of both (/usr/bin/time -v when present), and the ratio.
  *   npm run bench -- replay            (SIPSTATS_REPLAY_MB=400 for a larger file)
+ *   SIPSTATS_REPLAY_KEEP=FILE [SIPSTATS_REPLAY_MB=N] [SIPSTATS_REPLAY_TCP_SHARE=0] node --import tsx bench/replay.ts
+ *                                      only writes the capture (0: UDP only) and exits
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
