@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, on Debian/Ubuntu, the programs some tests drive (run as root, or through sudo):
-# redis-server, promtool (package prometheus), prometheus-alertmanager, sipp (package sip-tester), tcpdump, chromium, kamailio.
+# redis-server, promtool (package prometheus), prometheus-alertmanager, sipp (package sip-tester),
+# tcpdump, tshark, iproute2 (ip netns), chromium, kamailio.
 # Installs only what is missing; prints what it found. `.ci/run` runs it before `npm test`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -10,6 +11,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v tshark >/dev/null || need+=(tshark)
+command -v ip >/dev/null || need+=(iproute2)
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
@@ -17,5 +20,7 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 echo "install-test-tools: installing ${need[*]}"
+# tshark asks whether non-root users may capture: answer no, without a prompt
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

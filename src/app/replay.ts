@@ -1,70 +1,118 @@
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
 import type { EngineConfig } from '../core/types.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
-import { decodeHep } from '../protocol/hep/decode.ts';
-import { iteratePcap, newPcapStats } from '../protocol/pcap/read.ts';
-import { decodeUdp, newLinkStats } from '../protocol/pcap/link.ts';
+import { CaptureDecoder } from '../protocol/net/capture.ts';
+import type { CaptureOptions } from '../protocol/net/capture.ts';
+import { readStatName, skipStatName, totalSip, totalSkipped, SKIP_REASONS, TRANSPORTS } from '../protocol/net/stats.ts';
+import type { SkipReason, Transport } from '../protocol/net/stats.ts';
+import { PcapStreamReader } from '../protocol/pcap/stream.ts';
+import { inflatePayload } from '../ingest/inflate.ts';
 
 export interface ReplayOptions extends TrackerOptions {
   config: string | EngineConfig;
   /** Called now and then with the share of the file done (0..1) and packets so far. */
   progress?: (done: number, packets: number) => void;
+  /** Bounds of the capture decoder (fragments, TCP); defaults suit captures of any size. */
+  capture?: Omit<CaptureOptions, 'inflate'>;
+  /** Bytes read from the file at a time (default 1 MiB). */
+  chunkBytes?: number;
 }
 
 export interface ReplayResult {
   stats: Stats;
+  /** Frames in the file. */
   packets: number;
+  /** SIP messages read, every transport (HEP frames not included). */
   sipMessages: number;
   hepFrames: number;
+  /** Sum of `skippedBy`. */
   skipped: number;
+  /** SIP messages per transport ('hep': HEP frames). */
+  read: Record<Transport, number>;
+  /** What gave no SIP, per reason (src/protocol/net/stats.ts, docs/kpis.md). */
+  skippedBy: Record<SkipReason, number>;
+  /** File size, bytes. */
+  bytes: number;
   firstMs: number;
   lastMs: number;
   error?: { code: string; message: string };
 }
 
 /**
- * Offline replay (issue 4): a pcap or pcapng capture (Ethernet, Linux cooked, raw IP; IPv4/IPv6;
- * UDP SIP and HEP-in-UDP) through the same pipeline as live traffic, on the capture's clock.
+ * Offline replay (issues 4 and 12): a pcap or pcapng capture through the same pipeline as live
+ * traffic, on the capture's clock. The file is streamed (memory stays bounded whatever its size);
+ * the capture decoder reads SIP over UDP, TCP, SCTP and WebSocket, HEP (compressed too), through
+ * the usual encapsulations, and counts what it skips by reason. Those counters also become
+ * self-statistics (`read_<transport>`, `skipped_<reason>` in group `sipstats`).
  */
 export async function replayCapture(file: string, opts: ReplayOptions): Promise<ReplayResult> {
   const size = (await stat(file)).size;
-  const buf = await readFile(file);
   let now = 0;
   const stats = createStats({ config: opts.config, clock: () => now });
   const pipe = new SipPipeline(stats.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
-  const pstats = newPcapStats();
-  const lstats = newLinkStats();
-  const r: ReplayResult = { stats, packets: 0, sipMessages: 0, hepFrames: 0, skipped: 0, firstMs: NaN, lastMs: NaN };
-  for (const p of iteratePcap(buf, pstats)) {
-    r.packets++;
-    if (r.packets === 1) r.firstMs = p.timeMs;
-    r.lastMs = p.timeMs;
-    if (opts.progress !== undefined && (r.packets & 0x3fff) === 0) opts.progress(p.data.byteOffset / size, r.packets);
-    const udp = decodeUdp(p.linkType, p.data, lstats);
-    if (udp === null || udp.payload.length === 0) {
-      r.skipped++;
-      continue;
-    }
-    const pl = udp.payload;
-    if (pl.length >= 4 && pl[0] === 0x48 && pl[1] === 0x45 && pl[2] === 0x50 && pl[3] === 0x33) {
-      // HEP3 in UDP: its own capture time wins over the pcap's
-      const h = decodeHep(pl);
-      if (!h.ok) {
-        stats.engine.selfStat('hep_decode_errors');
-        continue;
+  const decoder = new CaptureDecoder(
+    {
+      sip: (payload, meta) => pipe.onSip(payload, meta),
+      hep: (p) => pipe.onHepPacket(p),
+    },
+    { ...opts.capture, inflate: inflatePayload },
+  );
+  let packets = 0;
+  let firstMs = NaN;
+  let lastMs = NaN;
+  const reader = new PcapStreamReader((linkType, buf, start, end, origLen, timeMs) => {
+    if (packets++ === 0) firstMs = timeMs;
+    lastMs = timeMs;
+    decoder.decode(linkType, buf, start, end, origLen, timeMs);
+  });
+  const progress = opts.progress;
+  let consumed = 0;
+  let nextReport = 0;
+  // plain synchronous reads into a fresh buffer each time (what the SIP layer keeps of a packet, if
+  // anything, must not see its bytes overwritten); the next read starts when the chunk is done
+  const chunkBytes = opts.chunkBytes ?? 1 << 20;
+  const fd = openSync(file, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(chunkBytes);
+      const n = readSync(fd, chunk, 0, chunkBytes, null);
+      if (n <= 0) break;
+      reader.push(n === chunkBytes ? chunk : chunk.subarray(0, n));
+      consumed += n;
+      if (progress !== undefined && consumed >= nextReport) {
+        progress(consumed / Math.max(1, size), packets);
+        nextReport = consumed + (4 << 20);
+        // let timers and signals run now and then on long replays
+        await new Promise<void>((r) => setImmediate(r));
       }
-      r.hepFrames++;
-      pipe.onHepPacket(h.value);
-    } else {
-      r.sipMessages++;
-      pipe.onSip(pl, { timeMs: p.timeMs, srcIp: udp.srcIp, dstIp: udp.dstIp, srcPort: udp.srcPort, dstPort: udp.dstPort });
+      if (reader.stats.error !== null) break;
     }
+  } finally {
+    closeSync(fd);
   }
-  if (pstats.error !== undefined && pstats.error !== null) r.error = { code: pstats.error.code, message: pstats.error.message };
-  if (r.packets > 0) pipe.tick(now); // decide what the capture's last instant decides (timeouts)
-  opts.progress?.(1, r.packets);
+  const pstats = reader.end();
+  decoder.finish();
+  const cs = decoder.stats;
+  const r: ReplayResult = {
+    stats,
+    packets,
+    sipMessages: totalSip(cs),
+    hepFrames: cs.read.hep,
+    skipped: totalSkipped(cs),
+    read: { ...cs.read },
+    skippedBy: { ...cs.skipped },
+    bytes: size,
+    firstMs,
+    lastMs,
+  };
+  for (const t of Object.keys(TRANSPORTS) as Transport[]) if (cs.read[t] > 0) stats.engine.selfStat(readStatName(t), cs.read[t]);
+  for (const k of Object.keys(SKIP_REASONS) as SkipReason[]) if (cs.skipped[k] > 0) stats.engine.selfStat(skipStatName(k), cs.skipped[k]);
+  if (pstats.error !== null) r.error = { code: pstats.error.code, message: pstats.error.message };
+  if (packets > 0) pipe.tick(now); // decide what the capture's last instant decides (timeouts)
+  progress?.(1, packets);
   return r;
 }

@@ -8,11 +8,29 @@ import { completeTracker, readIngest } from '../config/ingest-config.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 
+import type { ReplayResult } from '../app/replay.ts';
+import { SKIP_REASONS, TRANSPORTS } from '../protocol/net/stats.ts';
+import type { SkipReason, Transport } from '../protocol/net/stats.ts';
+
 /** The configuration's `kpi` section, with the command-line flags over it. */
 function replayTracker(config: ServerConfig, flags: Parameters<typeof trackerFlags>[0]): TrackerOptions {
   const r = readIngest(config.hep, config.kpi);
   if (r.problems.length > 0) throw new UsageError(`replay: configuration: ${r.problems.map(([p, m]) => `${p}: ${m}`).join('; ')}`);
   return completeTracker({ ...r.value.tracker, ...trackerFlags(flags) });
+}
+
+/** `read: udp 120, tcp 40 SIP messages; 3 HEP frames` and `skipped: not_sip 12 (...), ...`. */
+export function captureSummary(r: Pick<ReplayResult, 'read' | 'skippedBy' | 'packets'>): string {
+  const read = (Object.keys(TRANSPORTS) as Transport[]).filter((t) => t !== 'hep' && r.read[t] > 0).map((t) => `${t} ${r.read[t]}`);
+  let out = `  read: ${read.length > 0 ? `${read.join(', ')} SIP messages` : 'no SIP messages'}${r.read.hep > 0 ? `; ${r.read.hep} HEP frames` : ''}\n`;
+  const skipped = (Object.keys(SKIP_REASONS) as SkipReason[]).filter((k) => r.skippedBy[k] > 0);
+  if (skipped.length === 0) out += '  skipped: nothing\n';
+  else {
+    out += '  skipped:\n';
+    for (const k of skipped) out += `    ${k.padEnd(22)} ${String(r.skippedBy[k]).padStart(9)}  ${SKIP_REASONS[k]}\n`;
+  }
+  if (read.length === 0 && r.read.hep === 0 && r.packets > 0 && skipped.length === 0) out += '  (no packet carried SIP)\n';
+  return out;
 }
 
 /** `sipstats replay FILE [--json] [--config FILE] [--invite-timeout S] [--customer-key K]` */
@@ -49,11 +67,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (r.error !== undefined) process.stderr.write(`sipstats replay: warning: ${r.error.code}: ${r.error.message} (stopped there)\n`);
   if (values.json) {
+    // get_statistics all; what was read and skipped is in it as sipstats:read_* and sipstats:skipped_*
     const reply = await r.stats.mi('get_statistics', [['all']]);
     process.stdout.write(`${JSON.stringify('result' in reply ? reply.result : reply, null, 2)}\n`);
   } else {
     const span = r.packets > 0 ? `${new Date(r.firstMs).toISOString()} .. ${new Date(r.lastMs).toISOString()}` : 'empty';
-    process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n\n`);
+    process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n`);
+    process.stdout.write(captureSummary(r));
+    process.stdout.write('\n');
     process.stdout.write(formatKpiTable(r.stats.engine, by));
     const started = r.stats.getStat('sipstats:calls_started') ?? 0;
     process.stdout.write(`calls: ${started} started, ${r.stats.getStat('sipstats:calls_tracked') ?? 0} still open at the end, ${r.stats.getStat('sipstats:calls_timed_out') ?? 0} timed out\n`);

@@ -2,6 +2,9 @@ import type { StatsEngine } from '../core/engine.ts';
 import type { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { HepStreamFramer } from '../protocol/hep/stream.ts';
+import { decodeHep } from '../protocol/hep/decode.ts';
+import { readStatName, skipStatName } from '../protocol/net/stats.ts';
+import { inflatePayload } from './inflate.ts';
 import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/event.ts';
 import { listenUdp } from './hep-udp.ts';
 import type { UdpListener } from './hep-udp.ts';
@@ -46,11 +49,44 @@ async function listenBoth(
   }
 }
 
+/** Largest inflated HEP payload accepted, bytes. */
+const MAX_INFLATED = 65536;
+
+/**
+ * One HEP frame from the network into the pipeline: decoded here so that a compressed payload
+ * (chunk 0x0010, zlib/gzip/deflate) is inflated first (bounded). Counted like replay counts it:
+ * `read_hep`, `skipped_hep_decode_errors`, `skipped_hep_inflate_errors` (and, as before,
+ * `hep_decode_errors`).
+ */
+export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer) => void {
+  return (buf) => {
+    const r = decodeHep(buf);
+    if (!r.ok) {
+      engine.selfStat('hep_decode_errors');
+      engine.selfStat(skipStatName('hep_decode_errors'));
+      return;
+    }
+    const p = r.value;
+    if (p.compressed) {
+      const out = inflatePayload(p.payload, MAX_INFLATED);
+      if (out === null) {
+        engine.selfStat(skipStatName('hep_inflate_errors'));
+        return;
+      }
+      p.payload = out;
+      p.compressed = false;
+    }
+    engine.selfStat(readStatName('hep'));
+    pipe.onHepPacket(p);
+  };
+}
+
 /** HEP over UDP and TCP on the same address (what heplify, Kamailio and OpenSIPS send). */
 export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine): Promise<DualListener> {
+  const onFrame = hepFrameHandler(pipe, engine);
   return listenBoth(
     at,
-    (buf) => pipe.onHep(buf),
+    onFrame,
     () => {
       const framer = new HepStreamFramer();
       let bad = 0;
@@ -61,7 +97,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
       };
       return {
         data(chunk) {
-          for (const f of framer.push(chunk)) pipe.onHep(f);
+          for (const f of framer.push(chunk)) onFrame(f);
           sync();
         },
         end() {

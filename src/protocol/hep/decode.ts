@@ -30,8 +30,11 @@ export interface HepPacket {
   nodeId: number;
   /** Authentication key (0x000e). */
   authKey: string | undefined;
-  /** Payload (0x000f): a subarray of the input, bytes untouched. */
+  /** Payload (0x000f): a subarray of the input, bytes untouched. When the frame has only a
+   *  compressed payload chunk (0x0010), its bytes (still compressed) and `compressed` is true. */
   payload: Buffer;
+  /** The payload came from chunk 0x0010 (zlib/deflate compressed): inflate it before use. */
+  compressed: boolean;
   /** Internal correlation id (0x0011). */
   correlationId: string | undefined;
   /** Capture agent name (0x0013). */
@@ -47,7 +50,7 @@ export type HepErrorCode =
   | 'HEP_BAD_LENGTH'
   /** A chunk is shorter than its header, runs past the frame, or a fixed-size chunk has the wrong size. */
   | 'HEP_BAD_CHUNK'
-  /** No payload chunk (0x000f). */
+  /** No payload chunk (0x000f, or 0x0010 compressed). */
   | 'HEP_NO_PAYLOAD';
 
 export interface HepError {
@@ -82,6 +85,7 @@ export const HepChunk = {
   CAPTURE_ID: 0x000c,
   AUTH_KEY: 0x000e,
   PAYLOAD: 0x000f,
+  COMPRESSED_PAYLOAD: 0x0010,
   CORRELATION_ID: 0x0011,
   NODE_NAME: 0x0013,
 } as const;
@@ -161,6 +165,8 @@ export function decodeHep(buf: Buffer): HepResult {
   let authKey: string | undefined;
   let payStart = -1;
   let payEnd = -1;
+  let zStart = -1;
+  let zEnd = -1;
   let correlationId: string | undefined;
   let nodeName: string | undefined;
 
@@ -230,6 +236,10 @@ export function decodeHep(buf: Buffer): HepResult {
           payStart = v;
           payEnd = off + len;
           break;
+        case 0x0010:
+          zStart = v;
+          zEnd = off + len;
+          break;
         case 0x0011:
           correlationId = buf.toString('utf8', v, off + len);
           break;
@@ -242,7 +252,13 @@ export function decodeHep(buf: Buffer): HepResult {
     }
     off += len;
   }
-  if (payStart < 0) return fail('HEP_NO_PAYLOAD', 'no payload chunk (0x000f)', total);
+  let compressed = false;
+  if (payStart < 0) {
+    if (zStart < 0) return fail('HEP_NO_PAYLOAD', 'no payload chunk (0x000f or 0x0010)', total);
+    payStart = zStart;
+    payEnd = zEnd;
+    compressed = true;
+  }
 
   // Address chunks of the family announced win; without a family chunk, IPv6 chunks imply IPv6.
   if (ipFamily === 0) ipFamily = src6 >= 0 || dst6 >= 0 ? HEP_FAMILY_IPV6 : src4 >= 0 || dst4 >= 0 ? HEP_FAMILY_IPV4 : 0;
@@ -277,6 +293,7 @@ export function decodeHep(buf: Buffer): HepResult {
       nodeId: captureId,
       authKey,
       payload: buf.subarray(payStart, payEnd),
+      compressed,
       correlationId,
       nodeName,
     },

@@ -35,6 +35,8 @@ export interface HepEncodeInput {
   payload: Uint8Array | string;
   correlationId?: string;
   nodeName?: string;
+  /** Write the payload in chunk 0x0010 (compressed payload: the caller compresses) instead of 0x000f. */
+  compressedPayload?: boolean;
   /** Extra chunks, written verbatim before the payload (vendor extensions, tests of unknown chunks). */
   extraChunks?: readonly HepChunkInput[];
 }
@@ -126,6 +128,6 @@ export function encodeHep(p: HepEncodeInput): Buffer {
     out.set(c.value, off + 6);
     off += 6 + c.value.length;
   }
-  bytes(0x000f, payload);
+  bytes(p.compressedPayload === true ? 0x0010 : 0x000f, payload);
   return out;
 }

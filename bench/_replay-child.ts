@@ -1,0 +1,25 @@
+/**
+ * Child of bench/replay.ts: replays one capture file and prints one JSON line with the figures
+ * (wall time of the replay itself, messages, peak RSS of this process).
+ */
+import { replayCapture } from '../src/app/replay.ts';
+import { defaultConfig } from '../src/config/load.ts';
+
+const file = process.argv[2];
+const t0 = process.hrtime.bigint();
+const r = await replayCapture(file, { config: defaultConfig().engine });
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(
+  JSON.stringify({
+    seconds,
+    bytes: r.bytes,
+    packets: r.packets,
+    sipMessages: r.sipMessages,
+    read: r.read,
+    skipped: r.skipped,
+    skippedBy: Object.fromEntries(Object.entries(r.skippedBy).filter(([, v]) => v > 0)),
+    calls: r.stats.getStat('sipstats:calls_started'),
+    asr: r.stats.getStat('ASR'),
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  }),
+);
