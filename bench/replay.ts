@@ -1,5 +1,5 @@
 /**
- * Replay benchmark (issue 12): `sipstats replay` throughput on a generated capture of at least
+ * Replay benchmark: `sipstats replay` throughput on a generated capture of at least
  * 200 MB mixing SIP over UDP and SIP over TCP (persistent connections between proxies, port 5060),
  * against `tshark -q -z sip,stat -r FILE` (Debian tshark) on the same file in the same run: MB/s,
  * SIP messages/s, peak RSS of both (/usr/bin/time -v when present), and the ratio.

@@ -3,6 +3,9 @@ import { stat } from 'node:fs/promises';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
 import type { EngineConfig } from '../core/types.ts';
+import { parseOpenSipsConfig } from '../config/opensips.ts';
+import { ConfigError } from '../errors.ts';
+import { describeDeclared, withKpiProfiles } from './kpi-profiles.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { CaptureDecoder } from '../protocol/net/capture.ts';
@@ -20,6 +23,8 @@ export interface ReplayOptions extends TrackerOptions {
   capture?: Omit<CaptureOptions, 'inflate'>;
   /** Bytes read from the file at a time (default 1 MiB). */
   chunkBytes?: number;
+  /** Where the profiles declared for the KPIs, and failed KPI updates (rate-limited), are reported. */
+  log?: (level: 'info' | 'warn', message: string) => void;
 }
 
 export interface ReplayResult {
@@ -43,7 +48,7 @@ export interface ReplayResult {
 }
 
 /**
- * Offline replay (issues 4 and 12): a pcap or pcapng capture through the same pipeline as live
+ * Offline replay: a pcap or pcapng capture through the same pipeline as live
  * traffic, on the capture's clock. The file is streamed (memory stays bounded whatever its size);
  * the capture decoder reads SIP over UDP, TCP, SCTP and WebSocket, HEP (compressed too), through
  * the usual encapsulations, and counts what it skips by reason. Those counters also become
@@ -52,7 +57,16 @@ export interface ReplayResult {
 export async function replayCapture(file: string, opts: ReplayOptions): Promise<ReplayResult> {
   const size = (await stat(file)).size;
   let now = 0;
-  const stats = createStats({ config: opts.config, clock: () => now });
+  let engineConfig: EngineConfig;
+  if (typeof opts.config === 'string') {
+    const r = parseOpenSipsConfig(opts.config);
+    if (!r.ok) throw new ConfigError(r.issues);
+    engineConfig = r.value;
+  } else engineConfig = opts.config;
+  // the KPIs feed fixed profiles: declare those the configuration lacks, and say so (as the server does)
+  const kpi = withKpiProfiles(engineConfig, opts);
+  if (kpi.declared.length > 0) opts.log?.('info', describeDeclared(kpi.declared));
+  const stats = createStats({ config: kpi.engine, clock: () => now });
   const pipe = new SipPipeline(stats.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
   const decoder = new CaptureDecoder(
     {

@@ -33,14 +33,36 @@ export function captureSummary(r: Pick<ReplayResult, 'read' | 'skippedBy' | 'pac
   return out;
 }
 
-/** `sipstats replay FILE [--json] [--config FILE] [--invite-timeout S] [--customer-key K]` */
+export const REPLAY_USAGE = `usage: sipstats replay FILE [options]
+KPIs of a pcap/pcapng capture on the capture's clock: SIP over UDP, TCP, SCTP and WebSocket, HEP
+(compressed too), through VLAN/QinQ, PPPoE, MPLS, GRE/ERSPAN, VXLAN, IP-in-IP; what could not be
+read is listed per reason.
+  --json               print what get_statistics all returns at the end of the capture
+  --config FILE        profiles and the kpi section (default: the embedded KPI profiles)
+  --by VIEW            rows of the table: customer (default, with all traffic), carrier,
+                       destination, or carrier,destination
+  --invite-timeout S   a call with no final reply after S seconds fails (default 120)
+  --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain, to-domain,
+                       source-ip, hep-node
+  --platform CIDRS     the platform's own SIP servers: calls in, attempts out (carrier KPIs)
+  --carrier-key K      carrier of an attempt: dst-ip (default), ruri-host, header:NAME
+  --acd-from W         ACD from the first INVITE (invite, default) or from the answer (answer)
+  --no-progress        no progress bar on stderr
+  -h, --help           this text
+`;
+
+/** `sipstats replay FILE [--json] [--config FILE] [--invite-timeout S] [--customer-key K] ...` */
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' }, by: { type: 'string' }, platform: { type: 'string' }, 'carrier-key': { type: 'string' }, 'acd-from': { type: 'string' } },
+    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' }, by: { type: 'string' }, platform: { type: 'string' }, 'carrier-key': { type: 'string' }, 'acd-from': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: true,
   });
+  if (values.help === true) {
+    process.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageError('replay: give exactly one capture file');
   const by = (values.by ?? 'customer') as TableView;
   if (!TABLE_VIEWS.includes(by)) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.join(', ')}, got '${values.by}'`);
@@ -50,6 +72,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const r = await replayCapture(positionals[0], {
     config: config.engine,
     ...replayTracker(config, values),
+    log: (level, m) => process.stderr.write(`sipstats replay ${level}: ${m}\n`),
     progress: (done, packets) => {
       if (!tty || (done < 1 && Date.now() - last < 100)) return;
       last = Date.now();

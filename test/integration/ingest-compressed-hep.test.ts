@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { createStats } from '../../src/index.ts';
-import { KPI_MODPARAMS } from '../../src/kpi/kpi-profiles.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';

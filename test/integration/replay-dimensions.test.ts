@@ -78,3 +78,25 @@ test('replay --platform --by carrier / destination / carrier,destination: one ca
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replay with a configuration that lacks KPI profiles declares them and says so; replay --help is usage, not an error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sipstats-replay-dim-'));
+  try {
+    const file = join(dir, 'failover.pcap');
+    writeFileSync(file, failoverCapture());
+    const cfg = join(dir, 'only-perc.cfg');
+    writeFileSync(cfg, 'modparam("statistics", "stat_series_profile", "perc: algorithm=percentage group=stats")\n');
+    const r = cli(['replay', '--no-progress', file, '--config', cfg, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /sipstats replay info: the configuration lacks \d+ profile\(s\) the call KPIs need; declared with the defaults of docs\/config\.md: .*avg \(PDD, AST, ACD\)/);
+    const stats = JSON.parse(r.stdout) as Record<string, number>;
+    assert.equal(stats['stats:ACD'], 2, 'ACD kept, not dropped');
+    assert.equal(stats['sipstats:kpi_update_errors'] ?? 0, 0);
+    const help = cli(['replay', '--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^usage: sipstats replay FILE \[options\]/);
+    assert.match(help.stdout, /--by VIEW/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
