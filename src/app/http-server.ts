@@ -11,7 +11,7 @@ import type { MiHandler } from '../mi/types.ts';
 /**
  * The HTTP listener: a small route table, an optional bearer token, a body limit and timeouts so
  * that no client can stall or crash it. The composition root fills the routes (MI, /metrics,
- * /health; later the dashboard and history JSON).
+ * /health, the dashboard and its JSON, alerts).
  */
 
 /** Limits of the HTTP listener (all times in milliseconds, sizes in bytes). */

@@ -118,7 +118,7 @@ export class PrometheusSerializer {
         out += f.header + f.text;
         f.text = '';
       }
-    // statistics can go away (a future series GC): drop cache entries not seen for a while
+    // statistics go away (idle sweep, remove_series, expired dimension values): drop cache entries not seen for a while
     if (this.cached > 2 * seen + 1024) this.sweep(gen);
     return out;
   }

@@ -40,15 +40,3 @@ export function finish(x: number, precision: number | null, floor = false): numb
   const r = Math.round(x * m) / m;
   return Object.is(r, -0) ? 0 : r;
 }
-
-export function zero(f: Float64Array, o: number, width: number): void {
-  for (let i = 0; i < width; i++) f[o + i] = 0;
-}
-
-export function addParts(dst: Float64Array, d: number, src: ArrayLike<number>, s: number, width: number): void {
-  for (let i = 0; i < width; i++) dst[d + i] += src[s + i];
-}
-
-export function subParts(dst: Float64Array, d: number, src: ArrayLike<number>, s: number, width: number): void {
-  for (let i = 0; i < width; i++) dst[d + i] -= src[s + i];
-}

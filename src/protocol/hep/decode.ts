@@ -181,69 +181,69 @@ export function decodeHep(buf: Buffer): HepResult {
     const v = off + 6;
     if (vendor === 0) {
       switch (type) {
-        case 0x0001:
+        case HepChunk.IP_FAMILY:
           if (len !== 7) return badSize(type, len, off);
           ipFamily = buf[v];
           break;
-        case 0x0002:
+        case HepChunk.IP_PROTOCOL:
           if (len !== 7) return badSize(type, len, off);
           protocol = buf[v];
           break;
-        case 0x0003:
+        case HepChunk.IPV4_SRC:
           if (len !== 10) return badSize(type, len, off);
           src4 = v;
           break;
-        case 0x0004:
+        case HepChunk.IPV4_DST:
           if (len !== 10) return badSize(type, len, off);
           dst4 = v;
           break;
-        case 0x0005:
+        case HepChunk.IPV6_SRC:
           if (len !== 22) return badSize(type, len, off);
           src6 = v;
           break;
-        case 0x0006:
+        case HepChunk.IPV6_DST:
           if (len !== 22) return badSize(type, len, off);
           dst6 = v;
           break;
-        case 0x0007:
+        case HepChunk.SRC_PORT:
           if (len !== 8) return badSize(type, len, off);
           srcPort = u16(buf, v);
           break;
-        case 0x0008:
+        case HepChunk.DST_PORT:
           if (len !== 8) return badSize(type, len, off);
           dstPort = u16(buf, v);
           break;
-        case 0x0009:
+        case HepChunk.TS_SEC:
           if (len !== 10) return badSize(type, len, off);
           tsSec = u32(buf, v);
           break;
-        case 0x000a:
+        case HepChunk.TS_USEC:
           if (len !== 10) return badSize(type, len, off);
           tsUsec = u32(buf, v);
           break;
-        case 0x000b:
+        case HepChunk.PROTO_TYPE:
           if (len !== 7) return badSize(type, len, off);
           protoType = buf[v];
           break;
-        case 0x000c:
+        case HepChunk.CAPTURE_ID:
           if (len !== 10) return badSize(type, len, off);
           captureId = u32(buf, v);
           break;
-        case 0x000e:
+        case HepChunk.AUTH_KEY:
           authKey = lastAuthKey.get(buf, v, off + len);
           break;
-        case 0x000f:
+        case HepChunk.PAYLOAD:
           payStart = v;
           payEnd = off + len;
           break;
-        case 0x0010:
+        case HepChunk.COMPRESSED_PAYLOAD:
           zStart = v;
           zEnd = off + len;
           break;
-        case 0x0011:
+        case HepChunk.CORRELATION_ID:
           correlationId = buf.toString('utf8', v, off + len);
           break;
-        case 0x0013:
+        case HepChunk.NODE_NAME:
           nodeName = lastNodeName.get(buf, v, off + len);
           break;
         default:

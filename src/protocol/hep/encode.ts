@@ -4,7 +4,7 @@
  */
 import { SipstatsError } from '../../errors.ts';
 import { parseIpv4, parseIpv6 } from '../ip.ts';
-import { HEP_FAMILY_IPV4, HEP_FAMILY_IPV6, HEP_PROTO_TYPE_SIP } from './decode.ts';
+import { HEP_FAMILY_IPV4, HEP_FAMILY_IPV6, HEP_PROTO_TYPE_SIP, HepChunk } from './decode.ts';
 
 export interface HepChunkInput {
   vendor: number;
@@ -108,19 +108,19 @@ export function encodeHep(p: HepEncodeInput): Buffer {
     out.set(value, head(type, value.length));
   };
 
-  out[head(0x0001, 1)] = family;
-  out[head(0x0002, 1)] = u8('protocol', p.protocol ?? 17);
-  bytes(v6 ? 0x0005 : 0x0003, addrs.subarray(0, addrLen));
-  bytes(v6 ? 0x0006 : 0x0004, addrs.subarray(addrLen));
-  out.writeUInt16BE(u16('srcPort', p.srcPort), head(0x0007, 2));
-  out.writeUInt16BE(u16('dstPort', p.dstPort), head(0x0008, 2));
-  out.writeUInt32BE(u32('tsSec', tsSec), head(0x0009, 4));
-  out.writeUInt32BE(u32('tsUsec', tsUsec), head(0x000a, 4));
-  out[head(0x000b, 1)] = u8('protoType', p.protoType ?? HEP_PROTO_TYPE_SIP);
-  out.writeUInt32BE(u32('captureId', p.captureId ?? p.nodeId ?? 0), head(0x000c, 4));
-  if (authKey) bytes(0x000e, authKey);
-  if (corr) bytes(0x0011, corr);
-  if (name) bytes(0x0013, name);
+  out[head(HepChunk.IP_FAMILY, 1)] = family;
+  out[head(HepChunk.IP_PROTOCOL, 1)] = u8('protocol', p.protocol ?? 17);
+  bytes(v6 ? HepChunk.IPV6_SRC : HepChunk.IPV4_SRC, addrs.subarray(0, addrLen));
+  bytes(v6 ? HepChunk.IPV6_DST : HepChunk.IPV4_DST, addrs.subarray(addrLen));
+  out.writeUInt16BE(u16('srcPort', p.srcPort), head(HepChunk.SRC_PORT, 2));
+  out.writeUInt16BE(u16('dstPort', p.dstPort), head(HepChunk.DST_PORT, 2));
+  out.writeUInt32BE(u32('tsSec', tsSec), head(HepChunk.TS_SEC, 4));
+  out.writeUInt32BE(u32('tsUsec', tsUsec), head(HepChunk.TS_USEC, 4));
+  out[head(HepChunk.PROTO_TYPE, 1)] = u8('protoType', p.protoType ?? HEP_PROTO_TYPE_SIP);
+  out.writeUInt32BE(u32('captureId', p.captureId ?? p.nodeId ?? 0), head(HepChunk.CAPTURE_ID, 4));
+  if (authKey) bytes(HepChunk.AUTH_KEY, authKey);
+  if (corr) bytes(HepChunk.CORRELATION_ID, corr);
+  if (name) bytes(HepChunk.NODE_NAME, name);
   for (const c of p.extraChunks ?? []) {
     out.writeUInt16BE(u16('chunk vendor', c.vendor), off);
     out.writeUInt16BE(u16('chunk type', c.type), off + 2);
@@ -128,6 +128,6 @@ export function encodeHep(p: HepEncodeInput): Buffer {
     out.set(c.value, off + 6);
     off += 6 + c.value.length;
   }
-  bytes(p.compressedPayload === true ? 0x0010 : 0x000f, payload);
+  bytes(p.compressedPayload === true ? HepChunk.COMPRESSED_PAYLOAD : HepChunk.PAYLOAD, payload);
   return out;
 }
