@@ -1,6 +1,7 @@
 // sipstats dashboard: plain browser JavaScript, no build step. Polls /api/kpis and /api/history
-// every second and renders the KPI cards, the uPlot charts, the customer / carrier / destination
-// tables, the carrier × destination heat map and the counters. The KPIs (names, units, titles,
+// (and /api/alerts, when the server has alerts) every second and renders the active alerts, the
+// KPI cards, the uPlot charts, the customer / carrier / destination tables, the carrier ×
+// destination heat map and the counters, with the alerts marked on rows, cells and cards. The KPIs (names, units, titles,
 // which way is good, which are cards) come from /api/kpis `info`: nothing here names a KPI.
 // Hooks for tests and benchmarks: data-testid attributes, the `sipstats:first-chart` performance
 // mark, and window.sipstatsDashboard (render times).
@@ -23,6 +24,12 @@
   const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#7c3aed', '#dc2626', '#0d9488', '#ca8a04', '#db2777', '#4b5563'];
   // stable element ids (and test ids) of the charts of the usual units; other units get chart-N
   const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd' };
+  /** Resolved alerts listed at most (the server keeps 50 by default). */
+  const RECENT_LIMIT = 20;
+  /** After a 404 from /api/alerts (a server without the route), asked again only this much later. */
+  const ALERTS_RETRY_MS = 60_000;
+  /** The marks of an alert's state: a shape as well as a colour (filled: firing, hollow: pending). */
+  const ALERT_ICON = { firing: '\u25b2', pending: '\u25b3' };
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, text) => {
@@ -53,6 +60,9 @@
     heatKpi: '',
     kpis: null,
     hist: null,
+    // the last /api/alerts answer; null: none (no alert service, an old server, or it failed)
+    alerts: null,
+    alertsMissingAt: 0,
     gen: 0,
     timer: 0,
   };
@@ -110,15 +120,43 @@
     return 'api/history?' + p.toString();
   }
 
+  /**
+   * Whether to ask /api/alerts: a server with an alert service exports its gauges in group
+   * `sipstats` from the start (docs/alerts.md), so a server without one (or an older server) is
+   * never asked, and its 404 never shows. A 404 all the same pauses the questions for a minute.
+   */
+  function alertsWanted(k) {
+    if (!k || !k.self || !('alerts_firing' in k.self)) return false;
+    return state.alertsMissingAt === 0 || Date.now() - state.alertsMissingAt > ALERTS_RETRY_MS;
+  }
+
+  /** GET /api/alerts; never rejects: null when it cannot be read (the page then shows no alerts). */
+  async function fetchAlerts() {
+    try {
+      const r = await fetch('api/alerts', { cache: 'no-store', credentials: 'same-origin' });
+      if (r.status === 404) state.alertsMissingAt = Date.now();
+      if (!r.ok) return null;
+      const a = await r.json();
+      return a && Array.isArray(a.active) ? a : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   async function poll() {
     clearTimeout(state.timer);
     const gen = ++state.gen;
     try {
+      let alerts = alertsWanted(state.kpis) ? fetchAlerts() : null;
       const [kpis, hist] = await Promise.all([api('api/kpis?window=' + state.window), api(historyPath())]);
+      // the first answer tells whether the server has alerts: ask at once rather than a second later
+      if (alerts === null && alertsWanted(kpis)) alerts = fetchAlerts();
+      const al = alerts === null ? null : await alerts;
       if (gen !== state.gen) return; // the view changed meanwhile: a newer poll is on its way
       $('auth').hidden = true;
       state.kpis = kpis;
       state.hist = hist;
+      state.alerts = al;
       render();
       setStatus('updated ' + new Date(kpis.now).toLocaleTimeString(), false);
     } catch (e) {
@@ -469,7 +507,7 @@
     tr.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') selectScope(scope);
     });
-    r = { tr, cells, scope };
+    r = { tr, cells, scope, key: rowKey(v.dim, name), alertSig: undefined };
     rows.set(name, r);
     return r;
   }
@@ -490,6 +528,23 @@
       td.dataset.state = qy;
       td.textContent = qy === 'none' ? 'n/a' : nf.format(v);
       td.title = qy === 'none' ? NOT_ENOUGH : n === null ? '' : n + ' samples';
+    }
+    markRow(r);
+  }
+
+  /** The active alerts of a row on a KPI of the table: a mark before its name, the row and the KPI's cell flagged. */
+  function markRow(r) {
+    const list = alertsOf(r.key, (kpi) => kpi in r.cells && kpi !== 'name' && kpi !== 'calls');
+    if (!setMark(r, r.cells.name, list)) return;
+    const st = worstState(list);
+    if (st) r.tr.dataset.alert = st;
+    else delete r.tr.dataset.alert;
+    r.cells.name.title = list.map(alertLine).join('\n');
+    for (const c of columns) {
+      if (c.key === 'name' || c.key === 'calls') continue;
+      const s = worstState(list.filter((a) => a.kpi === c.key));
+      if (s) r.cells[c.key].dataset.alert = s;
+      else delete r.cells[c.key].dataset.alert;
     }
   }
 
@@ -676,14 +731,23 @@
     const label =
       cell.carrier + ' \u2192 ' + cell.destination + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null ? '' : ', ' + nf.format(n) + ' ' + info.samples.replace(/\bcalls\b/, 'attempts')) + (q === 'low' ? ' (few samples)' : '');
     const selected = String(sameScope({ carrier: cell.carrier, destination: cell.destination }, state.scope));
-    if (b.dataset.value === raw && b.dataset.samples === String(n) && b.dataset.kpi === kpi && td.dataset.heat === (bucket || undefined) && b.getAttribute('aria-current') === selected) return;
+    // the alerts of this carrier on this destination, on the KPI the map shows
+    const alerts = alertsOf(rowKey('carrier', cell.carrier) + '|' + rowKey('destination', cell.destination), (k) => k === kpi);
+    const asig = markSig(alerts);
+    if (b.dataset.value === raw && b.dataset.samples === String(n) && b.dataset.kpi === kpi && td.dataset.heat === (bucket || undefined) && b.getAttribute('aria-current') === selected && cell.alertSig === asig) return;
+    cell.alertSig = asig;
     b.dataset.value = raw;
     b.dataset.samples = String(n);
     b.dataset.volume = String(vol);
     b.dataset.kpi = kpi;
     b.textContent = text;
-    b.title = label;
-    b.setAttribute('aria-label', label);
+    const full = alerts.length === 0 ? label : label + '; ' + alerts.map(alertLine).join('; ');
+    if (alerts.length > 0) {
+      b.prepend(alertMark(alerts));
+      td.dataset.alert = worstState(alerts);
+    } else delete td.dataset.alert;
+    b.title = full;
+    b.setAttribute('aria-label', full);
     b.setAttribute('aria-current', selected);
     td.dataset.state = q;
     if (bucket) td.dataset.heat = bucket;
@@ -712,6 +776,272 @@
       i++;
     }
     while (body.children.length > i) body.lastChild.remove();
+  }
+
+  // ---- alerts (/api/alerts: list_alerts) ----------------------------------------------------
+  /** Active alerts of the shown window by dimension key (see dimKey); rebuilt at each render. */
+  let alertIdx = new Map();
+
+  /** `customer=acme`, `carrier=x|destination=44`, '' for all traffic; null for a non-KPI dimension (`stat`). */
+  function dimKey(dim) {
+    const d = dim || {};
+    if (Object.keys(d).some((k) => !DIMS.includes(k))) return null;
+    return DIMS.filter((k) => d[k]).map((k) => k + '=' + d[k]).join('|');
+  }
+  const rowKey = (dim, name) => dim + '=' + name;
+
+  function indexAlerts() {
+    const idx = new Map();
+    const a = state.alerts;
+    if (a)
+      for (const x of a.active) {
+        // a mark means "this value is past the rule": only where the page shows that KPI in that window
+        if (!x.kpi || x.window !== state.window || !cat.byName[x.kpi]) continue;
+        const k = dimKey(x.dimension);
+        if (k === null) continue;
+        if (!idx.has(k)) idx.set(k, []);
+        idx.get(k).push(x);
+      }
+    return idx;
+  }
+
+  /** The active alerts of one key, restricted to some KPIs (a function), firing first. */
+  function alertsOf(key, kpiShown) {
+    const l = alertIdx.get(key);
+    if (!l) return [];
+    const out = l.filter((a) => kpiShown(a.kpi));
+    out.sort((a, b) => (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1));
+    return out;
+  }
+  const worstState = (l) => (l.length === 0 ? '' : l[0].state);
+
+  function dimText(dim) {
+    const d = dim || {};
+    if (d.stat) return 'statistic ' + d.stat;
+    if (d.carrier && d.destination) return 'carrier ' + d.carrier + ' \u2192 destination ' + d.destination;
+    for (const k of DIMS) if (d[k]) return k + ' ' + d[k];
+    return 'all traffic';
+  }
+  const valueText = (a) => (a.value === null || a.value === undefined ? 'n/a' : nf.format(a.value) + (a.kpi && cat.byName[a.kpi] ? unitText(a.kpi) : ''));
+  /** One line for a title or an accessible name: `firing alert asr_low: ASR (1m) is 20 %, threshold < 50 (clears at 60)`. */
+  const alertLine = (a) => a.state + ' alert ' + a.alertname + ': ' + (a.kpi ? a.kpi + ' (' + a.window + ')' : dimText(a.dimension)) + ' is ' + valueText(a) + (a.threshold ? ', threshold ' + a.threshold : '');
+
+  function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min';
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h + ' h' + (m ? ' ' + m + ' min' : '');
+  }
+  const clock = (iso) => new Date(iso).toLocaleTimeString();
+
+  /** A state mark for a row, cell or card: icon and hidden-from-nobody text (role img + aria-label), the alert names in its title. */
+  function alertMark(list) {
+    const st = worstState(list);
+    const text = list.map(alertLine).join('; ');
+    const m = el('span', { class: 'alert-mark', 'data-testid': 'alert-mark', 'data-state': st, role: 'img', 'aria-label': text, title: text }, ALERT_ICON[st]);
+    m.dataset.alertnames = list.map((a) => a.alertname).join(' ');
+    return m;
+  }
+  const markSig = (list) => list.map((a) => a.state + ':' + a.alertname + ':' + a.kpi + ':' + a.value).join(',');
+
+  /** Marks a node (a row's name cell, a card's label) with the alerts of `list`; nothing when empty. */
+  function setMark(holder, node, list) {
+    const sig = markSig(list);
+    if (holder.alertSig === sig) return false;
+    holder.alertSig = sig;
+    const old = node.querySelector(':scope > .alert-mark');
+    if (old) old.remove();
+    if (list.length > 0) node.prepend(alertMark(list));
+    return true;
+  }
+
+  const alertItems = new Map(); // alert key → li
+
+  function alertKeyOf(a) {
+    return a.alertname + '|' + JSON.stringify(a.dimension || {});
+  }
+
+  /** What a click on an alert opens: its window, the view of its dimension, its scope (as a click on the row or cell). */
+  function openAlert(a) {
+    const d = a.dimension || {};
+    const scope = { customer: d.customer || '', carrier: d.carrier || '', destination: d.destination || '' };
+    const windowChanged = WINDOWS.includes(a.window) && a.window !== state.window;
+    if (windowChanged) state.window = a.window;
+    if (d.carrier && d.destination && cat.byName[a.kpi] && state.heatKpi !== a.kpi) {
+      state.heatKpi = a.kpi;
+      $('heat-kpi').value = a.kpi;
+    }
+    const view = scope.customer ? 'customers' : scope.carrier ? 'carriers' : scope.destination ? 'destinations' : state.view;
+    selectView(view, false);
+    if (sameScope(scope, state.scope)) {
+      syncUrl();
+      if (windowChanged) poll();
+    } else selectScope(scope);
+  }
+
+  function buildAlertItem(a) {
+    const li = el('li', { class: 'alert', 'data-testid': 'alert-item' });
+    const openable = !!a.kpi && dimKey(a.dimension) !== null;
+    const box = el(openable ? 'button' : 'div', openable ? { type: 'button', class: 'alert-open' } : { class: 'alert-open' });
+    const parts = {};
+    for (const [k, cls] of [
+      ['state', 'alert-state'],
+      ['severity', 'alert-severity'],
+      ['name', 'alert-name'],
+      ['dim', 'alert-dim'],
+      ['kpi', 'alert-kpi'],
+      ['value', 'alert-value'],
+      ['since', 'alert-since'],
+    ]) {
+      parts[k] = el(k === 'name' ? 'strong' : 'span', { class: cls, 'data-testid': cls });
+      box.append(parts[k]);
+    }
+    if (openable) box.addEventListener('click', () => openAlert(li.alert));
+    li.append(box);
+    li.parts = parts;
+    li.box = box;
+    return li;
+  }
+
+  function updateAlertItem(li, a, now) {
+    li.alert = a;
+    const p = li.parts;
+    const set = (node, text) => {
+      if (node.textContent !== text) node.textContent = text;
+    };
+    li.dataset.state = a.state;
+    li.dataset.alertname = a.alertname;
+    li.dataset.severity = a.severity;
+    const d = a.dimension || {};
+    for (const k of DIMS) {
+      if (d[k]) li.dataset[k] = d[k];
+      else delete li.dataset[k];
+    }
+    set(p.state, ALERT_ICON[a.state] + ' ' + a.state);
+    set(p.severity, a.severity);
+    set(p.name, a.alertname);
+    set(p.dim, dimText(d));
+    set(p.kpi, a.kpi ? a.kpi + ' ' + a.window : '');
+    p.value.dataset.value = a.value === null || a.value === undefined ? '' : String(a.value);
+    set(p.value, valueText(a) + (a.threshold ? ' vs ' + a.threshold : ''));
+    const since = a.state === 'firing' && a.firedAt ? a.firedAt : a.since;
+    set(p.since, (a.state === 'firing' ? 'firing since ' : 'pending since ') + clock(since) + ' (' + duration(now - Date.parse(since)) + ')');
+    const label = alertLine(a) + ', ' + a.severity + ', ' + dimText(d) + ', since ' + clock(a.since) + (li.box.tagName === 'BUTTON' ? '. Opens its charts' : '');
+    if (li.box.getAttribute('aria-label') !== label) li.box.setAttribute('aria-label', label);
+  }
+
+  function notifyFailing(n, prev) {
+    if (!n.lastError) return false;
+    if (n.lastSuccess === null || n.queued > 0) return true;
+    // a refused payload is dropped at once (nothing queued): failing if that happened since the last poll
+    return !!prev && n.failed > prev.failed;
+  }
+  let prevNotify = new Map();
+
+  /** A notification target as the page names it: its URL without credentials, query or fragment. */
+  function targetName(u) {
+    try {
+      const x = new URL(u);
+      return x.protocol + '//' + x.host + x.pathname;
+    } catch (e) {
+      return '?';
+    }
+  }
+
+  function renderAlerts() {
+    const a = state.alerts;
+    const box = $('alerts');
+    if (!a) {
+      box.hidden = true;
+      alertItems.clear();
+      $('alerts-active').replaceChildren();
+      prevNotify = new Map();
+      return;
+    }
+    const active = a.active.slice().sort((x, y) => (x.state === y.state ? 0 : x.state === 'firing' ? -1 : 1));
+    const recent = (a.recent || []).slice(0, RECENT_LIMIT);
+    const notify = a.notify || [];
+    const failing = notify.filter((n) => notifyFailing(n, prevNotify.get(n.format + ' ' + n.url)));
+    prevNotify = new Map(notify.map((n) => [n.format + ' ' + n.url, n]));
+    box.hidden = active.length === 0 && recent.length === 0 && failing.length === 0;
+    if (box.hidden) {
+      alertItems.clear();
+      $('alerts-active').replaceChildren();
+      return;
+    }
+    const now = Date.parse(a.now) || Date.now();
+    const firing = active.filter((x) => x.state === 'firing').length;
+    const summary = firing + ' firing, ' + (active.length - firing) + ' pending';
+    if ($('alerts-summary').textContent !== summary) $('alerts-summary').textContent = summary;
+    box.dataset.firing = String(firing);
+    box.dataset.pending = String(active.length - firing);
+
+    // active: keyed items updated in place (a button keeps its focus across polls)
+    const list = $('alerts-active');
+    const seen = new Set();
+    active.forEach((x, i) => {
+      const k = alertKeyOf(x);
+      seen.add(k);
+      let li = alertItems.get(k);
+      if (!li) alertItems.set(k, (li = buildAlertItem(x)));
+      updateAlertItem(li, x, now);
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+    });
+    for (const [k, li] of alertItems)
+      if (!seen.has(k)) {
+        li.remove();
+        alertItems.delete(k);
+      }
+    $('alerts-none').hidden = active.length > 0;
+
+    // recently resolved: a collapsed list (its open state is the user's)
+    const det = $('alerts-recent');
+    det.hidden = recent.length === 0;
+    const sig = JSON.stringify(recent.map((r) => [r.alertname, r.dimension, r.resolvedAt]));
+    if (det.dataset.sig !== sig) {
+      det.dataset.sig = sig;
+      $('alerts-recent-title').textContent = 'Recently resolved (' + recent.length + ((a.recent || []).length > recent.length ? ' of ' + a.recent.length : '') + ')';
+      const ul = $('alerts-recent-list');
+      ul.replaceChildren();
+      for (const r of recent) {
+        const li = el('li', { 'data-testid': 'alert-resolved', 'data-alertname': r.alertname, 'data-state': 'resolved' });
+        const d = r.dimension || {};
+        for (const k of DIMS) if (d[k]) li.dataset[k] = d[k];
+        li.append(
+          el('strong', null, r.alertname),
+          el('span', null, dimText(d)),
+          el('span', null, r.kpi ? r.kpi + ' ' + r.window : ''),
+          el('span', { class: 'alert-value', 'data-value': r.value === null || r.value === undefined ? '' : String(r.value) }, 'last ' + valueText(r)),
+          el('span', null, (r.firedAt ? 'fired ' + clock(r.firedAt) + ', ' : '') + 'resolved ' + clock(r.resolvedAt) + (r.reason ? ' (' + r.reason + ')' : '')),
+        );
+        ul.append(li);
+      }
+    }
+
+    // a notification target that fails: the alerts above may not have reached anyone
+    const ind = $('alerts-notify');
+    ind.hidden = failing.length === 0;
+    if (!ind.hidden) {
+      const text = '\u26a0 notifications failing: ' + failing.length + ' of ' + notify.length + (notify.length === 1 ? ' target' : ' targets');
+      const title = failing.map((n) => targetName(n.url) + ' (' + n.format + '): ' + n.lastError + ', ' + n.failed + ' failed, ' + n.queued + ' waiting').join('\n');
+      if (ind.textContent !== text) ind.textContent = text;
+      if (ind.title !== title) ind.title = title;
+    }
+  }
+
+  /** Cards: the alerts of the shown scope (an all-traffic alert when all traffic is shown) on each card's KPI or the one under it. */
+  function markCards() {
+    const key = dimKey(state.scope);
+    for (const k of Object.keys(cards)) {
+      const c = cards[k];
+      const list = alertsOf(key, (kpi) => kpi === k || (c.extra && kpi === c.extra.name));
+      if (!setMark(c, c.card.querySelector('.label'), list)) continue;
+      const st = worstState(list);
+      if (st) c.card.dataset.alert = st;
+      else delete c.card.dataset.alert;
+    }
   }
 
   // ---- scope and render ---------------------------------------------------------------------
@@ -748,6 +1078,7 @@
     $('scope').textContent = scopeLabel();
     $('scope-clear').hidden = !DIMS.some((d) => state.scope[d]);
     renderCards(scopeRow(w));
+    markCards();
     for (const r of rows.values()) r.tr.classList.toggle('selected', sameScope(r.scope, state.scope));
     for (const c of heat.cells.values()) if (c.button) c.button.setAttribute('aria-current', String(sameScope({ carrier: c.carrier, destination: c.destination }, state.scope)));
     markHeatHeads();
@@ -761,6 +1092,8 @@
         buildHeatKpis();
         columnsSig = '';
       }
+      alertIdx = indexAlerts();
+      renderAlerts();
       renderScope();
       renderCharts();
       renderTabCounts();
