@@ -95,8 +95,10 @@ export interface RedisClusterSetup {
   readonly seeds: string[];
   /** Current masters' ports (asked of a live node). */
   masters(): Promise<number[]>;
-  /** SIGKILLs the master owning `key`'s slot; resolves with its port once a replica took over (cluster state ok). */
-  killMasterOf(key: string): Promise<{ killed: number; promoted: number }>;
+  /** The master serving `key`'s slot, and its replicas (ports). */
+  ownerOf(key: string): Promise<{ slot: number; master: number; replicas: number[] }>;
+  /** SIGKILLs the master on `port`; resolves once a replica took over its slots (cluster state ok everywhere). */
+  killMaster(port: number): Promise<{ promoted: number }>;
   dispose(): Promise<void>;
 }
 
@@ -132,8 +134,11 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
       for (const n of nodes) {
         const info = await ask(n.port, (c) => c.call('CLUSTER', 'INFO') as Promise<string>);
         if (!/cluster_state:ok/.test(info)) return false;
-        const slots = await ask(n.port, (c) => c.call('CLUSTER', 'SLOTS') as Promise<unknown[]>);
-        if (slots.length < 3) return false;
+        // every range served by a master and a replica
+        const slots = await ask(n.port, (c) => c.call('CLUSTER', 'SLOTS') as Promise<unknown[][]>);
+        if (slots.length < 3 || slots.some((s) => s.length < 4)) return false;
+        const repl = await ask(n.port, (c) => c.info('replication'));
+        if (/role:slave/.test(repl) && !/master_link_status:up/.test(repl)) return false;
       }
       return true;
     }, 20_000);
@@ -157,30 +162,36 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
     nodes,
     seeds: nodes.map((n) => n.addr),
     masters,
-    async killMasterOf(key) {
+    async ownerOf(key) {
       const n0 = live()[0];
       const slot = Number(await ask(n0.port, (c) => c.call('CLUSTER', 'KEYSLOT', key)));
-      const owner = async (via: number) => {
+      const slots = await ask(n0.port, (c) => c.call('CLUSTER', 'SLOTS') as Promise<[number, number, ...[string, number][]][]>);
+      const s = slots.find(([a, b]) => a <= slot && slot <= b);
+      if (s === undefined) throw new Error(`slot ${slot} not served`);
+      const [, , m, ...r] = s;
+      return { slot, master: Number(m[1]), replicas: r.map((x) => Number(x[1])) };
+    },
+    async killMaster(port) {
+      const victim = nodes.find((n) => n.port === port);
+      if (victim === undefined) throw new Error(`no node on port ${port}`);
+      const owned = async (via: number) => {
         const slots = await ask(via, (c) => c.call('CLUSTER', 'SLOTS') as Promise<[number, number, [string, number]][]>);
-        const s = slots.find(([a, b]) => a <= slot && slot <= b);
-        return s === undefined ? -1 : Number(s[2][1]);
+        return slots.map((s) => Number(s[2][1]));
       };
-      const killed = await owner(n0.port);
-      const victim = nodes.find((n) => n.port === killed);
-      if (victim === undefined) throw new Error(`no node on port ${killed}`);
       await victim.kill();
       let promoted = -1;
-      await until(`a replica to take over slot ${slot} from ${killed}`, async () => {
+      const before = new Set(await masters().catch(() => []));
+      await until(`a replica to take over from the killed master ${port}`, async () => {
         for (const n of live()) {
           const info = await ask(n.port, (c) => c.call('CLUSTER', 'INFO') as Promise<string>);
           if (!/cluster_state:ok/.test(info)) return false;
-          const o = await owner(n.port);
-          if (o === killed || o < 0) return false;
-          promoted = o;
+          const ms = await owned(n.port);
+          if (ms.includes(port)) return false;
+          promoted = ms.find((m) => !before.has(m)) ?? promoted;
         }
         return true;
       }, 20_000);
-      return { killed, promoted };
+      return { promoted };
     },
     dispose,
   };
