@@ -29,6 +29,7 @@ export const ERRORS = {
   E_CFG_BAD_GROUP: { mi: 400, title: 'Bad group' },
   E_CFG_BAD_PROFILE: { mi: 400, title: 'Bad profile' },
   E_CFG_DUPLICATE: { mi: 400, title: 'Duplicate definition' },
+  E_CFG_BAD_REDIS: { mi: 400, title: 'Bad Redis settings' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

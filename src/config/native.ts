@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
 import { readIngest } from './ingest-config.ts';
+import { readRedis } from './redis-config.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import type { Result } from '../errors.ts';
@@ -182,7 +183,7 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   });
 
   const hep = opaque(doc, 'hep', is);
-  const redis = opaque(doc, 'redis', is);
+  const redis = readRedis(doc.redis, is);
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
   for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);

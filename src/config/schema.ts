@@ -1,5 +1,6 @@
 import type { EngineConfig } from '../core/types.ts';
 import type { ConfigIssue, ErrorCode } from '../errors.ts';
+import type { RedisSettings } from './redis-config.ts';
 
 /**
  * What a loaded server configuration is (whatever the file format), and the small checking kit
@@ -25,8 +26,8 @@ export interface ServerConfig {
   readonly hep: OpaqueSection | null;
   /** TODO(persistence issue): directory of snapshots; only checked to be a string for now. */
   readonly dataDir: string | null;
-  /** TODO(cluster issue): Redis settings; opaque for now. */
-  readonly redis: OpaqueSection | null;
+  /** Redis deployment and node id of the cluster statistics (checked: redis-config.ts). */
+  readonly redis: RedisSettings | null;
   /** TODO(call KPI issue): KPI rules (customer header, code→outcome table); opaque for now. */
   readonly kpi: OpaqueSection | null;
   /** Where the engine part came from. */

@@ -1,30 +1,11 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions as IoClusterOptions, RedisOptions } from 'ioredis';
+import type { HostPort, RedisTarget } from '../../config/redis-config.ts';
 import type { RedisCommand } from './push.ts';
 import type { RedisPipelineClient } from './read.ts';
 import { CLUSTER_SLOTS, keySlot } from './slot.ts';
 
-/** `HOST:PORT` of a Redis Cluster seed node or of a Sentinel. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Where the cluster statistics live: exactly one Redis deployment. */
-export type RedisTarget =
-  /** One Redis (or a proxy): `redis://[user:password@]host:port[/db]`. */
-  | { readonly mode: 'single'; readonly url: string }
-  /** Redis Cluster: seed nodes (any reachable one is enough; the others are discovered). */
-  | { readonly mode: 'cluster'; readonly nodes: readonly HostPort[]; readonly username?: string; readonly password?: string }
-  /** Redis Sentinel: the sentinels, and the name of the monitored master (`sentinel monitor NAME ...`). */
-  | {
-      readonly mode: 'sentinel';
-      readonly sentinels: readonly HostPort[];
-      readonly master: string;
-      readonly username?: string;
-      readonly password?: string;
-      readonly sentinelPassword?: string;
-    };
+export type { HostPort, RedisTarget } from '../../config/redis-config.ts';
 
 export interface LinkNode {
   /** `host:port` */
@@ -95,7 +76,6 @@ export function openLink(target: RedisTarget, o: LinkOptions): RedisLink {
       sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
       name: target.master,
       role: 'master',
-      username: target.username,
       password: target.password,
       sentinelPassword: target.sentinelPassword ?? target.password,
       sentinelRetryStrategy: retryStrategy,
@@ -126,7 +106,7 @@ export function openLink(target: RedisTarget, o: LinkOptions): RedisLink {
     clusterRetryStrategy: retryStrategy,
     // refresh the slot map now and then: a failover seen without a failed command is seen anyway
     slotsRefreshInterval: 5000,
-    redisOptions: { ...nodeOptions, username: target.username, password: target.password },
+    redisOptions: { ...nodeOptions, password: target.password },
   };
   const io = new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), copts);
   const topologyCbs: ((why: string) => void)[] = [];
