@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type { Stats } from '../../src/index.ts';
+import { start } from '../../src/app/server.ts';
+import { parseNativeConfig } from '../../src/config/native.ts';
 import { attachCluster } from '../../src/persist/cluster/attach.ts';
 import type { ClusterHandle, RedisTarget } from '../../src/persist/cluster/attach.ts';
 import { keySlot } from '../../src/persist/cluster/slot.ts';
@@ -149,6 +151,24 @@ test('Redis Cluster, 3 masters with replicas: three nodes equal one node fed eve
   assert.equal(st.redisNodes.filter((n) => n.role === 'replica').length, 3, JSON.stringify(st.redisNodes));
   const mi = (await r.stats[1].mi('cluster_status')) as { result: { mode: string; redisNodes: unknown[] } };
   assert.equal(mi.result.mode, 'cluster');
+
+  // the server takes the deployment from its configuration file's redis section; MI cluster_status shows it
+  const cfg = parseNativeConfig({ listen: '127.0.0.1:0', profiles: [], redis: { cluster: rc.seeds.slice(2, 4), nodeId: 'srv' } });
+  assert.ok(cfg.ok, JSON.stringify(cfg));
+  const srv = await start({ config: cfg.value, hepListen: null, dataDir: null, print: () => {}, log: quiet, env: {} });
+  try {
+    await srv.cluster!.ready(10_000);
+    const reply = await (await fetch(`${srv.url}/mi`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'cluster_status' }) })).json();
+    assert.equal(reply.result.mode, 'cluster');
+    assert.equal(reply.result.nodeId, 'srv');
+    assert.equal(reply.result.redis, `cluster via ${rc.seeds.slice(2, 4).join(',')}`);
+    assert.deepEqual(
+      reply.result.redisNodes.map((n: { role: string }) => n.role).sort(),
+      ['master', 'master', 'master', 'replica', 'replica', 'replica'],
+    );
+  } finally {
+    await srv.close();
+  }
 
   // 1. normal operation, long enough for slots of the 60 s profiles to expire
   await run(r, 60, 3);
