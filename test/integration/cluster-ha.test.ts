@@ -21,6 +21,8 @@ const PREFIX = 'test:';
 
 interface Rig {
   now: number;
+  /** Warnings of the nodes about the client giving up (then connecting again). */
+  revived: string[];
   ref: Stats;
   stats: Stats[];
   handles: ClusterHandle[];
@@ -29,13 +31,14 @@ interface Rig {
 }
 
 async function rig(target: RedisTarget, t: { after(fn: () => unknown): void }): Promise<Rig> {
-  const r = { now: Math.ceil(Date.now() / 60_000) * 60_000 + 60_000 } as Rig;
+  const r = { now: Math.ceil(Date.now() / 60_000) * 60_000 + 60_000, revived: [] } as unknown as Rig;
+  const log = (_level: string, m: string) => void (/gave up/.test(m) && r.revived.push(m));
   const clock = () => r.now;
   r.ref = haStats(clock);
   r.stats = ['a', 'b', 'c'].map(() => haStats(clock));
   r.handles = [];
   for (const [i, id] of ['a', 'b', 'c'].entries()) {
-    const h = await attachCluster(r.stats[i], { redis: target, nodeId: id, flushIntervalMs: 3_600_000, log: quiet, maxReconnectDelayMs: 100, keyPrefix: PREFIX });
+    const h = await attachCluster(r.stats[i], { redis: target, nodeId: id, flushIntervalMs: 3_600_000, log, maxReconnectDelayMs: 100, keyPrefix: PREFIX });
     t.after(() => h.close());
     r.handles.push(h);
   }
@@ -234,7 +237,7 @@ test('Redis Sentinel, master + replica + 3 sentinels: three nodes equal one node
     }
     return Date.now() - since > 1500;
   }, 20_000);
-  t.diagnostic(`connections after the failover: ${r.handles.map((h, i) => h.status().connections - connections[i]).join(', ')}`);
+  t.diagnostic(`connections after the failover: ${r.handles.map((h, i) => h.status().connections - connections[i]).join(', ')}; client restarts: ${r.revived.length}`);
   await allPushed(r, 'every node to push after the connections settled');
   await run(r, 10, 2);
   const after = await assertClusterEqualsRef(r.handles, r.ref, `Sentinel, after the master was killed (${failed} failed flush(es) meanwhile; ${lostKey} lost on the promoted replica)`);

@@ -173,6 +173,21 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     lastError = e.message;
     if (wasUp) down(e.message);
   });
+  // the client gives up ('end') only when told to, or when a reconnect races a failover (ioredis'
+  // Sentinel failover detector can abort a reconnect in progress): start again, unless closing
+  let closed = false;
+  let revive: NodeJS.Timeout | null = null;
+  redis.on('end', () => {
+    down('connection ended');
+    if (closed || revive !== null) return;
+    revive = setTimeout(() => {
+      revive = null;
+      if (closed || redis.status !== 'end') return;
+      log('warn', `cluster: the Redis client gave up (${lastError ?? 'connection ended'}); connecting again`);
+      redis.connect().catch((e: Error) => (lastError = e.message));
+    }, Math.min(1000, maxDelay));
+    revive.unref();
+  });
   redis.connect().catch((e: Error) => {
     lastError = e.message;
     log('warn', `cluster: cannot reach Redis ${link.description} yet (${e.message}); retrying in the background`);
@@ -267,7 +282,6 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     },
   });
 
-  let closed = false;
   return {
     flush,
     getStatistics,
@@ -292,6 +306,7 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      if (revive !== null) clearTimeout(revive);
       if (flushing !== null) await flushing;
       if (redis.status === 'ready') {
         const r = await doFlush();
