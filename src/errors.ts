@@ -31,6 +31,7 @@ export const ERRORS = {
   E_CFG_DUPLICATE: { mi: 400, title: 'Duplicate definition' },
   E_CFG_BAD_ALERT: { mi: 400, title: 'Bad alert rule' },
   E_CFG_BAD_NOTIFY: { mi: 400, title: 'Bad notification target' },
+  E_CFG_BAD_REDIS: { mi: 400, title: 'Bad Redis settings' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -22,10 +22,11 @@ import { attachPersistence } from '../persist/attach.ts';
 import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
 import type { ClusterHandle } from '../persist/cluster/attach.ts';
+import { resolveRedisTarget } from '../config/redis-config.ts';
+import type { RedisTarget } from '../config/redis-config.ts';
 import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
 import { AlertService } from '../alerts/service.ts';
 import { describeDeclared, withKpiProfiles } from './kpi-profiles.ts';
-import { NODE_ID } from '../persist/cluster/keys.ts';
 
 /** Composition root: config → engine → HTTP listener. Owns the shutdown order. */
 
@@ -59,8 +60,10 @@ export interface StartOptions {
   dataDir?: string | null;
   /** Seconds between snapshots (default 5). */
   snapshotIntervalS?: number;
-  /** Redis URL for cluster aggregation (wins over the configuration's `redis.url`). */
+  /** Redis URL for cluster aggregation (wins over the configuration's `redis` section). */
   redis?: string;
+  /** A Redis Cluster or Sentinel deployment (`--redis-cluster`, `--redis-sentinel`; wins over the configuration's `redis` section). */
+  redisTarget?: RedisTarget;
   /** This node's id in the cluster (default: the host name). */
   nodeId?: string;
   /** Run the built-in demo traffic generator against the HEP listener (`sipstats demo`). */
@@ -150,12 +153,10 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     // restore first (a corrupt snapshot is moved aside and reported; the server still starts)
     const dataDir = options.dataDir !== undefined ? options.dataDir : config.dataDir;
     if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? 5) * 1000, log, sections: [alerts.snapshotSection()] });
-    const redisUrl = options.redis ?? (typeof config.redis?.url === 'string' ? config.redis.url : undefined);
-    if (redisUrl !== undefined) {
-      const nodeId = options.nodeId ?? (typeof config.redis?.nodeId === 'string' ? config.redis.nodeId : hostname());
-      if (!NODE_ID.test(nodeId))
-        throw new ConfigError([{ code: 'E_CONFIG', line: 0, path: options.nodeId !== undefined ? '--node-id' : 'redis.nodeId', message: `must be 1..128 characters of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(nodeId)}` }], 'cluster');
-      cluster = await attachCluster(stats, { redisUrl, nodeId, log });
+    const redisTarget = resolveRedisTarget(options.redisTarget ?? (options.redis !== undefined ? { mode: 'single', url: options.redis } : undefined), config.redis);
+    if (redisTarget !== undefined) {
+      const nodeId = options.nodeId ?? config.redis?.nodeId ?? hostname();
+      cluster = await attachCluster(stats, { redis: redisTarget, nodeId, log });
     }
     if (cluster !== null) {
       const c = cluster;

@@ -5,6 +5,7 @@ import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { redisTargetFromFlags } from '../config/redis-config.ts';
 import { replayCommand } from './replay.ts';
 import { exportCommand } from './export.ts';
 import { trackerFlags, UsageError } from './args.ts';
@@ -36,6 +37,9 @@ commands:
     --snapshot-interval S  seconds between snapshots (default 5)
     --no-persist         no snapshots
     --redis URL          share series with the other nodes through Redis (redis://127.0.0.1:6379)
+    --redis-cluster H:P[,H:P...]  ... through a Redis Cluster (seed nodes)
+    --redis-sentinel H:P[,H:P...] --redis-master NAME  ... through the master Sentinel manages
+                         (one of --redis, --redis-cluster, --redis-sentinel; password: config redis.password)
     --node-id ID         this node's id in the cluster (default: the host name)
     --demo               also run the built-in demo traffic generator (as \`sipstats demo\`)
   mi METHOD [ARGS]   call an MI command on a running server, print the JSON result
@@ -143,6 +147,9 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
       'snapshot-interval': { type: 'string' },
       'no-persist': { type: 'boolean' },
       redis: { type: 'string' },
+      'redis-cluster': { type: 'string' },
+      'redis-sentinel': { type: 'string' },
+      'redis-master': { type: 'string' },
       'node-id': { type: 'string' },
       demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -160,7 +167,7 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
     // the demo keeps nothing on disk unless asked to (--data-dir)
     dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULT_DATA_DIR),
     snapshotIntervalS: iv,
-    redis: values.redis,
+    redisTarget: redisTargetFromFlags(values),
     nodeId: values['node-id'],
     demo: values.demo === true || demoMode,
     configPath: values.config,

@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
 import { readIngest } from './ingest-config.ts';
 import { parseAlertsConfig } from '../alerts/rules.ts';
+import { readRedis } from './redis-config.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import type { Result } from '../errors.ts';
@@ -9,8 +10,6 @@ import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
 import { buildProfile, parseOpenSipsConfig, PROFILE_LIMITS } from './opensips.ts';
 import type { OpaqueSection, ServerConfig } from './schema.ts';
 
-/** A cluster node id (the same rule as NODE_ID in src/persist/cluster/keys.ts, which config may not import). */
-export const CONFIG_NODE_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
 import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './schema.ts';
 
 /**
@@ -186,13 +185,7 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   });
 
   const hep = opaque(doc, 'hep', is);
-  const redis = opaque(doc, 'redis', is);
-  if (redis !== null) {
-    // cluster settings (docs/cluster.md); --redis / --node-id win over them
-    is.keys(redis as Record<string, unknown>, ['url', 'nodeId'], 'redis');
-    is.str(redis as Record<string, unknown>, 'url', 'redis', 'E_CFG_SYNTAX', (u) => /^rediss?:\/\/\S+$/.test(u), 'a URL redis://[user:password@]host:port[/db]');
-    is.str(redis as Record<string, unknown>, 'nodeId', 'redis', 'E_CFG_SYNTAX', (n) => CONFIG_NODE_ID.test(n), 'a node id of 1..128 characters of A-Z a-z 0-9 _ . @ -');
-  }
+  const redis = readRedis(doc.redis, is);
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
   for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);

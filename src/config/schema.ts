@@ -1,6 +1,7 @@
 import type { EngineConfig } from '../core/types.ts';
 import type { ConfigIssue, ErrorCode } from '../errors.ts';
 import type { AlertsConfig } from '../alerts/rules.ts';
+import type { RedisSettings } from './redis-config.ts';
 
 /**
  * What a loaded server configuration is (whatever the file format), and the small checking kit
@@ -26,8 +27,8 @@ export interface ServerConfig {
   readonly hep: OpaqueSection | null;
   /** Directory of snapshots (--data-dir wins over it); null = the default `./data`. */
   readonly dataDir: string | null;
-  /** Cluster settings `url`, `nodeId` (--redis / --node-id win over them). */
-  readonly redis: OpaqueSection | null;
+  /** Redis deployment and node id of the cluster statistics (checked: redis-config.ts). */
+  readonly redis: RedisSettings | null;
   /** KPI rules (customer key, outcome table, platform, ...), read by config/ingest-config.ts. */
   readonly kpi: OpaqueSection | null;
   /** Alert rules and notification targets (native `alerts` and `notify`; src/alerts/rules.ts). */

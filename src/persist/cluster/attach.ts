@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { StatView } from '../../core/types.ts';
 import { bind, statisticsParam } from '../../mi/params.ts';
@@ -9,11 +8,17 @@ import { ClusterKeys, NODE_ID } from './keys.ts';
 import { PushTracker } from './push.ts';
 import type { RedisCommand } from './push.ts';
 import { ClusterReader, execAll } from './read.ts';
-import type { ClusterView, RedisPipelineClient } from './read.ts';
+import type { ClusterView } from './read.ts';
+import { openLink, redactUrl } from './link.ts';
+import type { LinkNode, RedisTarget, ResyncReason } from './link.ts';
+
+export type { RedisTarget, HostPort, LinkNode } from './link.ts';
 
 export interface ClusterOptions {
-  /** `redis://host:port[/db]` (CLI `--redis`). */
-  readonly redisUrl: string;
+  /** `redis://host:port[/db]` (CLI `--redis`): one Redis. Give either this or `redis`. */
+  readonly redisUrl?: string;
+  /** One Redis, a Redis Cluster (`--redis-cluster`) or a Sentinel-managed master (`--redis-sentinel`). */
+  readonly redis?: RedisTarget;
   /** Unique and stable per node (CLI `--node-id`, default the host name): a restarted node must
    *  overwrite its own fields, or what it restored from its snapshot would count twice. */
   readonly nodeId: string;
@@ -44,6 +49,12 @@ export interface FlushReport {
 
 export interface ClusterStatus {
   readonly nodeId: string;
+  /** Redis deployment: single (one Redis), cluster (Redis Cluster) or sentinel. */
+  readonly mode: RedisTarget['mode'];
+  /** The target as configured (passwords redacted). */
+  readonly redis: string;
+  /** Known Redis nodes and their roles (cluster: masters with their slot counts, replicas; sentinel: the current master and the sentinels). */
+  readonly redisNodes: LinkNode[];
   readonly redisUp: boolean;
   /** ioredis connection state: wait, connecting, connect, ready, reconnecting, close, end. */
   readonly redisState: string;
@@ -54,6 +65,10 @@ export interface ClusterStatus {
   readonly lastError: string | null;
   /** How many times the connection became ready (each one followed by a full re-push). */
   readonly connections: number;
+  /** Full re-pushes of every live slot and counter so far (connection ready, failed push, topology change). */
+  readonly resyncs: number;
+  /** Why the last full re-push was made: ready, push-failed or topology. */
+  readonly lastResync: ResyncReason | null;
 }
 
 export interface ClusterHandle {
@@ -113,30 +128,39 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
   let lastError: string | null = null;
   setUp(0);
 
-  const redis = new Redis(options.redisUrl, {
-    ...options.redisOptions,
-    lazyConnect: true,
-    // no offline queue: while Redis is away commands fail at once and the tracker keeps the backlog,
-    // bounded by the live slots, instead of an ever-growing client queue
-    enableOfflineQueue: false,
-    // commands in flight when a connection drops fail instead of being re-sent later by the client:
-    // a late re-send could overwrite a newer push of the same slot with older parts
-    maxRetriesPerRequest: 0,
-    connectTimeout: options.redisOptions?.connectTimeout ?? 2000,
-    commandTimeout: options.redisOptions?.commandTimeout ?? 5000,
-    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times - 1, 16), maxDelay),
-  });
-  const client = redis as unknown as RedisPipelineClient;
+  const target: RedisTarget | undefined = options.redis ?? (options.redisUrl !== undefined ? { mode: 'single', url: options.redisUrl } : undefined);
+  if (target === undefined || (options.redis !== undefined && options.redisUrl !== undefined)) throw new RangeError('give exactly one of redisUrl and redis');
+  const link = openLink(target, { maxReconnectDelayMs: maxDelay, redisOptions: options.redisOptions });
+  const redis = link.io;
+  const client = link.client;
   const reader = new ClusterReader(engine, client, keys);
   let wasUp = false;
   let connections = 0;
+  let resyncs = 0;
+  let lastResync: ResyncReason | null = null;
+  /**
+   * Forgets what Redis acknowledged: the next flush pushes every live slot and counter again. Pushes
+   * are idempotent (complete parts into this node's own fields), so this never counts anything twice,
+   * and it heals writes a master acknowledged but lost before its replica got them (asynchronous
+   * replication): after a failover, a failed push, or a new connection.
+   */
+  const resync = (why: ResyncReason) => {
+    tracker.reset();
+    resyncs++;
+    lastResync = why;
+  };
+  link.onTopologyChange((why) => {
+    resync('topology');
+    log('info', `cluster: Redis topology changed (${why}); pushing every live slot again`);
+    if (redis.status === 'ready') void flush();
+  });
   redis.on('ready', () => {
     connections++;
-    // whatever Redis holds now (it may have restarted empty), push everything again: idempotent
-    tracker.reset();
+    // whatever Redis holds now (it may have restarted empty, or be a promoted replica), push everything again: idempotent
+    resync('ready');
     setUp(1);
     wasUp = true;
-    log('info', `cluster: connected to Redis ${redactUrl(options.redisUrl)} as node '${options.nodeId}'`);
+    log('info', `cluster: connected to Redis ${link.description} as node '${options.nodeId}'`);
     void flush();
   });
   const down = (why: string) => {
@@ -149,9 +173,24 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     lastError = e.message;
     if (wasUp) down(e.message);
   });
+  // the client gives up ('end') only when told to, or when a reconnect races a failover (ioredis'
+  // Sentinel failover detector can abort a reconnect in progress): start again, unless closing
+  let closed = false;
+  let revive: NodeJS.Timeout | null = null;
+  redis.on('end', () => {
+    down('connection ended');
+    if (closed || revive !== null) return;
+    revive = setTimeout(() => {
+      revive = null;
+      if (closed || redis.status !== 'end') return;
+      log('warn', `cluster: the Redis client gave up (${lastError ?? 'connection ended'}); connecting again`);
+      redis.connect().catch((e: Error) => (lastError = e.message));
+    }, Math.min(1000, maxDelay));
+    revive.unref();
+  });
   redis.connect().catch((e: Error) => {
     lastError = e.message;
-    log('warn', `cluster: cannot reach Redis ${redactUrl(options.redisUrl)} yet (${e.message}); retrying in the background`);
+    log('warn', `cluster: cannot reach Redis ${link.description} yet (${e.message}); retrying in the background`);
   });
 
   const exec = async (cmds: RedisCommand[]) => {
@@ -168,6 +207,9 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     setPending(r.pending);
     if (!ready) return { ...r, ok: false, error: `Redis ${redis.status}` };
     if (r.error !== undefined) {
+      // what the failed commands did is unknown, and a master may have gone with writes it had
+      // acknowledged: push everything again (from the next flush on, until one succeeds)
+      resync('push-failed');
       pushErrorCount++;
       engine.selfStat('cluster_push_errors');
       lastError = r.error;
@@ -203,6 +245,9 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
 
   const status = (): ClusterStatus => ({
     nodeId: options.nodeId,
+    mode: link.mode,
+    redis: link.description,
+    redisNodes: link.nodes(),
     redisUp: redis.status === 'ready',
     redisState: redis.status,
     pendingSlots: pending,
@@ -211,6 +256,8 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     lastFlushAt,
     lastError,
     connections,
+    resyncs,
+    lastResync,
   });
 
   const getStatistics = (items: readonly string[]) => {
@@ -235,7 +282,6 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     },
   });
 
-  let closed = false;
   return {
     flush,
     getStatistics,
@@ -260,6 +306,7 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      if (revive !== null) clearTimeout(revive);
       if (flushing !== null) await flushing;
       if (redis.status === 'ready') {
         const r = await doFlush();
@@ -271,6 +318,4 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
   };
 }
 
-function redactUrl(u: string): string {
-  return u.replace(/\/\/[^@/]*@/, '//***@');
-}
+export { redactUrl };

@@ -49,7 +49,7 @@ export class ClusterKeys {
 }
 
 /** Node ids: no '|' (the field separator), nothing a key or a log line would mangle. */
-export const NODE_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+export { NODE_ID } from '../../config/redis-config.ts';
 
 export function seriesField(node: string, name: string): string {
   return `${node}|${name}`;
