@@ -59,7 +59,7 @@ test('the complete example of docs/config.md is accepted, with every setting rea
     options: {},
   });
   assert.equal(c.dataDir, './data');
-  assert.deepEqual([c.hep, c.redis, c.kpi], [{ listen: '127.0.0.1:9060' }, { url: 'redis://127.0.0.1:6379', nodeId: 'edge1' }, { customer: 'header:X-Customer' }]);
+  assert.deepEqual([c.hep, c.redis, c.kpi], [{ listen: '127.0.0.1:9060' }, { target: { mode: 'single', url: 'redis://127.0.0.1:6379' }, nodeId: 'edge1' }, { customer: 'header:X-Customer' }]);
   assert.equal(c.source, 'native');
   // and the engine takes it
   const stats = createStats({ config: c.engine, clock: () => 1_795_508_514_000 });
