@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
-import { createHttpServer, miRoute } from '../src/app/http-server.ts';
+import { createHttpServer } from '../src/http/server.ts';
+import { miRoute } from '../src/mi/route.ts';
 import { createStats } from '../src/index.ts';
 import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
-import { HistoryRecorder } from '../src/web/history.ts';
+import { kpiHistory } from '../src/kpi/history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../src/web/routes.ts';
 import type { BenchResult } from './lib.ts';
 import { median, printResults } from './lib.ts';
@@ -82,7 +83,7 @@ async function renderCosts(page: Page, polls: number): Promise<number[]> {
 
 export async function run(): Promise<BenchResult[]> {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const history = new HistoryRecorder(stats.engine);
+  const history = kpiHistory(stats.engine);
   let seed = 42;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
   const update = (p: string, n: string, v: number) => stats.updateStatSeries(p, n, v);

@@ -19,7 +19,8 @@ import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import { PrefixTable } from '../src/kpi/dimensions.ts';
 import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
-import { HISTORY_DEFAULTS, HistoryRecorder } from '../src/web/history.ts';
+import { HISTORY_DEFAULTS } from '../src/core/history.ts';
+import { kpiHistory } from '../src/kpi/history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
 import { compare, printResults } from './lib.ts';
@@ -205,7 +206,7 @@ function memory(): BenchResult[] {
     let now = T0 * 1000;
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
     const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, maxCustomers: 100_000 });
-    const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
+    const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
     const frames = templates(false);
     feed(pipe, frames, 0, 10, 1, (t) => (now = Math.max(now, t))); // warm: the all-traffic series exist
     history.sample(now);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { escapeLabelValue, formatValue } from '../export/prometheus.ts';
 import type { MiCommand } from '../mi/registry.ts';
@@ -276,7 +276,7 @@ export class AlertService {
   }
 
   /** GET /api/alerts: list_alerts as JSON (the bearer token like /metrics). */
-  route(): { methods: readonly string[]; path: string; handle(req: IncomingMessage, res: ServerResponse): void } {
+  route(): Route {
     return {
       methods: ['GET'],
       path: '/api/alerts',

@@ -7,7 +7,8 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
-import { createHttpServer, healthRoute, miRoute, sessionRoute } from './http-server.ts';
+import { createHttpServer, healthRoute, sessionRoute } from '../http/server.ts';
+import { miRoute } from '../mi/route.ts';
 import { completeTracker, readIngest } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
@@ -15,16 +16,18 @@ import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
 import { hostname } from 'node:os';
-import { HISTORY_DEFAULTS, HistoryRecorder } from '../web/history.ts';
+import { HISTORY_DEFAULTS } from '../core/history.ts';
+import { kpiHistory } from '../kpi/history.ts';
+import { historyCommand } from '../mi/history-command.ts';
 import { dashboardRoutes } from '../web/routes.ts';
-import { startDemoTraffic } from '../web/demo-traffic.ts';
+import { startDemoTraffic } from '../demo/traffic.ts';
 import { attachPersistence } from '../persist/attach.ts';
 import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
 import type { ClusterHandle } from '../persist/cluster/attach.ts';
 import { resolveRedisTarget } from '../config/redis-config.ts';
 import type { RedisTarget } from '../config/redis-config.ts';
-import type { HttpLimits, SipstatsHttpServer } from './http-server.ts';
+import type { HttpLimits, SipstatsHttpServer } from '../http/server.ts';
 import { AlertService } from '../alerts/service.ts';
 import { describeDeclared, withKpiProfiles } from './kpi-profiles.ts';
 
@@ -128,8 +131,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock });
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
-  const history = new HistoryRecorder(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
-  stats.addMiCommand(history.miCommand());
+  const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
+  stats.addMiCommand(historyCommand(history, stats.engine));
   const configPath = options.config === undefined ? options.configPath : undefined;
   const alerts = new AlertService(stats.engine, {
     config: config.alerts ?? { rules: [], notify: [] },

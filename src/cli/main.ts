@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
+import { callMi, miParams } from '../mi/client.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -66,56 +67,6 @@ commands:
 `;
 
 export { UsageError } from './args.ts';
-
-/**
- * The commands that take a `statistics` array (the statistics module's, get_history, the cluster
- * read), with the other named params each one takes.
- */
-const STATISTICS_COMMANDS = new Map<string, readonly string[]>([
-  ['get_statistics', []],
-  ['list_statistics', []],
-  ['reset_statistics', []],
-  ['clear_statistics', []],
-  ['statistics:get', []],
-  ['statistics:list', []],
-  ['statistics:reset', []],
-  ['statistics:clear', []],
-  ['get_history', ['points']],
-  ['statistics:history', ['points']],
-  ['cluster_get_statistics', []],
-  ['cluster:get', []],
-]);
-
-/**
- * MI params from command-line words, the way opensips-cli shapes them: only `key=value` words →
- * named params (`statistics=` split on spaces into an array); otherwise positional, except that the
- * commands taking statistics names take all their words as one array param, and their other named
- * params (`points=N` of get_history) beside it; no words → `{}`.
- */
-export function miParams(method: string, args: readonly string[]): unknown[] | Record<string, unknown> {
-  const extra = STATISTICS_COMMANDS.get(method);
-  if (args.every((a) => /^[a-zA-Z.\-_]+=/.test(a))) {
-    const out: Record<string, unknown> = {};
-    for (const a of args) {
-      const eq = a.indexOf('=');
-      const k = a.slice(0, eq);
-      const v = a.slice(eq + 1);
-      out[k] = extra !== undefined && k === 'statistics' ? v.split(/\s+/).filter((x) => x !== '') : v;
-    }
-    return out;
-  }
-  if (extra === undefined) return [...args];
-  const named: Record<string, unknown> = {};
-  const names: string[] = [];
-  for (const a of args) {
-    const eq = a.indexOf('=');
-    const k = eq > 0 ? a.slice(0, eq) : '';
-    if (k === 'statistics') names.push(...a.slice(eq + 1).split(/\s+/).filter((x) => x !== ''));
-    else if (extra.includes(k)) named[k] = a.slice(eq + 1);
-    else names.push(a);
-  }
-  return Object.keys(named).length === 0 ? [names] : { statistics: names, ...named };
-}
 
 const DEFAULT_DATA_DIR = './data';
 
@@ -236,28 +187,12 @@ async function mi(argv: string[]): Promise<number> {
   } else params = miParams(method, args);
   const token = values.token ?? process.env[DEFAULTS.tokenEnv];
   const url = values.url ?? DEFAULTS.miUrl;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: String(process.pid), method, params }), signal: AbortSignal.timeout(30_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    process.stderr.write(`sipstats mi: cannot reach ${url}: ${cause ?? (e as Error).message}\n`);
+  const r = await callMi(url, token, method, params);
+  if (!r.ok) {
+    process.stderr.write(`sipstats mi: ${r.problem}\n`);
     return 1;
   }
-  const text = await res.text();
-  if (res.status !== 200) {
-    process.stderr.write(`sipstats mi: HTTP ${res.status} ${res.statusText}${text ? `: ${text}` : ''}\n`);
-    return 1;
-  }
-  let reply: { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-  try {
-    reply = JSON.parse(text);
-  } catch {
-    process.stderr.write(`sipstats mi: not a JSON reply: ${text.slice(0, 200)}\n`);
-    return 1;
-  }
+  const reply = r.reply;
   if (reply.error !== undefined) {
     const d = reply.error.data;
     process.stderr.write(`sipstats mi: error ${reply.error.code}: ${reply.error.message}${d !== undefined ? ` (${typeof d === 'string' ? d : JSON.stringify(d)})` : ''}\n`);

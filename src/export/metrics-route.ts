@@ -1,22 +1,15 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StatView } from '../core/types.ts';
+import type { Route } from '../http/server.ts';
 import { PrometheusSerializer } from './prometheus.ts';
 import type { PrometheusOptions } from './prometheus.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** A route as the HTTP listener's route table takes it (structural: export does not import app). */
-export interface MetricsRoute {
-  readonly methods: readonly string[];
-  readonly path: string;
-  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
-}
-
 /**
  * `GET /metrics`: the Prometheus text of every statistic `source` yields (one serializer, its cache
  * kept), then what `extra` returns (complete metric families, e.g. `sipstats_alert`).
  */
-export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): void }, options?: PrometheusOptions, path = '/metrics', extra?: () => string): MetricsRoute {
+export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): void }, options?: PrometheusOptions, path = '/metrics', extra?: () => string): Route {
   const serializer = new PrometheusSerializer(options);
   return {
     methods: ['GET'],
@@ -34,7 +27,7 @@ export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): v
  * A metrics route over a source that must be awaited (cluster values read from Redis). When the
  * source fails the scrape gets 503, so Prometheus marks it down rather than reading stale numbers.
  */
-export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promise<void>, options: PrometheusOptions, path: string): MetricsRoute {
+export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promise<void>, options: PrometheusOptions, path: string): Route {
   const serializer = new PrometheusSerializer(options);
   return {
     methods: ['GET'],

@@ -5,12 +5,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Route } from '../app/http-server.ts';
+import type { Route } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind } from '../core/stat.ts';
 import { DIMENSION_VALUE_RE, DIMENSIONS, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
 import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
-import type { HistoryRecorder } from './history.ts';
+import type { HistoryRecorder } from '../core/history.ts';
 
 /**
  * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), and

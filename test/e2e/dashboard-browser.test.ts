@@ -1,3 +1,4 @@
+import { historyCommand } from '../../src/mi/history-command.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -6,15 +7,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createHttpServer, miRoute, sessionRoute } from '../../src/app/http-server.ts';
-import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
+import { createHttpServer, sessionRoute } from '../../src/http/server.ts';
+import { miRoute } from '../../src/mi/route.ts';
+import type { SipstatsHttpServer } from '../../src/http/server.ts';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS, KPIS, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
 import type { Scope } from '../../src/kpi/catalogue.ts';
 import { PrefixTable } from '../../src/kpi/dimensions.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
-import { planDemoTraffic } from '../../src/web/demo-traffic.ts';
-import { HistoryRecorder } from '../../src/web/history.ts';
+import { planDemoTraffic } from '../../src/demo/traffic.ts';
+import { kpiHistory } from '../../src/kpi/history.ts';
 import { dashboardRoutes } from '../../src/web/routes.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 
@@ -112,8 +114,8 @@ function knownCall(id: string, customer: string, t0: number, o: { code: number; 
 function fixture() {
   let now = END - 300_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const history = new HistoryRecorder(stats.engine);
-  stats.addMiCommand(history.miCommand());
+  const history = kpiHistory(stats.engine);
+  stats.addMiCommand(historyCommand(history, stats.engine));
   const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = t) });
   // a second pipeline sees the platform's traffic: calls in, attempts out to carriers, destinations by prefix
   const platform = new SipPipeline(stats.engine, {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { miParams } from '../../src/cli/main.ts';
+import { miParams } from '../../src/mi/client.ts';
 import { CONFORMANCE_DIR } from '../support/conformance.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

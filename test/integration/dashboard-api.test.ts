@@ -1,3 +1,5 @@
+import type { HistoryRecorder } from '../../src/core/history.ts';
+import { historyCommand } from '../../src/mi/history-command.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -5,15 +7,16 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createHttpServer, miRoute } from '../../src/app/http-server.ts';
-import type { SipstatsHttpServer } from '../../src/app/http-server.ts';
+import { createHttpServer } from '../../src/http/server.ts';
+import { miRoute } from '../../src/mi/route.ts';
+import type { SipstatsHttpServer } from '../../src/http/server.ts';
 import { createStats } from '../../src/index.ts';
 import type { Stats } from '../../src/index.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
 import { KPI_MODPARAMS, KPIS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
-import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/web/demo-traffic.ts';
-import { HistoryRecorder } from '../../src/web/history.ts';
+import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/demo/traffic.ts';
+import { kpiHistory } from '../../src/kpi/history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../../src/web/routes.ts';
 
 const TOKEN = 'api-secret';
@@ -44,8 +47,8 @@ describe('dashboard routes on a server with a token', () => {
   let url: string;
   before(async () => {
     stats = createStats({ config: KPI_MODPARAMS, clock: () => clock.now });
-    history = new HistoryRecorder(stats.engine, { points: 30 });
-    stats.addMiCommand(history.miCommand());
+    history = kpiHistory(stats.engine, { points: 30 });
+    stats.addMiCommand(historyCommand(history, stats.engine));
     server = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { minSamples: 2, lowSamples: 10, maxCounters: 3 })] });
     url = await server.listen('127.0.0.1', 0);
   });
@@ -215,7 +218,7 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
   test('/api/kpis info is the catalogue; carriers, destinations and carrier × destination rows; /api/history takes carrier and destination', async () => {
     let now = T0;
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-    const history = new HistoryRecorder(stats.engine, { points: 10 });
+    const history = kpiHistory(stats.engine, { points: 10 });
     const server = createHttpServer({ token: TOKEN, routes: dashboardRoutes(stats, history) });
     const url = await server.listen('127.0.0.1', 0);
     try {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start } from '../../src/app/server.ts';
-import { miParams } from '../../src/cli/main.ts';
+import { miParams } from '../../src/mi/client.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import { requiredProfiles } from '../../src/kpi/catalogue.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';

@@ -1,9 +1,11 @@
+import { HistoryRecorder } from '../../src/core/history.ts';
+import { historyCommand } from '../../src/mi/history-command.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
-import { HistoryRecorder } from '../../src/web/history.ts';
+import { kpiHistory } from '../../src/kpi/history.ts';
 
 function sampleCount(p: Series['profile'], s: Series, t: number): number | null {
   const o: { v: number | null; n: number | null } = { v: null, n: null };
@@ -14,11 +16,11 @@ import type { Series } from '../../src/core/stat.ts';
 
 const T0 = 1_800_000_000_000; // a whole minute and hour on the Unix clock
 
-function setup(options: ConstructorParameters<typeof HistoryRecorder>[1] = {}, config = KPI_MODPARAMS) {
+function setup(options: Parameters<typeof kpiHistory>[1] = {}, config = KPI_MODPARAMS) {
   const clock = { now: T0 };
   const stats = createStats({ config, clock: () => clock.now });
-  const history = new HistoryRecorder(stats.engine, options);
-  stats.addMiCommand(history.miCommand());
+  const history = kpiHistory(stats.engine, options);
+  stats.addMiCommand(historyCommand(history, stats.engine));
   return { clock, stats, history, engine: stats.engine };
 }
 
@@ -107,7 +109,7 @@ modparam("statistics", "stat_series_profile", "sd: algorithm=stddev")
     assert.equal(history.get('inv_acc_per_min:INVITE_per_min'), undefined);
     assert.ok(history.get('stats:NERx'));
     assert.equal(history.size, 1);
-    const all = new HistoryRecorder(stats.engine, { select: () => true });
+    const all = kpiHistory(stats.engine, { select: () => true });
     all.sample(clock.now);
     assert.deepEqual(all.get('inv_acc_per_min:INVITE_per_min'), { t: [T0], v: [1], n: [null] });
   });
@@ -166,9 +168,9 @@ modparam("statistics", "stat_series_profile", "sd: algorithm=stddev")
 
   test('bad options are refused', () => {
     const { engine } = setup();
-    assert.throws(() => new HistoryRecorder(engine, { points: 1 }), RangeError);
-    assert.throws(() => new HistoryRecorder(engine, { points: 2.5 }), RangeError);
-    assert.throws(() => new HistoryRecorder(engine, { maxSeries: -1 }), RangeError);
+    assert.throws(() => kpiHistory(engine, { points: 1 }), RangeError);
+    assert.throws(() => kpiHistory(engine, { points: 2.5 }), RangeError);
+    assert.throws(() => kpiHistory(engine, { maxSeries: -1 }), RangeError);
   });
 
   test('property: the ring equals a naive recorder (every sample kept, one per slot, last N)', () => {

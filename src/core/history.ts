@@ -1,11 +1,7 @@
-import type { StatsEngine } from '../core/engine.ts';
-import type { ProfileRuntime } from '../core/profile-runtime.ts';
-import type { Series, Stat } from '../core/stat.ts';
-import { StatKind } from '../core/stat.ts';
-import { resolveItems } from '../mi/statistics-commands.ts';
-import { bind, ParamError, statisticsParam } from '../mi/params.ts';
-import type { MiCommand } from '../mi/registry.ts';
-import { isAllTraffic } from '../kpi/catalogue.ts';
+import type { StatsEngine } from './engine.ts';
+import type { ProfileRuntime } from './profile-runtime.ts';
+import type { Series, Stat } from './stat.ts';
+import { StatKind } from './stat.ts';
 
 /**
  * The history behind the dashboard's charts: at each profile's slot resolution (window/slots: 1 s
@@ -26,8 +22,10 @@ export interface HistoryOptions {
   maxSeries?: number;
   /** A customer/carrier/destination series is recorded from the pass its window holds this many samples (default 1: at once; the server uses 5). */
   recordFrom?: number;
-  /** Which series to record (default: the KPI series, those with catalogue labels). */
+  /** Which series to record (default: the labelled ones, see SeriesLabels; kpi/history.ts: the KPI series). */
   select?: (s: Series) => boolean;
+  /** Series always recorded, outside maxSeries (kpi/history.ts: the all-traffic KPIs; default none). */
+  isGlobal?: (s: Series) => boolean;
 }
 
 /** `serverRecordFrom`: what the server asks (a value seen once costs no history); the recorder alone records at once. */
@@ -81,7 +79,7 @@ class SeriesRing {
   }
 }
 
-const isKpi = (s: Series) => s.labels !== null && s.labels.kpi !== undefined;
+const labelled = (s: Series) => s.labels !== null;
 const vn: { v: number | null; n: number | null } = { v: null, n: null };
 
 export class HistoryRecorder {
@@ -89,6 +87,7 @@ export class HistoryRecorder {
   readonly maxSeries: number;
   readonly recordFrom: number;
   private readonly select: (s: Series) => boolean;
+  private readonly isGlobal: (s: Series) => boolean;
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
   private readonly byKey = new Map<string, SeriesRing>();
   /** Decision per series object: its ring, or false (not recorded). Weak: removed series vanish. */
@@ -105,7 +104,8 @@ export class HistoryRecorder {
     this.recordFrom = options.recordFrom ?? HISTORY_DEFAULTS.recordFrom;
     if (!Number.isInteger(this.points) || this.points < 2 || this.points > 100_000) throw new RangeError(`history points=${this.points} must be an integer from 2 to 100000`);
     if (!Number.isInteger(this.maxSeries) || this.maxSeries < 0) throw new RangeError(`history maxSeries=${this.maxSeries} must be a non-negative integer`);
-    this.select = options.select ?? isKpi;
+    this.select = options.select ?? labelled;
+    this.isGlobal = options.isGlobal ?? (() => false);
     for (const p of engine.profileList()) this.profiles.set(p, new ProfileRing(p, this.points));
   }
 
@@ -152,7 +152,7 @@ export class HistoryRecorder {
       if (ring === undefined) {
         // a customer, carrier or destination series gets its ring once its window holds recordFrom
         // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
-        if (this.recordFrom > 1 && s.labels !== null && !isAllTraffic(s.labels) && this.select(s)) {
+        if (this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
           s.profile.readWithCount(s, now, vn);
           if (vn.n !== null && vn.n < this.recordFrom) continue;
         }
@@ -187,7 +187,7 @@ export class HistoryRecorder {
 
   private track(s: Series, r: ProfileRing): SeriesRing | false {
     if (!this.select(s)) return false;
-    const global = s.labels !== null && isAllTraffic(s.labels);
+    const global = this.isGlobal(s);
     if (!global) {
       if (this.customerSeries >= this.maxSeries) return false;
       this.customerSeries++;
@@ -239,33 +239,5 @@ export class HistoryRecorder {
       res.n[i] = out(ring.n[j]);
     }
     return res;
-  }
-
-  /**
-   * MI `get_history`: params `statistics` (array, items as for get_statistics) and optional `points`
-   * (1..capacity). Result `{ "group:name": { t: [ms...], v: [...], n: [...] } }` for every matching
-   * statistic that is recorded, oldest point first.
-   */
-  miCommand(): MiCommand {
-    return {
-      name: 'get_history',
-      aliases: ['statistics:history'],
-      run: (params) => {
-        const p = bind(params as never, ['statistics'], ['points']);
-        const items = statisticsParam(p.statistics);
-        let points = this.points;
-        if (p.points !== undefined) {
-          const x = typeof p.points === 'string' && /^\d+$/.test(p.points) ? Number(p.points) : p.points;
-          if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new ParamError("Bad type for parameter 'points'");
-          points = Math.min(x, this.points);
-        }
-        const res: Record<string, HistoryPoints> = {};
-        resolveItems(this.engine, items, (s, key) => {
-          const h = this.getStat(s, points);
-          if (h !== undefined) res[key] = h;
-        });
-        return res;
-      },
-    };
   }
 }

@@ -1,17 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SipstatsError } from '../errors.ts';
-import { toErrorBody } from '../mi/registry.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULTS } from '../config/defaults.ts';
-import { handleJsonRpc } from '../mi/jsonrpc.ts';
-import type { MiHandler } from '../mi/types.ts';
 
 /**
- * The HTTP listener: a small route table, an optional bearer token, a body limit and timeouts so
- * that no client can stall or crash it. The composition root fills the routes (MI, /metrics,
- * /health, the dashboard and its JSON, alerts).
+ * The HTTP listener: a small route table, an optional bearer token (and a read-only one), a body
+ * limit and timeouts so that no client can stall or crash it. A leaf: it knows routes, not what
+ * they serve; the MI (mi/route.ts), /metrics (export), the dashboard (web) and alerts bring their
+ * routes, and the composition root (app/server.ts) puts them together.
  */
 
 /** Limits of the HTTP listener (all times in milliseconds, sizes in bytes). */
@@ -322,39 +319,6 @@ export class SipstatsHttpServer {
 
 export function createHttpServer(options: HttpServerOptions = {}): SipstatsHttpServer {
   return new SipstatsHttpServer(options);
-}
-
-/**
- * `POST /mi` and `/mi/...`: a JSON-RPC 2.0 body (any Content-Type is accepted: OpenSIPS clients send
- * `application/json`, curl users often forget it). 200 with the reply for results and JSON-RPC
- * errors alike, 204 when nothing is to be answered (notifications).
- */
-export function miRoute(handler: MiHandler, path = '/mi'): Route {
-  return {
-    methods: ['POST'],
-    path,
-    prefix: true,
-    async handle(_req, res, ctx) {
-      const body = await ctx.body();
-      // a read-only token may call every command that changes nothing
-      const h: MiHandler =
-        ctx.access === 'admin' || handler.writes === undefined
-          ? handler
-          : {
-              miCommands: () => handler.miCommands(),
-              mi: async (method, params) =>
-                handler.writes!(method) ? { error: toErrorBody(new SipstatsError('E_READ_ONLY', `'${method}' changes statistics: the read-only token may not call it`)) } : handler.mi(method, params),
-            };
-      const reply = await handleJsonRpc(body.toString('utf8'), h);
-      if (reply === null) {
-        res.writeHead(204);
-        res.end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
-      res.end(reply);
-    },
-  };
 }
 
 /**

@@ -1,0 +1,16 @@
+import type { StatsEngine } from '../core/engine.ts';
+import { HistoryRecorder } from '../core/history.ts';
+import type { HistoryOptions } from '../core/history.ts';
+import type { Series } from '../core/stat.ts';
+import { isAllTraffic } from './catalogue.ts';
+
+/** A series of the KPI catalogue (it carries a `kpi` label). */
+export const isKpiSeries = (s: Series): boolean => s.labels !== null && s.labels.kpi !== undefined;
+
+/**
+ * The chart history of the dashboard: the KPI series, the all-traffic ones always (outside
+ * maxSeries), customers, carriers and destinations within it.
+ */
+export function kpiHistory(engine: StatsEngine, options: Omit<HistoryOptions, 'isGlobal'> = {}): HistoryRecorder {
+  return new HistoryRecorder(engine, { select: isKpiSeries, ...options, isGlobal: (s) => s.labels !== null && isAllTraffic(s.labels) });
+}
