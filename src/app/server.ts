@@ -9,7 +9,7 @@ import { parseListen } from '../config/schema.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
 import { createHttpServer, healthRoute, sessionRoute } from '../http/server.ts';
 import { miRoute } from '../mi/route.ts';
-import { completeTracker, readIngest } from '../config/ingest-config.ts';
+import { completeTracker } from '../config/ingest-config.ts';
 import type { IngestSettings } from '../config/ingest-config.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
@@ -61,7 +61,7 @@ export interface StartOptions {
   tracker?: TrackerOptions;
   /** Snapshot directory (wins over the configuration's `dataDir`); null = no persistence. */
   dataDir?: string | null;
-  /** Seconds between snapshots (default 5). */
+  /** Seconds between snapshots (default DEFAULTS.snapshotIntervalS). */
   snapshotIntervalS?: number;
   /** Redis URL for cluster aggregation (wins over the configuration's `redis` section). */
   redis?: string;
@@ -155,7 +155,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   try {
     // restore first (a corrupt snapshot is moved aside and reported; the server still starts)
     const dataDir = options.dataDir !== undefined ? options.dataDir : config.dataDir;
-    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? 5) * 1000, log, sections: [alerts.snapshotSection()] });
+    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? DEFAULTS.snapshotIntervalS) * 1000, log, sections: [alerts.snapshotSection()] });
     const redisTarget = resolveRedisTarget(options.redisTarget ?? (options.redis !== undefined ? { mode: 'single', url: options.redis } : undefined), config.redis);
     if (redisTarget !== undefined) {
       const nodeId = options.nodeId ?? config.redis?.nodeId ?? hostname();
@@ -292,10 +292,9 @@ function checkExposure(listen: { host: string; port: number }, token: string | n
   log('warn', `serving the MI on ${listen.host}:${listen.port} without a token (--allow-unauthenticated): anyone who reaches it can reset or change statistics`);
 }
 
-/** The traffic inputs: configuration `hep`/`kpi` sections, then command-line options over them. */
+/** The traffic inputs: the configuration's (parsed once, `config.ingest`), then command-line options over them. */
 function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
-  const r = readIngest(config.hep, config.kpi);
-  if (r.problems.length > 0) throw new ConfigError(r.problems.map(([path, message]) => ({ code: 'E_CFG_SYNTAX', line: 0, path, message })), 'configuration');
+  const parsed = config.ingest;
   const at = (flag: string, v: string | null | undefined, dflt: IngestSettings['hep']) => {
     if (v === undefined) return dflt;
     if (v === null) return null;
@@ -304,11 +303,11 @@ function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
     return l.value;
   };
   return {
-    ...r.value,
-    hep: at('--hep-listen', o.hepListen, r.value.hep),
-    hepAuthKey: o.hepAuthKey ?? r.value.hepAuthKey,
-    events: at('--events-listen', o.eventsListen, r.value.events),
-    tracker: completeTracker({ ...r.value.tracker, ...o.tracker }),
+    ...parsed,
+    hep: at('--hep-listen', o.hepListen, parsed.hep),
+    hepAuthKey: o.hepAuthKey ?? parsed.hepAuthKey,
+    events: at('--events-listen', o.eventsListen, parsed.events),
+    tracker: completeTracker({ ...parsed.tracker, ...o.tracker }),
   };
 }
 

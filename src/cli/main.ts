@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
+import { TRACKER_DEFAULTS } from '../kpi/call-tracker.ts';
 import { callMi, miParams } from '../mi/client.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
@@ -27,7 +28,7 @@ commands:
     --no-hep         no HEP listener
     --hep-auth-key K HEP packets must carry this auth key
     --events-listen H:P  OpenSIPS E_ACC_CDR / E_ACC_MISSED_EVENT (event_datagram UDP, event_stream TCP)
-    --invite-timeout S   a call with no final reply after S seconds fails (default 120)
+    --invite-timeout S   a call with no final reply after S seconds fails (default ${TRACKER_DEFAULTS.inviteTimeoutMs / 1000})
     --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain,
                          to-domain, source-ip, hep-node
     --platform CIDRS     the platform's own SIP servers (10.0.0.0/24,...): INVITEs in from outside
@@ -35,7 +36,7 @@ commands:
     --carrier-key K      carrier of an attempt: dst-ip (default), ruri-host, header:NAME
     --acd-from W         ACD from the first INVITE (invite, default) or from the answer (answer)
     --data-dir DIR       snapshots: restored at start, saved periodically and on exit (default ./data)
-    --snapshot-interval S  seconds between snapshots (default 5)
+    --snapshot-interval S  seconds between snapshots (default ${DEFAULTS.snapshotIntervalS})
     --no-persist         no snapshots
     --redis URL          share series with the other nodes through Redis (redis://127.0.0.1:6379)
     --redis-cluster H:P[,H:P...]  ... through a Redis Cluster (seed nodes)
@@ -68,7 +69,6 @@ commands:
 
 export { UsageError } from './args.ts';
 
-const DEFAULT_DATA_DIR = './data';
 
 /** The configuration file's own `dataDir`, so that the flag default does not hide it. */
 async function configDataDir(path: string | undefined): Promise<string | undefined> {
@@ -112,11 +112,11 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const iv = values['snapshot-interval'] === undefined ? 5 : Number(values['snapshot-interval']);
+  const iv = values['snapshot-interval'] === undefined ? DEFAULTS.snapshotIntervalS : Number(values['snapshot-interval']);
   if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
   const running = await start({
     // the demo keeps nothing on disk unless asked to (--data-dir)
-    dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULT_DATA_DIR),
+    dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULTS.dataDir),
     snapshotIntervalS: iv,
     redisTarget: redisTargetFromFlags(values),
     nodeId: values['node-id'],

@@ -4,9 +4,10 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import { formatKpiTable, TABLE_VIEWS } from '../kpi/kpi-table.ts';
 import type { TableView } from '../kpi/kpi-table.ts';
 import { trackerFlags, UsageError } from './args.ts';
-import { completeTracker, readIngest } from '../config/ingest-config.ts';
+import { completeTracker } from '../config/ingest-config.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
+import { TRACKER_DEFAULTS } from '../kpi/call-tracker.ts';
 
 import type { ReplayResult } from '../app/replay.ts';
 import { SKIP_REASONS, TRANSPORTS } from '../protocol/net/stats.ts';
@@ -14,9 +15,7 @@ import type { SkipReason, Transport } from '../protocol/net/stats.ts';
 
 /** The configuration's `kpi` section, with the command-line flags over it. */
 function replayTracker(config: ServerConfig, flags: Parameters<typeof trackerFlags>[0]): TrackerOptions {
-  const r = readIngest(config.hep, config.kpi);
-  if (r.problems.length > 0) throw new UsageError(`replay: configuration: ${r.problems.map(([p, m]) => `${p}: ${m}`).join('; ')}`);
-  return completeTracker({ ...r.value.tracker, ...trackerFlags(flags) });
+  return completeTracker({ ...config.ingest.tracker, ...trackerFlags(flags) });
 }
 
 /** `read: udp 120, tcp 40 SIP messages; 3 HEP frames` and `skipped: not_sip 12 (...), ...`. */
@@ -41,7 +40,7 @@ read is listed per reason.
   --config FILE        profiles and the kpi section (default: the embedded KPI profiles)
   --by VIEW            rows of the table: customer (default, with all traffic), carrier,
                        destination, or carrier,destination
-  --invite-timeout S   a call with no final reply after S seconds fails (default 120)
+  --invite-timeout S   a call with no final reply after S seconds fails (default ${TRACKER_DEFAULTS.inviteTimeoutMs / 1000})
   --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain, to-domain,
                        source-ip, hep-node
   --platform CIDRS     the platform's own SIP servers: calls in, attempts out (carrier KPIs)

@@ -22,6 +22,19 @@ export const DEFAULTS = Object.freeze({
   readTokenEnv: 'SIPSTATS_READ_TOKEN',
   /** Environment variable that may carry the token (the config's `auth.token` wins over none, the flag over both). */
   tokenEnv: 'SIPSTATS_TOKEN',
+  /** Snapshot directory of `serve` (relative to the working directory; one server per directory). */
+  dataDir: './data',
+  /** Seconds between periodic snapshots (`--snapshot-interval`). */
+  snapshotIntervalS: 5,
+  /** Series written between event-loop yields while a snapshot is encoded. */
+  snapshotYieldEvery: 5000,
+  /** Cluster sync: ms between pushes; keys outlive their window by this margin (clock skew); reconnect backoff cap. */
+  clusterFlushMs: 1000,
+  clusterExpiryMarginMs: 30_000,
+  clusterMaxReconnectDelayMs: 5000,
+  /** TCP listeners (HEP, OpenSIPS event_stream): connections at once, and idle time before a connection is closed (ms). */
+  tcpMaxConnections: 256,
+  tcpIdleTimeoutMs: 300_000,
   /** URL the `sipstats mi` client talks to. */
   miUrl: 'http://127.0.0.1:8888/mi',
   http: Object.freeze({

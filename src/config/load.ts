@@ -1,3 +1,4 @@
+import { readIngest } from './ingest-config.ts';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError } from '../errors.ts';
@@ -32,7 +33,7 @@ function fromOpenSips(text: string, source: ServerConfig['source']): Result<Serv
   if (!listen.ok) throw new Error('bad default listen address');
   return {
     ok: true,
-    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, source }),
+    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, ingest: readIngest(null, null).value, source }),
   };
 }
 

@@ -188,13 +188,14 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   const redis = readRedis(doc.redis, is);
   const kpi = opaque(doc, 'kpi', is);
   const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
-  for (const [path, msg] of readIngest(hep, kpi).problems) is.add(path, 'E_CFG_SYNTAX', msg);
+  const ingest = readIngest(hep, kpi);
+  for (const [path, msg] of ingest.problems) is.add(path, 'E_CFG_SYNTAX', msg);
   const alerts = parseAlertsConfig(doc.alerts, doc.notify);
   for (const [path, code, msg] of alerts.problems) is.add(path, code, msg);
 
   if (is.list.length > 0 || !listen.ok) return { ok: false, issues: is.list };
   const engine: EngineConfig = { counters, groups, profiles };
-  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, source: 'native' as const }) };
+  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, ingest: ingest.value, source: 'native' as const }) };
 }
 
 /** Parses native YAML or JSON text (JSON is read by the YAML 1.2 parser too: duplicate keys are refused). */

@@ -2,6 +2,7 @@ import type { EngineConfig } from '../core/types.ts';
 import type { ConfigIssue, ErrorCode } from '../errors.ts';
 import type { AlertsConfig } from '../alerts/rules.ts';
 import type { RedisSettings } from './redis-config.ts';
+import type { IngestSettings } from './ingest-config.ts';
 
 /**
  * What a loaded server configuration is (whatever the file format), and the small checking kit
@@ -29,10 +30,12 @@ export interface ServerConfig {
   readonly dataDir: string | null;
   /** Redis deployment and node id of the cluster statistics (checked: redis-config.ts). */
   readonly redis: RedisSettings | null;
-  /** KPI rules (customer key, outcome table, platform, ...), read by config/ingest-config.ts. */
+  /** KPI rules (customer key, outcome table, platform, ...) as written; parsed once into `ingest`. */
   readonly kpi: OpaqueSection | null;
   /** Alert rules and notification targets (native `alerts` and `notify`; src/alerts/rules.ts). */
   readonly alerts?: AlertsConfig;
+  /** The `hep` and `kpi` sections parsed once (listeners, tracker options with compiled tables). */
+  readonly ingest: IngestSettings;
   /** Where the engine part came from. */
   readonly source: 'default' | 'opensips' | 'native';
 }
@@ -97,9 +100,12 @@ export function parseListen(text: string): { ok: true; value: ListenAddress } | 
   return { ok: true, value: Object.freeze({ host: m[1] ?? m[2], port }) };
 }
 
-/** Freezes a plain JSON-like value and everything in it. */
+/**
+ * Freezes a plain JSON-like value and everything in it. Objects of a class (compiled tables such as
+ * a prefix trie, whose typed arrays cannot be frozen) are left as they are.
+ */
 export function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v) && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
     Object.freeze(v);
     for (const x of Object.values(v)) deepFreeze(x);
   }

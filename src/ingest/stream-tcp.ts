@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface TcpListener {
   readonly address: string;
@@ -32,7 +33,7 @@ export function listenTcp(
 ): Promise<TcpListener> {
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
-    if (sockets.size >= (opts.maxConnections ?? 256)) {
+    if (sockets.size >= (opts.maxConnections ?? DEFAULTS.tcpMaxConnections)) {
       sock.destroy();
       return;
     }
@@ -42,7 +43,7 @@ export function listenTcp(
         if (!sock.destroyed) sock.write(d);
       },
     });
-    sock.setTimeout(opts.idleTimeoutMs ?? 300_000, () => sock.destroy());
+    sock.setTimeout(opts.idleTimeoutMs ?? DEFAULTS.tcpIdleTimeoutMs, () => sock.destroy());
     sock.on('data', (chunk) => {
       try {
         conn.data(chunk);

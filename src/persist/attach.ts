@@ -1,4 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { StatKind } from '../core/stat.ts';
 import { restoreState } from '../core/state.ts';
 import type { EngineState, RestoreReport } from '../core/state.ts';
@@ -87,12 +88,12 @@ export interface SnapshotSection {
 export interface PersistOptions {
   /** Directory of the snapshot files (created when missing). CLI `--data-dir`, default `./data`. */
   readonly dataDir: string;
-  /** Milliseconds between periodic snapshots; default 5000. CLI `--snapshot-interval` (seconds). */
+  /** Milliseconds between periodic snapshots; default DEFAULTS.snapshotIntervalS. CLI `--snapshot-interval` (seconds). */
   readonly intervalMs?: number;
   readonly log?: PersistLog;
   /** Snapshot file name in dataDir; default `sipstats.snap`. */
   readonly fileName?: string;
-  /** Series written between event-loop yields while encoding; default 5000. */
+  /** Series written between event-loop yields while encoding; default DEFAULTS.snapshotYieldEvery. */
   readonly yieldEvery?: number;
   /** Called when a save starts (before the engine is read) and when it is on disk. */
   readonly onSaveStart?: (seq: number) => void;
@@ -147,7 +148,7 @@ export interface PersistenceHandle {
 export async function attachPersistence(stats: Stats, options: PersistOptions): Promise<PersistenceHandle> {
   const engine = stats.engine;
   const log = options.log ?? defaultLog;
-  const intervalMs = options.intervalMs ?? 5000;
+  const intervalMs = options.intervalMs ?? DEFAULTS.snapshotIntervalS * 1000;
   if (!(intervalMs > 0)) throw new RangeError(`snapshot interval must be > 0 ms, got ${intervalMs}`);
   // one server per data directory: a second one would overwrite this one's snapshots
   const lock: DirLock = await lockDataDir(options.dataDir);
@@ -200,7 +201,7 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
     const n = ++seq;
     options.onSaveStart?.(n);
     const e0 = performance.now();
-    const enc = await encodeEngine(engine, { yieldEvery: options.yieldEvery ?? 5000, sizeHint: Math.ceil(lastSize * 1.25) + 4096, sections: options.sections });
+    const enc = await encodeEngine(engine, { yieldEvery: options.yieldEvery ?? DEFAULTS.snapshotYieldEvery, sizeHint: Math.ceil(lastSize * 1.25) + 4096, sections: options.sections });
     const e1 = performance.now();
     try {
       await store.save(enc.bytes);

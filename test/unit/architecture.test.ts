@@ -31,7 +31,7 @@ const ALLOWED: Record<string, string[]> = {
   alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http'],
   export: ['export', 'core', 'kpi', 'http'],
   persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config'],
-  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors'],
+  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config'],
   web: ['web', 'core', 'kpi', 'http'],
   demo: ['demo', 'protocol'],
   stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi'],

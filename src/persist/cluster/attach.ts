@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import { DEFAULTS } from '../../config/defaults.ts';
 import type { StatView } from '../../core/types.ts';
 import { bind, statisticsParam } from '../../mi/params.ts';
 import type { Stats } from '../../stats.ts';
@@ -103,16 +104,16 @@ export const CLUSTER_UNAVAILABLE = 503;
 export async function attachCluster(stats: Stats, options: ClusterOptions): Promise<ClusterHandle> {
   const engine = stats.engine;
   const log = options.log ?? defaultLog;
-  const flushIntervalMs = options.flushIntervalMs ?? 1000;
+  const flushIntervalMs = options.flushIntervalMs ?? DEFAULTS.clusterFlushMs;
   if (!(flushIntervalMs > 0)) throw new RangeError(`cluster flush interval must be > 0 ms, got ${flushIntervalMs}`);
   if (typeof options.nodeId !== 'string' || !NODE_ID.test(options.nodeId)) {
     throw new RangeError(`node id must be 1..128 characters of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(options.nodeId)}`);
   }
-  const maxDelay = options.maxReconnectDelayMs ?? 5000;
+  const maxDelay = options.maxReconnectDelayMs ?? DEFAULTS.clusterMaxReconnectDelayMs;
   const keys = new ClusterKeys(options.keyPrefix ?? 'sipstats:');
   const tracker = new PushTracker(engine, keys, {
     nodeId: options.nodeId,
-    marginMs: options.expiryMarginMs ?? 30_000,
+    marginMs: options.expiryMarginMs ?? DEFAULTS.clusterExpiryMarginMs,
     nodeTtlMs: Math.max(30_000, 5 * flushIntervalMs),
     maxFieldsPerBatch: options.maxFieldsPerBatch,
   });
