@@ -1,8 +1,17 @@
 /**
  * One registry of coded errors. Every error sipstats reports carries a stable `code` (asserted in
- * tests, listed in docs/errors.md) and, where it can surface through the MI, the numeric MI code.
+ * tests, listed in docs/errors.md) and its numeric code: the MI code, or for the HTTP listener's own
+ * replies (E_HTTP_*) the HTTP status.
  */
 export const ERRORS = {
+  // the HTTP listener's own replies: the body is {"error": title, "code": "E_HTTP_...", "message"?}
+  E_HTTP_BAD_REQUEST: { mi: 400, title: 'Bad Request' },
+  E_HTTP_UNAUTHORIZED: { mi: 401, title: 'Unauthorized' },
+  E_HTTP_NOT_FOUND: { mi: 404, title: 'Not Found' },
+  E_HTTP_METHOD: { mi: 405, title: 'Method Not Allowed' },
+  E_HTTP_TOO_LARGE: { mi: 413, title: 'Payload Too Large' },
+  E_HTTP_UNAVAILABLE: { mi: 503, title: 'Service Unavailable' },
+  E_HTTP_INTERNAL: { mi: 500, title: 'Internal Server Error' },
   E_BAD_VALUE: { mi: 400, title: 'Bad value' },
   E_BAD_NAME: { mi: 400, title: 'Bad statistic name' },
   E_BAD_PARAMS: { mi: -32602, title: 'Invalid params' },

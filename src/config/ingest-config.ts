@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,7 +216,7 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
 export function completeTracker(t: TrackerOptions): TrackerOptions {
   if (t.platform === undefined || t.platform.length === 0 || t.destination !== undefined) return t;
   const table = loadPrefixTable(undefined);
-  if (typeof table === 'string') throw new Error(table);
+  if (typeof table === 'string') throw new ConfigError([{ code: 'E_CFG_SYNTAX', line: 0, path: 'kpi.destination.prefixes', message: table }], 'prefix table');
   return { ...t, destination: { table } };
 }
 

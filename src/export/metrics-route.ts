@@ -1,5 +1,6 @@
 import type { StatView } from '../core/types.ts';
 import type { Route } from '../http/server.ts';
+import { ERRORS } from '../errors.ts';
 import { PrometheusSerializer } from './prometheus.ts';
 import type { PrometheusOptions } from './prometheus.ts';
 
@@ -41,8 +42,9 @@ export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promis
           res.end(body);
         },
         (e: unknown) => {
-          const body = `cluster values unavailable: ${e instanceof Error ? e.message : String(e)}\n`;
-          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+          // Prometheus reads the text: the registry's code and title first (E_CLUSTER_UNAVAILABLE, 503)
+          const body = `${ERRORS.E_CLUSTER_UNAVAILABLE.title} [E_CLUSTER_UNAVAILABLE]: ${e instanceof Error ? e.message : String(e)}\n`;
+          res.writeHead(ERRORS.E_CLUSTER_UNAVAILABLE.mi, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         },
       );

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { ERRORS, SipstatsError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULTS } from '../config/defaults.ts';
@@ -36,14 +38,22 @@ export interface HttpLimits {
 /** The defaults, each with its unit, live with every other default in config/defaults.ts. */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = DEFAULTS.http;
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+/** An HTTP error reply: its code in the registry gives the status and the title. */
+export class HttpError extends SipstatsError {
+  readonly status: number;
+  constructor(code: HttpErrorCode, detail?: string, readonly headers: Record<string, string> = {}) {
+    super(code, detail ?? ERRORS[code].title);
+    this.status = ERRORS[code].mi;
+    this.detail = detail;
+  }
+  readonly detail: string | undefined;
+  /** The JSON body: `{"error": title, "code": code, "message"?: detail}`. */
+  body(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { error: ERRORS[this.code].title, code: this.code, ...(this.detail !== undefined ? { message: this.detail } : {}), ...extra };
   }
 }
+
+export type HttpErrorCode = Extract<ErrorCode, `E_HTTP_${string}`>;
 
 /**
  * What a request may do: `admin` (the admin token, or no token configured), `read` (the read-only
@@ -58,6 +68,8 @@ export interface RouteContext {
   body(): Promise<Buffer>;
   /** Sends a JSON reply. */
   json(status: number, value: unknown, headers?: Record<string, string>): void;
+  /** Sends a coded error reply (E_HTTP_*: status, title and code from the registry). */
+  fail(code: HttpErrorCode, detail?: string, headers?: Record<string, string>): void;
 }
 
 export interface Route {
@@ -114,7 +126,7 @@ export class SipstatsHttpServer {
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (Number(req.headers['content-length']) > l.bodyLimit) {
         res.shouldKeepAlive = false;
-        this.sendJson(res, 413, { error: 'Payload Too Large', limit: l.bodyLimit }, { connection: 'close' });
+        this.sendError(res, new HttpError('E_HTTP_TOO_LARGE'), { limit: l.bodyLimit }, { connection: 'close' });
         return;
       }
       res.writeContinue();
@@ -219,36 +231,42 @@ export class SipstatsHttpServer {
       try {
         url = new URL(req.url ?? '/', 'http://localhost');
       } catch {
-        return this.sendJson(res, 400, { error: 'Bad Request' });
+        return this.sendError(res, new HttpError('E_HTTP_BAD_REQUEST'));
       }
       const candidates = this.match(url.pathname);
-      if (candidates.length === 0) return this.sendJson(res, 404, { error: 'Not Found' });
+      if (candidates.length === 0) return this.sendError(res, new HttpError('E_HTTP_NOT_FOUND'));
       const method = req.method ?? 'GET';
       const route = candidates.find((r) => r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
       if (route === undefined) {
         const allow = [...new Set(candidates.flatMap((r) => (r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods)))].join(', ');
-        return this.sendJson(res, 405, { error: 'Method Not Allowed' }, { allow });
+        return this.sendError(res, new HttpError('E_HTTP_METHOD'), {}, { allow });
       }
       const access = route.auth === false ? 'admin' : this.access(req);
-      if (access === null) return this.sendJson(res, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer realm="sipstats"' });
+      if (access === null) return this.sendError(res, new HttpError('E_HTTP_UNAUTHORIZED'), {}, { 'www-authenticate': 'Bearer realm="sipstats"' });
       const ctx: RouteContext = {
         url,
         access,
         body: () => this.readBody(req, res),
         json: (status, value, headers) => this.sendJson(res, status, value, headers),
+        fail: (code, detail, headers) => this.sendError(res, new HttpError(code, detail), {}, headers),
       };
       await route.handle(req, res, ctx);
-      if (!res.headersSent && !res.writableEnded) this.sendJson(res, 500, { error: 'Internal Server Error', message: 'no reply' });
+      if (!res.headersSent && !res.writableEnded) this.sendError(res, new HttpError('E_HTTP_INTERNAL', 'no reply'));
     } catch (e) {
-      if (e instanceof HttpError && e.status === 413) return; // already answered by readBody
+      if (e instanceof HttpError && e.code === 'E_HTTP_TOO_LARGE') return; // already answered by readBody
       if (e instanceof HttpError) {
-        if (!res.headersSent) this.sendJson(res, e.status, { error: e.message });
+        if (!res.headersSent) this.sendError(res, e);
         return;
       }
       this.log(`sipstats http: ${req.method} ${req.url}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      if (!res.headersSent) this.sendJson(res, 500, { error: 'Internal Server Error' });
+      if (!res.headersSent) this.sendError(res, new HttpError('E_HTTP_INTERNAL'));
       else res.destroy();
     }
+  }
+
+  /** A coded error reply (see HttpError). */
+  sendError(res: ServerResponse, e: HttpError, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+    this.sendJson(res, e.status, e.body(extra), { ...e.headers, ...headers });
   }
 
   sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
@@ -271,7 +289,7 @@ export class SipstatsHttpServer {
         req.removeListener('data', onData);
         req.removeListener('end', onEnd);
         this.refuse413(req, res);
-        reject(new HttpError(413, 'Payload Too Large'));
+        reject(new HttpError('E_HTTP_TOO_LARGE'));
       };
       const onData = (c: Buffer) => {
         size += c.length;
@@ -282,17 +300,18 @@ export class SipstatsHttpServer {
       if (Number(req.headers['content-length']) > limit) return tooLarge();
       req.on('data', onData);
       req.on('end', onEnd);
-      req.on('error', (e) => reject(new HttpError(400, `request body: ${e.message}`)));
+      req.on('error', (e) => reject(new HttpError('E_HTTP_BAD_REQUEST', `request body: ${e.message}`)));
       req.on('close', () => {
-        if (!req.complete) reject(new HttpError(400, 'request aborted'));
+        if (!req.complete) reject(new HttpError('E_HTTP_BAD_REQUEST', 'request aborted'));
       });
     });
   }
 
   private refuse413(req: IncomingMessage, res: ServerResponse): void {
-    const body = JSON.stringify({ error: 'Payload Too Large', limit: this.limits.bodyLimit });
+    const e = new HttpError('E_HTTP_TOO_LARGE');
+    const body = JSON.stringify(e.body({ limit: this.limits.bodyLimit }));
     res.shouldKeepAlive = false;
-    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
     // the reply goes out now; ending it waits for the request to be drained (ending closes the socket,
     // and closing with unread bytes makes the kernel send a reset that can swallow the reply)
     res.write(body);
@@ -341,11 +360,11 @@ export function sessionRoute(http: SipstatsHttpServer): Route {
       try {
         token = (JSON.parse((await ctx.body()).toString('utf8')) as { token?: unknown }).token;
       } catch {
-        return ctx.json(400, { error: 'Bad Request', message: 'body must be {"token": "..."}' });
+        return ctx.fail('E_HTTP_BAD_REQUEST', 'body must be {"token": "..."}');
       }
       if (!http.protected) return ctx.json(200, { access: 'admin', message: 'this server needs no token' });
       const s = typeof token === 'string' && token !== '' ? http.openSession(token) : null;
-      if (s === null) return ctx.json(401, { error: 'Unauthorized' });
+      if (s === null) return ctx.fail('E_HTTP_UNAUTHORIZED');
       ctx.json(200, { access: s.access }, { 'set-cookie': `sipstats_session=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${12 * 3600}` });
     },
   };

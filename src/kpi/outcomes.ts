@@ -1,3 +1,5 @@
+import { SipstatsError } from '../errors.ts';
+
 /**
  * The reply-code → KPI outcome table (docs/kpis.md), configurable. Each rule gives the weights a call
  * decided by that code adds to ASR, NER and CCR (+1 success, −1 failure). The first rule whose
@@ -35,7 +37,7 @@ export class OutcomeTable {
 
   constructor(rules: readonly OutcomeRule[] = DEFAULT_OUTCOMES) {
     const problems = OutcomeTable.validate(rules);
-    if (problems.length > 0) throw new Error(`invalid outcome table: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new SipstatsError('E_CONFIG', `invalid outcome table: ${problems.join('; ')}`);
     for (let code = 0; code < 700; code++) {
       if (code !== TIMEOUT && code < 200) continue;
       const r = rules.find((x) => matches(x.codes, code));

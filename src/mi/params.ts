@@ -1,10 +1,17 @@
+import { ERRORS, SipstatsError } from '../errors.ts';
 import type { MiErrorBody, MiParams } from './types.ts';
 
 /** A JSON-RPC -32602 error with OpenSIPS' `data` text. */
-export class ParamError {
-  constructor(readonly data: string) {}
+/**
+ * MI params that do not fit the command: E_BAD_PARAMS (-32602). Its reply keeps OpenSIPS' shape,
+ * `data` being the plain text OpenSIPS sends (clients such as opensips-cli print it), not an object.
+ */
+export class ParamError extends SipstatsError {
+  constructor(readonly data: string) {
+    super('E_BAD_PARAMS', data);
+  }
   body(): MiErrorBody {
-    return { code: -32602, message: 'Invalid params', data: this.data };
+    return { code: ERRORS.E_BAD_PARAMS.mi, message: ERRORS.E_BAD_PARAMS.title, data: this.data };
   }
 }
 

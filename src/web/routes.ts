@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Route } from '../http/server.ts';
+import type { Route, RouteContext } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind } from '../core/stat.ts';
 import { DIMENSION_VALUE_RE, DIMENSIONS, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
@@ -214,16 +214,16 @@ function assetTable(dir: string): Map<string, Asset> {
 }
 
 /** Serves only the files named in the table (no path from the URL ever reaches the file system). */
-function serveAsset(table: Map<string, Asset>, loaded: Map<string, LoadedAsset>, path: string, req: IncomingMessage, res: ServerResponse, json: (s: number, v: unknown) => void): void {
+function serveAsset(table: Map<string, Asset>, loaded: Map<string, LoadedAsset>, path: string, req: IncomingMessage, res: ServerResponse, fail: RouteContext['fail']): void {
   const a = table.get(path);
-  if (a === undefined) return json(404, { error: 'Not Found' });
+  if (a === undefined) return fail('E_HTTP_NOT_FOUND');
   let l = loaded.get(path);
   if (l === undefined) {
     let raw: Buffer;
     try {
       raw = readFileSync(a.path());
     } catch (e) {
-      return json(404, { error: 'Not Found', message: `asset missing: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      return fail('E_HTTP_NOT_FOUND', `asset missing: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     l = { raw, gz: gzipSync(raw, { level: 9 }), etag: `"${createHash('sha1').update(raw).digest('base64url').slice(0, 20)}"` };
     loaded.set(path, l);
@@ -267,14 +267,14 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
       methods: ['GET'],
       path: '/',
       auth: false,
-      handle: (req, res, ctx) => serveAsset(table, loaded, '/', req, res, ctx.json),
+      handle: (req, res, ctx) => serveAsset(table, loaded, '/', req, res, ctx.fail),
     },
     {
       methods: ['GET'],
       path: '/assets',
       prefix: true,
       auth: false,
-      handle: (req, res, ctx) => serveAsset(table, loaded, ctx.url.pathname, req, res, ctx.json),
+      handle: (req, res, ctx) => serveAsset(table, loaded, ctx.url.pathname, req, res, ctx.fail),
     },
     {
       methods: ['GET'],
@@ -282,7 +282,7 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
       auth: true,
       handle(_req, _res, ctx) {
         const window = windowParam(ctx.url);
-        if (window === null) return ctx.json(400, { error: 'Bad Request', message: 'window must be 1m, 10m or 1h' });
+        if (window === null) return ctx.fail('E_HTTP_BAD_REQUEST', 'window must be 1m, 10m or 1h');
         ctx.json(200, kpiSnapshot(engine, { window, minSamples, lowSamples, maxCounters }), noStore);
       },
     },
@@ -292,18 +292,18 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
       auth: true,
       handle(_req, _res, ctx) {
         const w = windowParam(ctx.url);
-        if (w === null) return ctx.json(400, { error: 'Bad Request', message: 'window must be 1m, 10m or 1h' });
+        if (w === null) return ctx.fail('E_HTTP_BAD_REQUEST', 'window must be 1m, 10m or 1h');
         const window = w ?? '1m';
         const scope: { customer?: string; carrier?: string; destination?: string } = {};
         for (const d of ['customer', 'carrier', 'destination'] as const) {
           const v = ctx.url.searchParams.get(d);
           if (v === null || v === '') continue;
-          if (!DIMENSION_VALUE_RE.test(v)) return ctx.json(400, { error: 'Bad Request', message: `${d} must be 1-64 characters of [A-Za-z0-9_.@+-], not starting with '_'` });
+          if (!DIMENSION_VALUE_RE.test(v)) return ctx.fail('E_HTTP_BAD_REQUEST', `${d} must be 1-64 characters of [A-Za-z0-9_.@+-], not starting with '_'`);
           scope[d] = v;
         }
         const p = ctx.url.searchParams.get('points');
         const points = p === null ? history.points : Number(p);
-        if (!Number.isInteger(points) || points < 1) return ctx.json(400, { error: 'Bad Request', message: 'points must be a positive integer' });
+        if (!Number.isInteger(points) || points < 1) return ctx.fail('E_HTTP_BAD_REQUEST', 'points must be a positive integer');
         ctx.json(200, historyFor(engine, history, window, scope, Math.min(points, history.points)), noStore);
       },
     },

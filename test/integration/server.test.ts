@@ -180,7 +180,7 @@ describe('the server on the default configuration', () => {
       process.stderr.write = origWrite;
     }
     assert.equal(r.status, 500);
-    assert.deepEqual(JSON.parse(r.text), { error: 'Internal Server Error' });
+    assert.deepEqual(JSON.parse(r.text), { error: 'Internal Server Error', code: 'E_HTTP_INTERNAL' });
     assert.ok(logged.some((l) => l.includes('route bug')));
     assert.equal((await http(`${srv.url}/health`)).status, 200);
   });

@@ -2,6 +2,8 @@ import type { RedisOptions } from 'ioredis';
 import { DEFAULTS } from '../../config/defaults.ts';
 import type { StatView } from '../../core/types.ts';
 import { bind, statisticsParam } from '../../mi/params.ts';
+import { toErrorBody } from '../../mi/registry.ts';
+import { SipstatsError } from '../../errors.ts';
 import type { Stats } from '../../stats.ts';
 import { defaultLog } from '../attach.ts';
 import type { PersistLog } from '../attach.ts';
@@ -92,7 +94,6 @@ export interface ClusterHandle {
 }
 
 /** The MI error of a cluster read that could not reach Redis. */
-export const CLUSTER_UNAVAILABLE = 503;
 
 /**
  * Shares the series of `stats` through Redis: pushes per-slot parts on a timer, answers the MI
@@ -272,7 +273,7 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
     run(params) {
       // params are checked before any I/O: errors are get_statistics' own -32602 replies
       const items = statisticsParam(bind(params, ['statistics']).statistics);
-      return getStatistics(items).catch((e: Error) => ({ error: { code: CLUSTER_UNAVAILABLE, message: `Cluster values unavailable: ${e.message}`, data: { code: 'E_CLUSTER_UNAVAILABLE' } } }));
+      return getStatistics(items).catch((e: Error) => ({ error: toErrorBody(new SipstatsError('E_CLUSTER_UNAVAILABLE', e.message)) }));
     },
   });
   stats.addMiCommand({
