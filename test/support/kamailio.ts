@@ -29,7 +29,7 @@ import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeHep } from '../../src/protocol/hep/decode.ts';
 import { parseSip } from '../../src/protocol/sip/parse.ts';
 import type { SipMessage } from '../../src/protocol/sip/parse.ts';
-import { alive, exited, readText, stop, tail } from './processes.ts';
+import { alive, exited, freeUdpPorts, readText, stop, tail, udpPortTaken } from './processes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Who is where
@@ -387,44 +387,7 @@ export function requireTools(): { kamailio: string; modules: string } {
   return { kamailio: kamailioBinary(), modules: kamailioModules() };
 }
 
-/** Distinct free UDP ports on 127.0.0.1 (held together so they differ, then released). */
-export async function freeUdpPorts(n: number): Promise<number[]> {
-  const sockets: Socket[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const s = createSocket('udp4');
-      sockets.push(s);
-      await new Promise<void>((res, rej) => {
-        s.once('error', rej);
-        s.bind(0, '127.0.0.1', () => res());
-      });
-      ports.push(s.address().port);
-    }
-    return ports;
-  } finally {
-    for (const s of sockets) s.close();
-  }
-}
-
-/** True when something already holds ip:port (UDP). */
-async function udpPortTaken(ip: string, port: number): Promise<boolean> {
-  const s = createSocket('udp4');
-  try {
-    await new Promise<void>((res, rej) => {
-      s.once('error', rej);
-      s.bind(port, ip, () => res());
-    });
-    return false;
-  } catch {
-    return true;
-  } finally {
-    s.close();
-  }
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 
 const running = (pid: number) => {
   try {
@@ -456,9 +419,6 @@ function descendants(pid: number): number[] {
   }
   return out;
 }
-
-
-
 
 /** Fills @NAME@ placeholders; throws when one of `values` is not used or one is left. */
 function fill(template: string, values: Record<string, string>, what: string): string {

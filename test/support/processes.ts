@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 
-/** Child-process helpers shared by the tests that drive real tools (sipp, tcpdump, kamailio). */
+/** Helpers shared by the tests that drive real tools (sipp, tcpdump, kamailio): processes and UDP ports. */
 
 export const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
 
@@ -43,4 +45,40 @@ export function readText(path: string): string {
 /** The last non-empty lines of a tool's output, without ANSI escapes (the SIPp screen is drawn with them). */
 export function tail(text: string, lines = 40): string {
   return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
+/** Distinct free UDP ports on 127.0.0.1 (held together so they differ, then released). */
+export async function freeUdpPorts(n: number): Promise<number[]> {
+  const sockets: Socket[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = createSocket('udp4');
+      sockets.push(s);
+      await new Promise<void>((res, rej) => {
+        s.once('error', rej);
+        s.bind(0, '127.0.0.1', () => res());
+      });
+      ports.push(s.address().port);
+    }
+    return ports;
+  } finally {
+    for (const s of sockets) s.close();
+  }
+}
+
+/** True when something already holds ip:port (UDP): a tool is listening. */
+export async function udpPortTaken(ip: string, port: number): Promise<boolean> {
+  const s = createSocket('udp4');
+  try {
+    await new Promise<void>((res, rej) => {
+      s.once('error', rej);
+      s.bind(port, ip, () => res());
+    });
+    return false;
+  } catch {
+    return true;
+  } finally {
+    s.close();
+  }
 }

@@ -25,7 +25,7 @@ import { decodeUdp } from '../../src/protocol/pcap/link.ts';
 import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { parseSip } from '../../src/protocol/sip/parse.ts';
 import type { SipMessage } from '../../src/protocol/sip/parse.ts';
-import { alive, exited, readText, stop, tail } from './processes.ts';
+import { alive, exited, freeUdpPorts, readText, stop, tail, udpPortTaken } from './processes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The mix
@@ -387,48 +387,7 @@ function requireTool(cmd: string, args: string[], hint: string): void {
   if (r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd} not found: ${hint}`);
 }
 
-/** Distinct free UDP ports on 127.0.0.1 (held together so they differ, then released). */
-async function freeUdpPorts(n: number): Promise<number[]> {
-  const sockets: Socket[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const s = createSocket('udp4');
-      sockets.push(s);
-      await new Promise<void>((res, rej) => {
-        s.once('error', rej);
-        s.bind(0, '127.0.0.1', () => res());
-      });
-      ports.push(s.address().port);
-    }
-    return ports;
-  } finally {
-    for (const s of sockets) s.close();
-  }
-}
-
-/** True when something already holds 127.0.0.1:port (UDP). */
-async function udpPortTaken(port: number): Promise<boolean> {
-  const s = createSocket('udp4');
-  try {
-    await new Promise<void>((res, rej) => {
-      s.once('error', rej);
-      s.bind(port, '127.0.0.1', () => res());
-    });
-    return false;
-  } catch {
-    return true;
-  } finally {
-    s.close();
-  }
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-
-
-
-
 
 /** The injection file of the mix (fields as described at the top of uac.xml). */
 export function injectionFile(mix: readonly CallSpec[] = MIX): string {
@@ -522,7 +481,7 @@ export async function captureSippMix(opts: CaptureOptions): Promise<CaptureResul
     const uasOut = log('uas.out');
     const uas = start('sipp', ['-sf', join(SCENARIO_DIR, 'uas.xml'), '-p', String(uasPort), '-cp', String(uasCtl), ...common, ...trace('uas')], uasOut, uasOut);
     // the UAS is up once it holds its port
-    while (!(await udpPortTaken(uasPort))) {
+    while (!(await udpPortTaken('127.0.0.1', uasPort))) {
       if (!alive(uas)) throw new Error(`sipp UAS exited (${uas.exitCode ?? uas.signalCode}):\n${tail(readText(join(dir, 'uas.out')))}`);
       if (Date.now() > deadline) throw new Error('sipp UAS did not bind its port in time');
       await sleep(20);

@@ -9,18 +9,9 @@
  */
 import { ipv4ToString, ipv6ToString } from '../ip.ts';
 
-export const LinkType = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW_12: 12,
-  RAW_14: 14,
-  RAW: 101,
-  LOOP: 108,
-  LINUX_SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  LINUX_SLL2: 276,
-} as const;
+/** Link types (one definition, in the capture decoder). */
+export { LinkTypes as LinkType } from '../net/link.ts';
+import { LinkTypes as LinkType } from '../net/link.ts';
 
 export interface UdpDatagram {
   ipVersion: 4 | 6;
