@@ -82,8 +82,8 @@ export interface ClusterHandle {
   /** A scratch engine holding the cluster-wide merge (for exporters and the dashboard). */
   view(items?: readonly string[]): Promise<ClusterView>;
   /**
-   * Visits every cluster statistic as a StatView (the shape of Stats.forEachStat). /metrics exports
-   * them with the label `scope="cluster"`, beside the node's own series (no scope label).
+   * Visits every cluster statistic as a StatView (the shape of Stats.forEachStat). The server exports
+   * them at /metrics/cluster under the `sipstats_cluster_` prefix (docs/cluster.md).
    */
   forEachClusterStat(cb: (v: StatView) => void): Promise<void>;
   status(): ClusterStatus;
