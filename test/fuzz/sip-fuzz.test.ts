@@ -13,8 +13,8 @@ function parseAll(buf: Buffer): SipParseResult {
     return r;
   }
   const m = r.value;
-  void [m.isRequest, m.method, m.status, m.requestUri, m.reasonPhrase, m.callId, m.cseq, m.fromTag, m.fromUser, m.fromDomain];
-  void [m.toTag, m.toUser, m.toDomain, m.viaBranch, m.reasonHeader, m.contact, m.contentLength, m.header('X-Customer'), m.headerAll('v')];
+  void [m.isRequest, m.method, m.status, m.ruriUser, m.ruriHost, m.callId, m.cseq, m.fromTag, m.fromUser, m.fromDomain];
+  void [m.toTag, m.toUser, m.toDomain, m.viaBranch, m.header('Reason'), m.header('m'), m.contentLength, m.header('X-Customer'), m.header('v')];
   const body = m.body;
   assert.ok(body.length <= buf.length);
   if (m.contentLength !== null) assert.ok(body.length <= m.contentLength);

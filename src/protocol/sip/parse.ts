@@ -3,7 +3,7 @@
  *
  * parseSip() reads only the start line. A getter reads header lines only as far as its field
  * needs, recording on the way where the well-known headers (Call-ID, CSeq, From, To, Via,
- * Content-Length, Reason, Contact; compact forms included) start and end, so the lines are read
+ * Content-Length; compact forms included) start and end, so the lines are read
  * at most once; it then decodes its own value once and caches it. Any other header is found on
  * demand by header(name), matching names on the raw bytes with ASCII case folding.
  *
@@ -12,6 +12,12 @@
  * first one wins for single-valued fields), a missing blank line at the end of the headers.
  * Invalid start lines give `{ ok: false, error }`; invalid or missing header values give null.
  */
+
+import { bytes, TOKEN, utf8 } from './chars.ts';
+import { compiled, type HeaderName } from './header-names.ts';
+import { NO_URI, uriParts, type UriParts } from './uri.ts';
+
+export { headerName, type HeaderName } from './header-names.ts';
 
 export type SipErrorCode =
   /** Nothing but empty lines (e.g. a CRLF keep-alive). */
@@ -36,15 +42,8 @@ export interface SipCSeq {
   method: string;
 }
 
-/** A header name compiled once for repeated look-ups (see headerName()). */
-export interface HeaderName {
-  readonly name: string;
-  /** Lower-case ASCII bytes of the full name (the long form when `name` is a compact letter). */
-  readonly lower: Uint8Array;
-  /** Lower-case byte of the compact form, or -1 when there is none. */
-  readonly compact: number;
-}
-
+// byte values, local to this module: the hot loops compare with constants (imported bindings are
+// loaded at every use, measured ~20 % slower parsing); chars.ts holds the same for the cold modules
 const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
@@ -57,7 +56,7 @@ const BSLASH = 0x5c;
 const EQ = 0x3d;
 const LT = 0x3c;
 const GT = 0x3e;
-const AT = 0x40;
+const isLws = (c: number): boolean => c === SP || c === HT || c === CR || c === LF;
 
 // ids of the headers recorded by the index pass
 const H_CALL_ID = 0;
@@ -66,76 +65,25 @@ const H_FROM = 2;
 const H_TO = 3;
 const H_VIA = 4;
 const H_CONTENT_LENGTH = 5;
-const H_REASON = 6;
-const H_CONTACT = 7; // 8 ids: `pos` holds 16 numbers
+// 6 ids: `pos` holds 12 numbers, start and end per id
 
-const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const N_CALL_ID = bytes('call-id');
 const N_CSEQ = bytes('cseq');
 const N_FROM = bytes('from');
 const N_TO = bytes('to');
 const N_VIA = bytes('via');
 const N_CONTENT_LENGTH = bytes('content-length');
-const N_REASON = bytes('reason');
-const N_CONTACT = bytes('contact');
 const P_TAG = bytes('tag');
 const P_BRANCH = bytes('branch');
-const P_CAUSE = bytes('cause');
-const P_TEXT = bytes('text');
-
-/** RFC 3261 §7.3.3 and later RFCs: compact form letter → full name. */
-const COMPACT: Record<string, string> = {
-  a: 'accept-contact',
-  b: 'referred-by',
-  c: 'content-type',
-  d: 'request-disposition',
-  e: 'content-encoding',
-  f: 'from',
-  i: 'call-id',
-  j: 'reject-contact',
-  k: 'supported',
-  l: 'content-length',
-  m: 'contact',
-  n: 'identity-info',
-  o: 'event',
-  r: 'refer-to',
-  s: 'subject',
-  t: 'to',
-  u: 'allow-events',
-  v: 'via',
-  x: 'session-expires',
-  y: 'identity',
-};
-const FULL_TO_COMPACT = new Map(Object.entries(COMPACT).map(([k, v]) => [v, k]));
 
 const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];
 const METHOD_BYTES = METHODS.map(bytes);
-
-/** Token characters of RFC 3261 §25.1: alphanum and -.!%*_+`'~ */
-const TOKEN = new Uint8Array(256);
-for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
-for (const c of '-.!%*_+`\'~') TOKEN[c.charCodeAt(0)] = 1;
 
 // Scratch "return registers" for helpers that find a range: single-threaded, read right after the call.
 let R_START = 0;
 let R_END = 0;
 let R_NEXT = 0;
 let R_FOLDED = false;
-
-/**
- * UTF-8 text of b[s, e). Buffer#utf8Slice skips toString()'s argument checks and encoding lookup
- * (~63 vs ~80 ns a string); it has been on Buffer.prototype since Node 0.x but is untyped, hence
- * the check at load time with toString() as the fallback.
- */
-type Utf8Sliceable = { utf8Slice(start: number, end: number): string };
-const utf8: (b: Buffer, s: number, e: number) => string =
-  typeof (Buffer.prototype as unknown as Partial<Utf8Sliceable>).utf8Slice === 'function'
-    ? (b, s, e) => (b as unknown as Utf8Sliceable).utf8Slice(s, e)
-    : (b, s, e) => b.toString('utf8', s, e);
-
-const isLws = (c: number): boolean => c === SP || c === HT || c === CR || c === LF;
 
 /** Compares b[s, s+name.length) with lower-case ASCII `name`, folding letters only. */
 function eqName(b: Buffer, s: number, e: number, name: Uint8Array): boolean {
@@ -157,14 +105,12 @@ function classify(b: Buffer, s: number, e: number): number {
         case 0x74: return H_TO; // t
         case 0x76: return H_VIA; // v
         case 0x6c: return H_CONTENT_LENGTH; // l
-        case 0x6d: return H_CONTACT; // m
         default: return -1;
       }
     case 2: return eqName(b, s, e, N_TO) ? H_TO : -1;
     case 3: return eqName(b, s, e, N_VIA) ? H_VIA : -1;
     case 4: return eqName(b, s, e, N_FROM) ? H_FROM : eqName(b, s, e, N_CSEQ) ? H_CSEQ : -1;
-    case 6: return eqName(b, s, e, N_REASON) ? H_REASON : -1;
-    case 7: return eqName(b, s, e, N_CALL_ID) ? H_CALL_ID : eqName(b, s, e, N_CONTACT) ? H_CONTACT : -1;
+    case 7: return eqName(b, s, e, N_CALL_ID) ? H_CALL_ID : -1;
     case 14: return eqName(b, s, e, N_CONTENT_LENGTH) ? H_CONTENT_LENGTH : -1;
     default: return -1;
   }
@@ -298,113 +244,34 @@ function nameAddr(b: Buffer, s: number, e: number): void {
   R_NEXT = q;
 }
 
-/** Decodes %XX escapes (UTF-8); malformed escapes stay as written. */
-function unescapeUri(b: Buffer, s: number, e: number): string {
-  let has = false;
-  for (let i = s; i < e; i++) {
-    if (b[i] === 0x25) {
-      has = true;
-      break;
+/**
+ * Extends the header value [vs, ve) over the continuation lines from `next` on (lines starting
+ * with SP/HT): sets R_START/R_END to the value, R_NEXT to the line after it and R_FOLDED when the
+ * value spans several lines. The one unfolding loop of the index pass and of header().
+ */
+function continuation(b: Buffer, vs: number, ve: number, next: number, n: number): void {
+  let folded = false;
+  let c = 0;
+  while (next < n && ((c = b[next]) === SP || c === HT)) {
+    const q = next;
+    line(b, q, n);
+    next = R_NEXT;
+    let e = R_END;
+    while (e > q && (b[e - 1] === SP || b[e - 1] === HT)) e--;
+    if (e === q) continue;
+    if (ve === vs) {
+      // the value starts on the continuation line
+      vs = q;
+      while (vs < e && (b[vs] === SP || b[vs] === HT)) vs++;
+    } else {
+      folded = true;
     }
+    ve = e;
   }
-  if (!has) return utf8(b, s, e);
-  const out = Buffer.allocUnsafe(e - s);
-  let o = 0;
-  for (let i = s; i < e; i++) {
-    const c = b[i];
-    if (c === 0x25 && i + 2 < e) {
-      const h = hex(b[i + 1]);
-      const l = hex(b[i + 2]);
-      if (h >= 0 && l >= 0) {
-        out[o++] = (h << 4) | l;
-        i += 2;
-        continue;
-      }
-    }
-    out[o++] = c;
-  }
-  return out.toString('utf8', 0, o);
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
-}
-
-interface UriParts {
-  user: string | null;
-  domain: string | null;
-}
-
-/** user (%-unescaped, password dropped) and host (lower-cased) of a URI at [s, e); null where absent. */
-function uriParts(b: Buffer, s: number, e: number): UriParts {
-  // scheme
-  let p = s;
-  while (p < e && (TOKEN[b[p]] === 1 && b[p] !== 0x25)) p++;
-  let r = s;
-  let tel = false;
-  if (p < e && b[p] === COLON && p > s) {
-    tel = p - s === 3 && (b[s] | 0x20) === 0x74 && (b[s + 1] | 0x20) === 0x65 && (b[s + 2] | 0x20) === 0x6c;
-    r = p + 1;
-  }
-  // end of the URI proper: '>' or whitespace
-  let end = r;
-  let at = -1;
-  while (end < e) {
-    const c = b[end];
-    if (c === GT || isLws(c)) break;
-    if (c === AT && at < 0) at = end;
-    end++;
-  }
-  if (tel) {
-    let q = r;
-    while (q < end && b[q] !== SEMI) q++;
-    return { user: q > r ? unescapeUri(b, r, q) : null, domain: null };
-  }
-  let user: string | null = null;
-  let h = r;
-  if (at >= 0) {
-    let ue = r;
-    while (ue < at && b[ue] !== COLON) ue++; // user:password
-    user = ue > r ? unescapeUri(b, r, ue) : null;
-    h = at + 1;
-  }
-  let he = h;
-  if (he < end && b[he] === 0x5b) {
-    while (he < end && b[he] !== 0x5d) he++;
-    if (he < end) he++;
-  } else {
-    while (he < end) {
-      const c = b[he];
-      if (c === COLON || c === SEMI || c === 0x3f || c === COMMA) break;
-      he++;
-    }
-  }
-  return { user, domain: he > h ? utf8(b, h, he).toLowerCase() : null };
-}
-
-const NO_URI: UriParts = Object.freeze({ user: null, domain: null });
-
-/** Compiles a header name (full or compact form) for repeated header() look-ups. */
-export function headerName(name: string): HeaderName {
-  const lower = name.trim().toLowerCase();
-  const full = lower.length === 1 ? COMPACT[lower] : undefined;
-  if (full !== undefined) return { name, lower: bytes(full), compact: lower.charCodeAt(0) };
-  const c = FULL_TO_COMPACT.get(lower);
-  return { name, lower: bytes(lower), compact: c === undefined ? -1 : c.charCodeAt(0) };
-}
-
-const nameCache = new Map<string, HeaderName>();
-function compiled(name: string | HeaderName): HeaderName {
-  if (typeof name !== 'string') return name;
-  let h = nameCache.get(name);
-  if (h === undefined) {
-    h = headerName(name);
-    if (nameCache.size >= 256) nameCache.clear();
-    nameCache.set(name, h);
-  }
-  return h;
+  R_START = vs;
+  R_END = ve;
+  R_NEXT = next;
+  R_FOLDED = folded;
 }
 
 /** Decodes a header value, unfolding continuation lines into single spaces. */
@@ -452,12 +319,6 @@ export class SipMessage {
     this.scan = hs;
   }
 
-  /** Request-URI as written; null for responses. */
-  get requestUri(): string | null {
-    if (!this.isRequest) return null;
-    return utf8(this.buf, this.sl, this.sle);
-  }
-
   /** User part of the Request-URI (the dialled number, %-unescaped); null for responses or none. */
   get ruriUser(): string | null {
     if (!this.isRequest) return null;
@@ -468,12 +329,6 @@ export class SipMessage {
   get ruriHost(): string | null {
     if (!this.isRequest) return null;
     return (this._rUri ??= uriParts(this.buf, this.sl, this.sle)).domain;
-  }
-
-  /** Reason phrase of a response ('' when absent); null for requests. */
-  get reasonPhrase(): string | null {
-    if (this.isRequest) return null;
-    return utf8(this.buf, this.sl, this.sle);
   }
 
   get callId(): string | null {
@@ -524,16 +379,6 @@ export class SipMessage {
     return this._branch;
   }
 
-  /** Raw value of the first Reason header (see parseReasonHeader()). */
-  get reasonHeader(): string | null {
-    return this.known(H_REASON);
-  }
-
-  /** Raw value of the first Contact header. */
-  get contact(): string | null {
-    return this.known(H_CONTACT);
-  }
-
   /** Value of the first Content-Length header; null when absent or not a non-negative integer. */
   get contentLength(): number | null {
     if (this._cl === undefined) {
@@ -567,20 +412,6 @@ export class SipMessage {
   /** First value of a header (full or compact name, any case), unfolded and trimmed; null if absent. */
   header(name: string | HeaderName): string | null {
     return this.nextHeader(compiled(name), this.hs) < 0 ? null : valueString(this.buf, R_START, R_END, R_FOLDED);
-  }
-
-  /** Every value of a header, in order (one entry per header line; comma lists are not split). */
-  headerAll(name: string | HeaderName): string[] {
-    const h = compiled(name);
-    const out: string[] = [];
-    let p = this.hs;
-    while ((p = this.nextHeader(h, p)) >= 0) out.push(valueString(this.buf, R_START, R_END, R_FOLDED));
-    return out;
-  }
-
-  private known(id: number): string | null {
-    const s = this.find(id);
-    return s < 0 ? null : valueString(this.buf, s, this.pos![2 * id + 1], (this.folded & (1 << id)) !== 0);
   }
 
   /** tag parameter of a name-addr header (From, To). */
@@ -623,7 +454,7 @@ export class SipMessage {
 
   /** Value start of the first header `id` (reading more lines if needed), -1 when absent. */
   private find(id: number): number {
-    const pos = (this.pos ??= [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
+    const pos = (this.pos ??= [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
     while (pos[2 * id] < 0 && this.scan >= 0) this.step();
     return pos[2 * id];
   }
@@ -632,8 +463,8 @@ export class SipMessage {
   private step(): void {
     const b = this.buf;
     const n = b.length;
-    const pos = (this.pos ??= [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
-    let p = this.scan;
+    const pos = (this.pos ??= [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
+    const p = this.scan;
     if (p >= n) {
       this.bodyStart = n;
       this.scan = -1;
@@ -646,7 +477,7 @@ export class SipMessage {
       return;
     }
     line(b, p, n);
-    let le = R_END;
+    const le = R_END;
     let next = R_NEXT;
     // a continuation line with no header before it (right after the start line) is ignored
     if (c !== SP && c !== HT && headerLine(b, p, le)) {
@@ -656,23 +487,13 @@ export class SipMessage {
         while (vs < le && (b[vs] === SP || b[vs] === HT)) vs++;
         let ve = le;
         while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HT)) ve--;
-        // continuation lines extend the value
-        while (next < n && ((c = b[next]) === SP || c === HT)) {
-          p = next;
-          line(b, p, n);
-          le = R_END;
+        // continuation lines extend the value (rare: the loop is shared with nextHeader)
+        if (next < n && ((c = b[next]) === SP || c === HT)) {
+          continuation(b, vs, ve, next, n);
+          vs = R_START;
+          ve = R_END;
           next = R_NEXT;
-          let e = le;
-          while (e > p && (b[e - 1] === SP || b[e - 1] === HT)) e--;
-          if (e === p) continue;
-          if (ve === vs) {
-            // the value starts on the continuation line
-            vs = p;
-            while (vs < e && (b[vs] === SP || b[vs] === HT)) vs++;
-          } else {
-            this.folded |= 1 << id;
-          }
-          ve = e;
+          if (R_FOLDED) this.folded |= 1 << id;
         }
         pos[2 * id] = vs;
         pos[2 * id + 1] = ve;
@@ -694,7 +515,7 @@ export class SipMessage {
       if (c === CR || c === LF) return -1;
       line(b, p, n);
       const le = R_END;
-      let next = R_NEXT;
+      const next = R_NEXT;
       if (c !== SP && c !== HT && (c === first || (c | 0x20) === first || (c | 0x20) === h.compact) && headerLine(b, p, le)) {
         const ns = R_START;
         const ne = R_END;
@@ -703,26 +524,13 @@ export class SipMessage {
           while (vs < le && (b[vs] === SP || b[vs] === HT)) vs++;
           let ve = le;
           while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HT)) ve--;
-          let folded = false;
-          let cc = 0;
-          while (next < n && ((cc = b[next]) === SP || cc === HT)) {
-            const q = next;
-            line(b, q, n);
-            next = R_NEXT;
-            let e = R_END;
-            while (e > q && (b[e - 1] === SP || b[e - 1] === HT)) e--;
-            if (e === q) continue;
-            if (ve === vs) {
-              vs = q;
-              while (vs < e && (b[vs] === SP || b[vs] === HT)) vs++;
-            } else {
-              folded = true;
-            }
-            ve = e;
+          if (next < n && (b[next] === SP || b[next] === HT)) {
+            continuation(b, vs, ve, next, n);
+            return R_NEXT;
           }
           R_START = vs;
           R_END = ve;
-          R_FOLDED = folded;
+          R_FOLDED = false;
           return next;
         }
       }
@@ -797,24 +605,4 @@ export function parseSip(buf: Buffer): SipParseResult {
       : fail('SIP_BAD_START_LINE', 'request line does not end with SIP/2.0', vs);
   }
   return { ok: true, value: new SipMessage(buf, true, method, 0, us, ue, hs) };
-}
-
-export interface SipReason {
-  protocol: string;
-  cause: number | null;
-  text: string | null;
-}
-
-/** Splits a Reason header value such as `Q.850;cause=16;text="Normal call clearing"`. */
-export function parseReasonHeader(value: string): SipReason {
-  const b = Buffer.from(value, 'utf8');
-  let p = 0;
-  while (p < b.length && TOKEN[b[p]] === 1) p++;
-  const protocol = b.toString('utf8', 0, p);
-  let cause: number | null = null;
-  if (findParam(b, p, b.length, P_CAUSE, true) && /^\d{1,9}$/.test(b.toString('latin1', R_START, R_END))) {
-    cause = Number(b.toString('latin1', R_START, R_END));
-  }
-  const text = findParam(b, p, b.length, P_TEXT, true) ? b.toString('utf8', R_START, R_END) : null;
-  return { protocol, cause, text };
 }
