@@ -66,7 +66,7 @@ function patch(f: Buffer, n: number, at: number): void {
   }
 }
 
-function pipelineRate(): BenchResult[] {
+export function pipelineRate(): BenchResult[] {
   const T = templates();
   const CALLS = 40_000;
   const MSGS = CALLS * 7;

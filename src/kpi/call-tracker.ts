@@ -110,9 +110,14 @@ class Leg {
   /** Lowest and newest CSeq of the leg's initial INVITE transactions. */
   readonly firstSeq: number;
   seq: number;
-  /** INVITE transactions without a final reply yet, and their top Via branches. */
-  open: number[];
-  branches: (string | null)[];
+  /**
+   * INVITE transactions without a final reply yet and their top Via branches: the first one inline
+   * (almost every call has one transaction), further ones in `more` (CSeq 2, 3... without a
+   * challenge) only when they exist. `openSeq` -1: none open.
+   */
+  openSeq: number;
+  openBranch: string | null;
+  more: { seq: number; branch: string | null }[] | null = null;
   pddDone = false;
   awaitingAuth = false;
   /** When it entered its current map (pending: last INVITE; answered: answer; done: decision). */
@@ -137,9 +142,38 @@ class Leg {
     this.lastInvite = t;
     this.firstSeq = seq;
     this.seq = seq;
-    this.open = [seq];
-    this.branches = [branch];
+    this.openSeq = seq;
+    this.openBranch = branch;
     this.since = t;
+  }
+
+  /** Opens a further INVITE transaction. */
+  addOpen(seq: number, branch: string | null): void {
+    if (this.openSeq < 0) {
+      this.openSeq = seq;
+      this.openBranch = branch;
+    } else (this.more ??= []).push({ seq, branch });
+  }
+
+  /** The branch of open transaction `seq`; undefined when it is not open. */
+  openBranchOf(seq: number): string | null | undefined {
+    if (this.openSeq === seq) return this.openBranch;
+    const m = this.more?.find((x) => x.seq === seq);
+    return m === undefined ? undefined : m.branch;
+  }
+
+  /** Closes open transaction `seq` (it had its final reply); returns how many stay open. */
+  close(seq: number): number {
+    if (this.openSeq === seq) {
+      const next = this.more?.shift();
+      this.openSeq = next === undefined ? -1 : next.seq;
+      this.openBranch = next === undefined ? null : next.branch;
+    } else if (this.more !== null) {
+      const i = this.more.findIndex((x) => x.seq === seq);
+      if (i >= 0) this.more.splice(i, 1);
+    }
+    if (this.more !== null && this.more.length === 0) this.more = null;
+    return (this.openSeq < 0 ? 0 : 1) + (this.more?.length ?? 0);
   }
 }
 
@@ -191,6 +225,8 @@ export class CallTracker {
   private readonly answeredAttempts = new Map<string, Leg>();
   /** Attempts challenged (401/407) by Call-ID and destination: the re-sent INVITE continues them. */
   private readonly challenged = new Map<string, Leg>();
+  /** Shared scope lists of legs (see scopeList). */
+  private readonly lists = new Map<string, ScopeHandles[]>();
   /** Recently seen non-initial requests (Call-ID, CSeq, method) → time: retransmissions count once. */
   private readonly recent = new Map<string, number>();
   readonly scopes: Scopes;
@@ -279,11 +315,10 @@ export class CallTracker {
       return;
     }
     if (this.calls.size >= this.opt.maxCalls) this.evictOldest(this.calls);
-    const scopes = [this.scopes.all];
     const customer = this.customerOf(msg, meta);
-    if (customer !== null) scopes.push(this.scopes.get({ customer }, t));
-    if (this.destinationOf !== null) scopes.push(this.scopes.get({ destination: this.destinationOf(msg) }, t));
-    this.calls.pending.set(callId, new Leg(t, seq, msg.viaBranch, scopes, callId, callId, '', true));
+    const c = customer === null ? null : this.scopes.get({ customer }, t);
+    const d = this.destinationOf === null ? null : this.scopes.get({ destination: this.destinationOf(msg) }, t);
+    this.calls.pending.set(callId, new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), callId, callId, '', true));
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -296,8 +331,7 @@ export class CallTracker {
     if (leg.state !== PENDING || seq <= leg.seq) return; // a retransmission (or a late copy)
     // the INVITE re-sent after a 401/407, or another INVITE transaction of the same call
     leg.seq = seq;
-    leg.open.push(seq);
-    leg.branches.push(msg.viaBranch);
+    leg.addOpen(seq, msg.viaBranch);
     leg.awaitingAuth = false;
     leg.lastInvite = t;
     this.move(leg, table.pending, table.pending, t);
@@ -322,14 +356,31 @@ export class CallTracker {
     const call = this.correlate(msg, meta, callId);
     const carrier = this.carrierOf!(msg, meta) ?? 'unknown';
     const scope: { carrier: string; destination?: string } = { carrier };
-    const scopes = [this.scopes.get(scope, t)];
-    if (this.destinationOf !== null) scopes.push(this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t));
-    const a = new Leg(t, seq, msg.viaBranch, scopes, key, callId, dst, false);
+    const cd = this.destinationOf === null ? null : this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t);
+    const a = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), key, callId, dst, false);
     a.call = call;
     this.attempts.pending.set(key, a);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
+  }
+
+  /**
+   * The scopes a leg feeds, as one shared list per combination (a leg holds a reference, not a list
+   * of its own: 500 000 tracked calls share a few thousand lists).
+   */
+  private scopeList(a: ScopeHandles, b: ScopeHandles | null, c: ScopeHandles | null): readonly ScopeHandles[] {
+    if (b === null && c === null) return a.alone;
+    const key = `${a.key}\x01${b?.key ?? ''}\x01${c?.key ?? ''}`;
+    let l = this.lists.get(key);
+    if (l === undefined) {
+      if (this.lists.size >= 100_000) this.lists.clear();
+      l = [a];
+      if (b !== null) l.push(b);
+      if (c !== null) l.push(c);
+      this.lists.set(key, l);
+    }
+    return l;
   }
 
   /** The call an attempt belongs to: same Call-ID (proxy), or the one its correlation names (B2BUA). */
@@ -374,20 +425,17 @@ export class CallTracker {
   }
 
   private reply(table: LegTable, leg: Leg, msg: SipView, seq: number, t: number): void {
-    const i = leg.open.indexOf(seq);
     if (seq < leg.firstSeq || seq > leg.seq) return; // a re-INVITE's reply, or unknown
+    const branch = leg.openBranchOf(seq);
     const code = msg.status;
     if (code < 200) {
-      if (i >= 0 && !leg.pddDone && this.ringing.has(code)) this.pdd(leg, t);
+      if (branch !== undefined && !leg.pddDone && this.ringing.has(code)) this.pdd(leg, t);
       return;
     }
-    if (i < 0) return; // its transaction had its final reply already: a retransmission
-    const branch = leg.branches[i];
+    if (branch === undefined) return; // its transaction had its final reply already: a retransmission
     if (code >= 300 && branch !== null && msg.viaBranch !== null && msg.viaBranch !== branch) return; // another leg's failure (proxy seen from both sides)
     if (code === 401 || code === 407) {
-      leg.open.splice(i, 1);
-      leg.branches.splice(i, 1);
-      if (leg.open.length === 0) {
+      if (leg.close(seq) === 0) {
         leg.awaitingAuth = true; // a challenge: not an outcome, and it does not end PDD
         if (table === this.attempts) this.challenged.set(`${leg.callId}\n${leg.dst}`, leg);
       }
@@ -395,9 +443,8 @@ export class CallTracker {
     }
     const out = this.outcomes.of(code);
     if (out === undefined) return;
-    leg.open.splice(i, 1);
-    leg.branches.splice(i, 1);
-    if (!out.answered && leg.open.length > 0) return; // an earlier transaction may still answer the call
+    const stillOpen = leg.close(seq);
+    if (!out.answered && stillOpen > 0) return; // an earlier transaction may still answer the call
     if (!leg.pddDone) this.pdd(leg, t);
     this.decide(leg, out, t);
     if (out.answered) {

@@ -33,6 +33,8 @@ export class ScopeHandles {
   lastUsed: number;
   /** Removed by the idle expiry while a call still held it: the next update brings it back. */
   expired = false;
+  /** A list holding only this scope (legs that feed one scope share it). */
+  readonly alone: readonly ScopeHandles[] = [this];
   constructor(
     private readonly sink: KpiSink,
     readonly scope: Scope,
