@@ -130,7 +130,7 @@ export class CaptureDecoder {
         sink.sip(payload, { timeMs, srcIp: meta.srcIp, dstIp: meta.dstIp, srcPort: meta.srcPort, dstPort: meta.dstPort }, transport);
       },
       hep: (frame) => this.hep(frame),
-      skip: (reason) => stats.skipped[reason]++,
+      skipped: (reason) => stats.skipped[reason]++,
       wsUpgrade: (meta) => {
         const key = flowKey(meta.dstIp, meta.dstPort, meta.srcIp, meta.srcPort);
         const back = { srcIp: meta.dstIp, dstIp: meta.srcIp, srcPort: meta.dstPort, dstPort: meta.srcPort };

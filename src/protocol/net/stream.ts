@@ -14,7 +14,7 @@ import { WsStream } from './websocket.ts';
 export interface StreamEvents {
   sip(payload: Buffer, meta: StreamMeta, transport: Transport, timeMs: number): void;
   hep(frame: Buffer): void;
-  skip(reason: SkipReason): void;
+  skipped(reason: SkipReason): void;
   /** The client asked for a WebSocket upgrade: the other direction starts with the HTTP answer. */
   wsUpgrade(meta: StreamMeta): void;
 }
@@ -83,9 +83,9 @@ export class StreamDecoder implements FlowContent {
     this.wsEvents = {
       message: (payload: Buffer) => {
         if (startLineAt(payload, 0, payload.length) === 1) this.ev.sip(payload, this.meta, 'ws', t);
-        else this.ev.skip('not_sip');
+        else this.ev.skipped('not_sip');
       },
-      error: () => this.ev.skip('ws_decode_errors'),
+      error: () => this.ev.skipped('ws_decode_errors'),
       setTime: (x: number) => (t = x),
     };
   }
@@ -110,10 +110,10 @@ export class StreamDecoder implements FlowContent {
         this.ws!.push(chunk.subarray(s, e), this.wsEvents);
         return;
       case M_TLS:
-        this.ev.skip('tls');
+        this.ev.skipped('tls');
         return;
       case M_OTHER:
-        this.ev.skip('not_sip');
+        this.ev.skipped('not_sip');
         return;
     }
     let b = chunk;
@@ -137,7 +137,7 @@ export class StreamDecoder implements FlowContent {
       // frames cannot be found again after a hole
       this.ws!.reset();
       this.mode = M_OTHER;
-      this.ev.skip('ws_decode_errors');
+      this.ev.skipped('ws_decode_errors');
       return;
     }
     this.held = null;
@@ -145,7 +145,7 @@ export class StreamDecoder implements FlowContent {
   }
 
   close(): void {
-    if (this.heldBytes > 0) this.ev.skip('tcp_incomplete');
+    if (this.heldBytes > 0) this.ev.skipped('tcp_incomplete');
     this.held = null;
     this.hepFramer = null;
     this.ws?.reset();
@@ -158,7 +158,7 @@ export class StreamDecoder implements FlowContent {
 
   private hold(b: Buffer, p: number, end: number): void {
     if (end - p > this.maxMessage) {
-      this.ev.skip('tcp_overflow');
+      this.ev.skipped('tcp_overflow');
       this.mode = M_RESYNC;
       // keep the last line: it may start the next message
       let q = end;
@@ -181,7 +181,7 @@ export class StreamDecoder implements FlowContent {
           return;
         }
         if (m === M_TLS) {
-          this.ev.skip('tls');
+          this.ev.skipped('tls');
           return;
         }
         if (m === M_WS_REQUEST || m === M_WS_ANSWER) continue;
@@ -190,13 +190,13 @@ export class StreamDecoder implements FlowContent {
           const q = findStartLine(b, p, end);
           const h = b.indexOf(HEP3, p);
           if (h >= 0 && h < q) {
-            this.ev.skip('not_sip');
+            this.ev.skipped('not_sip');
             this.mode = M_HEP;
             this.hepFramer = new HepStreamFramer();
             this.pushHep(b, h, end);
             return;
           }
-          if (q > p) this.ev.skip('not_sip');
+          if (q > p) this.ev.skipped('not_sip');
           p = q;
           if (p >= end) return;
           if (startLineAt(b, p, end) !== 1) return this.hold(b, p, end);
@@ -208,7 +208,7 @@ export class StreamDecoder implements FlowContent {
         if (h < 0) {
           if (end - p > MAX_HTTP_HEADER) {
             this.mode = M_OTHER;
-            this.ev.skip('not_sip');
+            this.ev.skipped('not_sip');
             return;
           }
           return this.hold(b, p, end);
@@ -219,14 +219,14 @@ export class StreamDecoder implements FlowContent {
             this.mode = M_WS;
           } else {
             this.mode = M_OTHER;
-            this.ev.skip('not_sip');
+            this.ev.skipped('not_sip');
             return;
           }
         } else {
           if (prefixOf(b, p, h, 'HTTP/1.1 101') === 1 || prefixOf(b, p, h, 'HTTP/1.0 101') === 1) this.mode = M_WS;
           else {
             this.mode = M_OTHER;
-            this.ev.skip('not_sip');
+            this.ev.skipped('not_sip');
             return;
           }
         }
@@ -238,7 +238,7 @@ export class StreamDecoder implements FlowContent {
       if (b[p] === 0x0d || b[p] === 0x0a) {
         let q = p;
         while (q < end && (b[q] === 0x0d || b[q] === 0x0a)) q++;
-        this.ev.skip('no_payload');
+        this.ev.skipped('no_payload');
         p = q;
         continue;
       }
@@ -252,14 +252,14 @@ export class StreamDecoder implements FlowContent {
       if (h < 0) return this.hold(b, p, end);
       const cl = contentLength(b, p, h);
       if (cl === -2) {
-        this.ev.skip('malformed');
+        this.ev.skipped('malformed');
         this.mode = M_RESYNC;
         p = h;
         continue;
       }
       const msgEnd = h + (cl < 0 ? 0 : cl);
       if (msgEnd - p > this.maxMessage) {
-        this.ev.skip('tcp_overflow');
+        this.ev.skipped('tcp_overflow');
         this.mode = M_RESYNC;
         p = h;
         continue;
