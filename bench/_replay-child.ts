@@ -2,10 +2,11 @@
  * Child of bench/replay.ts: replays one capture file and prints one JSON line with the figures
  * (wall time of the replay itself, messages, peak RSS of this process).
  */
-import { replayCapture } from '../src/app/replay.ts';
+import { boundHeapGrowth, replayCapture } from '../src/app/replay.ts';
 import { defaultConfig } from '../src/config/load.ts';
 
 const file = process.argv[2];
+boundHeapGrowth(); // as `sipstats replay` does
 const t0 = process.hrtime.bigint();
 const r = await replayCapture(file, { config: defaultConfig().engine });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -1,5 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { DEFAULTS } from '../config/defaults.ts';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
 import type { EngineConfig } from '../core/types.ts';
@@ -21,7 +23,7 @@ export interface ReplayOptions extends TrackerOptions {
   progress?: (done: number, packets: number) => void;
   /** Bounds of the capture decoder (fragments, TCP); defaults suit captures of any size. */
   capture?: Omit<CaptureOptions, 'inflate'>;
-  /** Bytes read from the file at a time (default 1 MiB). */
+  /** Bytes read from the file at a time (default `DEFAULTS.replay.chunkBytes`, 1 MiB). */
   chunkBytes?: number;
   /** Where the profiles declared for the KPIs, and failed KPI updates (rate-limited), are reported. */
   log?: (level: 'info' | 'warn', message: string) => void;
@@ -45,6 +47,20 @@ export interface ReplayResult {
   firstMs: number;
   lastMs: number;
   error?: { code: string; message: string };
+}
+
+/**
+ * For a process that replays: V8 may let the heap grow only `percent` past what is still in use
+ * after each full collection (`DEFAULTS.replay.heapGrowingPercent`), instead of up to 4× its
+ * size, so that the process's memory follows what replay holds (bounded) rather than how much of
+ * the file went through. Not a heap limit: nothing fails when more is in use. Process-wide, so it
+ * is the command line's call, not replayCapture's. Returns the percent applied, or null when node
+ * was started with its own `--heap-growing-percent` (kept).
+ */
+export function boundHeapGrowth(percent: number = DEFAULTS.replay.heapGrowingPercent): number | null {
+  if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return null;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  return percent;
 }
 
 /**
@@ -88,7 +104,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   let nextReport = 0;
   // plain synchronous reads into a fresh buffer each time (what the SIP layer keeps of a packet, if
   // anything, must not see its bytes overwritten); the next read starts when the chunk is done
-  const chunkBytes = opts.chunkBytes ?? 1 << 20;
+  const chunkBytes = opts.chunkBytes ?? DEFAULTS.replay.chunkBytes;
   const fd = openSync(file, 'r');
   try {
     for (;;) {

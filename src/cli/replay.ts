@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { replayCapture } from '../app/replay.ts';
+import { boundHeapGrowth, replayCapture } from '../app/replay.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import { formatKpiTable, TABLE_VIEWS } from '../kpi/kpi-table.ts';
 import type { TableView } from '../kpi/kpi-table.ts';
@@ -67,6 +67,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (!TABLE_VIEWS.includes(by)) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.join(', ')}, got '${values.by}'`);
   const config = values.config !== undefined ? await loadConfigFile(values.config) : defaultConfig();
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
+  // memory follows what replay holds (bounded), not the file's size (DEFAULTS.replay)
+  boundHeapGrowth();
   let last = 0;
   const r = await replayCapture(positionals[0], {
     config: config.engine,

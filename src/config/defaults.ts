@@ -37,6 +37,21 @@ export const DEFAULTS = Object.freeze({
   tcpIdleTimeoutMs: 300_000,
   /** URL the `sipstats mi` client talks to. */
   miUrl: 'http://127.0.0.1:8888/mi',
+  replay: Object.freeze({
+    /** Bytes read from the capture file at a time, in bytes (1 MiB). */
+    chunkBytes: 1024 * 1024,
+    /**
+     * How far V8 lets the heap of a `sipstats replay` process grow past the memory still in use
+     * after a full collection before the next one, in percent (V8's `--heap-growing-percent`; its
+     * own choice is up to 300 %, i.e. 4×). Replay holds a bounded set (tracked calls, seen
+     * requests, series: docs/kpis.md#replay-memory), so this only stops the heap from growing
+     * lazily: with V8's choice RSS rose with the file (about 220 MB at 0.29 GB, 350 MB at 1 GB,
+     * 430 MB at 5 GB of the benchmark's mix); at 50 % it stays at about 230 MB, at the cost of
+     * more frequent full collections. Not a limit: a larger set in use still fits. A
+     * `--heap-growing-percent` given to node wins.
+     */
+    heapGrowingPercent: 50,
+  }),
   http: Object.freeze({
     /** Largest request body read, in bytes (1 MiB); past it the reply is 413. */
     bodyLimit: 1024 * 1024,

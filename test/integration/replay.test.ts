@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
+import { DEFAULTS } from '../../src/config/defaults.ts';
 
 const T0 = 1_795_508_400_000;
 
@@ -70,4 +71,15 @@ test('replay of a missing or non-capture file fails with a clear message', () =>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a replay process lets V8 grow its heap only DEFAULTS.replay.heapGrowingPercent past what is in use; node\'s own --heap-growing-percent wins', () => {
+  const code = "import { boundHeapGrowth } from './src/app/replay.ts'; console.log(JSON.stringify(boundHeapGrowth()));";
+  const run = (...flags: string[]) => spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+  const applied = run();
+  assert.equal(applied.status, 0, applied.stderr);
+  assert.equal(applied.stdout.trim(), String(DEFAULTS.replay.heapGrowingPercent));
+  const kept = run('--heap-growing-percent=80');
+  assert.equal(kept.status, 0, kept.stderr);
+  assert.equal(kept.stdout.trim(), 'null');
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readPcap, iteratePcap, newPcapStats } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp, newLinkStats, LinkType } from '../../src/protocol/pcap/link.ts';
-import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
+import { buildUdpFrame, writePcap, writePcapng } from '../../src/protocol/pcap/write.ts';
+import { PcapStreamReader } from '../../src/protocol/pcap/stream.ts';
 
 const INVITE = 'INVITE sip:bob@example.com SIP/2.0\r\nFrom: "Zoë" <sip:zoe@example.com>;tag=1\r\nCall-ID: pcap-1\r\n\r\n';
 
@@ -269,4 +270,76 @@ test('IPv4 options, IPv6 extension headers, fragments, non-UDP and junk are coun
   }
   assert.equal(stats.udp, 3);
   assert.ok(stats.malformed > 100);
+});
+
+test('streaming reader: records inside a chunk are read in place, only one straddling a chunk boundary is joined; held bytes stay within one record', () => {
+  // frames of different sizes, so that records fall across chunk boundaries at every offset
+  const frames = Array.from({ length: 60 }, (_, i) => ({
+    timeMs: 1_700_000_000_000 + i,
+    data: buildUdpFrame({ srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 5060, dstPort: 5060, payload: INVITE + 'x'.repeat((i * 37) % 300) }, 'ethernet'),
+  }));
+  const biggest = Math.max(...frames.map((f) => f.data.length)) + 32;
+  const files = {
+    pcap: writePcap(frames, { linkType: 1 }),
+    pcapng: writePcapng([{ linkType: 1 }], frames.map((f) => ({ interfaceId: 0, timeMs: f.timeMs, data: f.data }))),
+  };
+  for (const [name, file] of Object.entries(files)) {
+    for (const size of [1, 7, 100, 333, 1000, 4096]) {
+      const chunks = new Set<Buffer>();
+      const got: Buffer[] = [];
+      let joined = 0;
+      const r = new PcapStreamReader((_link, b, s, e) => {
+        if (!chunks.has(b)) joined++;
+        got.push(Buffer.from(b.subarray(s, e)));
+      });
+      let boundaries = 0;
+      for (let o = 0; o < file.length; o += size) {
+        const chunk = Buffer.from(file.subarray(o, o + size)); // a buffer of its own, as a file read gives
+        chunks.add(chunk);
+        r.push(chunk);
+        boundaries++;
+        assert.ok(r.heldBytes <= biggest, `${name}/${size}: ${r.heldBytes} bytes held`);
+      }
+      assert.equal(r.end().error, null, `${name}/${size}`);
+      assert.deepEqual(got, frames.map((f) => f.data), `${name}/${size}`);
+      // a record is copied only when it straddles chunks: at most one per boundary
+      assert.ok(joined <= Math.min(boundaries - 1, frames.length), `${name}/${size}: ${joined} records joined for ${boundaries - 1} boundaries`);
+      if (size >= 1000) assert.ok(joined < frames.length / 2, `${name}/${size}: ${joined} of ${frames.length} records copied`);
+    }
+  }
+});
+
+test('streaming reader: damage is reported at the same file offset however the file is chunked', () => {
+  const frame = buildUdpFrame({ srcIp: '192.0.2.1', dstIp: '192.0.2.2', srcPort: 1, dstPort: 2, payload: INVITE }, 'ethernet');
+  const frames = Array.from({ length: 5 }, (_, i) => ({ timeMs: 1 + i, data: frame }));
+  const pcap = Buffer.from(writePcap(frames, { linkType: 1 }));
+  pcap.writeUInt32BE(0x7fffffff, 24 + 3 * (16 + frame.length) + 8); // the 4th record claims 2 GiB
+  const ng = Buffer.from(writePcapng([{ linkType: 1 }], frames.map((f) => ({ interfaceId: 0, timeMs: f.timeMs, data: f.data }))));
+  const lastBlock = ng.length - ng.readUInt32LE(ng.length - 4);
+  ng.writeUInt32LE(13, lastBlock + 4); // the last block's length is not a multiple of 4
+  for (const file of [pcap, ng]) {
+    const whole = readPcap(file).stats.error;
+    assert.ok(whole !== null);
+    for (const size of [1, 5, 64, 200, file.length]) {
+      let n = 0;
+      const r = new PcapStreamReader(() => void n++);
+      for (let o = 0; o < file.length; o += size) r.push(Buffer.from(file.subarray(o, o + size)));
+      const st = r.end();
+      assert.deepEqual(st.error && { code: st.error.code, offset: st.error.offset }, { code: whole.code, offset: whole.offset }, `chunks of ${size}`);
+      assert.equal(n, file === pcap ? 3 : 4);
+    }
+  }
+});
+
+test('streaming reader: a classic record claiming more than 64 MiB is damage even under a huge snap length (nothing held for it)', () => {
+  const head = writePcap([], { linkType: 1, snaplen: 0xffffffff });
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32BE(100 * 1024 * 1024, 8);
+  rec.writeUInt32BE(100 * 1024 * 1024, 12);
+  const r = new PcapStreamReader(() => assert.fail('no packet'));
+  r.push(Buffer.concat([head, rec]));
+  for (let i = 0; i < 4; i++) r.push(Buffer.alloc(1 << 20));
+  assert.equal(r.heldBytes, 0);
+  assert.equal(r.stats.error?.code, 'PCAP_BAD_BLOCK');
+  assert.equal(r.stats.error?.offset, 24 + 8);
 });

@@ -47,6 +47,8 @@ export class PcapStreamReader {
   private snaplen = 0;
   private ifaces: Iface[] = [];
   private lastTime = 0;
+  /** File offset of the first byte of the buffer being parsed. */
+  private base = 0;
 
   constructor(private readonly onPacket: PacketHandler) {}
 
@@ -55,17 +57,50 @@ export class PcapStreamReader {
     return this.rest?.length ?? 0;
   }
 
-  /** Feeds the next chunk of the file. The handler is called for every packet it completes. */
+  /**
+   * Feeds the next chunk of the file. The handler is called for every packet it completes. A
+   * record that straddles chunks is joined from the bytes held and just the part of this chunk it
+   * needs; the records after it are read in place (the chunk is never copied as a whole).
+   */
   push(chunk: Buffer): void {
     if (this.state === S_DONE || chunk.length === 0) return;
-    let b = chunk;
-    if (this.rest !== null) {
-      b = Buffer.concat([this.rest, chunk], this.rest.length + chunk.length);
-      this.rest = null;
+    let pos = 0;
+    while (this.rest !== null) {
+      const held = this.rest;
+      const take = Math.min(chunk.length - pos, Math.max(0, this.unitLength(held) - held.length));
+      const b = take > 0 ? Buffer.concat([held, chunk.subarray(pos, pos + take)], held.length + take) : held;
+      pos += take;
+      const state = this.state;
+      const used = this.parse(b, 0, this.consumed);
+      this.consumed += used;
+      // what is held is always a copy (never a view of a chunk the caller may reuse)
+      this.rest = this.state !== S_DONE && used < b.length ? b.subarray(used) : null;
+      if (this.state === S_DONE || pos === chunk.length) return;
+      if (this.rest !== null && take === 0 && used === 0 && this.state === state) {
+        // no progress (cannot happen while unitLength agrees with the parsers): join it all
+        const all = Buffer.concat([held, chunk.subarray(pos)]);
+        const u = this.parse(all, 0, this.consumed);
+        this.consumed += u;
+        this.rest = this.state !== S_DONE && u < all.length ? all.subarray(u) : null;
+        return;
+      }
     }
-    const used = this.parse(b);
-    this.consumed += used;
-    if (this.state !== S_DONE && used < b.length) this.rest = Buffer.from(b.subarray(used));
+    const used = this.parse(chunk, pos, this.consumed - pos);
+    this.consumed += used - pos;
+    if (this.state !== S_DONE && used < chunk.length) this.rest = Buffer.from(chunk.subarray(used));
+  }
+
+  /**
+   * Bytes of the unit (global header, record or block) that starts at b[0], as far as b tells:
+   * its whole length once its header is there, else the length of the header that tells it.
+   */
+  private unitLength(b: Buffer): number {
+    if (this.state === S_MAGIC) return 24;
+    if (this.state === S_CLASSIC) return b.length < 16 ? 16 : 16 + this.u32(b, 8);
+    if (b.length < 12) return 12;
+    if (b.readUInt32BE(0) !== NG_SHB) return this.u32(b, 4);
+    const bom = b.readUInt32BE(8);
+    return bom === 0x4d3c2b1a ? b.readUInt32LE(4) : b.readUInt32BE(4);
   }
 
   /** End of the file: an incomplete record left over is reported as PCAP_TRUNCATED. */
@@ -98,27 +133,31 @@ export class PcapStreamReader {
     return this.le ? b.readUInt16LE(o) : b.readUInt16BE(o);
   }
 
-  /** Parses what it can of b; returns the bytes used. */
-  private parse(b: Buffer): number {
-    let off = 0;
+  /**
+   * Parses what it can of b from `start`; returns the offset where it stopped. `base` is the
+   * file offset of b[0] (for the offsets errors report).
+   */
+  private parse(b: Buffer, start: number, base: number): number {
+    this.base = base;
+    let off = start;
     if (this.state === S_MAGIC) {
-      if (b.length < 4) return 0;
-      const magic = b.readUInt32BE(0);
+      if (b.length - off < 4) return off;
+      const magic = b.readUInt32BE(off);
       if (magic === NG_SHB) {
         this.state = S_NG;
         this.stats.format = 'pcapng';
       } else if (magic === PCAP_US_BE || magic === PCAP_US_LE || magic === PCAP_NS_BE || magic === PCAP_NS_LE) {
-        if (b.length < 24) return 0;
+        if (b.length - off < 24) return off;
         this.state = S_CLASSIC;
         this.stats.format = 'pcap';
         this.le = magic === PCAP_US_LE || magic === PCAP_NS_LE;
         this.nano = magic === PCAP_NS_BE || magic === PCAP_NS_LE;
-        this.snaplen = this.u32(b, 16);
-        this.linkType = this.u32(b, 20) & 0xffff;
-        off = 24;
+        this.snaplen = this.u32(b, off + 16);
+        this.linkType = this.u32(b, off + 20) & 0xffff;
+        off += 24;
       } else {
-        this.fail('PCAP_BAD_MAGIC', `unknown magic 0x${magic.toString(16)}`, 0);
-        return 0;
+        this.fail('PCAP_BAD_MAGIC', `unknown magic 0x${magic.toString(16)}`, base + off);
+        return off;
       }
     }
     return this.state === S_CLASSIC ? this.classic(b, off) : this.ng(b, off);
@@ -138,8 +177,8 @@ export class PcapStreamReader {
       const frac = le ? b.readUInt32LE(off + 4) : b.readUInt32BE(off + 4);
       const incl = le ? b.readUInt32LE(off + 8) : b.readUInt32BE(off + 8);
       const orig = le ? b.readUInt32LE(off + 12) : b.readUInt32BE(off + 12);
-      if (incl > maxIncl && incl > MAX_RECORD / 4) {
-        this.fail('PCAP_BAD_BLOCK', `record claims ${incl} captured bytes`, this.consumed + off + 8);
+      if (incl > MAX_RECORD || (incl > maxIncl && incl > MAX_RECORD / 4)) {
+        this.fail('PCAP_BAD_BLOCK', `record claims ${incl} captured bytes`, this.base + off + 8);
         return off;
       }
       if (n - off - 16 < incl) break;
@@ -160,19 +199,19 @@ export class PcapStreamReader {
         if (bom === 0x1a2b3c4d) this.le = false;
         else if (bom === 0x4d3c2b1a) this.le = true;
         else {
-          this.fail('PCAP_BAD_BLOCK', 'section header with an unknown byte-order magic', this.consumed + off + 8);
+          this.fail('PCAP_BAD_BLOCK', 'section header with an unknown byte-order magic', this.base + off + 8);
           return off;
         }
       }
       const type = isShb ? NG_SHB : this.u32(b, off);
       const len = this.u32(b, off + 4);
       if (len < 12 || len % 4 !== 0 || len > MAX_RECORD) {
-        this.fail('PCAP_BAD_BLOCK', `block length ${len}`, this.consumed + off + 4);
+        this.fail('PCAP_BAD_BLOCK', `block length ${len}`, this.base + off + 4);
         return off;
       }
       if (len > n - off) break;
       if (this.u32(b, off + len - 4) !== len) {
-        this.fail('PCAP_BAD_BLOCK', 'block trailer length does not match', this.consumed + off + len - 4);
+        this.fail('PCAP_BAD_BLOCK', 'block trailer length does not match', this.base + off + len - 4);
         return off;
       }
       if (!this.block(b, type, off, len)) return off;
@@ -185,7 +224,7 @@ export class PcapStreamReader {
   private block(b: Buffer, type: number, off: number, len: number): boolean {
     const body = off + 8;
     const end = off + len - 4;
-    const at = this.consumed + off;
+    const at = this.base + off;
     switch (type) {
       case NG_SHB:
         this.ifaces = [];
