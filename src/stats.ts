@@ -17,6 +17,8 @@ export interface CreateStatsOptions {
   clock?: Clock;
   /** Gives each new series its labels; default: the KPI catalogue's (`ASR_10macme` → kpi ASR, window 10m, customer acme). */
   labeler?: (name: string) => SeriesLabels | null;
+  /** Numbers a new series keeps sparse before it gets its slot rows (default SPARSE_DOUBLES = 32; 0: rows at once). */
+  sparseDoubles?: number;
 }
 
 const EMPTY: EngineConfig = Object.freeze({ counters: [], groups: [], profiles: [] });
@@ -31,8 +33,8 @@ export class Stats implements MiHandler {
   readonly engine: StatsEngine;
   readonly registry: MiRegistry;
 
-  constructor(config: EngineConfig, clock: Clock, labeler: (name: string) => SeriesLabels | null = identify) {
-    this.engine = new StatsEngine(config, clock, { labeler });
+  constructor(config: EngineConfig, clock: Clock, labeler: (name: string) => SeriesLabels | null = identify, sparseDoubles?: number) {
+    this.engine = new StatsEngine(config, clock, { labeler, sparseDoubles });
     this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine), ...seriesCommands(this.engine)]);
     // the engine's own methods, bound: no extra call layer on the hot path (measurably faster)
     this.updateStat = this.engine.updateStat.bind(this.engine);
@@ -80,5 +82,5 @@ export function createStats(options: CreateStatsOptions = {}): Stats {
     if (!r.ok) throw new ConfigError(r.issues);
     config = r.value;
   }
-  return new Stats(config, options.clock ?? Date.now, options.labeler);
+  return new Stats(config, options.clock ?? Date.now, options.labeler, options.sparseDoubles);
 }

@@ -9,8 +9,8 @@ import { isValidStatName, toValue } from './value.ts';
 /** Profiles per engine (the profile index takes 9 bits of a series code). */
 const PROFILES_MAX = 512;
 
-/** Series per profile (the local index takes the other 22 bits of a series code). */
-const SERIES_PER_PROFILE_MAX = 1 << 22;
+/** Series per profile (the local index takes the other 22 bits of a series code: half for dense series, half for sparse ones). */
+const SERIES_PER_PROFILE_MAX = 1 << 21;
 
 /** How many spellings of profile names the hot-path cache remembers (bounded against abuse). */
 const PROFILE_CACHE_MAX = 1024;
@@ -18,6 +18,8 @@ const PROFILE_CACHE_MAX = 1024;
 export interface EngineOptions {
   /** Gives a new series its structured identity from its name (called once per series). */
   labeler?: (name: string) => SeriesLabels | null;
+  /** Numbers a new series may keep sparse before it gets its rows (default SPARSE_DOUBLES; 0: rows at once). */
+  sparseDoubles?: number;
 }
 
 /**
@@ -59,11 +61,13 @@ export class StatsEngine {
   /** The configuration in force (a reload replaces it). */
   config: EngineConfig;
   private readonly labeler: ((name: string) => SeriesLabels | null) | undefined;
+  private readonly sparseDoubles: number | undefined;
 
   constructor(config: EngineConfig, clock: Clock, options: EngineOptions = {}) {
     this.clock = clock;
     this.config = config;
     this.labeler = options.labeler;
+    this.sparseDoubles = options.sparseDoubles;
     this.declareGroup('script');
     this.declareGroup('dynamic');
     for (const g of config.groups) this.declareGroup(g);
@@ -72,7 +76,7 @@ export class StatsEngine {
       if (alg === undefined) throw new SipstatsError('E_CFG_BAD_PROFILE', `profile '${p.name}': unknown algorithm '${p.algorithm}'`);
       const key = p.name.toLowerCase();
       if (this.profiles.has(key)) throw new SipstatsError('E_CFG_DUPLICATE', `profile '${p.name}' defined twice`);
-      const rt = new ProfileRuntime(p, alg, this.declareGroup(p.group));
+      const rt = this.runtime(p, alg);
       rt.index = this.profiles.size;
       if (rt.index >= PROFILES_MAX) throw new SipstatsError('E_CFG_BAD_PROFILE', `more than ${PROFILES_MAX} profiles`);
       this.profiles.set(key, rt);
@@ -120,14 +124,14 @@ export class StatsEngine {
       changes.push(`group '${g}' added`);
     }
     for (const d of add) {
-      const rt = new ProfileRuntime(d, algorithmFor(d)!, this.declareGroup(d.group));
+      const rt = this.runtime(d, algorithmFor(d)!);
       rt.index = this.profiles.size;
       this.profiles.set(d.name.toLowerCase(), rt);
       changes.push(`profile '${d.name}' added`);
     }
     for (const [p, d] of replace) {
       if (p.size === 0) {
-        const rt = new ProfileRuntime(d, algorithmFor(d)!, this.declareGroup(d.group));
+        const rt = this.runtime(d, algorithmFor(d)!);
         rt.index = p.index;
         this.profiles.set(d.name.toLowerCase(), rt);
         changes.push(`profile '${d.name}' replaced (it held no series)`);
@@ -148,6 +152,15 @@ export class StatsEngine {
     const kept = [...this.profiles.values()].map((p) => p.def);
     this.config = { counters: config.counters, groups: config.groups, profiles: kept };
     return { ok: true, changes };
+  }
+
+  /** A profile's runtime; the name index follows its series when one turns dense (a new local index). */
+  private runtime(d: ProfileDef, alg: NonNullable<ReturnType<typeof algorithmFor>>): ProfileRuntime {
+    const rt = new ProfileRuntime(d, alg, this.declareGroup(d.group), { sparseDoubles: this.sparseDoubles });
+    rt.onRelocate = (s, from) => {
+      if (this.seriesCode[s.name] === from * PROFILES_MAX + rt.index) this.seriesCode[s.name] = s.local * PROFILES_MAX + rt.index;
+    };
+    return rt;
   }
 
   // ---- groups and lookup ------------------------------------------------------------------

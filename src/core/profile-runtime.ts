@@ -12,6 +12,20 @@ const HDR_BITS = 10;
 /** Smallest queue capacity: a series gets slot memory for 4 completed slots on its first slot change. */
 const FIRST_CAPACITY = 4;
 
+/** Local indexes from here up are sparse series; dense ones (rows) are below. */
+export const SPARSE_BASE = 1 << 21;
+
+/**
+ * A new series is sparse: it keeps only the parts its live slots really use (a sketch of one value
+ * is 4 numbers, not 258), in a small array, until they would take more numbers than this; then it
+ * gets its rows (dense). A customer, carrier or destination seen once costs a few hundred bytes,
+ * not tens of kilobytes, and a busy series is dense after its first few updates.
+ */
+export const SPARSE_DOUBLES = 32;
+
+/** A sparse series also turns dense at its 8th update: a busy series belongs on the hot path. */
+const SPARSE_UPDATES = 8;
+
 /** Regions of one capacity in one chunk; the chunk's memory is dropped when its last region is freed. */
 interface Chunk {
   f: Float64Array | undefined;
@@ -43,6 +57,13 @@ interface Pool {
 /**
  * The runtime of one profile: clock-aligned slot arithmetic and the memory that holds the slots
  * of all its series.
+ *
+ * A series starts sparse (see SPARSE_DOUBLES): its live slots as entries [slot, n, parts(n)] in
+ * slot order, in one plain array, each holding the parts the algorithm says it uses (with the
+ * update count last when the profile keeps one); its newest slot seen, the slot of its newest
+ * update and its number of updates in `spMeta`. Reads merge the entries; foreign slots (restore, cluster) merge into them.
+ * Past the budget, or at its SPARSE_UPDATES-th update, the series turns dense: rows as below, a new `local`, and the engine is told
+ * (`onRelocate`) so that its name index follows.
  *
  * Slot k = floor(t*S/W) covers [k*W/S, (k+1)*W/S) (exact: W/S need not be a whole number of ms).
  * Data written in slot k counts until the clock reaches slot k+S. Each series keeps
@@ -115,13 +136,28 @@ export class ProfileRuntime {
   readonly addLocal: (local: number, t: number, v: number) => void;
   /** The `<profile>_other` series that overflow folds into, once created. */
   otherSeries: Series | undefined = undefined;
+  /** Sparse series' entries by sparse index (local - SPARSE_BASE); replaced, never grown in place. */
+  private readonly sp: (number[] | undefined)[] = [];
+  private readonly spSeries: (Series | undefined)[] = [];
+  /** Per sparse index: [newest slot seen, slot of the newest update (absolute slot numbers), updates]. */
+  private spMeta = new Float64Array(96);
+  private spNext = 0;
+  private readonly spFree: number[] = [];
+  /** Parts of one slot, expanded from a sparse entry for forEachSlot callers. */
+  private readonly slotScratch: Float64Array;
+  /** Numbers a sparse series may hold before it turns dense (0: every series is dense at once). */
+  readonly sparseDoubles: number;
+  /** Set by the engine: series `s` moved from local index `from` to `s.local` (it turned dense). */
+  onRelocate: (s: Series, from: number) => void = () => {};
 
   constructor(
     /** Replaced on reload when only read-time settings change (precision, percentage_factor, limits). */
     public def: ProfileDef,
     readonly alg: SeriesAlgorithm,
     readonly group: Group,
+    options: { sparseDoubles?: number } = {},
   ) {
+    this.sparseDoubles = options.sparseDoubles ?? SPARSE_DOUBLES;
     this.W = def.window * 1000;
     this.S = def.slots;
     this.R = this.S - 1;
@@ -147,6 +183,7 @@ export class ProfileRuntime {
     }
     this.scratch = new Float64Array(this.w);
     this.mergeScratch = new Float64Array(this.w);
+    this.slotScratch = new Float64Array(this.w);
     this.cur = new Float64Array(16 * this.cs);
     // Decide once, then rebind: the hot path is a closure over this profile's constants, so the
     // algorithm's add inlines (measured: +12 % updates/s against calling this.alg.add).
@@ -158,7 +195,8 @@ export class ProfileRuntime {
       if (t !== this.lastT) this.computeSlot(t);
       const c = this.cur;
       const o = local * cs;
-      if (c[o] === this.lastKr) {
+      // a sparse series' local is past the rows: tested first, so the load below never reads out of bounds
+      if (local < SPARSE_BASE && c[o] === this.lastKr) {
         add(c, o + 1, v);
         if (hasN) c[o + aw1] += 1;
         return;
@@ -205,8 +243,32 @@ export class ProfileRuntime {
 
   // ---- memory -------------------------------------------------------------------------------
 
-  /** Creates a series: its current-slot and header rows (no queue memory until its first slot change). */
+  /** Creates a series: sparse (no rows) unless the profile keeps none, else its current-slot and header rows. */
   create(name: string, group: Group, t: number): Series {
+    this.size++;
+    if (this.sparseDoubles > 0) {
+      const idx = this.spFree.length > 0 ? this.spFree.pop()! : this.spNext++;
+      if (3 * idx + 3 > this.spMeta.length) {
+        const m = new Float64Array(this.spMeta.length * 2);
+        m.set(this.spMeta);
+        this.spMeta = m;
+      }
+      const s = new Series(name, group, this, SPARSE_BASE + idx);
+      this.sp[idx] = EMPTY;
+      this.spSeries[idx] = s;
+      this.spMeta[3 * idx] = this.slotAt(t);
+      this.spMeta[3 * idx + 1] = this.lastK;
+      this.spMeta[3 * idx + 2] = 0;
+      return s;
+    }
+    const local = this.allocRow(this.slotAt(t), this.lastKr);
+    const s = new Series(name, group, this, local);
+    this.byLocal[local] = s;
+    return s;
+  }
+
+  /** A dense index with fresh rows: no current entry, empty rest and queue; newest slot `last`, newest update at `lu` (relative). */
+  private allocRow(last: number, lu: number): number {
     const local = this.free.length > 0 ? this.free.pop()! : this.nextFree++;
     if ((local + 1) * this.cs > this.cur.length) {
       // grow by half: amortised O(1) copies, at most a third of the rows unused
@@ -216,20 +278,17 @@ export class ProfileRuntime {
       this.cur = cur;
     }
     if (local >>> HDR_BITS === this.hdr.length) this.hdr.push(new Float64Array(this.hs << HDR_BITS));
-    const s = new Series(name, group, this, local);
-    this.byLocal[local] = s;
     this.cur[local * this.cs] = NO_TAIL;
     const h = this.hrow(local);
     const ho = this.hoff(local);
     this.clearEntry(h, ho);
-    h[ho + this.LAST] = this.slotAt(t);
+    h[ho + this.LAST] = last;
     h[ho + this.HEAD] = 0;
     h[ho + this.COUNT] = 0;
-    h[ho + this.LU] = this.lastKr;
+    h[ho + this.LU] = lu;
     h[ho + this.POOL] = -1;
     h[ho + this.REG] = 0;
-    this.size++;
-    return s;
+    return local;
   }
 
   /** Header chunk of series `local` (chunks of 2^HDR_BITS rows: no doubling, no copy). */
@@ -247,11 +306,27 @@ export class ProfileRuntime {
     let n = this.cur.byteLength;
     for (const h of this.hdr) n += h.byteLength;
     for (const p of this.pools) for (const c of p.chunks) n += (c.f?.byteLength ?? 0) + (c.u?.byteLength ?? 0);
+    // sparse entries: V8's array (32 B) and its double elements (16 B + 8 B each); shared empties are free
+    n += this.spMeta.byteLength;
+    for (const a of this.sp) if (a !== undefined && a !== EMPTY) n += 48 + 8 * a.length;
     return n;
+  }
+
+  /** Number of series that are sparse now. */
+  get sparseSize(): number {
+    return this.spNext - this.spFree.length;
   }
 
   /** Gives a removed series' slot memory back to the profile. */
   release(s: Series): void {
+    if (s.local >= SPARSE_BASE) {
+      const idx = s.local - SPARSE_BASE;
+      this.sp[idx] = undefined;
+      this.spSeries[idx] = undefined;
+      this.spFree.push(idx);
+      this.size--;
+      return;
+    }
     const h = this.hrow(s.local);
     const ho = this.hoff(s.local);
     this.freeQueue(h, ho);
@@ -371,6 +446,10 @@ export class ProfileRuntime {
 
   /** An update whose series has no current entry in the clock's slot: the slot changes first. */
   private addSlow(local: number, v: number): void {
+    if (local >= SPARSE_BASE) {
+      this.addSparse(local - SPARSE_BASE, v);
+      return;
+    }
     const h = this.hrow(local);
     const ho = this.hoff(local);
     let k = this.lastK;
@@ -422,6 +501,7 @@ export class ProfileRuntime {
   /** The merged parts of the whole window at `t`, in a scratch array valid until the next call. */
   window(s: Series, t: number): Float64Array {
     const local = s.local;
+    if (local >= SPARSE_BASE) return this.sparseWindow(local - SPARSE_BASE, this.slotAt(t));
     const h = this.hrow(local);
     const ho = this.hoff(local);
     const k = this.slotAt(t);
@@ -546,7 +626,7 @@ export class ProfileRuntime {
    */
   reserve(s: Series, n: number): void {
     const want = Math.min(n, this.R);
-    if (want <= 0) return;
+    if (want <= 0 || s.local >= SPARSE_BASE) return; // a sparse series turns dense by itself if it must
     const h = this.hrow(s.local);
     const ho = this.hoff(s.local);
     const pi = h[ho + this.POOL];
@@ -570,17 +650,31 @@ export class ProfileRuntime {
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
+    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.spMeta[3 * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
     return ((this.slotAt(t) - this.base - this.hrow(s.local)[this.hoff(s.local) + this.LU]) * this.W) / this.S;
   }
 
   /** Brings `s` up to time `t`: drops what has expired. */
   expireAt(s: Series, t: number): void {
     const k = this.slotAt(t);
+    if (s.local >= SPARSE_BASE) {
+      this.sparseAdvance(s.local - SPARSE_BASE, k);
+      return;
+    }
     if (k > this.hrow(s.local)[this.hoff(s.local) + this.LAST]) this.advance(s.local, k);
   }
 
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
+    if (s.local >= SPARSE_BASE) {
+      const a = this.sp[s.local - SPARSE_BASE]!;
+      const x = this.slotScratch;
+      for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+        this.expand(a, e, x);
+        cb(a[e], x, 0);
+      }
+      return;
+    }
     this.eachSlot(s.local, true, cb);
   }
 
@@ -610,6 +704,19 @@ export class ProfileRuntime {
    */
   mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
     this.expireAt(s, t);
+    if (s.local >= SPARSE_BASE) {
+      const idx = s.local - SPARSE_BASE;
+      const m = this.spMeta;
+      const last = m[3 * idx];
+      if (slot <= last - this.S) return false;
+      const at = Math.min(slot, last);
+      if (at > m[3 * idx + 1]) m[3 * idx + 1] = at;
+      const x = this.mergeScratch;
+      this.entryAt(idx, at, x);
+      this.mergeParts(x, 0, parts, po);
+      this.put(idx, at, x);
+      return true;
+    }
     const local = s.local;
     const h = this.hrow(local);
     const ho = this.hoff(local);
@@ -686,4 +793,110 @@ export class ProfileRuntime {
     this.clearEntry(h, ho);
     this.eachSlot(local, false, (_slot, src, o) => this.mergeParts(h, ho, src, o));
   }
+  // ---- sparse series ---------------------------------------------------------------------------
+
+  /** An update of sparse series `idx` (the clock's slot, or its newest slot if the clock went back). */
+  private addSparse(idx: number, v: number): void {
+    const m = this.spMeta;
+    let k = this.lastK;
+    if (k < m[3 * idx]) k = m[3 * idx];
+    this.sparseAdvance(idx, k);
+    m[3 * idx + 1] = k;
+    const x = this.mergeScratch;
+    this.entryAt(idx, k, x);
+    this.alg.add(x, 0, v);
+    if (this.hasN) x[this.aw] += 1;
+    this.put(idx, k, x, ++m[3 * idx + 2] >= SPARSE_UPDATES);
+  }
+
+  /** Sparse series `idx` seen at slot `k`: its newest slot moves up, entries the window has left go. */
+  private sparseAdvance(idx: number, k: number): void {
+    const m = this.spMeta;
+    if (k <= m[3 * idx]) return;
+    m[3 * idx] = k;
+    const a = this.sp[idx]!;
+    let e = 0;
+    while (e < a.length && a[e] <= k - this.S) e += 2 + a[e + 1];
+    if (e > 0) this.sp[idx] = e === a.length ? EMPTY : a.slice(e);
+  }
+
+  /** The parts of sparse entry at `e` of `a`, at full width in `x` (the update count at aw). */
+  private expand(a: number[], e: number, x: Float64Array): void {
+    this.clearEntry(x, 0);
+    const n = a[e + 1] - (this.hasN ? 1 : 0);
+    for (let j = 0; j < n; j++) x[j] = a[e + 2 + j];
+    if (this.hasN) x[this.aw] = a[e + 1 + a[e + 1]];
+  }
+
+  /** The parts of slot `slot` of sparse series `idx` into `x` (cleared when it has no such entry). */
+  private entryAt(idx: number, slot: number, x: Float64Array): void {
+    const a = this.sp[idx]!;
+    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+      if (a[e] === slot) return this.expand(a, e, x);
+      if (a[e] > slot) break;
+    }
+    this.clearEntry(x, 0);
+  }
+
+  /** Sets slot `slot` of sparse series `idx` to parts `x` (a new array, in slot order); turns it dense past the budget, or when `busy`. */
+  private put(idx: number, slot: number, x: Float64Array, busy = false): void {
+    const a = this.sp[idx]!;
+    const used = this.alg.used !== undefined ? this.alg.used(x, 0) : this.aw;
+    const n = used + (this.hasN ? 1 : 0);
+    let lo = 0;
+    while (lo < a.length && a[lo] < slot) lo += 2 + a[lo + 1];
+    let hi = lo;
+    if (hi < a.length && a[hi] === slot) hi += 2 + a[hi + 1];
+    const out = new Array<number>(lo + 2 + n + (a.length - hi));
+    for (let j = 0; j < lo; j++) out[j] = a[j];
+    out[lo] = slot;
+    out[lo + 1] = n;
+    for (let j = 0; j < used; j++) out[lo + 2 + j] = x[j];
+    if (this.hasN) out[lo + 1 + n] = x[this.aw];
+    for (let j = hi, o = lo + 2 + n; j < a.length; j++, o++) out[o] = a[j];
+    this.sp[idx] = out;
+    if (busy || out.length > this.sparseDoubles) this.densify(idx);
+  }
+
+  /** The merged parts of the live entries of sparse series `idx` at slot `k`, in the scratch array. */
+  private sparseWindow(idx: number, k: number): Float64Array {
+    this.sparseAdvance(idx, k);
+    const a = this.sp[idx]!;
+    const x = this.scratch;
+    this.clearEntry(x, 0);
+    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+      // algorithms merge from the used parts alone (a sketch reads its bucket count first)
+      this.alg.merge(x, 0, a, e + 2);
+      if (this.hasN) x[this.aw] += a[e + 1 + a[e + 1]];
+    }
+    return x;
+  }
+
+  /** Sparse series `idx` gets its rows: entries older than its newest slot queue up, that one is current. */
+  private densify(idx: number): void {
+    const s = this.spSeries[idx]!;
+    const a = this.sp[idx]!;
+    const last = this.spMeta[3 * idx];
+    const lu = this.spMeta[3 * idx + 1];
+    const local = this.allocRow(last, lu - this.base);
+    const x = this.slotScratch;
+    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+      this.expand(a, e, x);
+      if (a[e] === last) {
+        const o = local * this.cs;
+        this.cur[o] = last - this.base;
+        for (let j = 0; j < this.w; j++) this.cur[o + 1 + j] = x[j];
+      } else this.append(local, a[e], x, 0);
+    }
+    this.sp[idx] = undefined;
+    this.spSeries[idx] = undefined;
+    this.spFree.push(idx);
+    const from = s.local;
+    s.local = local;
+    this.byLocal[local] = s;
+    this.onRelocate(s, from);
+  }
 }
+
+/** The entries of a sparse series with no live slot (shared: entries are replaced, never written in place). */
+const EMPTY: number[] = [];

@@ -45,8 +45,8 @@ export class Series {
     readonly name: string,
     readonly group: Group,
     readonly profile: ProfileRuntime,
-    /** Index of this series in its profile (current-slot and header rows, engine code). */
-    readonly local: number,
+    /** Index of this series in its profile (its rows, or its sparse entry; engine code). Changes when a sparse series turns dense. */
+    public local: number,
   ) {}
 }
 

@@ -4,9 +4,10 @@ import { createStats } from '../../src/index.ts';
 
 const T0 = 1_795_508_400_000; // a multiple of every window below
 
-function setup(profile: string) {
+function setup(profile: string, sparseDoubles = 0) {
   let now = T0;
-  const stats = createStats({ config: `modparam("statistics", "stat_series_profile", "${profile}")`, clock: () => now });
+  // rows from the first update unless asked (sparse series: the last tests here and test/property/sparse-series)
+  const stats = createStats({ config: `modparam("statistics", "stat_series_profile", "${profile}")`, clock: () => now, sparseDoubles });
   const p = stats.engine.profile(profile.slice(0, profile.indexOf(':')))!;
   return { stats, p, advance: (ms: number) => (now += ms), now: () => now };
 }
@@ -77,7 +78,7 @@ type Sample = { t: number; v: number };
  * samples still in its window; at the end, once every slot has expired and the sweep has run, the
  * profile holds its rows and nothing else.
  */
-async function churn(o: { profile: string; N: number; values: number[]; minLength: number; maxLength: number; numRuns: number; expect: (name: string, got: number | null, live: number[] | undefined) => void }) {
+async function churn(o: { profile: string; N: number; values: number[]; minLength: number; maxLength: number; numRuns: number; sparseDoubles?: number; expect: (name: string, got: number | null, live: number[] | undefined) => void }) {
   const fc = (await import('fast-check')).default;
   const { N } = o;
   const name = o.profile.slice(0, o.profile.indexOf(':'));
@@ -88,7 +89,7 @@ async function churn(o: { profile: string; N: number; values: number[]; minLengt
   );
   await fc.assert(
     fc.asyncProperty(fc.array(op, { minLength: o.minLength, maxLength: o.maxLength }), async (ops) => {
-      const { stats, p, advance, now } = setup(o.profile);
+      const { stats, p, advance, now } = setup(o.profile, o.sparseDoubles);
       const slot = (t: number) => Math.floor(t / 1000);
       const model: (Sample[] | undefined)[] = [];
       for (let i = 0; i < N; i++) {
@@ -113,7 +114,9 @@ async function churn(o: { profile: string; N: number; values: number[]; minLengt
       advance(21_000);
       checkAll();
       stats.engine.sweep();
-      assert.equal(p.allocatedBytes(), rows);
+      // every queue region comes back (with sparse series, those that turned dense keep their rows:
+      // the values are what the sparse runs check)
+      if (!o.sparseDoubles) assert.equal(p.allocatedBytes(), rows);
     }),
     { numRuns: o.numRuns },
   );
@@ -147,4 +150,77 @@ test('churn with wide slots (several regions per chunk, chunks dropped and reuse
       assert.ok(got !== null && Math.abs(got - want) <= want * 0.01 + 1, `${name}: ${got} for ${want}`);
     },
   });
+});
+
+test('churn of sparse series (default budget): values stay exact while they are sparse and after they turn dense', async () => {
+  await churn({
+    profile: 's: algorithm=accumulate window=20 slots=20',
+    N: 12,
+    values: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    minLength: 100,
+    maxLength: 300,
+    numRuns: 100,
+    sparseDoubles: 32,
+    expect: (name, got, live) => assert.equal(got, live === undefined ? null : live.reduce((a, v) => a + v, 0), name),
+  });
+});
+
+test('churn of sparse p50 series: a sketch keeps only the buckets it uses, and reads the same', async () => {
+  await churn({
+    profile: 'u: algorithm=p50 window=20 slots=20',
+    N: 12,
+    values: [100, 200, 400, 800],
+    minLength: 100,
+    maxLength: 300,
+    numRuns: 60,
+    sparseDoubles: 32,
+    expect: (name, got, live) => {
+      if (live === undefined) return assert.equal(got, null, name);
+      if (live.length === 0) return assert.ok(got === null || got === 0, `${name}: empty window read ${got}`);
+      const want = [...live].sort((a, b) => a - b)[Math.floor(0.5 * (live.length - 1))];
+      assert.ok(got !== null && Math.abs(got - want) <= want * 0.01 + 1, `${name}: ${got} for ${want}`);
+    },
+  });
+});
+
+test('a series seen once is sparse: a few numbers instead of rows; past its budget it gets rows and reads the same', () => {
+  const profile = 'q: algorithm=p95 window=60 slots=6';
+  const sparse = setup(profile, 32);
+  const dense = setup(profile, 0);
+  const before = sparse.p.allocatedBytes();
+  for (let i = 0; i < 1000; i++) {
+    sparse.stats.updateStatSeries('q', `x${i}`, 100 + i);
+    dense.stats.updateStatSeries('q', `x${i}`, 100 + i);
+  }
+  const perSparse = (sparse.p.allocatedBytes() - before) / 1000;
+  const perDense = dense.p.allocatedBytes() / 1000;
+  assert.equal(sparse.p.sparseSize, 1000);
+  // one value: [slot, 4, n, k, bucket, count] in a 6-number array (V8: 48 B + 8 B a number), against two 258-number rows
+  assert.ok(perSparse <= 130, `a sparse p95 series of one value holds ${perSparse} B`); // and 24 B of bookkeeping (newest slot, newest update, updates)
+  assert.ok(perDense >= 4000, `a dense p95 series holds ${perDense} B`);
+  // many distinct values in several slots: over the budget, the series turns dense; values equal the dense engine's
+  for (let k = 0; k < 8; k++) {
+    for (let j = 0; j < 3; j++) {
+      sparse.stats.updateStatSeries('q', 'x7', 1000 * (k + 1) + j * 37);
+      dense.stats.updateStatSeries('q', 'x7', 1000 * (k + 1) + j * 37);
+    }
+    assert.equal(sparse.stats.getStat('x7'), dense.stats.getStat('x7'), `slot ${k}`);
+    sparse.advance(10_000);
+    dense.advance(10_000);
+  }
+  assert.equal(sparse.p.sparseSize, 999, 'x7 has its rows now');
+  for (let i = 0; i < 1000; i += 97) assert.equal(sparse.stats.getStat(`x${i}`), dense.stats.getStat(`x${i}`), `x${i}`);
+  // updates by name after the move reach the dense rows (the engine's name index followed it)
+  sparse.stats.updateStatSeries('q', 'x7', 50_000);
+  dense.stats.updateStatSeries('q', 'x7', 50_000);
+  assert.equal(sparse.stats.getStat('x7'), dense.stats.getStat('x7'));
+});
+
+test('a busy series leaves the sparse form at its 8th update, even when its entries fit the budget', () => {
+  const { stats, p } = setup('b: algorithm=average window=60 slots=6', 32);
+  for (let i = 1; i <= 7; i++) stats.updateStatSeries('b', 'busy', i);
+  assert.equal(p.sparseSize, 1, 'seven updates in one slot: still sparse');
+  stats.updateStatSeries('b', 'busy', 8);
+  assert.equal(p.sparseSize, 0, 'the eighth update gives it rows (the hot path)');
+  assert.equal(stats.getStat('busy'), 4); // (1+...+8)/8 = 4.5, OpenSIPS truncates
 });

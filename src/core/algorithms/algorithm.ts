@@ -28,6 +28,11 @@ export interface SeriesAlgorithm {
   read(f: ArrayLike<number>, o: number, p: ProfileDef, coveredMs: number): number | null;
   /** How many samples merged parts hold, when the parts tell (absent: accumulate, sum, rate, min, max). */
   readonly samples?: (f: ArrayLike<number>, o: number) => number;
+  /**
+   * How many leading parts hold data (the rest is free room, e.g. a sketch's unused buckets), so
+   * that a sparse series keeps only those. Absent: all `width` parts.
+   */
+  readonly used?: (f: ArrayLike<number>, o: number) => number;
 }
 
 /** Truncate toward zero (OpenSIPS integer output) or round to `precision` decimals (extension). */

@@ -71,6 +71,7 @@ export function percentile(quantile: number, m: number = DEFAULT_BUCKETS, name =
     name,
     width,
     samples: (f, o) => f[o],
+    used: (f, o) => 2 + 2 * f[o + 1],
     reset(f, o) {
       f[o] = 0;
       f[o + 1] = 0;
