@@ -23,20 +23,6 @@ export interface EngineOptions {
 }
 
 /**
- * A series resolved once (feeders that update the same series many times: the call tracker): an
- * update through it is one slot operation, no name lookup. It follows the series if the series is
- * removed and made again (idle sweep), and it may stand for the profile's overflow series.
- */
-export class SeriesHandle {
-  /** The series it updates; undefined until the first update, or after the series was removed. */
-  series: Series | undefined = undefined;
-  constructor(
-    readonly profile: string,
-    readonly name: string,
-  ) {}
-}
-
-/**
  * The statistics engine: counters, groups, profiles and series with OpenSIPS semantics
  * (README: Counters, Series and profiles). Pure: time comes from the injected clock, no I/O.
  */
@@ -328,24 +314,23 @@ export class StatsEngine {
     return series;
   }
 
-  /** A handle on series `name` of `profile` (nothing is created before its first update). */
-  handle(profile: string, name: string): SeriesHandle {
-    return new SeriesHandle(profile, name);
+  /**
+   * update_stat_series for feeders that keep the series (the KPI scopes): the same checks and
+   * errors as by name, and the series it updated is returned (the profile's overflow series when it
+   * folds). `labels`, when given, are the new series' identity (the feeder knows it: no name parsing).
+   */
+  updateStatSeriesAt(profile: string, name: string, value: number, labels?: SeriesLabels): Series {
+    const p = this.profileCache.get(profile) ?? this.resolveProfile(profile);
+    const v = toValue(value);
+    const s = this.byName.get(name);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, labels);
+    p.add(series, this.clock(), v);
+    return series;
   }
 
-  /**
-   * update_stat_series through a handle: the same checks and errors as by name on the first update
-   * (and after the series was removed), then one slot operation per update.
-   */
-  updateHandle(h: SeriesHandle, value: number): void {
-    const s = h.series;
-    if (s !== undefined && !s.removed) {
-      s.profile.add(s, this.clock(), value);
-      return;
-    }
-    h.series = undefined;
-    const p = this.profileCache.get(h.profile) ?? this.resolveProfile(h.profile);
-    h.series = this.updateSeriesSlow(p, h.name, value, this.byName.get(h.name));
+  /** One more update of a series updateStatSeriesAt returned (while `removed` is false): one slot operation. */
+  updateSeries(s: Series, value: number): void {
+    s.profile.add(s, this.clock(), value);
   }
 
   private resolveProfile(profile: string): ProfileRuntime {
@@ -356,7 +341,7 @@ export class StatsEngine {
     return p;
   }
 
-  private createSeries(p: ProfileRuntime, name: string, existing: Stat | undefined): Series {
+  private createSeries(p: ProfileRuntime, name: string, existing: Stat | undefined, labels?: SeriesLabels): Series {
     if (existing !== undefined) {
       const what = existing.kind === StatKind.Series ? `a series of profile '${existing.profile.def.name}'` : `a counter in group '${existing.group.name}'`;
       throw new SipstatsError('E_NAME_TAKEN', `'${name}' is already ${what}`);
@@ -365,8 +350,9 @@ export class StatsEngine {
     const max = p.def.maxSeries ?? 0;
     if (max > 0 && p.size - (p.otherSeries !== undefined ? 1 : 0) >= max) return this.overflow(p, name);
     if (p.size >= SERIES_PER_PROFILE_MAX) throw new SipstatsError('E_SERIES_LIMIT', `profile '${p.def.name}' holds ${SERIES_PER_PROFILE_MAX} series, the most one profile can`);
-    const s = p.create(name, p.group, this.clock());
-    if (this.labeler !== undefined) s.labels = this.labeler(name);
+    const s = p.create(name, this.clock());
+    if (labels !== undefined) s.labels = labels;
+    else if (this.labeler !== undefined) s.labels = this.labeler(name);
     this.link(s);
     return s;
   }
@@ -379,7 +365,7 @@ export class StatsEngine {
         const otherName = `${p.def.name}_other`;
         const taken = this.byName.get(otherName);
         if (taken !== undefined) throw new SipstatsError('E_NAME_TAKEN', `overflow series '${otherName}' is already used by another statistic`);
-        p.otherSeries = p.create(otherName, p.group, this.clock());
+        p.otherSeries = p.create(otherName, this.clock());
         this.link(p.otherSeries);
       }
       return p.otherSeries;

@@ -244,7 +244,7 @@ export class ProfileRuntime {
   // ---- memory -------------------------------------------------------------------------------
 
   /** Creates a series: sparse (no rows) unless the profile keeps none, else its current-slot and header rows. */
-  create(name: string, group: Group, t: number): Series {
+  create(name: string, t: number): Series {
     this.size++;
     if (this.sparseDoubles > 0) {
       const idx = this.spFree.length > 0 ? this.spFree.pop()! : this.spNext++;
@@ -253,7 +253,7 @@ export class ProfileRuntime {
         m.set(this.spMeta);
         this.spMeta = m;
       }
-      const s = new Series(name, group, this, SPARSE_BASE + idx);
+      const s = new Series(name, this, SPARSE_BASE + idx);
       this.sp[idx] = EMPTY;
       this.spSeries[idx] = s;
       this.spMeta[3 * idx] = this.slotAt(t);
@@ -262,7 +262,7 @@ export class ProfileRuntime {
       return s;
     }
     const local = this.allocRow(this.slotAt(t), this.lastKr);
-    const s = new Series(name, group, this, local);
+    const s = new Series(name, this, local);
     this.byLocal[local] = s;
     return s;
   }

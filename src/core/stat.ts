@@ -35,19 +35,30 @@ export class Counter {
  * bookkeeping in a header row, completed slots in a pooled ring): see ProfileRuntime.
  */
 export class Series {
-  readonly kind = StatKind.Series;
-  next: Stat | undefined = undefined;
-  /** Its structured identity (the engine's labeler decides it once, at creation). */
+  /** Its structured identity (the engine's labeler, or the feeder that made it, decides it once, at creation). */
   labels: SeriesLabels | null = null;
-  /** Set when the series is removed (idle sweep, remove_series): handles then look it up again. */
-  removed = false;
+  /** Set when the series is removed (idle sweep, remove_series): feeders keeping it then look it up again. */
+  declare removed: boolean;
+  /** Next statistic with the same bare name in another group (a counter made after it; rare). */
+  declare next: Stat | undefined;
   constructor(
     readonly name: string,
-    readonly group: Group,
     readonly profile: ProfileRuntime,
     /** Index of this series in its profile (its rows, or its sparse entry; engine code). Changes when a sparse series turns dense. */
     public local: number,
   ) {}
+
+  // What every series shares is read from the prototype, not kept per series (memory per dimension value).
+  get kind(): StatKind.Series {
+    return StatKind.Series;
+  }
+  /** Its profile's group. */
+  get group(): Group {
+    return this.profile.group;
+  }
 }
+// Defaults every series reads from the prototype until it sets its own (removal, a same-name counter
+// after it): 16 bytes less per series than own fields.
+Object.assign(Series.prototype, { removed: false, next: undefined });
 
 export type Stat = Counter | Series;

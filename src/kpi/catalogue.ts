@@ -142,9 +142,9 @@ export function sanitizeDimensionValue(raw: string | null | undefined): string |
 export type KpiIdentity = {
   readonly kpi: KpiName;
   readonly window: WindowName;
-  readonly customer?: string;
-  readonly carrier?: string;
-  readonly destination?: string;
+  readonly customer?: string | undefined;
+  readonly carrier?: string | undefined;
+  readonly destination?: string | undefined;
 };
 
 /** The dimension values of one scope: {} is all traffic. */
@@ -158,6 +158,15 @@ export function seriesName(kpi: KpiDef, window: WindowDef, scope: Scope): string
     if (v !== undefined) n += d.marker + v;
   }
   return n;
+}
+
+/**
+ * The identity of a KPI's series in a window for a scope (what identify() gives back from its
+ * name): one object of a fixed shape with every dimension (undefined where the scope has none),
+ * sharing the catalogue's and the scope's strings — a series keeps it for its whole life.
+ */
+export function identityOf(kpi: KpiDef, window: WindowDef, scope: Scope): KpiIdentity {
+  return { kpi: kpi.name as KpiName, window: window.name, customer: scope.customer, carrier: scope.carrier, destination: scope.destination };
 }
 
 /** The profile a KPI is kept under in a window. */
@@ -221,7 +230,8 @@ const NAME_RE = new RegExp(
     '$',
   's',
 );
-const WINDOW_BY_SUFFIX = new Map(WINDOWS.map((w) => [w.suffix, w.name]));
+const WINDOW_BY_SUFFIX = new Map(WINDOWS.map((w) => [w.suffix, w]));
+const KPI_BY_NAME = new Map(KPIS.map((k) => [k.name as string, k]));
 
 /**
  * The identity of a series name, or null when the name is not a catalogue series. The engine calls
@@ -231,15 +241,15 @@ const WINDOW_BY_SUFFIX = new Map(WINDOWS.map((w) => [w.suffix, w.name]));
 export function identify(name: string): KpiIdentity | null {
   const m = NAME_RE.exec(name);
   if (m === null) return null;
-  const id: { -readonly [K in keyof KpiIdentity]: KpiIdentity[K] } = { kpi: m[1] as KpiName, window: WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? '1m' };
-  if (m[3] !== undefined) id.customer = m[3];
+  const values: { [K in DimensionName]?: string } = {};
+  if (m[3] !== undefined) values.customer = m[3];
   let i = 4;
   for (const d of DIMENSIONS) {
     if (d.marker === '') continue;
-    if (m[i] !== undefined) id[d.name] = m[i];
+    if (m[i] !== undefined) values[d.name] = m[i];
     i++;
   }
-  return id;
+  return identityOf(KPI_BY_NAME.get(m[1])!, WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? WINDOWS[0], values);
 }
 
 /** Prometheus/JSON labels of an identity: kpi, window and its dimensions (global: customer=""). */

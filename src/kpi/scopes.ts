@@ -1,15 +1,18 @@
-import type { SeriesHandle } from '../core/engine.ts';
-import { DIMENSIONS, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
-import type { DimensionName, KpiDef, Scope, WindowDef } from './catalogue.ts';
+import type { Series } from '../core/stat.ts';
+import { DIMENSIONS, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
+import type { DimensionName, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
 /** Where KPI updates go: the engine's handles, with bad updates counted (not thrown). */
 export interface KpiSink {
-  /** A handle on one series (created at its first update). */
-  handle(profile: string, name: string): SeriesHandle;
-  /** Adds a value through a handle. */
-  update(h: SeriesHandle, value: number): void;
-  /** Removes the series behind a handle, if it exists (idle dimension values). */
-  remove(h: SeriesHandle): void;
+  /**
+   * Adds a value to series `name` of `profile`, creating it (with these labels) at its first
+   * update, and returns the series to keep; undefined when the update failed (counted).
+   */
+  updateAt(profile: string, name: string, value: number, labels: KpiIdentity): Series | undefined;
+  /** Adds a value to a series updateAt returned (while it is not `removed`). */
+  update(s: Series, value: number): void;
+  /** Removes a series updateAt returned, if it is still there (idle dimension values). */
+  remove(s: Series): void;
   /** By name (the two INVITE series). */
   updateStatSeries(profile: string, name: string, value: number): void;
   /** Self-statistics in group `sipstats`: counts... */
@@ -22,13 +25,13 @@ export interface KpiSink {
 export const K = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
 
 /**
- * The KPI handles of one scope (all traffic, a customer, a carrier, a destination, a carrier ×
+ * The KPI series of one scope (all traffic, a customer, a carrier, a destination, a carrier ×
  * destination), for every KPI and window of the catalogue: resolved once, so an update is one slot
- * operation. Handles are made when a KPI is first fed (a scope that only ever fails holds no
- * AST or ACD handle).
+ * operation. A series is made when its KPI is first fed (a scope that only ever fails holds no AST
+ * or ACD series) and kept here, not behind a handle object (memory per dimension value).
  */
 export class ScopeHandles {
-  private readonly h: (SeriesHandle | undefined)[];
+  private readonly h: (Series | undefined)[];
   /** Packet time of the last use (idle expiry). */
   lastUsed: number;
   /** Removed by the idle expiry while a call still held it: the next update brings it back. */
@@ -54,19 +57,25 @@ export class ScopeHandles {
     const ws = this.windows;
     const base = k * ws.length;
     for (let w = 0; w < ws.length; w++) {
-      let h = this.h[base + w];
-      if (h === undefined) h = this.h[base + w] = this.make(KPIS[k], ws[w]);
-      this.sink.update(h, v);
+      const s = this.h[base + w];
+      if (s !== undefined && !s.removed) this.sink.update(s, v);
+      else this.h[base + w] = this.first(k, ws[w], v);
     }
   }
 
-  private make(kpi: KpiDef, w: WindowDef): SeriesHandle {
-    return this.sink.handle(profileOf(kpi, w), seriesName(kpi, w, this.scope));
+  /** The first update of a series (or the first since it was removed): by name, with its labels. */
+  private first(k: number, w: WindowDef, v: number): Series | undefined {
+    const kpi = KPIS[k];
+    return this.sink.updateAt(profileOf(kpi, w), seriesName(kpi, w, this.scope), v, identityOf(kpi, w, this.scope));
   }
 
   /** Removes every series of this scope from the engine. */
   removeAll(): void {
-    for (const h of this.h) if (h !== undefined) this.sink.remove(h);
+    for (let i = 0; i < this.h.length; i++) {
+      const s = this.h[i];
+      if (s !== undefined) this.sink.remove(s);
+      this.h[i] = undefined;
+    }
   }
 }
 

@@ -57,17 +57,23 @@ export class SipPipeline {
   ) {
     const failed = kpiUpdateFailure(engine, options.log);
     const sink: KpiSink = (this.sink = {
-      handle: (profile, name) => engine.handle(profile, name),
-      update: (h, value) => {
+      updateAt: (profile, name, value, labels) => {
         try {
-          engine.updateHandle(h, value);
+          return engine.updateStatSeriesAt(profile, name, value, labels);
         } catch (e) {
-          failed(h.profile, h.name, e);
+          failed(profile, name, e);
+          return undefined;
         }
       },
-      remove: (h) => {
-        if (h.series !== undefined && !h.series.removed) engine.removeSeries(h.series);
-        h.series = undefined;
+      update: (s, value) => {
+        try {
+          engine.updateSeries(s, value);
+        } catch (e) {
+          failed(s.profile.def.name, s.name, e);
+        }
+      },
+      remove: (s) => {
+        if (!s.removed) engine.removeSeries(s);
       },
       updateStatSeries: (profile, name, value) => {
         try {

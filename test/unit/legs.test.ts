@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
-import { DIMENSIONS, identify, KPI_MODPARAMS, KPIS, sanitizeDimensionValue, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
+import { DIMENSIONS, identify, identityOf, KPI_MODPARAMS, KPIS, sanitizeDimensionValue, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { normaliseNumber, PrefixTable } from '../../src/kpi/dimensions.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import type { TrackerOptions } from '../../src/kpi/call-tracker.ts';
@@ -301,6 +301,8 @@ describe('destinations and names', () => {
         assert.equal(id.kpi, k1.name);
         assert.equal(id.window, w1.name);
         for (const d of DIMENSIONS) assert.equal(id[d.name], clean(s1)[d.name], `${d.name} of ${a}`);
+        // the labels the tracker gives the series it makes are the ones its name would give
+        assert.deepStrictEqual(identityOf(k1, w1, clean(s1)), id);
         const same = k1 === k2 && w1 === w2 && JSON.stringify(clean(s1)) === JSON.stringify(clean(s2));
         if (!same) assert.notEqual(a, b);
       }),
