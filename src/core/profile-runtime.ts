@@ -59,9 +59,10 @@ interface Pool {
  * of all its series.
  *
  * A series starts sparse (see SPARSE_DOUBLES): its live slots as entries [slot, n, parts(n)] in
- * slot order, in one plain array, each holding the parts the algorithm says it uses (with the
+ * slot order, in one block of the profile's sparse pool (a Float64Array shared by its sparse
+ * series: no array object per series), each holding the parts the algorithm says it uses (with the
  * update count last when the profile keeps one); its newest slot seen, the slot of its newest
- * update and its number of updates in `spMeta`. Reads merge the entries; foreign slots (restore, cluster) merge into them.
+ * update, its number of updates and where its block is in `spMeta`. Reads merge the entries; foreign slots (restore, cluster) merge into them.
  * Past the budget, or at its SPARSE_UPDATES-th update, the series turns dense: rows as below, a new `local`, and the engine is told
  * (`onRelocate`) so that its name index follows.
  *
@@ -136,11 +137,20 @@ export class ProfileRuntime {
   readonly addLocal: (local: number, t: number, v: number) => void;
   /** The `<profile>_other` series that overflow folds into, once created. */
   otherSeries: Series | undefined = undefined;
-  /** Sparse series' entries by sparse index (local - SPARSE_BASE); replaced, never grown in place. */
-  private readonly sp: (number[] | undefined)[] = [];
   private readonly spSeries: (Series | undefined)[] = [];
-  /** Per sparse index: [newest slot seen, slot of the newest update (absolute slot numbers), updates]. */
-  private spMeta = new Float64Array(96);
+  /**
+   * Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update
+   * (absolute slot numbers), updates, offset and length of its entries in `spPool`.
+   */
+  private spMeta = new Float64Array(32 * SPM);
+  /** Every sparse series' entries, a block each; a block is replaced (never grown in place), the old one goes to `spFreeBy`. */
+  private spPool = new Float64Array(256);
+  /** End of the used part of spPool. */
+  private spTop = 0;
+  /** Free blocks of spPool by length (lengths are at most sparseDoubles + one entry). */
+  private spFreeBy: number[][] = [];
+  /** Numbers held by free blocks (trim() compacts the pool when they pass the live ones). */
+  private spFreeDoubles = 0;
   private spNext = 0;
   private readonly spFree: number[] = [];
   /** Parts of one slot, expanded from a sparse entry for forEachSlot callers. */
@@ -248,17 +258,20 @@ export class ProfileRuntime {
     this.size++;
     if (this.sparseDoubles > 0) {
       const idx = this.spFree.length > 0 ? this.spFree.pop()! : this.spNext++;
-      if (3 * idx + 3 > this.spMeta.length) {
-        const m = new Float64Array(this.spMeta.length * 2);
+      if (SPM * idx + SPM > this.spMeta.length) {
+        // grow by half (not double): what sparse series hold is most of what a value seen once costs
+        const m = new Float64Array(SPM * Math.ceil((this.spMeta.length / SPM) * 1.5));
         m.set(this.spMeta);
         this.spMeta = m;
       }
       const s = new Series(name, this, SPARSE_BASE + idx);
-      this.sp[idx] = EMPTY;
       this.spSeries[idx] = s;
-      this.spMeta[3 * idx] = this.slotAt(t);
-      this.spMeta[3 * idx + 1] = this.lastK;
-      this.spMeta[3 * idx + 2] = 0;
+      const mo = SPM * idx;
+      this.spMeta[mo] = this.slotAt(t);
+      this.spMeta[mo + 1] = this.lastK;
+      this.spMeta[mo + 2] = 0;
+      this.spMeta[mo + 3] = 0;
+      this.spMeta[mo + 4] = 0;
       return s;
     }
     const local = this.allocRow(this.slotAt(t), this.lastKr);
@@ -306,10 +319,7 @@ export class ProfileRuntime {
     let n = this.cur.byteLength;
     for (const h of this.hdr) n += h.byteLength;
     for (const p of this.pools) for (const c of p.chunks) n += (c.f?.byteLength ?? 0) + (c.u?.byteLength ?? 0);
-    // sparse entries: V8's array (32 B) and its double elements (16 B + 8 B each); shared empties are free
-    n += this.spMeta.byteLength;
-    for (const a of this.sp) if (a !== undefined && a !== EMPTY) n += 48 + 8 * a.length;
-    return n;
+    return n + this.spMeta.byteLength + this.spPool.byteLength;
   }
 
   /** Number of series that are sparse now. */
@@ -321,7 +331,7 @@ export class ProfileRuntime {
   release(s: Series): void {
     if (s.local >= SPARSE_BASE) {
       const idx = s.local - SPARSE_BASE;
-      this.sp[idx] = undefined;
+      this.setBlock(idx, 0, 0);
       this.spSeries[idx] = undefined;
       this.spFree.push(idx);
       this.size--;
@@ -405,6 +415,7 @@ export class ProfileRuntime {
       if (p.spare >= 0) this.dropChunk(p, p.spare);
       p.spare = -1;
     }
+    if (this.spFreeDoubles * 2 > this.spTop) this.compactSparse();
   }
 
   /** Drops the queue region of the series whose header is at `ho`, if it has one. */
@@ -650,7 +661,7 @@ export class ProfileRuntime {
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
-    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.spMeta[3 * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
+    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.spMeta[SPM * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
     return ((this.slotAt(t) - this.base - this.hrow(s.local)[this.hoff(s.local) + this.LU]) * this.W) / this.S;
   }
 
@@ -667,11 +678,13 @@ export class ProfileRuntime {
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
     if (s.local >= SPARSE_BASE) {
-      const a = this.sp[s.local - SPARSE_BASE]!;
+      const mo = SPM * (s.local - SPARSE_BASE);
+      const o = this.spMeta[mo + 3];
+      const end = o + this.spMeta[mo + 4];
       const x = this.slotScratch;
-      for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
-        this.expand(a, e, x);
-        cb(a[e], x, 0);
+      for (let e = o; e < end; e += 2 + this.spPool[e + 1]) {
+        this.expand(this.spPool, e, x);
+        cb(this.spPool[e], x, 0);
       }
       return;
     }
@@ -707,10 +720,10 @@ export class ProfileRuntime {
     if (s.local >= SPARSE_BASE) {
       const idx = s.local - SPARSE_BASE;
       const m = this.spMeta;
-      const last = m[3 * idx];
+      const last = m[SPM * idx];
       if (slot <= last - this.S) return false;
       const at = Math.min(slot, last);
-      if (at > m[3 * idx + 1]) m[3 * idx + 1] = at;
+      if (at > m[SPM * idx + 1]) m[SPM * idx + 1] = at;
       const x = this.mergeScratch;
       this.entryAt(idx, at, x);
       this.mergeParts(x, 0, parts, po);
@@ -798,30 +811,39 @@ export class ProfileRuntime {
   /** An update of sparse series `idx` (the clock's slot, or its newest slot if the clock went back). */
   private addSparse(idx: number, v: number): void {
     const m = this.spMeta;
+    const mo = SPM * idx;
     let k = this.lastK;
-    if (k < m[3 * idx]) k = m[3 * idx];
+    if (k < m[mo]) k = m[mo];
     this.sparseAdvance(idx, k);
-    m[3 * idx + 1] = k;
+    m[mo + 1] = k;
     const x = this.mergeScratch;
     this.entryAt(idx, k, x);
     this.alg.add(x, 0, v);
     if (this.hasN) x[this.aw] += 1;
-    this.put(idx, k, x, ++m[3 * idx + 2] >= SPARSE_UPDATES);
+    this.put(idx, k, x, ++m[mo + 2] >= SPARSE_UPDATES);
   }
 
   /** Sparse series `idx` seen at slot `k`: its newest slot moves up, entries the window has left go. */
   private sparseAdvance(idx: number, k: number): void {
     const m = this.spMeta;
-    if (k <= m[3 * idx]) return;
-    m[3 * idx] = k;
-    const a = this.sp[idx]!;
-    let e = 0;
-    while (e < a.length && a[e] <= k - this.S) e += 2 + a[e + 1];
-    if (e > 0) this.sp[idx] = e === a.length ? EMPTY : a.slice(e);
+    const mo = SPM * idx;
+    if (k <= m[mo]) return;
+    m[mo] = k;
+    const a = this.spPool;
+    const o = m[mo + 3];
+    const end = o + m[mo + 4];
+    let e = o;
+    while (e < end && a[e] <= k - this.S) e += 2 + a[e + 1];
+    if (e === o) return;
+    // the live tail moves to a block of its size; the old block goes back
+    const n = end - e;
+    const b = this.alloc(n);
+    this.spPool.copyWithin(b, e, end);
+    this.setBlock(idx, b, n);
   }
 
   /** The parts of sparse entry at `e` of `a`, at full width in `x` (the update count at aw). */
-  private expand(a: number[], e: number, x: Float64Array): void {
+  private expand(a: Float64Array, e: number, x: Float64Array): void {
     this.clearEntry(x, 0);
     const n = a[e + 1] - (this.hasN ? 1 : 0);
     for (let j = 0; j < n; j++) x[j] = a[e + 2 + j];
@@ -830,41 +852,119 @@ export class ProfileRuntime {
 
   /** The parts of slot `slot` of sparse series `idx` into `x` (cleared when it has no such entry). */
   private entryAt(idx: number, slot: number, x: Float64Array): void {
-    const a = this.sp[idx]!;
-    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+    const a = this.spPool;
+    const o = this.spMeta[SPM * idx + 3];
+    const end = o + this.spMeta[SPM * idx + 4];
+    for (let e = o; e < end; e += 2 + a[e + 1]) {
       if (a[e] === slot) return this.expand(a, e, x);
       if (a[e] > slot) break;
     }
     this.clearEntry(x, 0);
   }
 
-  /** Sets slot `slot` of sparse series `idx` to parts `x` (a new array, in slot order); turns it dense past the budget, or when `busy`. */
+  /** Sets slot `slot` of sparse series `idx` to parts `x` (a new block, in slot order); turns it dense past the budget, or when `busy`. */
   private put(idx: number, slot: number, x: Float64Array, busy = false): void {
-    const a = this.sp[idx]!;
     const used = this.alg.used !== undefined ? this.alg.used(x, 0) : this.aw;
     const n = used + (this.hasN ? 1 : 0);
-    let lo = 0;
-    while (lo < a.length && a[lo] < slot) lo += 2 + a[lo + 1];
+    const o = this.spMeta[SPM * idx + 3];
+    const end = o + this.spMeta[SPM * idx + 4];
+    let lo = o;
+    while (lo < end && this.spPool[lo] < slot) lo += 2 + this.spPool[lo + 1];
     let hi = lo;
-    if (hi < a.length && a[hi] === slot) hi += 2 + a[hi + 1];
-    const out = new Array<number>(lo + 2 + n + (a.length - hi));
-    for (let j = 0; j < lo; j++) out[j] = a[j];
-    out[lo] = slot;
-    out[lo + 1] = n;
-    for (let j = 0; j < used; j++) out[lo + 2 + j] = x[j];
-    if (this.hasN) out[lo + 1 + n] = x[this.aw];
-    for (let j = hi, o = lo + 2 + n; j < a.length; j++, o++) out[o] = a[j];
-    this.sp[idx] = out;
-    if (busy || out.length > this.sparseDoubles) this.densify(idx);
+    if (hi < end && this.spPool[hi] === slot) hi += 2 + this.spPool[hi + 1];
+    const len = lo - o + 2 + n + (end - hi);
+    if (busy || len > this.sparseDoubles) {
+      // the entries it would hold, once, in the scratch block, then rows
+      const t = this.spScratch(len);
+      this.layout(t, 0, o, lo, hi, end, slot, n, used, x);
+      return this.densify(idx, t, len);
+    }
+    const b = this.alloc(len); // may move spPool: offsets stay valid
+    this.layout(this.spPool, b, o, lo, hi, end, slot, n, used, x);
+    this.setBlock(idx, b, len);
+  }
+
+  /** Writes at `b` of `dst`: the pool's entries [o, lo), the entry (slot, n, x), the pool's entries [hi, end). */
+  private layout(dst: Float64Array, b: number, o: number, lo: number, hi: number, end: number, slot: number, n: number, used: number, x: Float64Array): void {
+    const a = this.spPool;
+    let w = b;
+    for (let j = o; j < lo; j++) dst[w++] = a[j];
+    dst[w] = slot;
+    dst[w + 1] = n;
+    for (let j = 0; j < used; j++) dst[w + 2 + j] = x[j];
+    if (this.hasN) dst[w + 1 + n] = x[this.aw];
+    w += 2 + n;
+    for (let j = hi; j < end; j++) dst[w++] = a[j];
+  }
+
+  private spTmp = new Float64Array(64);
+  private spScratch(len: number): Float64Array {
+    if (this.spTmp.length < len) this.spTmp = new Float64Array(len * 2);
+    return this.spTmp;
+  }
+
+  /** A block of `n` numbers in spPool (a free one of that length, else at the end; the pool doubles when full). */
+  private alloc(n: number): number {
+    if (n === 0) return 0;
+    const free = this.spFreeBy[n];
+    if (free !== undefined && free.length > 0) {
+      this.spFreeDoubles -= n;
+      return free.pop()!;
+    }
+    if (this.spTop + n > this.spPool.length) {
+      const p = new Float64Array(Math.max(Math.ceil(this.spPool.length * 1.5), this.spTop + n));
+      p.set(this.spPool.subarray(0, this.spTop));
+      this.spPool = p;
+    }
+    const b = this.spTop;
+    this.spTop += n;
+    return b;
+  }
+
+  /** Sparse series `idx` now holds block (b, n); its previous block is freed. */
+  private setBlock(idx: number, b: number, n: number): void {
+    const mo = SPM * idx;
+    const old = this.spMeta[mo + 4];
+    if (old > 0) {
+      (this.spFreeBy[old] ??= []).push(this.spMeta[mo + 3]);
+      this.spFreeDoubles += old;
+    }
+    this.spMeta[mo + 3] = b;
+    this.spMeta[mo + 4] = n;
+    // free blocks outweigh live ones (series turned dense, windows moved on): pack the pool, here
+    // where no caller holds an offset; the bound on spNext keeps the scan amortised O(1) a number
+    if (this.spFreeDoubles > 4096 && this.spFreeDoubles * 2 > this.spTop && this.spFreeDoubles > this.spNext) this.compactSparse();
+  }
+
+  /** Packs the live blocks at the start of a new pool (the free ones have come to outweigh them). */
+  private compactSparse(): void {
+    const live = this.spTop - this.spFreeDoubles;
+    const p = new Float64Array(Math.max(256, live * 2));
+    let top = 0;
+    for (let idx = 0; idx < this.spNext; idx++) {
+      if (this.spSeries[idx] === undefined) continue;
+      const mo = SPM * idx;
+      const n = this.spMeta[mo + 4];
+      if (n === 0) continue;
+      p.set(this.spPool.subarray(this.spMeta[mo + 3], this.spMeta[mo + 3] + n), top);
+      this.spMeta[mo + 3] = top;
+      top += n;
+    }
+    this.spPool = p;
+    this.spTop = top;
+    this.spFreeBy = [];
+    this.spFreeDoubles = 0;
   }
 
   /** The merged parts of the live entries of sparse series `idx` at slot `k`, in the scratch array. */
   private sparseWindow(idx: number, k: number): Float64Array {
     this.sparseAdvance(idx, k);
-    const a = this.sp[idx]!;
+    const a = this.spPool;
+    const o = this.spMeta[SPM * idx + 3];
+    const end = o + this.spMeta[SPM * idx + 4];
     const x = this.scratch;
     this.clearEntry(x, 0);
-    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+    for (let e = o; e < end; e += 2 + a[e + 1]) {
       // algorithms merge from the used parts alone (a sketch reads its bucket count first)
       this.alg.merge(x, 0, a, e + 2);
       if (this.hasN) x[this.aw] += a[e + 1 + a[e + 1]];
@@ -872,15 +972,14 @@ export class ProfileRuntime {
     return x;
   }
 
-  /** Sparse series `idx` gets its rows: entries older than its newest slot queue up, that one is current. */
-  private densify(idx: number): void {
+  /** Sparse series `idx` gets its rows from entries `a[0, len)`: those older than its newest slot queue up, that one is current. */
+  private densify(idx: number, a: Float64Array, len: number): void {
     const s = this.spSeries[idx]!;
-    const a = this.sp[idx]!;
-    const last = this.spMeta[3 * idx];
-    const lu = this.spMeta[3 * idx + 1];
+    const last = this.spMeta[SPM * idx];
+    const lu = this.spMeta[SPM * idx + 1];
     const local = this.allocRow(last, lu - this.base);
     const x = this.slotScratch;
-    for (let e = 0; e < a.length; e += 2 + a[e + 1]) {
+    for (let e = 0; e < len; e += 2 + a[e + 1]) {
       this.expand(a, e, x);
       if (a[e] === last) {
         const o = local * this.cs;
@@ -888,7 +987,7 @@ export class ProfileRuntime {
         for (let j = 0; j < this.w; j++) this.cur[o + 1 + j] = x[j];
       } else this.append(local, a[e], x, 0);
     }
-    this.sp[idx] = undefined;
+    this.setBlock(idx, 0, 0);
     this.spSeries[idx] = undefined;
     this.spFree.push(idx);
     const from = s.local;
@@ -898,5 +997,5 @@ export class ProfileRuntime {
   }
 }
 
-/** The entries of a sparse series with no live slot (shared: entries are replaced, never written in place). */
-const EMPTY: number[] = [];
+/** Numbers of bookkeeping per sparse series in spMeta. */
+const SPM = 5;

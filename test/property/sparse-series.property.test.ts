@@ -18,7 +18,8 @@ type Op =
   | { kind: 'read'; gap: number; series: number }
   | { kind: 'back'; ms: number }
   | { kind: 'merge'; series: number }
-  | { kind: 'remove'; series: number };
+  | { kind: 'remove'; series: number }
+  | { kind: 'sweep' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('update' as const), gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 0, max: 40_000 })), series: fc.nat(3), v: fc.integer({ min: -20, max: 5000 }) }) },
@@ -26,6 +27,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('back' as const), ms: fc.integer({ min: 1, max: 15_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('merge' as const), series: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), series: fc.nat(3) }) },
+  // the periodic sweep: gives slot memory back, and packs the sparse pool when its free blocks outweigh the live ones
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
 );
 
 function slots(stats: Stats, name: string): [number, number[]][] {
@@ -70,6 +73,7 @@ test('sparse series read, export and merge exactly like series with rows, throug
             dense.updateStatSeries('p', name, op.v);
             other.updateStatSeries('p', name, op.v * 3 + 1);
           } else if (op.kind === 'read') now += op.gap;
+          else if (op.kind === 'sweep') for (const st of [sparse, dense]) st.engine.sweep();
           else if (op.kind === 'back') now -= op.ms;
           else if (op.kind === 'remove') {
             for (const st of [sparse, dense]) {
@@ -93,4 +97,24 @@ test('sparse series read, export and merge exactly like series with rows, throug
     ),
     { numRuns: 300 },
   );
+});
+
+test('the sparse pool gives back what series that turned dense held (no sweep needed)', () => {
+  let now = 1_795_508_400_000;
+  const line = 'modparam("statistics", "stat_series_profile", "p: algorithm=average window=60 slots=6")';
+  const sparse = createStats({ config: line, clock: () => now });
+  const dense = createStats({ config: line, clock: () => now, sparseDoubles: 0 });
+  const N = 5000;
+  // every series is sparse for its first 7 updates, in a new slot each time (its block grows), then dense
+  for (let u = 0; u < 8; u++) {
+    now += 10_000;
+    for (let i = 0; i < N; i++) for (const st of [sparse, dense]) st.updateStatSeries('p', `s${i}`, i + u);
+  }
+  const ps = sparse.engine.profile('p')!;
+  const pd = dense.engine.profile('p')!;
+  assert.equal(ps.sparseSize, 0);
+  for (let i = 0; i < N; i += 97) assert.equal(sparse.getStat(`s${i}`), dense.getStat(`s${i}`));
+  // what is left beyond the dense engine's rows: the per-series bookkeeping (5 numbers), not the entries it once had
+  const extra = ps.allocatedBytes() - pd.allocatedBytes();
+  assert.ok(extra <= N * 5 * 8 * 1.5 + 64 * 1024, `sparse profile holds ${extra} B more than the dense one`);
 });
