@@ -130,7 +130,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const kpi = ingest.hep !== null || ingest.events !== null ? withKpiProfiles(config.engine, ingest.tracker) : { engine: config.engine, declared: [] };
   if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock });
-  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log });
+  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock });
   const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(historyCommand(history, stats.engine));
   const configPath = options.config === undefined ? options.configPath : undefined;

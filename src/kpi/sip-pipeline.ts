@@ -18,6 +18,14 @@ export interface PipelineOptions extends TrackerOptions {
    * Live servers leave it off: series then follow the server's clock, durations the capture's.
    */
   onPacketTime?: (timeMs: number) => void;
+  /**
+   * Live servers: the server's clock. Packet times stay the capture's (PDD, durations), and the
+   * timeouts and idle expiry that `tick(now)` runs are moved onto the packets' timeline: by how far
+   * the newest packet's capture time was from its arrival. A capture agent whose clock is hours off
+   * (or a capture replayed with its old timestamps) is then timed on its own clock, not failed at
+   * the next tick; a packet without a capture time takes its arrival time.
+   */
+  clock?: () => number;
 }
 
 /**
@@ -50,6 +58,9 @@ export class SipPipeline {
   readonly sink: KpiSink;
   private authKey: string | undefined;
   private readonly onPacketTime: ((t: number) => void) | undefined;
+  private readonly clock: (() => number) | undefined;
+  /** Live: arrival minus capture time of the newest packet (ms). */
+  private skew = 0;
 
   constructor(
     private readonly engine: StatsEngine,
@@ -88,10 +99,11 @@ export class SipPipeline {
     this.tracker = new CallTracker(sink, options);
     this.authKey = options.hepAuthKey;
     this.onPacketTime = options.onPacketTime;
+    this.clock = options.clock;
   }
 
   /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */
-  reconfigure(options: Omit<PipelineOptions, 'onPacketTime' | 'log'>): void {
+  reconfigure(options: Omit<PipelineOptions, 'onPacketTime' | 'log' | 'clock'>): void {
     this.tracker.reconfigure(options);
     this.authKey = options.hepAuthKey;
   }
@@ -120,7 +132,13 @@ export class SipPipeline {
   }
 
   /** One SIP message (from HEP, a pcap, or a socket) with its capture metadata. */
-  onSip(payload: Buffer, meta: PacketMeta): void {
+  onSip(payload: Buffer, packet: PacketMeta): void {
+    let meta = packet;
+    if (this.clock !== undefined) {
+      const arrival = this.clock();
+      if (!(meta.timeMs > 0)) meta = { ...meta, timeMs: arrival };
+      this.skew = arrival - meta.timeMs;
+    }
     if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);
     const r = parseSip(payload);
     if (!r.ok) {
@@ -133,6 +151,6 @@ export class SipPipeline {
   /** Advance time without traffic (timeouts; the live server calls this every second). */
   tick(now: number): void {
     if (this.onPacketTime !== undefined) this.onPacketTime(now);
-    this.tracker.tick(now);
+    this.tracker.tick(now - this.skew);
   }
 }
