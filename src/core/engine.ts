@@ -307,9 +307,9 @@ export class StatsEngine {
     this.updateSeriesSlow(p, name, value, this.byName.get(name));
   }
 
-  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined): Series {
+  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined, labels?: SeriesLabels): Series {
     const v = toValue(value);
-    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, labels);
     p.add(series, this.clock(), v);
     return series;
   }
@@ -321,11 +321,7 @@ export class StatsEngine {
    */
   updateStatSeriesAt(profile: string, name: string, value: number, labels?: SeriesLabels): Series {
     const p = this.profileCache.get(profile) ?? this.resolveProfile(profile);
-    const v = toValue(value);
-    const s = this.byName.get(name);
-    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, labels);
-    p.add(series, this.clock(), v);
-    return series;
+    return this.updateSeriesSlow(p, name, value, this.byName.get(name), labels);
   }
 
   /** One more update of a series updateStatSeriesAt returned (while `removed` is false): one slot operation. */
