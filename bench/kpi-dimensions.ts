@@ -8,7 +8,7 @@
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listenHep } from '../src/ingest/ingest.ts';
 // @ts-expect-error hep-js ships no type declarations
@@ -270,11 +270,7 @@ async function burst(): Promise<BenchResult[]> {
   const hep = await listenHep({ host: '127.0.0.1', port: 0 }, pipe, stats.engine);
   const calls = 10_000;
   try {
-    // the sender stands for another machine: on the other core when the bench is pinned, so it does not take the server's
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--sender', String(hep.udp.port), '20000', String(calls)];
-    const otherCore = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
-    const child = otherCore ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: 'inherit' }) : spawn(process.execPath, args, { stdio: 'inherit' });
-    await new Promise((r) => child.on('exit', r));
+    await startSender(hep.udp.port, 20_000, calls);
     await new Promise((r) => setTimeout(r, 500));
   } finally {
     await hep.close();
@@ -298,9 +294,52 @@ async function burstInOwnProcess(): Promise<BenchResult[]> {
   return r;
 }
 
+/** Spawns the sender (one call each of `calls` new customers at `rate` msg/s) on the other core when the bench is pinned. */
+function startSender(port: number, rate: number, calls: number) {
+  // the sender stands for another machine: on the other core when the bench is pinned, so it does not take the server's
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--sender', String(port), String(rate), String(calls)];
+  const otherCore = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+  const child = otherCore ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: 'inherit' }) : spawn(process.execPath, args, { stdio: 'inherit' });
+  return new Promise((r) => child.on('exit', r));
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+/** The same burst against `sipstats serve` itself (its timers, dashboard history and sweep on), as a user runs it. */
+async function serverBurst(): Promise<BenchResult[]> {
+  if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) return [];
+  const srv = spawn(process.execPath, [fileURLToPath(new URL('../bin/sipstats.js', import.meta.url)), 'serve', '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0', '--no-persist'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    const ports = await new Promise<{ http: number; hep: number }>((resolve, reject) => {
+      srv.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const h = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        const p = /HEP on udp\+tcp 127\.0\.0\.1:(\d+)/.exec(out);
+        if (h && p) resolve({ http: Number(h[1]), hep: Number(p[1]) });
+      });
+      srv.once('exit', (c) => reject(new Error(`sipstats serve exited with ${c}: ${out}`)));
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // its first ticks: the server at rest
+    const before = rssMb(srv.pid!);
+    const calls = 10_000;
+    await startSender(ports.hep, 20_000, calls);
+    await new Promise((r) => setTimeout(r, 1500)); // a tick, a history sample
+    const res = await fetch(`http://127.0.0.1:${ports.http}/mi`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', method: 'get_statistics', params: [['sipstats:calls_started', 'sipstats:hep_packets']], id: 1 }) });
+    const r = ((await res.json()) as { result: Record<string, number> }).result;
+    const started = r['sipstats:calls_started'] ?? 0;
+    return [
+      { name: 'burst against `sipstats serve` (the same 10 000 customers at 20 000 msg/s)', value: (100 * started) / calls, unit: '%', note: `${started} of ${calls} calls counted, ${r['sipstats:hep_packets']} of ${calls * 7} frames received; server RSS ${before.toFixed(0)} -> ${rssMb(srv.pid!).toFixed(0)} MB` },
+    ];
+  } finally {
+    srv.kill('SIGTERM');
+    await new Promise((r) => (srv.exitCode !== null ? r(null) : srv.once('exit', r)));
+  }
+}
+
 export async function run(): Promise<BenchResult[]> {
-  if (process.argv.includes('--burst-only')) return burst();
-  return [...rates(), ...memory(), ...(await burstInOwnProcess())];
+  if (process.argv.includes('--burst-only')) return [...(await burst()), ...(await serverBurst())];
+  return [...rates(), ...memory(), ...(await burstInOwnProcess()), ...(await serverBurst())];
 }
 
 if (process.argv[2] === '--burst-child') {
