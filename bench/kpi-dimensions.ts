@@ -6,7 +6,7 @@
  * hep-js decoding alone, in the same run. Then the memory a dimension value costs: 10 000 customers
  * of one call each (all KPIs, all windows, the dashboard history included), and a fully active one.
  */
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ import { HISTORY_DEFAULTS } from '../src/core/history.ts';
 import { kpiHistory } from '../src/kpi/history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, printResults } from './lib.ts';
+import { compare, printResults, runLoadGenerator } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -294,14 +294,8 @@ async function burstInOwnProcess(): Promise<BenchResult[]> {
   return r;
 }
 
-/** Spawns the sender (one call each of `calls` new customers at `rate` msg/s) on the other core when the bench is pinned. */
-function startSender(port: number, rate: number, calls: number) {
-  // the sender stands for another machine: on the other core when the bench is pinned, so it does not take the server's
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--sender', String(port), String(rate), String(calls)];
-  const otherCore = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
-  const child = otherCore ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: 'inherit' }) : spawn(process.execPath, args, { stdio: 'inherit' });
-  return new Promise((r) => child.on('exit', r));
-}
+/** The sender (one call each of `calls` new customers at `rate` msg/s), on another core than the server's. */
+const startSender = (port: number, rate: number, calls: number) => runLoadGenerator(fileURLToPath(import.meta.url), ['--sender', String(port), String(rate), String(calls)]);
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 

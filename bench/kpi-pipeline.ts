@@ -4,7 +4,6 @@
  * decoder a Node user would pick) on the same frames; bytes per tracked call; and the highest live
  * HEP/UDP rate sustained with zero loss (a sender process on 127.0.0.1 at fixed rates).
  */
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
 // @ts-expect-error hep-js ships no type declarations
@@ -15,7 +14,7 @@ import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../src/ingest/ingest.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, printResults } from './lib.ts';
+import { compare, printResults, runLoadGenerator } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -167,8 +166,7 @@ async function liveUdp(): Promise<BenchResult[]> {
     for (const rate of [25_000, 50_000, 100_000, 150_000, 200_000, 300_000]) {
       const before = stats.getStat('sipstats:hep_packets') ?? 0;
       const count = Math.round(rate * 1.5);
-      const child = fork(fileURLToPath(import.meta.url), ['--sender', String(hep.udp.port), String(rate), String(count)], { execArgv: ['--import', 'tsx'] });
-      await new Promise((r) => child.on('exit', r));
+      await runLoadGenerator(fileURLToPath(import.meta.url), ['--sender', String(hep.udp.port), String(rate), String(count)]);
       await new Promise((r) => setTimeout(r, 300));
       const got = (stats.getStat('sipstats:hep_packets') ?? 0) - before;
       tried.push(`${rate / 1000}k/s: ${((100 * got) / count).toFixed(2)}% received`);

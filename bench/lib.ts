@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 
 export interface BenchResult {
@@ -72,4 +73,16 @@ export async function settle(gc: () => void): Promise<void> {
   gc();
   await new Promise((r) => setTimeout(r, 200));
   gc();
+}
+
+/**
+ * Runs `node --import tsx FILE ARGS` as a load generator: on core 1 when the bench is pinned to
+ * core 0 (taskset), since it stands for other machines and must not take the server's core.
+ * Resolves when it exits.
+ */
+export function runLoadGenerator(file: string, args: string[]): Promise<void> {
+  const node = [process.execPath, '--import', 'tsx', file, ...args];
+  const elsewhere = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+  const child = elsewhere ? spawn('taskset', ['-c', '1', ...node], { stdio: 'inherit' }) : spawn(node[0], node.slice(1), { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', () => resolve()));
 }

@@ -131,7 +131,7 @@ test('the OpenSIPS lines of docs/kpis.md and the README are lines of the configu
 test('figures quoted from a benchmark run are lines of docs/bench-output.txt', () => {
   const out = new Set(read('docs/bench-output.txt').split('\n'));
   const bo = tagged('bench-output');
-  assert.deepEqual([...new Set(bo.map((b) => b.doc))].sort(), ['docs/cluster.md', 'docs/dashboard.md', 'docs/persistence.md']);
+  assert.deepEqual([...new Set(bo.map((b) => b.doc))].sort(), ['docs/benchmarks.md', 'docs/cluster.md', 'docs/dashboard.md', 'docs/persistence.md']);
   for (const b of bo) for (const l of b.text.split('\n')) assert.ok(out.has(l), `${where(b)}: '${l}' is not in bench-output.txt`);
 });
 
