@@ -65,6 +65,22 @@ function spawnReady(bin: string, args: string[], port: number, ready: RegExp, wh
   });
 }
 
+/**
+ * A free port, then the process on it; again on another port when something else took that one
+ * meanwhile (tests run concurrently: a port found free can be taken before the server binds it).
+ */
+async function spawnOnFreePort(bin: string, argsOf: (port: number) => string[], ready: RegExp, what: string, usable: (port: number) => boolean = () => true): Promise<Proc> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    if (!usable(port)) continue;
+    try {
+      return await spawnReady(bin, argsOf(port), port, ready, what);
+    } catch (e) {
+      if (attempt >= 5 || !/Address already in use/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
+
 async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
@@ -113,20 +129,15 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    // cluster bus port = port + 10000: pick ports whose bus port is free too
-    const ports: number[] = [];
-    while (ports.length < 6) {
-      const p = await freePort();
-      if (p < 55_000 && !ports.includes(p)) ports.push(p);
-    }
-    for (const port of ports) {
-      const args = [
+    // cluster bus port = port + 10000: it must exist too
+    for (let i = 0; i < 6; i++) {
+      const args = (port: number) => [
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000',
         '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--loglevel', 'notice',
         '--cluster-replica-validity-factor', '0', '--protected-mode', 'no',
       ];
-      nodes.push(await spawnReady(server, args, port, /Ready to accept connections/, 'redis-server (cluster)'));
+      nodes.push(await spawnOnFreePort(server, args, /Ready to accept connections/, 'redis-server (cluster)', (p) => p < 55_000));
     }
     const r = spawnSync(cli, ['--cluster', 'create', ...nodes.map((n) => n.addr), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`redis-cli --cluster create failed (${r.status}): ${r.stdout}\n${r.stderr}`);
@@ -223,32 +234,34 @@ export async function startSentinels(name = 'mymaster'): Promise<SentinelSetup> 
   let master: Proc, replica: Proc;
   const sentinels: Proc[] = [];
   try {
-    const mp = await freePort();
-    master = await spawnReady(server, base(mp), mp, /Ready to accept connections/, 'redis-server (master)');
+    master = await spawnOnFreePort(server, base, /Ready to accept connections/, 'redis-server (master)');
     procs.push(master);
-    const rp = await freePort();
-    replica = await spawnReady(server, [...base(rp), '--replicaof', '127.0.0.1', String(mp)], rp, /Ready to accept connections/, 'redis-server (replica)');
+    const mp = master.port;
+    replica = await spawnOnFreePort(server, (rp) => [...base(rp), '--replicaof', '127.0.0.1', String(mp)], /Ready to accept connections/, 'redis-server (replica)');
     procs.push(replica);
+    const rp = replica.port;
     await until('the replica to sync', async () => /master_link_status:up/.test(await ask(rp, (c) => c.info('replication'))), 10_000);
     for (let i = 0; i < 3; i++) {
-      const sp = await freePort();
-      const conf = join(dir, `sentinel-${sp}.conf`);
-      // sentinel rewrites its config file: one per sentinel, writable
-      writeFileSync(
-        conf,
-        [
-          `port ${sp}`,
-          'bind 127.0.0.1',
-          'protected-mode no',
-          `dir ${dir}`,
-          `sentinel monitor ${name} 127.0.0.1 ${mp} 2`,
-          `sentinel down-after-milliseconds ${name} 1000`,
-          `sentinel failover-timeout ${name} 3000`,
-          `sentinel parallel-syncs ${name} 1`,
-          '',
-        ].join('\n'),
-      );
-      const s = await spawnReady(server, [conf, '--sentinel'], sp, /Sentinel ID is|\+monitor master/, 'redis-server --sentinel');
+      const sentinelArgs = (sp: number) => {
+        const conf = join(dir, `sentinel-${sp}.conf`);
+        // sentinel rewrites its config file: one per sentinel, writable
+        writeFileSync(
+          conf,
+          [
+            `port ${sp}`,
+            'bind 127.0.0.1',
+            'protected-mode no',
+            `dir ${dir}`,
+            `sentinel monitor ${name} 127.0.0.1 ${mp} 2`,
+            `sentinel down-after-milliseconds ${name} 1000`,
+            `sentinel failover-timeout ${name} 3000`,
+            `sentinel parallel-syncs ${name} 1`,
+            '',
+          ].join('\n'),
+        );
+        return [conf, '--sentinel'];
+      };
+      const s = await spawnOnFreePort(server, sentinelArgs, /Sentinel ID is|\+monitor master/, 'redis-server --sentinel');
       procs.push(s);
       sentinels.push(s);
     }

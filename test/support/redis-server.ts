@@ -45,7 +45,7 @@ export interface RedisInstance {
 /** Starts a private redis-server on a free loopback port, without persistence, in a temp dir. */
 export async function startRedis(): Promise<RedisInstance> {
   const bin = redisServerPath();
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-redis-'));
   let child: ChildProcess | null = null;
   const start = () =>
@@ -80,7 +80,16 @@ export async function startRedis(): Promise<RedisInstance> {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');
     });
-  await start();
+  // a port found free can be taken by a concurrent test before redis binds it: then another one
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      if (attempt >= 5 || !/Address already in use/.test(String((e as Error).message))) throw e;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
