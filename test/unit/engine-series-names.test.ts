@@ -68,3 +68,35 @@ test('the name index agrees with a Map model under random creates, updates and r
     { numRuns: 200 },
   );
 });
+
+test('property: a series a feeder keeps (updateStatSeriesAt) and the same series updated by name are one series', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ byName: fc.boolean(), series: fc.nat(2), v: fc.integer({ min: 0, max: 1000 }), gap: fc.integer({ min: 0, max: 15_000 }), remove: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+      (ops) => {
+        let now = 1_795_508_514_000;
+        const kept = createStats({ config: CONFIG, clock: () => now });
+        const ref = createStats({ config: CONFIG, clock: () => now });
+        const held = new Map<string, import('../../src/core/stat.ts').Series>();
+        for (const op of ops) {
+          now += op.gap;
+          const name = `cust${op.series}`;
+          ref.updateStatSeries('avg', name, op.v);
+          const s = held.get(name);
+          if (op.byName) kept.updateStatSeries('avg', name, op.v);
+          else if (s !== undefined && !s.removed) kept.engine.updateSeries(s, op.v);
+          else held.set(name, kept.engine.updateStatSeriesAt('avg', name, op.v, { kpi: 'x' }));
+          // a series past its 8th update gets rows (a new local index): by name must still find it
+          if (op.remove && op.series === 2)
+            for (const st of [kept, ref]) {
+              const x = st.engine.lookup(name);
+              if (x !== undefined && x.kind === 1) st.engine.removeSeries(x);
+            }
+          for (let i = 0; i < 3; i++) assert.equal(kept.getStat(`cust${i}`), ref.getStat(`cust${i}`), `cust${i} after ${JSON.stringify(op)}`);
+          assert.equal([...kept.engine.all()].length, [...ref.engine.all()].length);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
