@@ -308,9 +308,10 @@ export class StatsEngine {
     this.updateSeriesSlow(p, name, value, this.byName.get(name));
   }
 
-  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined, labels?: SeriesLabels): Series {
+  /** By name, creating the series if needed; `keptWith`: the labels of a series its feeder keeps (see updateStatSeriesAt). */
+  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined, keptWith?: SeriesLabels): Series {
     const v = toValue(value);
-    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, labels, labels !== undefined);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, keptWith, keptWith !== undefined);
     p.add(series, this.clock(), v);
     return series;
   }

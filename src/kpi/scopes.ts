@@ -2,7 +2,7 @@ import type { Series } from '../core/stat.ts';
 import { DIMENSIONS, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
-/** Where KPI updates go: the engine's handles, with bad updates counted (not thrown). */
+/** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
   /**
    * Adds a value to series `name` of `profile`, creating it (with these labels) at its first
