@@ -2,7 +2,7 @@ import { SipstatsError } from '../errors.ts';
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { Counter, StatKind } from './stat.ts';
-import type { Group, Series, Stat } from './stat.ts';
+import type { Group, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
 import type { Clock, EngineConfig, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
@@ -41,6 +41,8 @@ export class StatsEngine {
    * series). No prototype, so names like `__proto__` or `constructor` are ordinary keys.
    */
   private readonly seriesCode: Record<string, number | undefined> = Object.create(null) as Record<string, number | undefined>;
+  /** Where the series feeders keep (KeptSeries, not in byName) are found by name: see addDirectory. */
+  private readonly directories: SeriesDirectory[] = [];
   private lastProfileName = '';
   private lastProfile: ProfileRuntime | undefined;
   readonly clock: Clock;
@@ -144,6 +146,7 @@ export class StatsEngine {
   private runtime(d: ProfileDef, alg: NonNullable<ReturnType<typeof algorithmFor>>): ProfileRuntime {
     const rt = new ProfileRuntime(d, alg, this.declareGroup(d.group), { sparseDoubles: this.sparseDoubles });
     rt.onRelocate = (s, from) => {
+      if (s.kept) return; // not in the codes
       if (this.seriesCode[s.name] === from * PROFILES_MAX + rt.index) this.seriesCode[s.name] = s.local * PROFILES_MAX + rt.index;
     };
     return rt;
@@ -173,16 +176,44 @@ export class StatsEngine {
     return [...this.profiles.values()];
   }
 
+  /**
+   * Adds a directory of series a feeder keeps (the KPI scopes: see SeriesOwner): lookups by name,
+   * listings and the sweep reach them through it. Returns its removal.
+   */
+  addDirectory(d: SeriesDirectory): () => void {
+    this.directories.push(d);
+    return () => {
+      const i = this.directories.indexOf(d);
+      if (i >= 0) this.directories.splice(i, 1);
+    };
+  }
+
+  /** The kept series named `name`, if a directory holds it. */
+  private owned(name: string): Series | undefined {
+    for (const d of this.directories) {
+      const s = d.find(name);
+      if (s !== undefined) return s;
+    }
+    return undefined;
+  }
+
+  /** The first statistic named `name` (bare). */
+  private first(name: string): Stat | undefined {
+    return this.byName.get(name) ?? (this.directories.length > 0 ? this.owned(name) : undefined);
+  }
+
   /** The statistic `name` in group `g`, if any. */
   find(g: Group, name: string): Stat | undefined {
     for (let s = this.byName.get(name); s !== undefined; s = s.next) if (s.group === g) return s;
-    return undefined;
+    if (this.directories.length === 0) return undefined;
+    const k = this.owned(name);
+    return k !== undefined && k.group === g ? k : undefined;
   }
 
   /** Resolves `name` or `grp:name`: the first match (bare names: first created, any group). */
   lookup(name: string): Stat | undefined {
     const colon = name.indexOf(':');
-    if (colon < 0) return this.byName.get(name);
+    if (colon < 0) return this.first(name);
     const g = this.group(name.slice(0, colon));
     return g === undefined ? undefined : this.find(g, name.slice(colon + 1));
   }
@@ -190,11 +221,15 @@ export class StatsEngine {
   /** Every statistic named `name`, in every group. */
   *named(name: string): Iterable<Stat> {
     for (let s = this.byName.get(name); s !== undefined; s = s.next) yield s;
+    if (this.directories.length === 0) return;
+    const k = this.owned(name);
+    if (k !== undefined) yield k;
   }
 
-  /** Every statistic, in creation order (statistics sharing a bare name are listed together). */
+  /** Every statistic: by name in creation order (those sharing a bare name listed together), then the kept series. */
   *all(): Iterable<Stat> {
     for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) yield s;
+    for (const d of this.directories) yield* d.series();
   }
 
   /** Every statistic of group `g`, in creation order. */
@@ -202,9 +237,9 @@ export class StatsEngine {
     for (const s of this.all()) if (s.group === g) yield s;
   }
 
-  /** Adds `s` to the name index; a series also to the hot path's codes unless its feeder keeps it (`kept`). */
-  private link(s: Stat, kept = false): void {
-    if (s.kind === StatKind.Series && !kept) this.seriesCode[s.name] = s.local * PROFILES_MAX + s.profile.index;
+  /** Adds `s` to the name index, a series also to the hot path's codes (a KeptSeries is in neither: its directory finds it). */
+  private link(s: Counter | NamedSeries): void {
+    if (s.kind === StatKind.Series) this.seriesCode[s.name] = s.local * PROFILES_MAX + s.profile.index;
     const first = this.byName.get(s.name);
     if (first === undefined) {
       this.byName.set(s.name, s);
@@ -216,6 +251,7 @@ export class StatsEngine {
   }
 
   private unlink(s: Stat): void {
+    if (s.kind === StatKind.Series && s.kept) return;
     if (s.kind === StatKind.Series) delete this.seriesCode[s.name];
     const first = this.byName.get(s.name);
     if (first === s) {
@@ -241,7 +277,7 @@ export class StatsEngine {
   updateStat(name: string, value: unknown): void {
     const v = toValue(value);
     const { group, bare } = this.splitName(name, 'dynamic');
-    let s = group === undefined ? this.byName.get(bare) : this.find(group, bare);
+    let s = group === undefined ? this.first(bare) : this.find(group, bare);
     if (s === undefined && group !== undefined) {
       // grp:name must not reuse the name of a series
       for (const o of this.named(bare)) if (o.kind === StatKind.Series) throw new SipstatsError('E_NAME_TAKEN', `'${bare}' is a series of profile '${o.profile.def.name}'`);
@@ -305,27 +341,27 @@ export class StatsEngine {
       p.addLocal(code >>> 9, this.clock(), value);
       return;
     }
-    this.updateSeriesSlow(p, name, value, this.byName.get(name));
-  }
-
-  /** By name, creating the series if needed; `keptWith`: the labels of a series its feeder keeps (see updateStatSeriesAt). */
-  private updateSeriesSlow(p: ProfileRuntime, name: string, value: unknown, s: Stat | undefined, keptWith?: SeriesLabels): Series {
+    const s = this.first(name);
     const v = toValue(value);
-    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, keptWith, keptWith !== undefined);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s);
     p.add(series, this.clock(), v);
-    return series;
   }
 
   /**
-   * update_stat_series for feeders that keep the series (the KPI scopes): the same checks and
-   * errors as by name, and the series it updated is returned (the profile's overflow series when it
-   * folds). `labels` are the new series' identity (the feeder knows it: no name parsing). A series
-   * made here is updated through its reference, so it takes no entry in the by-name hot path's
-   * codes (~50 bytes a series); an update by name still finds it, through the name index.
+   * update_stat_series for feeders that keep the series (the KPI scopes): the series named
+   * `owner.nameAt(slot)`, with the same checks and errors as by name, and the series it updated is
+   * returned (one that already has that name, or the profile's overflow series when it folds). A
+   * series made here is a KeptSeries: no name, labels or name-index entry of its own (its owner
+   * spells them, its owner's directory finds it by name: addDirectory).
    */
-  updateStatSeriesAt(profile: string, name: string, value: number, labels: SeriesLabels): Series {
+  updateStatSeriesAt(profile: string, owner: SeriesOwner, slot: number, value: number): Series {
     const p = this.profileCache.get(profile) ?? this.resolveProfile(profile);
-    return this.updateSeriesSlow(p, name, value, this.byName.get(name), labels);
+    const v = toValue(value);
+    const name = owner.nameAt(slot);
+    const s = this.first(name);
+    const series = s !== undefined && s.profile === p ? s : this.createSeries(p, name, s, owner, slot);
+    p.add(series, this.clock(), v);
+    return series;
   }
 
   /** One more update of a series updateStatSeriesAt returned (while `removed` is false): one slot operation. */
@@ -341,7 +377,7 @@ export class StatsEngine {
     return p;
   }
 
-  private createSeries(p: ProfileRuntime, name: string, existing: Stat | undefined, labels?: SeriesLabels, kept = false): Series {
+  private createSeries(p: ProfileRuntime, name: string, existing: Stat | undefined, owner?: SeriesOwner, slot = 0): Series {
     if (existing !== undefined) {
       const what = existing.kind === StatKind.Series ? `a series of profile '${existing.profile.def.name}'` : `a counter in group '${existing.group.name}'`;
       throw new SipstatsError('E_NAME_TAKEN', `'${name}' is already ${what}`);
@@ -350,10 +386,10 @@ export class StatsEngine {
     const max = p.def.maxSeries ?? 0;
     if (max > 0 && p.size - (p.otherSeries !== undefined ? 1 : 0) >= max) return this.overflow(p, name);
     if (p.size >= SERIES_PER_PROFILE_MAX) throw new SipstatsError('E_SERIES_LIMIT', `profile '${p.def.name}' holds ${SERIES_PER_PROFILE_MAX} series, the most one profile can`);
+    if (owner !== undefined) return p.createKept(owner, slot, this.clock());
     const s = p.create(name, this.clock());
-    if (labels !== undefined) s.labels = labels;
-    else if (this.labeler !== undefined) s.labels = this.labeler(name);
-    this.link(s, kept);
+    if (this.labeler !== undefined) s.labels = this.labeler(name);
+    this.link(s);
     return s;
   }
 
@@ -363,7 +399,7 @@ export class StatsEngine {
       this.selfStat('series_folded');
       if (p.otherSeries === undefined) {
         const otherName = `${p.def.name}_other`;
-        const taken = this.byName.get(otherName);
+        const taken = this.first(otherName);
         if (taken !== undefined) throw new SipstatsError('E_NAME_TAKEN', `overflow series '${otherName}' is already used by another statistic`);
         p.otherSeries = p.create(otherName, this.clock());
         this.link(p.otherSeries);
@@ -422,7 +458,7 @@ export class StatsEngine {
 
   /** Creates an empty series of profile `p` (restore, cluster views). Throws like update_stat_series. */
   createSeriesFor(p: ProfileRuntime, name: string): Series {
-    return this.createSeries(p, name, this.byName.get(name));
+    return this.createSeries(p, name, this.first(name));
   }
 
   /** Removes a series (cardinality control); its slot memory goes back to the profile. */

@@ -1,7 +1,7 @@
 import type { SeriesAlgorithm } from './algorithms/algorithm.ts';
 import type { ProfileDef } from './types.ts';
-import { NO_TAIL, Series } from './stat.ts';
-import type { Group } from './stat.ts';
+import { KeptSeries, NamedSeries, NO_TAIL } from './stat.ts';
+import type { Group, Series, SeriesOwner } from './stat.ts';
 
 /** Float64 numbers per chunk of a queue pool (128 KiB): pools grow a chunk at a time. */
 const CHUNK_DOUBLES = 16384;
@@ -62,7 +62,7 @@ interface Pool {
  * slot order, in one block of the profile's sparse pool (a Float64Array shared by its sparse
  * series: no array object per series), each holding the parts the algorithm says it uses (with the
  * update count last when the profile keeps one); its newest slot seen, the slot of its newest
- * update, its number of updates and where its block is in `spMeta`. Reads merge the entries; foreign slots (restore, cluster) merge into them.
+ * update (in `spMeta`), its number of updates and where its block is (in `spBlk`). Reads merge the entries; foreign slots (restore, cluster) merge into them.
  * Past the budget, or at its SPARSE_UPDATES-th update, the series turns dense: rows as below, a new `local`, and the engine is told
  * (`onRelocate`) so that its name index follows.
  *
@@ -138,11 +138,10 @@ export class ProfileRuntime {
   /** The `<profile>_other` series that overflow folds into, once created. */
   otherSeries: Series | undefined = undefined;
   private readonly spSeries: (Series | undefined)[] = [];
-  /**
-   * Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update
-   * (absolute slot numbers), updates, offset and length of its entries in `spPool`.
-   */
+  /** Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update (absolute slot numbers). */
   private spMeta = new Float64Array(32 * SPM);
+  /** Per sparse index, SPB small integers: offset and length of its entries in `spPool`, its updates (the half of a Float64 row). */
+  private spBlk = new Int32Array(32 * SPB);
   /** Every sparse series' entries, a block each; a block is replaced (never grown in place), the old one goes to `spFreeBy`. */
   private spPool = new Float64Array(256);
   /** End of the used part of spPool. */
@@ -253,30 +252,44 @@ export class ProfileRuntime {
 
   // ---- memory -------------------------------------------------------------------------------
 
-  /** Creates a series: sparse (no rows) unless the profile keeps none, else its current-slot and header rows. */
-  create(name: string, t: number): Series {
+  /** Creates a series that keeps its name: sparse (no rows) unless the profile keeps none, else its current-slot and header rows. */
+  create(name: string, t: number): NamedSeries {
+    return this.adopt(new NamedSeries(name, this, this.place(t)));
+  }
+
+  /** Creates a series its feeder keeps (owner and place there: its identity), like create. */
+  createKept(owner: SeriesOwner, slot: number, t: number): KeptSeries {
+    return this.adopt(new KeptSeries(this, this.place(t), owner, slot));
+  }
+
+  /** Slot memory for a new series at time t: its local index (a sparse entry, or dense rows). */
+  private place(t: number): number {
     this.size++;
     if (this.sparseDoubles > 0) {
       const idx = this.spFree.length > 0 ? this.spFree.pop()! : this.spNext++;
       if (SPM * idx + SPM > this.spMeta.length) {
         // grow by half (not double): what sparse series hold is most of what a value seen once costs
-        const m = new Float64Array(SPM * Math.ceil((this.spMeta.length / SPM) * 1.5));
+        const n = Math.ceil((this.spMeta.length / SPM) * 1.5);
+        const m = new Float64Array(SPM * n);
         m.set(this.spMeta);
         this.spMeta = m;
+        const b = new Int32Array(SPB * n);
+        b.set(this.spBlk);
+        this.spBlk = b;
       }
-      const s = new Series(name, this, SPARSE_BASE + idx);
-      this.spSeries[idx] = s;
-      const mo = SPM * idx;
-      this.spMeta[mo] = this.slotAt(t);
-      this.spMeta[mo + 1] = this.lastK;
-      this.spMeta[mo + 2] = 0;
-      this.spMeta[mo + 3] = 0;
-      this.spMeta[mo + 4] = 0;
-      return s;
+      this.spMeta[SPM * idx] = this.slotAt(t);
+      this.spMeta[SPM * idx + 1] = this.lastK;
+      this.spBlk[SPB * idx] = 0;
+      this.spBlk[SPB * idx + 1] = 0;
+      this.spBlk[SPB * idx + 2] = 0;
+      return SPARSE_BASE + idx;
     }
-    const local = this.allocRow(this.slotAt(t), this.lastKr);
-    const s = new Series(name, this, local);
-    this.byLocal[local] = s;
+    return this.allocRow(this.slotAt(t), this.lastKr);
+  }
+
+  private adopt<S extends Series>(s: S): S {
+    if (s.local >= SPARSE_BASE) this.spSeries[s.local - SPARSE_BASE] = s;
+    else this.byLocal[s.local] = s;
     return s;
   }
 
@@ -319,7 +332,7 @@ export class ProfileRuntime {
     let n = this.cur.byteLength;
     for (const h of this.hdr) n += h.byteLength;
     for (const p of this.pools) for (const c of p.chunks) n += (c.f?.byteLength ?? 0) + (c.u?.byteLength ?? 0);
-    return n + this.spMeta.byteLength + this.spPool.byteLength;
+    return n + this.spMeta.byteLength + this.spBlk.byteLength + this.spPool.byteLength;
   }
 
   /** Number of series that are sparse now. */
@@ -678,9 +691,9 @@ export class ProfileRuntime {
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
   forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
     if (s.local >= SPARSE_BASE) {
-      const mo = SPM * (s.local - SPARSE_BASE);
-      const o = this.spMeta[mo + 3];
-      const end = o + this.spMeta[mo + 4];
+      const mb = SPB * (s.local - SPARSE_BASE);
+      const o = this.spBlk[mb];
+      const end = o + this.spBlk[mb + 1];
       const x = this.slotScratch;
       for (let e = o; e < end; e += 2 + this.spPool[e + 1]) {
         this.expand(this.spPool, e, x);
@@ -820,7 +833,7 @@ export class ProfileRuntime {
     this.entryAt(idx, k, x);
     this.alg.add(x, 0, v);
     if (this.hasN) x[this.aw] += 1;
-    this.put(idx, k, x, ++m[mo + 2] >= SPARSE_UPDATES);
+    this.put(idx, k, x, ++this.spBlk[SPB * idx + 2] >= SPARSE_UPDATES);
   }
 
   /** Sparse series `idx` seen at slot `k`: its newest slot moves up, entries the window has left go. */
@@ -830,8 +843,8 @@ export class ProfileRuntime {
     if (k <= m[mo]) return;
     m[mo] = k;
     const a = this.spPool;
-    const o = m[mo + 3];
-    const end = o + m[mo + 4];
+    const o = this.spBlk[SPB * idx];
+    const end = o + this.spBlk[SPB * idx + 1];
     let e = o;
     while (e < end && a[e] <= k - this.S) e += 2 + a[e + 1];
     if (e === o) return;
@@ -853,8 +866,8 @@ export class ProfileRuntime {
   /** The parts of slot `slot` of sparse series `idx` into `x` (cleared when it has no such entry). */
   private entryAt(idx: number, slot: number, x: Float64Array): void {
     const a = this.spPool;
-    const o = this.spMeta[SPM * idx + 3];
-    const end = o + this.spMeta[SPM * idx + 4];
+    const o = this.spBlk[SPB * idx];
+    const end = o + this.spBlk[SPB * idx + 1];
     for (let e = o; e < end; e += 2 + a[e + 1]) {
       if (a[e] === slot) return this.expand(a, e, x);
       if (a[e] > slot) break;
@@ -866,8 +879,8 @@ export class ProfileRuntime {
   private put(idx: number, slot: number, x: Float64Array, busy = false): void {
     const used = this.alg.used !== undefined ? this.alg.used(x, 0) : this.aw;
     const n = used + (this.hasN ? 1 : 0);
-    const o = this.spMeta[SPM * idx + 3];
-    const end = o + this.spMeta[SPM * idx + 4];
+    const o = this.spBlk[SPB * idx];
+    const end = o + this.spBlk[SPB * idx + 1];
     let lo = o;
     while (lo < end && this.spPool[lo] < slot) lo += 2 + this.spPool[lo + 1];
     let hi = lo;
@@ -923,14 +936,14 @@ export class ProfileRuntime {
 
   /** Sparse series `idx` now holds block (b, n); its previous block is freed. */
   private setBlock(idx: number, b: number, n: number): void {
-    const mo = SPM * idx;
-    const old = this.spMeta[mo + 4];
+    const mb = SPB * idx;
+    const old = this.spBlk[mb + 1];
     if (old > 0) {
-      (this.spFreeBy[old] ??= []).push(this.spMeta[mo + 3]);
+      (this.spFreeBy[old] ??= []).push(this.spBlk[mb]);
       this.spFreeDoubles += old;
     }
-    this.spMeta[mo + 3] = b;
-    this.spMeta[mo + 4] = n;
+    this.spBlk[mb] = b;
+    this.spBlk[mb + 1] = n;
     // free blocks outweigh live ones (series turned dense, windows moved on): pack the pool, here
     // where no caller holds an offset; the bound on spNext keeps the scan amortised O(1) a number
     if (this.spFreeDoubles > 4096 && this.spFreeDoubles * 2 > this.spTop && this.spFreeDoubles > this.spNext) this.compactSparse();
@@ -943,11 +956,11 @@ export class ProfileRuntime {
     let top = 0;
     for (let idx = 0; idx < this.spNext; idx++) {
       if (this.spSeries[idx] === undefined) continue;
-      const mo = SPM * idx;
-      const n = this.spMeta[mo + 4];
+      const mb = SPB * idx;
+      const n = this.spBlk[mb + 1];
       if (n === 0) continue;
-      p.set(this.spPool.subarray(this.spMeta[mo + 3], this.spMeta[mo + 3] + n), top);
-      this.spMeta[mo + 3] = top;
+      p.set(this.spPool.subarray(this.spBlk[mb], this.spBlk[mb] + n), top);
+      this.spBlk[mb] = top;
       top += n;
     }
     this.spPool = p;
@@ -960,8 +973,8 @@ export class ProfileRuntime {
   private sparseWindow(idx: number, k: number): Float64Array {
     this.sparseAdvance(idx, k);
     const a = this.spPool;
-    const o = this.spMeta[SPM * idx + 3];
-    const end = o + this.spMeta[SPM * idx + 4];
+    const o = this.spBlk[SPB * idx];
+    const end = o + this.spBlk[SPB * idx + 1];
     const x = this.scratch;
     this.clearEntry(x, 0);
     for (let e = o; e < end; e += 2 + a[e + 1]) {
@@ -997,5 +1010,6 @@ export class ProfileRuntime {
   }
 }
 
-/** Numbers of bookkeeping per sparse series in spMeta. */
-const SPM = 5;
+/** Numbers of bookkeeping per sparse series in spMeta (slots), and in spBlk (offsets, lengths, counts). */
+const SPM = 2;
+const SPB = 3;

@@ -33,16 +33,22 @@ export class Counter {
  * A sliding-window series: its name and where its slots live. The slots themselves are in its
  * profile's memory at index `local` (the current slot in a compact row, the window's total and
  * bookkeeping in a header row, completed slots in a pooled ring): see ProfileRuntime.
+ *
+ * Two kinds: a NamedSeries keeps its name and labels (the MI, scripts, restores); a KeptSeries,
+ * made for a feeder that keeps it (the KPI scopes), keeps neither: its owner spells them when asked
+ * (memory per dimension value: a name, a labels object and a name-index entry less per series).
  */
-export class Series {
-  /** Its structured identity (the engine's labeler, or the feeder that made it, decides it once, at creation). */
-  labels: SeriesLabels | null = null;
+export abstract class Series {
   /** Set when the series is removed (idle sweep, remove_series): feeders keeping it then look it up again. */
   declare removed: boolean;
-  /** Next statistic with the same bare name in another group (a counter made after it; rare). */
+  /** Next statistic with the same bare name in another group (a counter made after it; rare; never a KeptSeries). */
   declare next: Stat | undefined;
+  /** True for a KeptSeries (not in the engine's name index: its owner's directory finds it). */
+  declare readonly kept: boolean;
+  abstract readonly name: string;
+  /** Its structured identity (the engine's labeler, or the feeder that made it, decides it at creation). */
+  abstract readonly labels: SeriesLabels | null;
   constructor(
-    readonly name: string,
     readonly profile: ProfileRuntime,
     /** Index of this series in its profile (its rows, or its sparse entry; engine code). Changes when a sparse series turns dense. */
     public local: number,
@@ -59,6 +65,57 @@ export class Series {
 }
 // Defaults every series reads from the prototype until it sets its own (removal, a same-name counter
 // after it): 16 bytes less per series than own fields.
-Object.assign(Series.prototype, { removed: false, next: undefined });
+Object.assign(Series.prototype, { removed: false, next: undefined, kept: false });
+
+/** A series that keeps its own name and labels (made by name: update_stat_series, restores, cluster views). */
+export class NamedSeries extends Series {
+  labels: SeriesLabels | null = null;
+  constructor(
+    readonly name: string,
+    profile: ProfileRuntime,
+    local: number,
+  ) {
+    super(profile, local);
+  }
+}
+
+/**
+ * Who holds the identity of the series it keeps (a KPI scope): it spells a series' name and labels
+ * from the series' place in it (`slot`), so the series keeps neither.
+ */
+export interface SeriesOwner {
+  nameAt(slot: number): string;
+  labelsAt(slot: number): SeriesLabels;
+}
+
+/**
+ * Where the engine finds the series it does not index by name (KeptSeries): their owners' index.
+ * A name resolves to at most one live series, the same one updates by name then reach.
+ */
+export interface SeriesDirectory {
+  /** The live (not removed) KeptSeries of this directory named `name`, if any. */
+  find(name: string): Series | undefined;
+  /** Every live KeptSeries whose owner is in this directory. */
+  series(): Iterable<Series>;
+}
+
+/** A series its feeder keeps (see SeriesOwner): its name and labels are its owner's to spell. */
+export class KeptSeries extends Series {
+  constructor(
+    profile: ProfileRuntime,
+    local: number,
+    readonly owner: SeriesOwner,
+    readonly slot: number,
+  ) {
+    super(profile, local);
+  }
+  get name(): string {
+    return this.owner.nameAt(this.slot);
+  }
+  get labels(): SeriesLabels {
+    return this.owner.labelsAt(this.slot);
+  }
+}
+Object.defineProperty(KeptSeries.prototype, 'kept', { value: true });
 
 export type Stat = Counter | Series;

@@ -1,14 +1,17 @@
-import type { Series } from '../core/stat.ts';
-import { DIMENSIONS, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
+import type { Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
+import { DIMENSIONS, identify, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
   /**
-   * Adds a value to series `name` of `profile`, creating it (with these labels) at its first
-   * update, and returns the series to keep; undefined when the update failed (counted).
+   * Adds a value to the series of `profile` that `owner` names at `slot`, creating it (a series
+   * the owner keeps: see SeriesOwner) at its first update, and returns the series to keep;
+   * undefined when the update failed (counted).
    */
-  updateAt(profile: string, name: string, value: number, labels: KpiIdentity): Series | undefined;
+  updateAt(profile: string, owner: SeriesOwner, slot: number, value: number): Series | undefined;
+  /** Makes the engine find the series of these scopes by name (lookups, listings, the sweep). */
+  directory(d: SeriesDirectory): void;
   /** Adds a value to a series updateAt returned (while it is not `removed`). */
   update(s: Series, value: number): void;
   /** Removes a series updateAt returned, if it is still there (idle dimension values). */
@@ -30,7 +33,7 @@ export const K = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<s
  * operation. A series is made when its KPI is first fed (a scope that only ever fails holds no AST
  * or ACD series) and kept here, not behind a handle object (memory per dimension value).
  */
-export class ScopeHandles {
+export class ScopeHandles implements SeriesOwner {
   private readonly h: (Series | undefined)[];
   /** Packet time of the last use (idle expiry). */
   lastUsed: number;
@@ -53,7 +56,11 @@ export class ScopeHandles {
   /** Adds `v` to KPI number `k` in every window. */
   add(k: number, v: number, t: number): void {
     this.lastUsed = t;
-    if (this.expired) this.owner?.revive(this);
+    if (this.expired) {
+      // a scope of the same values made since it expired takes the update: one series per name
+      const live = this.owner!.revive(this);
+      if (live !== this) return live.add(k, v, t);
+    }
     const ws = this.windows;
     const base = k * ws.length;
     for (let w = 0; w < ws.length; w++) {
@@ -63,10 +70,30 @@ export class ScopeHandles {
     }
   }
 
-  /** The first update of a series (or the first since it was removed): by name, with its labels. */
+  /** The first update of a series (or the first since it was removed): the engine makes it, or finds it by name. */
   private first(k: number, w: WindowDef, v: number): Series | undefined {
-    const kpi = KPIS[k];
-    return this.sink.updateAt(profileOf(kpi, w), seriesName(kpi, w, this.scope), v, identityOf(kpi, w, this.scope));
+    return this.sink.updateAt(profileOf(KPIS[k], w), this, k * this.windows.length + this.windows.indexOf(w), v);
+  }
+
+  /** The name of the series at `slot` (KPI-major: kpi * windows + window), spelled when asked. */
+  nameAt(slot: number): string {
+    const n = this.windows.length;
+    return seriesName(KPIS[Math.floor(slot / n)], this.windows[slot % n], this.scope);
+  }
+
+  labelsAt(slot: number): KpiIdentity {
+    const n = this.windows.length;
+    return identityOf(KPIS[Math.floor(slot / n)], this.windows[slot % n], this.scope);
+  }
+
+  /** The series held at `slot`, if any (removed or not). */
+  held(slot: number): Series | undefined {
+    return this.h[slot];
+  }
+
+  /** The series this scope made and holds (not removed). */
+  *kept(): Iterable<Series> {
+    for (const s of this.h) if (s !== undefined && !s.removed && s.kept && (s as { owner?: unknown }).owner === this) yield s;
   }
 
   /** Removes every series of this scope from the engine. */
@@ -88,12 +115,15 @@ export interface ScopeLimits {
 
 export const OTHER = 'other';
 
+/** A scope's key in the index: its dimension values (all traffic: every one empty). */
+const keyOf = (scope: Scope): string => `${scope.customer ?? ''}\x00${scope.carrier ?? ''}\x00${scope.destination ?? ''}`;
+
 /**
  * Every scope the tracker feeds, bounded: at most `maxValues` distinct values per dimension (more
  * fold into `other`, counted in `sipstats:<dimension>s_folded`), and scopes idle past `idleMs`
  * are removed with their series (their windows have long expired), which frees their values.
  */
-export class Scopes {
+export class Scopes implements SeriesDirectory {
   readonly all: ScopeHandles;
   private readonly byKey = new Map<string, ScopeHandles>();
   /** Per dimension: value → scopes that use it. */
@@ -105,8 +135,30 @@ export class Scopes {
     public limits: ScopeLimits,
     private readonly windows: readonly WindowDef[] = WINDOWS,
   ) {
-    this.all = new ScopeHandles(sink, {}, windows, '', 0, null);
+    this.all = new ScopeHandles(sink, {}, windows, keyOf({}), 0, null);
     for (const d of DIMENSIONS) this.values.set(d.name, new Map());
+    this.windowIndex = new Map(windows.map((w, i) => [w.name, i]));
+    sink.directory(this);
+  }
+
+  private readonly windowIndex: Map<string, number>;
+
+  /** SeriesDirectory: the live series a scope of these holds under `name` (its identity, then its scope by key). */
+  find(name: string): Series | undefined {
+    const id = identify(name);
+    if (id === null) return undefined;
+    const w = this.windowIndex.get(id.window);
+    if (w === undefined) return undefined;
+    const key = keyOf(id);
+    const sc = key === this.all.key ? this.all : this.byKey.get(key);
+    const s = sc?.held(K[id.kpi] * this.windows.length + w);
+    return s !== undefined && !s.removed ? s : undefined;
+  }
+
+  /** SeriesDirectory: every series these scopes made and hold. */
+  *series(): Iterable<Series> {
+    yield* this.all.kept();
+    for (const sc of this.byKey.values()) yield* sc.kept();
   }
 
   /** Scopes held (all traffic excluded). */
@@ -121,7 +173,7 @@ export class Scopes {
 
   /** The scope of these dimension values (folding values past the caps into `other`). */
   get(scope: Scope, t: number): ScopeHandles {
-    const key = `${scope.customer ?? ''}\x00${scope.carrier ?? ''}\x00${scope.destination ?? ''}`;
+    const key = keyOf(scope);
     let s = this.byKey.get(key);
     if (s !== undefined) {
       s.lastUsed = t;
@@ -155,10 +207,17 @@ export class Scopes {
     }
   }
 
-  /** An expired scope updated again (a long call ended after its scope went idle). */
-  revive(s: ScopeHandles): void {
+  /**
+   * An expired scope updated again (a long call ended after its scope went idle): it is registered
+   * again, unless a scope of the same values was made since (then that one is returned, and takes
+   * the updates: the directory finds series through registered scopes only).
+   */
+  revive(s: ScopeHandles): ScopeHandles {
+    const live = this.byKey.get(s.key);
+    if (live !== undefined) return live;
     s.expired = false;
-    if (!this.byKey.has(s.key)) this.register(s);
+    this.register(s);
+    return s;
   }
 
   /** Removes scopes idle since before `now - idleMs` (and their series). Returns how many. */

@@ -68,14 +68,15 @@ export class SipPipeline {
   ) {
     const failed = kpiUpdateFailure(engine, options.log);
     const sink: KpiSink = (this.sink = {
-      updateAt: (profile, name, value, labels) => {
+      updateAt: (profile, owner, slot, value) => {
         try {
-          return engine.updateStatSeriesAt(profile, name, value, labels);
+          return engine.updateStatSeriesAt(profile, owner, slot, value);
         } catch (e) {
-          failed(profile, name, e);
+          failed(profile, owner.nameAt(slot), e);
           return undefined;
         }
       },
+      directory: (d) => engine.addDirectory(d),
       update: (s, value) => {
         try {
           engine.updateSeries(s, value);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
+import type { Series } from '../../src/core/stat.ts';
 
 // The series name index is a null-prototype object (for speed), not a Map: names that mean
 // something to plain JavaScript objects, or that V8 stores as array indices, must be ordinary names.
@@ -69,6 +70,22 @@ test('the name index agrees with a Map model under random creates, updates and r
   );
 });
 
+/** A feeder's scope in miniature: it keeps series `cust0..2` at slots 0..2 and is their directory. */
+function keeper(engine: import('../../src/core/engine.ts').StatsEngine) {
+  const held: (Series | undefined)[] = [];
+  const owner = { nameAt: (slot: number) => `cust${slot}`, labelsAt: (slot: number) => ({ kpi: 'x', customer: `cust${slot}` }) };
+  engine.addDirectory({
+    find: (name) => {
+      const s = held[Number(name.slice(4))];
+      return /^cust[0-2]$/.test(name) && s !== undefined && !s.removed ? s : undefined;
+    },
+    *series() {
+      for (const s of held) if (s !== undefined && !s.removed && s.kept) yield s;
+    },
+  });
+  return { held, owner };
+}
+
 test('property: a series a feeder keeps (updateStatSeriesAt) and the same series updated by name are one series', () => {
   fc.assert(
     fc.property(
@@ -77,15 +94,15 @@ test('property: a series a feeder keeps (updateStatSeriesAt) and the same series
         let now = 1_795_508_514_000;
         const kept = createStats({ config: CONFIG, clock: () => now });
         const ref = createStats({ config: CONFIG, clock: () => now });
-        const held = new Map<string, import('../../src/core/stat.ts').Series>();
+        const { held, owner } = keeper(kept.engine);
         for (const op of ops) {
           now += op.gap;
           const name = `cust${op.series}`;
           ref.updateStatSeries('avg', name, op.v);
-          const s = held.get(name);
+          const s = held[op.series];
           if (op.byName) kept.updateStatSeries('avg', name, op.v);
           else if (s !== undefined && !s.removed) kept.engine.updateSeries(s, op.v);
-          else held.set(name, kept.engine.updateStatSeriesAt('avg', name, op.v, { kpi: 'x' }));
+          else held[op.series] = kept.engine.updateStatSeriesAt('avg', owner, op.series, op.v);
           // a series past its 8th update gets rows (a new local index): by name must still find it
           if (op.remove && op.series === 2)
             for (const st of [kept, ref]) {
@@ -93,7 +110,9 @@ test('property: a series a feeder keeps (updateStatSeriesAt) and the same series
               if (x !== undefined && x.kind === 1) st.engine.removeSeries(x);
             }
           for (let i = 0; i < 3; i++) assert.equal(kept.getStat(`cust${i}`), ref.getStat(`cust${i}`), `cust${i} after ${JSON.stringify(op)}`);
-          assert.equal([...kept.engine.all()].length, [...ref.engine.all()].length);
+          assert.deepEqual([...kept.engine.all()].map((x) => x.name).sort(), [...ref.engine.all()].map((x) => x.name).sort());
+          // a kept series holds no name of its own: its owner spells it, and its labels
+          for (const x of held) if (x !== undefined && !x.removed && x.kept) assert.deepEqual([x.name, x.labels], [`cust${held.indexOf(x)}`, { kpi: 'x', customer: x.name }]);
         }
       },
     ),

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createStats } from '../../src/index.ts';
+import { identityLabels, KPI_MODPARAMS, KPIS, WINDOWS } from '../../src/kpi/catalogue.ts';
+import { K, Scopes } from '../../src/kpi/scopes.ts';
+import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
+import { StatKind } from '../../src/core/stat.ts';
+
+// The series the KPI scopes make keep no name, labels or name-index entry of their own (memory per
+// dimension value): the scope spells them, and the engine finds them by name through the scopes.
+
+const T0 = 1_795_508_400_000;
+
+function rig(idleMs = 0) {
+  let now = T0;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine);
+  const scopes = new Scopes(pipe.sink, { maxValues: { customer: 100, carrier: 100, destination: 100 }, idleMs });
+  return { stats, scopes, at: (t: number) => (now = T0 + t) };
+}
+
+const names = (stats: ReturnType<typeof createStats>) => [...stats.engine.all()].filter((s) => s.kind === StatKind.Series).map((s) => s.name);
+
+test('a scope series is found by name, listed once, and its labels are its identity', () => {
+  const { stats, scopes } = rig();
+  const acme = scopes.get({ customer: 'acme' }, T0);
+  acme.add(K.ASR, 1, T0);
+  const cd = scopes.get({ carrier: 'carrier_a', destination: '44' }, T0);
+  cd.add(K.PDD, 1500, T0);
+  assert.equal(stats.getStat('ASR_10macme'), 100);
+  assert.equal(stats.getStat('stats_10m:ASR_10macme'), 100);
+  assert.equal(stats.getStat('PDD_1h~carrier=carrier_a~dest=44'), 1500);
+  const s = stats.engine.lookup('ASR_1hacme')!;
+  assert.ok(s.kind === StatKind.Series && s.kept);
+  assert.deepEqual(identityLabels(s.labels as never), { kpi: 'ASR', window: '1h', customer: 'acme' });
+  // every window of the two KPIs fed, once each; nothing else
+  const got = names(stats).sort();
+  assert.equal(new Set(got).size, got.length);
+  assert.deepEqual(got, [...WINDOWS.map((w) => `ASR${w.suffix}acme`), ...WINDOWS.map((w) => `PDD${w.suffix}~carrier=carrier_a~dest=44`)].sort());
+  // an update by name reaches the same series
+  stats.updateStatSeries('perc', 'ASRacme', -1);
+  assert.equal(stats.getStat('ASRacme'), 50);
+  assert.equal(names(stats).length, got.length);
+});
+
+test('a scope that expired while a call held it updates the scope made since for the same values: one series per name', () => {
+  const { stats, scopes, at } = rig(1000);
+  const old = scopes.get({ customer: 'acme' }, T0);
+  old.add(K.ASR, 1, T0); // a call answered
+  at(5000);
+  assert.equal(scopes.expire(T0 + 5000), 1);
+  assert.equal(stats.getStat('ASRacme'), null);
+  const fresh = scopes.get({ customer: 'acme' }, T0 + 5000);
+  fresh.add(K.ASR, 1, T0 + 5000);
+  old.add(K.ACD, 30, T0 + 6000); // the long call's BYE, through the expired scope
+  old.add(K.ASR, -1, T0 + 6000);
+  fresh.add(K.ACD, 10, T0 + 6000);
+  assert.equal(stats.getStat('ACDacme'), 20);
+  assert.equal(stats.getStat('ASRacme'), 50);
+  const got = names(stats);
+  assert.equal(new Set(got).size, got.length, `duplicates in ${got.join(' ')}`);
+});
+
+test('property: scope series and by-name updates, removals and expiry in any order leave one findable series per name', () => {
+  const CUST = ['acme', 'globex', 'initech'];
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ op: fc.constantFrom('scope', 'byName', 'expire', 'remove'), c: fc.nat(CUST.length - 1), k: fc.constantFrom(K.ASR, K.PDD), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 3000 }) }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      (ops) => {
+        const { stats, scopes, at } = rig(2000);
+        let t = 0;
+        const held = CUST.map((c) => scopes.get({ customer: c }, T0));
+        for (const o of ops) {
+          t += o.gap;
+          at(t);
+          const kpi = KPIS[o.k];
+          const name = `${kpi.name}_10m${CUST[o.c]}`;
+          const profile = o.k === K.ASR ? '10m-perc' : '10m-avg';
+          const v = o.k === K.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
+          if (o.op === 'scope') held[o.c].add(o.k, v, T0 + t);
+          else if (o.op === 'byName') stats.updateStatSeries(profile, name, v);
+          else if (o.op === 'expire') scopes.expire(T0 + t);
+          else {
+            const s = stats.engine.lookup(name);
+            if (s !== undefined && s.kind === StatKind.Series) stats.engine.removeSeries(s);
+          }
+          // one series per name, each found by its name, none removed still listed
+          const all = [...stats.engine.all()].filter((s) => s.kind === StatKind.Series);
+          const got = all.map((s) => s.name);
+          assert.equal(new Set(got).size, got.length, `duplicate names after ${JSON.stringify(o)}: ${got.join(' ')}`);
+          for (const s of all) {
+            assert.equal(s.removed, false);
+            assert.equal(stats.engine.lookup(s.name), s);
+          }
+          if (o.op === 'scope' || o.op === 'byName') assert.notEqual(stats.getStat(name), null, name);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
