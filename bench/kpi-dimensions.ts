@@ -18,6 +18,7 @@ import { defaultPrefixTableFile } from '../src/config/ingest-config.ts';
 import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import { PrefixTable } from '../src/kpi/dimensions.ts';
 import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
+import { TRACKER_DEFAULTS } from '../src/kpi/call-tracker.ts';
 import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { HISTORY_DEFAULTS } from '../src/core/history.ts';
 import { kpiHistory } from '../src/kpi/history.ts';
@@ -59,7 +60,7 @@ function chunkAt(f: Buffer, type: number): number {
 }
 
 /** One call through the platform: both legs (the carrier leg keeps the Call-ID: a proxy). */
-function templates(bothLegs: boolean): Frame[] {
+export function templates(bothLegs: boolean): Frame[] {
   const out: Frame[] = [];
   for (let leg = 0; leg < (bothLegs ? 2 : 1); leg++) {
     const via = `Via: SIP/2.0/UDP ${leg === 0 ? '192.0.2.10' : '10.0.0.1'}:5060;branch=z9hG4bK${MARK}${leg};rport`;
@@ -118,14 +119,14 @@ function writeNumber(f: Buffer, at: number, cc: string, n: number): void {
 
 const ituTable = () => PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(), 'utf8')).table;
 
-function dimensionOptions(): PipelineOptions {
+export function dimensionOptions(): PipelineOptions {
   const map: Record<string, string> = {};
   for (let i = 1; i <= 50; i++) map[`198.51.100.${i}/32`] = `carrier_${String(i).padStart(2, '0')}`;
   return { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr', map }, destination: { table: ituTable(), strip: ['+', '00'] }, maxCalls: 1_000_000 };
 }
 
 /** Feeds `calls` calls (from number `first`), `customers` distinct customers. */
-function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): void {
+export function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): void {
   for (let c = 0; c < calls; c++) {
     const n = first + c;
     const sec = T0 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
@@ -196,7 +197,7 @@ function settle(): void {
 }
 
 /** Memory per customer that had a single call, and per fully active one; per tracked call with both legs. */
-function memory(): BenchResult[] {
+export function memory(): BenchResult[] {
   if (!(globalThis as { gc?: () => void }).gc) return [];
   const out: BenchResult[] = [];
   for (const [label, calls, customers] of [
@@ -215,7 +216,10 @@ function memory(): BenchResult[] {
     const beforeSeries = [...stats.engine.all()].length;
     feed(pipe, frames, 1_000_000, calls, customers, (t) => (now = Math.max(now, t)));
     for (let i = 0; i < 3; i++) history.sample((now += 1000));
-    pipe.tick(now + 40_000); // calls ended, decided calls released
+    // every call ended (its last message dt after its start) and what the tracker keeps of a call
+    // after its end (decided legs, seen requests: retransmissions within the linger time) released:
+    // what stays is what the customer costs for as long as it is held (dimensionIdleMs, 6 h)
+    pipe.tick(now + Math.max(...frames.map((f) => f.dt)) + TRACKER_DEFAULTS.lingerMs + 1000);
     settle();
     const used = heapAndBuffers() - before;
     const series = [...stats.engine.all()].length - beforeSeries;
