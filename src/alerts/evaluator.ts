@@ -227,8 +227,8 @@ export class AlertEvaluator {
       }
       (out ??= []).push(inst);
     };
-    if (s.kind === StatKind.Series && s.labels != null && s.labels.kpi !== undefined) {
-      const l = s.labels;
+    const l = s.kind === StatKind.Series ? s.labels : null; // read once: a kept series' labels are spelled when asked
+    if (l != null && l.kpi !== undefined) {
       let view = '';
       for (const d of DIMENSIONS) if (l[d.name] !== undefined) view = view === '' ? d.name : `${view},${d.name}`;
       const rules = this.byKpi.get(`${l.kpi}|${l.window}|${view === '' ? VIEW_ALL : view}`);

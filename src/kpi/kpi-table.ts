@@ -19,8 +19,9 @@ export function collectKpis(engine: StatsEngine, view: TableView = 'customer'): 
   const dims = view.split(',');
   const t = engine.clock();
   for (const s of engine.all()) {
-    if (s.kind !== StatKind.Series || s.labels === null || s.labels.kpi === undefined) continue;
-    const id = s.labels as unknown as KpiIdentity;
+    if (s.kind !== StatKind.Series) continue;
+    const id = s.labels as unknown as KpiIdentity | null; // read once: a kept series' labels are spelled when asked
+    if (id === null || id.kpi === undefined) continue;
     const present = DIMENSIONS.filter((d) => id[d.name] !== undefined).map((d) => d.name as string);
     // the view's rows, plus all traffic in the default view
     const row = present.length === 0 ? (view === 'customer' ? '' : null) : present.join(',') === view ? dims.map((d) => id[d as keyof KpiIdentity]).join(' × ') : null;
