@@ -2,7 +2,7 @@ import { SipstatsError } from '../errors.ts';
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { Counter, StatKind } from './stat.ts';
-import type { Group, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
+import type { Group, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
 import type { Clock, EngineConfig, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
@@ -146,7 +146,7 @@ export class StatsEngine {
   private runtime(d: ProfileDef, alg: NonNullable<ReturnType<typeof algorithmFor>>): ProfileRuntime {
     const rt = new ProfileRuntime(d, alg, this.declareGroup(d.group), { sparseDoubles: this.sparseDoubles });
     rt.onRelocate = (s, from) => {
-      if (s.kept) return; // not in the codes
+      if (s.kept) return (s as KeptSeries).owner.moved((s as KeptSeries).slot, s.local); // not in the codes: its owner follows it
       if (this.seriesCode[s.name] === from * PROFILES_MAX + rt.index) this.seriesCode[s.name] = s.local * PROFILES_MAX + rt.index;
     };
     return rt;
@@ -366,6 +366,7 @@ export class StatsEngine {
 
   /** One more update of a series updateStatSeriesAt returned (while `removed` is false): one slot operation. */
   updateSeries(s: Series, value: number): void {
+    if (!(value - value === 0)) throw new SipstatsError('E_BAD_VALUE', `series '${s.name}': ${String(value)} is not a finite number`);
     s.profile.add(s, this.clock(), value);
   }
 
@@ -467,6 +468,7 @@ export class StatsEngine {
     this.unlink(s);
     if (s.profile.otherSeries === s) s.profile.otherSeries = undefined;
     s.profile.release(s);
+    if (s.kept) (s as KeptSeries).owner.moved((s as KeptSeries).slot, -1);
   }
 
   // ---- reading ------------------------------------------------------------------------------

@@ -287,6 +287,11 @@ export class ProfileRuntime {
     return this.allocRow(this.slotAt(t), this.lastKr);
   }
 
+  /** The live series at local index `local` (a feeder keeping local indexes finds its Series here). */
+  seriesAt(local: number): Series | undefined {
+    return local >= SPARSE_BASE ? this.spSeries[local - SPARSE_BASE] : this.byLocal[local];
+  }
+
   private adopt<S extends Series>(s: S): S {
     if (s.local >= SPARSE_BASE) this.spSeries[s.local - SPARSE_BASE] = s;
     else this.byLocal[s.local] = s;

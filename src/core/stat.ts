@@ -86,6 +86,8 @@ export class NamedSeries extends Series {
 export interface SeriesOwner {
   nameAt(slot: number): string;
   labelsAt(slot: number): SeriesLabels;
+  /** The series at `slot` got a new local index (it turned dense), or was removed (`local` < 0). */
+  moved(slot: number, local: number): void;
 }
 
 /**

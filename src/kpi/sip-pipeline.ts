@@ -77,6 +77,7 @@ export class SipPipeline {
         }
       },
       directory: (d) => engine.addDirectory(d),
+      now: () => engine.clock(),
       update: (s, value) => {
         try {
           engine.updateSeries(s, value);

@@ -103,3 +103,45 @@ test('property: scope series and by-name updates, removals and expiry in any ord
     { numRuns: 200 },
   );
 });
+
+test('property: updates through scopes give the values the same updates by name give (series turning dense included)', () => {
+  const CUST = ['acme', 'globex'];
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ byName: fc.boolean(), c: fc.nat(CUST.length - 1), k: fc.constantFrom(K.ASR, K.PDD, K.PDD_p95), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 20_000 }) }), { minLength: 1, maxLength: 60 }),
+      (ops) => {
+        const { stats, scopes, at } = rig();
+        let t = 0;
+        const ref = createStats({ config: KPI_MODPARAMS, clock: () => T0 + t });
+        const held = CUST.map((c) => scopes.get({ customer: c }, T0));
+        for (const o of ops) {
+          t += o.gap;
+          at(t);
+          const kpi = KPIS[o.k];
+          const v = o.k === K.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
+          for (const w of WINDOWS) {
+            const name = `${kpi.name}${w.suffix}${CUST[o.c]}`;
+            ref.updateStatSeries(w.profiles[kpi.kind].name, name, v);
+            if (o.byName) stats.updateStatSeries(w.profiles[kpi.kind].name, name, v);
+          }
+          if (!o.byName) held[o.c].add(o.k, v, T0 + t);
+          for (const c of CUST) for (const k of [K.ASR, K.PDD, K.PDD_p95]) for (const w of WINDOWS) {
+            const name = `${KPIS[k].name}${w.suffix}${c}`;
+            assert.equal(stats.getStat(name), ref.getStat(name), `${name} after ${JSON.stringify(o)}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('a value that is not a finite number is counted as a failed update, and the series keeps what it had', () => {
+  const { stats, scopes } = rig();
+  const acme = scopes.get({ customer: 'acme' }, T0);
+  for (let i = 0; i < 10; i++) acme.add(K.PDD, 100, T0); // dense by now
+  acme.add(K.PDD, Number.NaN, T0);
+  acme.add(K.PDD, Number.POSITIVE_INFINITY, T0);
+  assert.equal(stats.getStat('PDDacme'), 100);
+  assert.equal(stats.getStat('sipstats:kpi_update_errors'), 2 * WINDOWS.length);
+});
