@@ -120,11 +120,14 @@ class Leg {
   more: { seq: number; branch: string | null }[] | null = null;
   pddDone = false;
   awaitingAuth = false;
-  /** When it entered its current map (pending: last INVITE; answered: answer; done: decision). */
+  /** When it entered its current list (pending: last INVITE; answered: answer; done: decision). */
   since: number;
   /** Attempts linked to this call; the call an attempt is linked to. */
   attempts = 0;
   call: Leg | null = null;
+  /** Neighbours in its table's list of its state (see LegList). */
+  prev: Leg | null = null;
+  next: Leg | null = null;
   constructor(
     t: number,
     seq: number,
@@ -177,13 +180,80 @@ class Leg {
   }
 }
 
-/** Legs of one kind, in three insertion-ordered maps swept from the front. */
+/**
+ * Requests remembered per dialog within the linger time (a call has a handful: ACK, BYE, re-INVITEs,
+ * INFO...). Past it a request is not remembered (`sipstats:requests_unremembered`: its
+ * retransmissions would count again), so that a flood of requests with one Call-ID costs bounded
+ * work per request, not a walk of every request it sent.
+ */
+const SEEN_PER_DIALOG = 64;
+
+/** A non-initial request remembered for the linger time (see CallTracker.recent). */
+class Seen {
+  /** The next request of the same Call-ID, in arrival order. */
+  next: Seen | null = null;
+  constructor(
+    readonly callId: string,
+    readonly seq: number,
+    readonly method: string,
+    readonly t: number,
+  ) {}
+}
+
+/**
+ * The legs of one state in the order they entered it (swept from the front): a doubly linked list
+ * through the legs themselves, so that a leg changing state (answered, decided, an INVITE re-sent)
+ * is relinked, not deleted from one map and hashed into another.
+ */
+class LegList {
+  head: Leg | null = null;
+  tail: Leg | null = null;
+  size = 0;
+
+  /** Adds a leg (in no list) at the end. */
+  append(leg: Leg): void {
+    leg.prev = this.tail;
+    leg.next = null;
+    if (this.tail === null) this.head = leg;
+    else this.tail.next = leg;
+    this.tail = leg;
+    this.size++;
+  }
+
+  /** Takes out a leg of this list. */
+  remove(leg: Leg): void {
+    if (leg.prev === null) this.head = leg.next;
+    else leg.prev.next = leg.next;
+    if (leg.next === null) this.tail = leg.prev;
+    else leg.next.prev = leg.prev;
+    leg.prev = null;
+    leg.next = null;
+    this.size--;
+  }
+}
+
+/**
+ * Legs of one kind: one map by key for the look-ups (a leg is in it while it is pending, answered
+ * or done), and a list per state, in insertion order, swept from the front. `state` says which list
+ * a leg is in.
+ */
 class LegTable {
-  readonly pending = new Map<string, Leg>();
-  readonly answered = new Map<string, Leg>();
-  readonly done = new Map<string, Leg>();
+  readonly byKey = new Map<string, Leg>();
+  readonly pending = new LegList();
+  readonly answered = new LegList();
+  readonly done = new LegList();
   get(key: string): Leg | undefined {
-    return this.pending.get(key) ?? this.answered.get(key) ?? this.done.get(key);
+    return this.byKey.get(key);
+  }
+  /** The leg of `key` if it is pending. */
+  pendingLeg(key: string): Leg | undefined {
+    const leg = this.byKey.get(key);
+    return leg !== undefined && leg.state === PENDING ? leg : undefined;
+  }
+  /** A new leg, pending. */
+  add(leg: Leg): void {
+    this.byKey.set(leg.key, leg);
+    this.pending.append(leg);
   }
   get size(): number {
     return this.pending.size + this.answered.size;
@@ -225,10 +295,23 @@ export class CallTracker {
   private readonly answeredAttempts = new Map<string, Leg>();
   /** Attempts challenged (401/407) by Call-ID and destination: the re-sent INVITE continues them. */
   private readonly challenged = new Map<string, Leg>();
-  /** Shared scope lists of legs (see scopeList). */
-  private readonly lists = new Map<string, ScopeHandles[]>();
-  /** Recently seen non-initial requests (Call-ID, CSeq, method) → time: retransmissions count once. */
-  private readonly recent = new Map<string, number>();
+  /**
+   * Shared scope lists of legs (see scopeList), by the scopes themselves (first, second, third):
+   * object keys hash by identity, where a key string spelt from the scopes' keys would be built
+   * and hashed at every INVITE. `listCount` bounds them as a whole.
+   */
+  private lists = new Map<ScopeHandles, Map<ScopeHandles | null, Map<ScopeHandles | null, ScopeHandles[]>>>();
+  private listCount = 0;
+  /**
+   * Recently seen non-initial requests (Call-ID, CSeq, method): retransmissions count once. A FIFO
+   * in arrival order (released from the front, like an insertion-ordered map) and, per Call-ID, the
+   * chain of its entries in the same order. Keyed by the Call-ID string itself rather than a
+   * `callId\nseq\nmethod` string made per request: no key to build, flatten and hash (the Call-ID's
+   * hash is then cached for the BYE's look-ups), and one map entry per dialog, not per request.
+   */
+  private readonly recent = new Map<string, Seen>();
+  private recentQueue: (Seen | undefined)[] = [];
+  private recentHead = 0;
   readonly scopes: Scopes;
   private nextSweep = -Infinity;
   private nextExpiry = -Infinity;
@@ -302,7 +385,7 @@ export class CallTracker {
         const a = this.attemptOfReply(msg, callId);
         if (a !== undefined) this.reply(this.attempts, a, msg, cseq.seq, t);
       } else {
-        const c = this.calls.pending.get(callId);
+        const c = this.calls.pendingLeg(callId);
         if (c !== undefined) this.reply(this.calls, c, msg, cseq.seq, t);
       }
     }
@@ -318,7 +401,7 @@ export class CallTracker {
     const customer = this.customerOf(msg, meta);
     const c = customer === null ? null : this.scopes.get({ customer }, t);
     const d = this.destinationOf === null ? null : this.scopes.get({ destination: this.destinationOf(msg) }, t);
-    this.calls.pending.set(callId, new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), callId, callId, '', true));
+    this.calls.add(new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), callId, callId, '', true));
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -342,14 +425,15 @@ export class CallTracker {
     const key = `${callId}\n${msg.viaBranch ?? ''}`;
     const known = this.attempts.get(key);
     if (known !== undefined) return this.again(this.attempts, known, msg, seq, t);
-    const ck = `${callId}\n${dst}`;
-    const challenged = this.challenged.get(ck);
+    // no challenge waiting (nearly always): no key to build and hash
+    const ck = this.challenged.size === 0 ? null : `${callId}\n${dst}`;
+    const challenged = ck === null ? undefined : this.challenged.get(ck);
     if (challenged !== undefined && challenged.state === PENDING && seq > challenged.seq) {
       // the INVITE re-sent to the same carrier after its challenge: the same attempt, new branch
-      this.challenged.delete(ck);
-      this.attempts.pending.delete(challenged.key);
+      this.challenged.delete(ck!);
+      this.attempts.byKey.delete(challenged.key);
       challenged.key = key;
-      this.attempts.pending.set(key, challenged);
+      this.attempts.byKey.set(key, challenged); // again() moves it to the end of the pending list
       return this.again(this.attempts, challenged, msg, seq, t);
     }
     if (this.attempts.size >= this.opt.maxCalls) this.evictOldest(this.attempts);
@@ -359,7 +443,7 @@ export class CallTracker {
     const cd = this.destinationOf === null ? null : this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t);
     const a = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), key, callId, dst, false);
     a.call = call;
-    this.attempts.pending.set(key, a);
+    this.attempts.add(a);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -371,14 +455,23 @@ export class CallTracker {
    */
   private scopeList(a: ScopeHandles, b: ScopeHandles | null, c: ScopeHandles | null): readonly ScopeHandles[] {
     if (b === null && c === null) return a.alone;
-    const key = `${a.key}\x01${b?.key ?? ''}\x01${c?.key ?? ''}`;
-    let l = this.lists.get(key);
+    let byB = this.lists.get(a);
+    let byC = byB?.get(b);
+    let l = byC?.get(c);
     if (l === undefined) {
-      if (this.lists.size >= 100_000) this.lists.clear();
+      if (this.listCount >= 100_000) {
+        this.lists = new Map();
+        this.listCount = 0;
+        byB = undefined;
+        byC = undefined;
+      }
+      if (byB === undefined) this.lists.set(a, (byB = new Map()));
+      if (byC === undefined) byB.set(b, (byC = new Map()));
       l = [a];
       if (b !== null) l.push(b);
       if (c !== null) l.push(c);
-      this.lists.set(key, l);
+      byC.set(c, l);
+      this.listCount++;
     }
     return l;
   }
@@ -401,17 +494,27 @@ export class CallTracker {
 
   /** The pending attempt a reply from outside answers: same Call-ID and top Via branch. */
   private attemptOfReply(msg: SipView, callId: string): Leg | undefined {
-    return this.attempts.pending.get(`${callId}\n${msg.viaBranch ?? ''}`);
+    return this.attempts.pendingLeg(`${callId}\n${msg.viaBranch ?? ''}`);
   }
 
   private otherRequest(method: string, callId: string, seq: number, t: number, side: number): void {
-    const key = `${callId}\n${seq}\n${method}`;
-    if (this.recent.has(key)) return; // a retransmission, or the same request forwarded by a proxy
-    this.recent.set(key, t);
+    const first = this.recent.get(callId);
+    let last: Seen | null = null;
+    let n = 0;
+    for (let e = first ?? null; e !== null; e = e.next, n++) {
+      if (e.seq === seq && e.method === method) return; // a retransmission, or the same request forwarded by a proxy
+      last = e;
+    }
+    if (n < SEEN_PER_DIALOG) {
+      const seen = new Seen(callId, seq, method, t);
+      if (last === null) this.recent.set(callId, seen);
+      else last.next = seen;
+      this.recentQueue.push(seen);
+    } else this.sink.selfStat('requests_unremembered', 1); // a flood of requests in one dialog: bounded work per request
     if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
     if (method !== 'BYE') return;
-    const call = this.calls.answered.get(callId);
-    if (call !== undefined) this.end(this.calls, call, t);
+    const call = this.calls.get(callId);
+    if (call !== undefined && call.state === ANSWERED) this.end(this.calls, call, t);
     const a = this.answeredAttempts.get(callId);
     if (a !== undefined) {
       this.answeredAttempts.delete(callId);
@@ -466,7 +569,8 @@ export class CallTracker {
     this.nextSweep = now + 100;
     for (const table of [this.calls, this.attempts]) {
       const what = table === this.calls ? 'calls' : 'attempts';
-      for (const leg of table.pending.values()) {
+      for (let leg = table.pending.head, next: Leg | null; leg !== null; leg = next) {
+        next = leg.next; // finish() relinks `leg` into the done list
         if (leg.lastInvite + this.opt.inviteTimeoutMs > now) break;
         if (leg.awaitingAuth) {
           this.sink.selfStat(`${what}_abandoned_after_challenge`, 1);
@@ -477,22 +581,27 @@ export class CallTracker {
         }
         this.finish(table, leg, table.pending, now);
       }
-      for (const leg of table.answered.values()) {
+      for (let leg = table.answered.head, next: Leg | null; leg !== null; leg = next) {
+        next = leg.next;
         if (leg.since + this.opt.maxCallDurationMs > now) break;
         this.sink.selfStat(`${what}_unended`, 1);
         this.finish(table, leg, table.answered, now);
       }
-      for (const [id, leg] of table.done) {
+      for (let leg = table.done.head; leg !== null; leg = table.done.head) {
         if (leg.since + this.opt.lingerMs > now) break;
-        table.done.delete(id);
+        table.done.remove(leg);
+        table.byKey.delete(leg.key);
       }
     }
-    for (const [key, seen] of this.recent) {
-      if (seen + this.opt.lingerMs > now) break;
-      this.recent.delete(key);
-    }
+    const q = this.recentQueue;
+    while (this.recentHead < q.length && !(q[this.recentHead]!.t + this.opt.lingerMs > now)) this.releaseSeen();
     // bound the retransmission memory too (an OPTIONS flood must not grow it without limit)
-    while (this.recent.size > this.opt.maxCalls) this.recent.delete(this.recent.keys().next().value as string);
+    while (q.length - this.recentHead > this.opt.maxCalls) this.releaseSeen();
+    if (this.recentHead > 1024 && this.recentHead * 2 > q.length) {
+      // drop the released front: the queue's array holds what is still remembered, not every request since the start
+      this.recentQueue = q.slice(this.recentHead);
+      this.recentHead = 0;
+    }
     if (now >= this.nextExpiry) {
       this.nextExpiry = now + 10_000;
       this.scopes.expire(now);
@@ -501,35 +610,50 @@ export class CallTracker {
     if (this.isPlatform !== null) this.sink.gauge('attempts_tracked', this.attempts.size);
   }
 
+  /** Releases the oldest remembered request: first in the queue, so first in its Call-ID's chain too. */
+  private releaseSeen(): void {
+    const e = this.recentQueue[this.recentHead]!;
+    this.recentQueue[this.recentHead++] = undefined;
+    if (e.next === null) this.recent.delete(e.callId);
+    else this.recent.set(e.callId, e.next);
+  }
+
   private evictOldest(table: LegTable): void {
     const what = table === this.calls ? 'calls_evicted' : 'attempts_evicted';
-    for (const m of [table.pending, table.answered]) {
-      const first = m.values().next();
-      if (first.done) continue;
-      this.forget(first.value);
-      m.delete(first.value.key);
+    for (const list of [table.pending, table.answered]) {
+      const first = list.head;
+      if (first === null) continue;
+      this.forget(first);
+      list.remove(first);
+      table.byKey.delete(first.key);
       this.sink.selfStat(what, 1);
       return;
     }
   }
 
-  private move(leg: Leg, from: Map<string, Leg>, to: Map<string, Leg>, t: number): void {
-    from.delete(leg.key);
+  /** Moves a leg from the list it is in to the end of `to` (the end of its own list too). */
+  private move(leg: Leg, from: LegList, to: LegList, t: number): void {
+    from.remove(leg);
     leg.since = t;
-    to.set(leg.key, leg);
+    to.append(leg);
   }
 
-  private finish(table: LegTable, leg: Leg, from: Map<string, Leg>, t: number): void {
+  private finish(table: LegTable, leg: Leg, from: LegList, t: number): void {
     leg.state = DONE;
     this.forget(leg);
     this.move(leg, from, table.done, t);
   }
 
-  /** Drops the side indexes of a leg that leaves the pending/answered maps. */
+  /** Drops the side indexes of a leg that leaves the pending/answered lists. */
   private forget(leg: Leg): void {
+    // only attempts are in these maps (calls are never answered attempts or challenged ones), and
+    // `challenged` is nearly always empty: no key to build then
+    if (leg.isCall) return;
     if (this.answeredAttempts.get(leg.callId) === leg) this.answeredAttempts.delete(leg.callId);
-    const ck = `${leg.callId}\n${leg.dst}`;
-    if (this.challenged.get(ck) === leg) this.challenged.delete(ck);
+    if (this.challenged.size > 0) {
+      const ck = `${leg.callId}\n${leg.dst}`;
+      if (this.challenged.get(ck) === leg) this.challenged.delete(ck);
+    }
   }
 
   private pdd(leg: Leg, t: number): void {

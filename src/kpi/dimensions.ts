@@ -36,8 +36,10 @@ export function parseCarrierKey(text: string): CarrierKey | string {
 
 export function carrierExtractor(key: CarrierKey): (msg: LegSource, meta: PacketMeta) => string | null {
   switch (key.kind) {
-    case 'dst-ip':
-      return (_m, meta) => sanitizeDimensionValue(meta.dstIp);
+    case 'dst-ip': {
+      const name = memoByAddress((ip) => sanitizeDimensionValue(ip));
+      return (_m, meta) => (meta.dstIp === undefined ? null : name(meta.dstIp));
+    }
     case 'ruri-host':
       return (m) => sanitizeDimensionValue(m.ruriHost);
     case 'header': {
@@ -46,10 +48,28 @@ export function carrierExtractor(key: CarrierKey): (msg: LegSource, meta: Packet
     }
     case 'cidr': {
       const table = compileCidrs(key.map);
-      // an address outside the map is still a carrier: named by its address
-      return (_m, meta) => sanitizeDimensionValue(table(meta.dstIp ?? '') ?? meta.dstIp);
+      // an address outside the map is still a carrier: named by its address ('' and no address: none)
+      const name = memoByAddress((ip) => sanitizeDimensionValue(table(ip) ?? ip));
+      return (_m, meta) => name(meta.dstIp ?? '');
     }
   }
+}
+
+/**
+ * Remembers a carrier name by address: the same few carrier addresses come back in every attempt,
+ * and a Map probe is cheaper than matching the address against the CIDR map (a parse and a scan of
+ * the prefixes) and sanitising the name again. Bounded: cleared past 4 096 addresses.
+ */
+function memoByAddress(name: (ip: string) => string | null): (ip: string) => string | null {
+  const seen = new Map<string, string | null>();
+  return (ip) => {
+    let v = seen.get(ip);
+    if (v === undefined) {
+      if (seen.size >= 4096) seen.clear();
+      seen.set(ip, (v = name(ip)));
+    }
+    return v;
+  };
 }
 
 /** A digit trie: longest-prefix match of a number against `prefix → name`. */

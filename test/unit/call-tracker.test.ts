@@ -177,3 +177,19 @@ test('memory is bounded: past maxCalls the oldest pending call is evicted and co
   assert.ok(pipe.tracker.trackedCalls <= 100);
   assert.equal(stats.getStat('sipstats:calls_evicted'), 150);
 });
+
+test('a flood of in-dialog requests with one Call-ID is bounded work: past 64 remembered, requests are counted as unremembered', () => {
+  // regression: retransmission memory chained per Call-ID was walked whole at every request (a flood
+  // of distinct CSeqs in one dialog made each request cost a walk of all the earlier ones)
+  const h = setup();
+  const t = h.now;
+  const l = leg();
+  const N = 150_000;
+  for (let i = 0; i < N; i++) h.send(request('INFO', l, { seq: 2 + i, toTag: 'tt' }), t + i / 10);
+  assert.equal(h.stats.getStat('sipstats:requests_unremembered'), N - 64);
+  // a remembered one is still recognised as a retransmission (not counted); a new one is not remembered
+  h.send(request('INFO', l, { seq: 3, toTag: 'tt' }), t + N / 10);
+  assert.equal(h.stats.getStat('sipstats:requests_unremembered'), N - 64);
+  h.send(request('BYE', l, { seq: N + 2, toTag: 'tt' }), t + N / 10 + 1);
+  assert.equal(h.stats.getStat('sipstats:requests_unremembered'), N - 64 + 1);
+});

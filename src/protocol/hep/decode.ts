@@ -127,6 +127,27 @@ class LastString {
   }
 }
 
+/**
+ * IPv4 address text by address, direct-mapped (1 024 slots, a colliding address replaces the
+ * slot's): the same few thousand addresses come back in every frame, and handing out the same
+ * string object each time saves building it (~25 ns) and lets the Map look-ups downstream (the
+ * tracker's platform check, carriers by address) reuse its cached hash instead of hashing new text.
+ */
+const IP4_SLOTS = 1024;
+const ip4Keys = new Int32Array(IP4_SLOTS);
+const ip4Text: (string | undefined)[] = new Array<string | undefined>(IP4_SLOTS).fill(undefined);
+
+function ipv4Text(b: Buffer, o: number): string {
+  const a = (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+  const i = (a ^ (a >>> 10) ^ (a >>> 20)) & (IP4_SLOTS - 1);
+  const hit = ip4Text[i];
+  if (hit !== undefined && ip4Keys[i] === a) return hit;
+  const s = ipv4ToString(b, o);
+  ip4Keys[i] = a;
+  ip4Text[i] = s;
+  return s;
+}
+
 const lastAuthKey = new LastString();
 const lastNodeName = new LastString();
 
@@ -266,13 +287,13 @@ export function decodeHep(buf: Buffer): HepResult {
   let dstIp = '';
   if (ipFamily === HEP_FAMILY_IPV6) {
     if (src6 >= 0) srcIp = ipv6ToString(buf, src6);
-    else if (src4 >= 0) srcIp = ipv4ToString(buf, src4);
+    else if (src4 >= 0) srcIp = ipv4Text(buf, src4);
     if (dst6 >= 0) dstIp = ipv6ToString(buf, dst6);
-    else if (dst4 >= 0) dstIp = ipv4ToString(buf, dst4);
+    else if (dst4 >= 0) dstIp = ipv4Text(buf, dst4);
   } else {
-    if (src4 >= 0) srcIp = ipv4ToString(buf, src4);
+    if (src4 >= 0) srcIp = ipv4Text(buf, src4);
     else if (src6 >= 0) srcIp = ipv6ToString(buf, src6);
-    if (dst4 >= 0) dstIp = ipv4ToString(buf, dst4);
+    if (dst4 >= 0) dstIp = ipv4Text(buf, dst4);
     else if (dst6 >= 0) dstIp = ipv6ToString(buf, dst6);
   }
 
