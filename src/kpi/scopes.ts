@@ -111,6 +111,11 @@ export class ScopeHandles implements SeriesOwner {
     }
   }
 
+  /** The all-traffic scope (no dimension value). */
+  get isAllTraffic(): boolean {
+    return this === this.owner.all;
+  }
+
   /** SeriesOwner: the engine moved an owned series (it turned dense) or removed it (local < 0). */
   moved(slot: number, local: number): void {
     if (this.row >= 0) this.owner.loc[this.row * this.owner.width + slot] = local >= 0 ? local : EMPTY;
@@ -133,13 +138,6 @@ export class ScopeHandles implements SeriesOwner {
     const local = this.owner.loc[this.row * this.owner.width + slot];
     const s = local >= 0 ? this.owner.runtimes[slot]!.seriesAt(local) : local === FOREIGN ? this.foreign![slot] : undefined;
     return s !== undefined && !s.removed ? s : undefined;
-  }
-
-  /** The series this scope made and holds (not removed). */
-  *kept(): Iterable<Series> {
-    if (this.row < 0) return;
-    const sc = this.owner;
-    for (let slot = 0, at = this.row * sc.width; slot < sc.width; slot++, at++) if (sc.loc[at] >= 0) yield sc.runtimes[slot]!.seriesAt(sc.loc[at])!;
   }
 
   /** Removes every series of this scope from the engine (owned ones report it through `moved`). */
@@ -230,10 +228,12 @@ export class Scopes implements SeriesDirectory {
     return s !== undefined && !s.removed ? s : undefined;
   }
 
-  /** SeriesDirectory: every series these scopes made and hold. */
+  /** SeriesDirectory: every series these scopes made and hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
   *series(): Iterable<Series> {
-    yield* this.all.kept();
-    for (const sc of this.byKey.values()) yield* sc.kept();
+    for (const sc of [this.all, ...this.byKey.values()]) {
+      if (sc.row < 0) continue;
+      for (let slot = 0, at = sc.row * this.width; slot < this.width; slot++, at++) if (this.loc[at] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[at])!;
+    }
   }
 
   /** Scopes held (all traffic excluded). */
