@@ -104,7 +104,9 @@ export class ScopeHandles implements SeriesOwner {
     if (s === undefined) sc.loc[at] = EMPTY;
     else if (s.kept && (s as KeptSeries).owner === this) {
       sc.loc[at] = s.local;
-      sc.runtimes[slot] ??= s.profile;
+      // (set each time: a reload may replace a profile once none of its series is left, and then
+      // no scope holds a local index of the old one)
+      sc.runtimes[slot] = s.profile;
     } else {
       sc.loc[at] = FOREIGN;
       (this.foreign ??= [])[slot] = s;

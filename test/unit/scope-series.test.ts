@@ -145,3 +145,21 @@ test('a value that is not a finite number is counted as a failed update, and the
   assert.equal(stats.getStat('PDDacme'), 100);
   assert.equal(stats.getStat('sipstats:kpi_update_errors'), 2 * WINDOWS.length);
 });
+
+test('a profile replaced on reload once none of its series was left: scopes write into the new one', async () => {
+  // regression: the scopes remembered each slot's profile from its first series and kept it across
+  // a reload that replaced the profile (allowed when it holds no series), so updates went into the old one
+  const { parseOpenSipsConfig } = await import('../../src/config/opensips.ts');
+  const { stats, scopes } = rig();
+  const acme = scopes.get({ customer: 'acme' }, T0);
+  acme.add(K.ACD, 30, T0);
+  for (const s of [...stats.engine.all()]) if (s.kind === StatKind.Series && s.profile.def.name === 'avg') stats.engine.removeSeries(s);
+  const next = parseOpenSipsConfig(KPI_MODPARAMS.replace('avg: algorithm=average group=stats', 'avg: algorithm=average window=60 slots=12 group=stats'));
+  assert.ok(next.ok);
+  const r = stats.engine.reconfigure(next.value);
+  assert.ok(r.ok && r.changes.some((c) => /profile 'avg' replaced/.test(c)), JSON.stringify(r));
+  acme.add(K.ACD, 10, T0);
+  acme.add(K.ACD, 20, T0);
+  assert.equal(stats.getStat('ACDacme'), 15);
+  assert.equal(stats.engine.lookup('ACDacme')!.profile, stats.engine.profile('avg'));
+});
