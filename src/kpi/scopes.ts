@@ -1,7 +1,7 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
 import { DIMENSIONS, identify, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
-import type { DimensionName, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
+import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
@@ -82,9 +82,10 @@ export class ScopeHandles implements SeriesOwner {
     const slot0 = k * nw;
     const r = this.row * sc.width + slot0;
     const now = sc.sink.now();
+    const finite = v - v === 0; // (others go the engine's way: refused and counted)
     for (let w = 0; w < nw; w++) {
       const local = sc.loc[r + w];
-      if (local >= 0 && v - v === 0) sc.runtimes[slot0 + w]!.addLocal(local, now, v);
+      if (local >= 0 && finite) sc.runtimes[slot0 + w]!.addLocal(local, now, v);
       else this.slowAdd(slot0 + w, v);
     }
   }
@@ -92,15 +93,15 @@ export class ScopeHandles implements SeriesOwner {
   /** An update of a slot without an owned series: its first update, a foreign series, or a value the engine refuses (counted). */
   private slowAdd(slot: number, v: number): void {
     const sc = this.owner;
-    const at = this.row * sc.width + slot;
+    const at = this.at(slot);
     if (sc.loc[at] >= 0) return sc.sink.update(sc.runtimes[slot]!.seriesAt(sc.loc[at])!, v);
     if (sc.loc[at] === FOREIGN) {
       const s = this.foreign![slot]!;
       if (!s.removed) return sc.sink.update(s, v);
       this.foreign![slot] = undefined;
     }
-    const nw = sc.windows.length;
-    const s = sc.sink.updateAt(profileOf(KPIS[Math.floor(slot / nw)], sc.windows[slot % nw]), this, slot, v);
+    const [kpi, window] = this.kpiWindowAt(slot);
+    const s = sc.sink.updateAt(profileOf(kpi, window), this, slot, v);
     if (s === undefined) sc.loc[at] = EMPTY;
     else if (s.kept && (s as KeptSeries).owner === this) {
       sc.loc[at] = s.local;
@@ -120,24 +121,35 @@ export class ScopeHandles implements SeriesOwner {
 
   /** SeriesOwner: the engine moved an owned series (it turned dense) or removed it (local < 0). */
   moved(slot: number, local: number): void {
-    if (this.row >= 0) this.owner.loc[this.row * this.owner.width + slot] = local >= 0 ? local : EMPTY;
+    if (this.row >= 0) this.owner.loc[this.at(slot)] = local >= 0 ? local : EMPTY;
   }
 
-  /** The name of the series at `slot` (KPI-major: kpi * windows + window), spelled when asked. */
-  nameAt(slot: number): string {
+  /** Where `slot` of this scope is in the location table. */
+  private at(slot: number): number {
+    return this.row * this.owner.width + slot;
+  }
+
+  /** The KPI and window of `slot` (KPI-major: kpi * windows + window). */
+  private kpiWindowAt(slot: number): [KpiDef, WindowDef] {
     const ws = this.owner.windows;
-    return seriesName(KPIS[Math.floor(slot / ws.length)], ws[slot % ws.length], this.scope);
+    return [KPIS[Math.floor(slot / ws.length)], ws[slot % ws.length]];
+  }
+
+  /** The name of the series at `slot`, spelled when asked. */
+  nameAt(slot: number): string {
+    const [kpi, window] = this.kpiWindowAt(slot);
+    return seriesName(kpi, window, this.scope);
   }
 
   labelsAt(slot: number): KpiIdentity {
-    const ws = this.owner.windows;
-    return identityOf(KPIS[Math.floor(slot / ws.length)], ws[slot % ws.length], this.scope);
+    const [kpi, window] = this.kpiWindowAt(slot);
+    return identityOf(kpi, window, this.scope);
   }
 
   /** The live series this scope uses at `slot`, owned or not. */
   held(slot: number): Series | undefined {
     if (this.row < 0) return undefined;
-    const local = this.owner.loc[this.row * this.owner.width + slot];
+    const local = this.owner.loc[this.at(slot)];
     const s = local >= 0 ? this.owner.runtimes[slot]!.seriesAt(local) : local === FOREIGN ? this.foreign![slot] : undefined;
     return s !== undefined && !s.removed ? s : undefined;
   }
@@ -148,7 +160,7 @@ export class ScopeHandles implements SeriesOwner {
       const s = this.held(slot);
       if (s !== undefined) this.owner.sink.remove(s);
     }
-    if (this.row >= 0) this.owner.loc.fill(EMPTY, this.row * this.owner.width, (this.row + 1) * this.owner.width);
+    if (this.row >= 0) this.owner.loc.fill(EMPTY, this.at(0), this.at(this.owner.width));
     this.foreign = undefined;
   }
 }
@@ -226,8 +238,7 @@ export class Scopes implements SeriesDirectory {
     if (w === undefined) return undefined;
     const key = keyOf(id);
     const sc = key === this.all.key ? this.all : this.byKey.get(key);
-    const s = sc?.held(K[id.kpi] * this.windows.length + w);
-    return s !== undefined && !s.removed ? s : undefined;
+    return sc?.held(K[id.kpi] * this.windows.length + w);
   }
 
   /** SeriesDirectory: every series these scopes made and hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
