@@ -128,15 +128,18 @@ class Leg {
   /** Neighbours in its table's list of its state (see LegList). */
   prev: Leg | null = null;
   next: Leg | null = null;
+  /** The next attempt of its dialog (see Dialog.attempts). */
+  sibling: Leg | null = null;
   constructor(
     t: number,
     seq: number,
     branch: string | null,
     /** Where its KPIs go. */
     readonly scopes: readonly ScopeHandles[],
-    /** Map key (calls: Call-ID; attempts: Call-ID and branch) and Call-ID. */
-    public key: string,
-    readonly callId: string,
+    /** What is tracked under its Call-ID. */
+    readonly dialog: Dialog,
+    /** Attempts: the top Via branch of its INVITE ('' when none), its key among its dialog's attempts. */
+    public branchKey: string,
     /** Attempts: the address the INVITE went to (a re-sent INVITE after a challenge goes there too). */
     readonly dst: string,
     readonly isCall: boolean,
@@ -148,6 +151,10 @@ class Leg {
     this.openSeq = seq;
     this.openBranch = branch;
     this.since = t;
+  }
+
+  get callId(): string {
+    return this.dialog.callId;
   }
 
   /** Opens a further INVITE transaction. */
@@ -188,12 +195,70 @@ class Leg {
  */
 const SEEN_PER_DIALOG = 64;
 
-/** A non-initial request remembered for the linger time (see CallTracker.recent). */
+/**
+ * Attempts tracked per dialog: a proxy's branches of one call, a B2BUA's retries with one Call-ID
+ * (a handful). Past it an outbound INVITE of the dialog is not tracked
+ * (`sipstats:attempts_untracked`), so that a flood of INVITEs with one Call-ID and ever new
+ * branches costs bounded work per message.
+ */
+const ATTEMPTS_PER_DIALOG = 64;
+
+/**
+ * What is tracked under one Call-ID: its call, its attempts, its answered attempt and the requests
+ * it saw recently. A message finds all of it with one probe of the tracker's map by Call-ID (before:
+ * up to four maps per message, and attempts under a `Call-ID\nbranch` key built, flattened and hashed
+ * at every INVITE and reply: ~10 % of the pipeline with both legs tracked). It leaves the map when
+ * nothing is left in it.
+ */
+class Dialog {
+  /** The call (inbound leg) with this Call-ID. */
+  call: Leg | null = null;
+  /** Its attempts (outbound legs), newest first, through Leg.sibling. */
+  attempts: Leg | null = null;
+  nAttempts = 0;
+  /** The answered attempt a BYE with this Call-ID ends (the first one answered). */
+  answered: Leg | null = null;
+  /** Requests remembered, oldest first (see Seen). */
+  seen: Seen | null = null;
+  constructor(readonly callId: string) {}
+
+  /** The attempt of top Via branch `branch` ('' when none). */
+  attempt(branch: string): Leg | undefined {
+    for (let a = this.attempts; a !== null; a = a.sibling) if (a.branchKey === branch) return a;
+    return undefined;
+  }
+
+  addAttempt(a: Leg): void {
+    a.sibling = this.attempts;
+    this.attempts = a;
+    this.nAttempts++;
+  }
+
+  /** Lets go of a released leg. */
+  drop(leg: Leg): void {
+    if (this.call === leg) this.call = null;
+    if (this.answered === leg) this.answered = null;
+    for (let a = this.attempts, prev: Leg | null = null; a !== null; prev = a, a = a.sibling) {
+      if (a !== leg) continue;
+      if (prev === null) this.attempts = a.sibling;
+      else prev.sibling = a.sibling;
+      a.sibling = null;
+      this.nAttempts--;
+      break;
+    }
+  }
+
+  get unused(): boolean {
+    return this.call === null && this.attempts === null && this.seen === null;
+  }
+}
+
+/** A non-initial request remembered for the linger time (see Dialog.seen). */
 class Seen {
   /** The next request of the same Call-ID, in arrival order. */
   next: Seen | null = null;
   constructor(
-    readonly callId: string,
+    readonly dialog: Dialog,
     readonly seq: number,
     readonly method: string,
     readonly t: number,
@@ -233,28 +298,13 @@ class LegList {
 }
 
 /**
- * Legs of one kind: one map by key for the look-ups (a leg is in it while it is pending, answered
- * or done), and a list per state, in insertion order, swept from the front. `state` says which list
- * a leg is in.
+ * Legs of one kind, a list per state, in the order they entered it, swept from the front (a leg is
+ * found through its Dialog). `state` says which list a leg is in.
  */
 class LegTable {
-  readonly byKey = new Map<string, Leg>();
   readonly pending = new LegList();
   readonly answered = new LegList();
   readonly done = new LegList();
-  get(key: string): Leg | undefined {
-    return this.byKey.get(key);
-  }
-  /** The leg of `key` if it is pending. */
-  pendingLeg(key: string): Leg | undefined {
-    const leg = this.byKey.get(key);
-    return leg !== undefined && leg.state === PENDING ? leg : undefined;
-  }
-  /** A new leg, pending. */
-  add(leg: Leg): void {
-    this.byKey.set(leg.key, leg);
-    this.pending.append(leg);
-  }
   get size(): number {
     return this.pending.size + this.answered.size;
   }
@@ -291,8 +341,8 @@ export class CallTracker {
   private acdFromAnswer!: boolean;
   private readonly calls = new LegTable();
   private readonly attempts = new LegTable();
-  /** Answered attempts by Call-ID (a BYE names the Call-ID only). */
-  private readonly answeredAttempts = new Map<string, Leg>();
+  /** Everything tracked, by Call-ID (see Dialog). */
+  private readonly dialogs = new Map<string, Dialog>();
   /** Attempts challenged (401/407) by Call-ID and destination: the re-sent INVITE continues them. */
   private readonly challenged = new Map<string, Leg>();
   /**
@@ -304,12 +354,9 @@ export class CallTracker {
   private listCount = 0;
   /**
    * Recently seen non-initial requests (Call-ID, CSeq, method): retransmissions count once. A FIFO
-   * in arrival order (released from the front, like an insertion-ordered map) and, per Call-ID, the
-   * chain of its entries in the same order. Keyed by the Call-ID string itself rather than a
-   * `callId\nseq\nmethod` string made per request: no key to build, flatten and hash (the Call-ID's
-   * hash is then cached for the BYE's look-ups), and one map entry per dialog, not per request.
+   * in arrival order (released from the front) and, per dialog, the chain of its entries in the same
+   * order (Dialog.seen): no key made per request, and nothing per request in a map.
    */
-  private readonly recent = new Map<string, Seen>();
   private recentQueue: (Seen | undefined)[] = [];
   private recentHead = 0;
   readonly scopes: Scopes;
@@ -349,6 +396,11 @@ export class CallTracker {
     return this.calls.size;
   }
 
+  /** Call-IDs something is tracked under (legs, decided or not, and remembered requests). */
+  get trackedDialogs(): number {
+    return this.dialogs.size;
+  }
+
   /** Attempts being tracked (pending + answered). */
   get trackedAttempts(): number {
     return this.attempts.size;
@@ -374,34 +426,57 @@ export class CallTracker {
       }
       side = fromPlatform ? OUT : IN;
     }
+    const dialog = this.dialogs.get(callId);
     if (msg.isRequest) {
       if (msg.method === 'INVITE' && msg.toTag === null) {
-        if (side === IN) this.callInvite(msg, meta, callId, cseq.seq, t);
-        else this.attemptInvite(msg, meta, callId, cseq.seq, t);
-      } else this.otherRequest(msg.method ?? '', callId, cseq.seq, t, side);
-    } else if (cseq.method === 'INVITE') {
+        if (side === IN) this.callInvite(msg, meta, dialog, callId, cseq.seq, t);
+        else this.attemptInvite(msg, meta, dialog, callId, cseq.seq, t);
+      } else this.otherRequest(msg.method ?? '', dialog, callId, cseq.seq, t, side);
+    } else if (cseq.method === 'INVITE' && dialog !== undefined) {
       // a reply travels against its request: from the platform, it answers an inbound call
       if (side === IN && this.isPlatform !== null) {
-        const a = this.attemptOfReply(msg, callId);
-        if (a !== undefined) this.reply(this.attempts, a, msg, cseq.seq, t);
+        const a = dialog.attempt(msg.viaBranch ?? '');
+        if (a !== undefined && a.state === PENDING) this.reply(this.attempts, a, msg, cseq.seq, t);
       } else {
-        const c = this.calls.pendingLeg(callId);
-        if (c !== undefined) this.reply(this.calls, c, msg, cseq.seq, t);
+        const c = dialog.call;
+        if (c !== null && c.state === PENDING) this.reply(this.calls, c, msg, cseq.seq, t);
       }
     }
   }
 
-  private callInvite(msg: SipView, meta: PacketMeta, callId: string, seq: number, t: number): void {
-    const known = this.calls.get(callId);
-    if (known !== undefined) {
+  /** The dialog of `callId`, made when there is none yet (`known`: the map's answer). */
+  private dialogOf(known: Dialog | undefined, callId: string): Dialog {
+    if (known !== undefined) return known;
+    const d = new Dialog(callId);
+    this.dialogs.set(callId, d);
+    return d;
+  }
+
+  /** A released leg lets go of its dialog, and an empty dialog of the map. */
+  private release(leg: Leg): void {
+    const d = leg.dialog;
+    d.drop(leg);
+    if (d.unused && this.dialogs.get(d.callId) === d) this.dialogs.delete(d.callId);
+  }
+
+  private callInvite(msg: SipView, meta: PacketMeta, dialog: Dialog | undefined, callId: string, seq: number, t: number): void {
+    const known = dialog?.call ?? null;
+    if (known !== null) {
       this.again(this.calls, known, msg, seq, t);
       return;
     }
-    if (this.calls.size >= this.opt.maxCalls) this.evictOldest(this.calls);
+    let dl = dialog;
+    if (this.calls.size >= this.opt.maxCalls) {
+      this.evictOldest(this.calls);
+      dl = this.dialogs.get(callId); // (the eviction may have released this Call-ID's dialog)
+    }
     const customer = this.customerOf(msg, meta);
     const c = customer === null ? null : this.scopes.get({ customer }, t);
     const d = this.destinationOf === null ? null : this.scopes.get({ destination: this.destinationOf(msg) }, t);
-    this.calls.add(new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), callId, callId, '', true));
+    const dc = this.dialogOf(dl, callId);
+    const leg = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), dc, '', '', true);
+    dc.call = leg;
+    this.calls.pending.append(leg);
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -420,30 +495,39 @@ export class CallTracker {
     this.move(leg, table.pending, table.pending, t);
   }
 
-  private attemptInvite(msg: SipView, meta: PacketMeta, callId: string, seq: number, t: number): void {
+  private attemptInvite(msg: SipView, meta: PacketMeta, dialog: Dialog | undefined, callId: string, seq: number, t: number): void {
     const dst = meta.dstIp ?? '';
-    const key = `${callId}\n${msg.viaBranch ?? ''}`;
-    const known = this.attempts.get(key);
+    const branch = msg.viaBranch ?? '';
+    const known = dialog?.attempt(branch);
     if (known !== undefined) return this.again(this.attempts, known, msg, seq, t);
     // no challenge waiting (nearly always): no key to build and hash
     const ck = this.challenged.size === 0 ? null : `${callId}\n${dst}`;
     const challenged = ck === null ? undefined : this.challenged.get(ck);
     if (challenged !== undefined && challenged.state === PENDING && seq > challenged.seq) {
-      // the INVITE re-sent to the same carrier after its challenge: the same attempt, new branch
+      // the INVITE re-sent to the same carrier after its challenge: the same attempt (of the same
+      // dialog), now known by its new branch; again() moves it to the end of the pending list
       this.challenged.delete(ck!);
-      this.attempts.byKey.delete(challenged.key);
-      challenged.key = key;
-      this.attempts.byKey.set(key, challenged); // again() moves it to the end of the pending list
+      challenged.branchKey = branch;
       return this.again(this.attempts, challenged, msg, seq, t);
     }
-    if (this.attempts.size >= this.opt.maxCalls) this.evictOldest(this.attempts);
-    const call = this.correlate(msg, meta, callId);
+    if (dialog !== undefined && dialog.nAttempts >= ATTEMPTS_PER_DIALOG) {
+      this.sink.selfStat('attempts_untracked', 1);
+      return;
+    }
+    let dl = dialog;
+    if (this.attempts.size >= this.opt.maxCalls) {
+      this.evictOldest(this.attempts);
+      dl = this.dialogs.get(callId); // (the eviction may have released this Call-ID's dialog)
+    }
+    const call = dl?.call ?? this.correlate(msg, meta, callId);
     const carrier = this.carrierOf!(msg, meta) ?? 'unknown';
     const scope: { carrier: string; destination?: string } = { carrier };
     const cd = this.destinationOf === null ? null : this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t);
-    const a = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), key, callId, dst, false);
+    const da = this.dialogOf(dl, callId);
+    const a = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), da, branch, dst, false);
     a.call = call;
-    this.attempts.add(a);
+    da.addAttempt(a);
+    this.attempts.pending.append(a);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -476,48 +560,41 @@ export class CallTracker {
     return l;
   }
 
-  /** The call an attempt belongs to: same Call-ID (proxy), or the one its correlation names (B2BUA). */
+  /** The call of an attempt with a Call-ID of its own (a B2BUA's leg): the one its correlation names. */
   private correlate(msg: SipView, meta: PacketMeta, callId: string): Leg | null {
-    const same = this.calls.get(callId);
-    if (same !== undefined) return same;
     if (this.corrHeader !== null) {
       const v = msg.header(this.corrHeader);
-      const c = v === null ? undefined : this.calls.get(v.trim());
-      if (c !== undefined) return c;
+      const c = v === null ? null : (this.dialogs.get(v.trim())?.call ?? null);
+      if (c !== null) return c;
     }
     if (this.corrHep && meta.correlationId !== undefined && meta.correlationId !== callId) {
-      const c = this.calls.get(meta.correlationId);
-      if (c !== undefined) return c;
+      const c = this.dialogs.get(meta.correlationId)?.call ?? null;
+      if (c !== null) return c;
     }
     return null;
   }
 
-  /** The pending attempt a reply from outside answers: same Call-ID and top Via branch. */
-  private attemptOfReply(msg: SipView, callId: string): Leg | undefined {
-    return this.attempts.pendingLeg(`${callId}\n${msg.viaBranch ?? ''}`);
-  }
-
-  private otherRequest(method: string, callId: string, seq: number, t: number, side: number): void {
-    const first = this.recent.get(callId);
+  private otherRequest(method: string, dialog: Dialog | undefined, callId: string, seq: number, t: number, side: number): void {
     let last: Seen | null = null;
     let n = 0;
-    for (let e = first ?? null; e !== null; e = e.next, n++) {
+    for (let e = dialog?.seen ?? null; e !== null; e = e.next, n++) {
       if (e.seq === seq && e.method === method) return; // a retransmission, or the same request forwarded by a proxy
       last = e;
     }
     if (n < SEEN_PER_DIALOG) {
-      const seen = new Seen(callId, seq, method, t);
-      if (last === null) this.recent.set(callId, seen);
+      const d = this.dialogOf(dialog, callId);
+      const seen = new Seen(d, seq, method, t);
+      if (last === null) d.seen = seen;
       else last.next = seen;
       this.recentQueue.push(seen);
     } else this.sink.selfStat('requests_unremembered', 1); // a flood of requests in one dialog: bounded work per request
     if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
-    if (method !== 'BYE') return;
-    const call = this.calls.get(callId);
-    if (call !== undefined && call.state === ANSWERED) this.end(this.calls, call, t);
-    const a = this.answeredAttempts.get(callId);
-    if (a !== undefined) {
-      this.answeredAttempts.delete(callId);
+    if (method !== 'BYE' || dialog === undefined) return;
+    const call = dialog.call;
+    if (call !== null && call.state === ANSWERED) this.end(this.calls, call, t);
+    const a = dialog.answered;
+    if (a !== null) {
+      dialog.answered = null;
       this.end(this.attempts, a, t);
     }
   }
@@ -555,7 +632,7 @@ export class CallTracker {
       leg.state = ANSWERED;
       leg.answeredAt = t;
       this.move(leg, table.pending, table.answered, t);
-      if (table === this.attempts && !this.answeredAttempts.has(leg.callId)) this.answeredAttempts.set(leg.callId, leg);
+      if (table === this.attempts && leg.dialog.answered === null) leg.dialog.answered = leg;
     } else this.finish(table, leg, table.pending, t);
   }
 
@@ -590,7 +667,7 @@ export class CallTracker {
       for (let leg = table.done.head; leg !== null; leg = table.done.head) {
         if (leg.since + this.opt.lingerMs > now) break;
         table.done.remove(leg);
-        table.byKey.delete(leg.key);
+        this.release(leg);
       }
     }
     const q = this.recentQueue;
@@ -614,8 +691,12 @@ export class CallTracker {
   private releaseSeen(): void {
     const e = this.recentQueue[this.recentHead]!;
     this.recentQueue[this.recentHead++] = undefined;
-    if (e.next === null) this.recent.delete(e.callId);
-    else this.recent.set(e.callId, e.next);
+    const d = e.dialog;
+    // (the oldest remembered is the head of its dialog's chain; a flood's past the cap were never chained)
+    if (d.seen === e) {
+      d.seen = e.next;
+      if (d.unused && this.dialogs.get(d.callId) === d) this.dialogs.delete(d.callId);
+    }
   }
 
   private evictOldest(table: LegTable): void {
@@ -625,7 +706,7 @@ export class CallTracker {
       if (first === null) continue;
       this.forget(first);
       list.remove(first);
-      table.byKey.delete(first.key);
+      this.release(first);
       this.sink.selfStat(what, 1);
       return;
     }
@@ -649,7 +730,7 @@ export class CallTracker {
     // only attempts are in these maps (calls are never answered attempts or challenged ones), and
     // `challenged` is nearly always empty: no key to build then
     if (leg.isCall) return;
-    if (this.answeredAttempts.get(leg.callId) === leg) this.answeredAttempts.delete(leg.callId);
+    if (leg.dialog.answered === leg) leg.dialog.answered = null;
     if (this.challenged.size > 0) {
       const ck = `${leg.callId}\n${leg.dst}`;
       if (this.challenged.get(ck) === leg) this.challenged.delete(ck);

@@ -154,6 +154,43 @@ describe('legs: calls in, attempts out (kpi.platform)', () => {
     assert.equal(h.g('FOR'), 0);
   });
 
+  test('a flood of outbound INVITEs with one Call-ID and ever new branches is bounded: past 64 attempts of the dialog, untracked and counted', () => {
+    const h = setup();
+    const t = h.t0;
+    const c = leg();
+    h.send(CUSTOMER, PLATFORM, invite(c, { branch: newBranch() }), t);
+    const N = 20_000;
+    for (let i = 0; i < N; i++) h.send(PLATFORM, CARRIER_A, invite(c, { branch: newBranch() }), t + 1 + i / 100);
+    assert.equal(h.g('sipstats:attempts_started'), 64);
+    assert.equal(h.g('sipstats:attempts_untracked'), N - 64);
+    // an attempt of another dialog is tracked as ever
+    h.send(PLATFORM, CARRIER_B, invite(leg(), { branch: newBranch() }), t + 300);
+    assert.equal(h.g('sipstats:attempts_started'), 65);
+  });
+
+  test('what is tracked under a Call-ID is let go once its legs and remembered requests are released', () => {
+    const h = setup();
+    const t = h.t0;
+    for (let i = 0; i < 50; i++) {
+      const c = leg();
+      const bc = newBranch();
+      const ba = newBranch();
+      h.send(CUSTOMER, PLATFORM, invite(c, { branch: bc }), t + i);
+      h.send(PLATFORM, CARRIER_A, invite(c, { branch: ba }), t + i + 1);
+      h.send(CARRIER_A, PLATFORM, reply(200, 'OK', c, { branch: ba, toTag: 'a' }), t + i + 100);
+      h.send(PLATFORM, CUSTOMER, reply(200, 'OK', c, { branch: bc, toTag: 'a' }), t + i + 101);
+      h.send(CUSTOMER, PLATFORM, request('ACK', c, { seq: 1, toTag: 'a' }), t + i + 102);
+      h.send(CUSTOMER, PLATFORM, request('BYE', c, { seq: 2, toTag: 'a' }), t + i + 2500);
+      h.send(PLATFORM, CARRIER_A, request('BYE', c, { seq: 2, toTag: 'a' }), t + i + 2501);
+    }
+    assert.equal(h.g('ACD'), 2);
+    assert.equal(h.g('ACD~carrier=carrier_a'), 2);
+    assert.ok(h.pipe.tracker.trackedDialogs >= 50);
+    h.pipe.tick(t + 2600 + 33_000);
+    assert.equal(h.pipe.tracker.trackedDialogs, 0);
+    assert.equal(h.pipe.tracker.trackedCalls + h.pipe.tracker.trackedAttempts, 0);
+  });
+
   test('traffic between platform addresses, and traffic that never touches the platform, is neither a call nor an attempt', () => {
     const h = setup();
     const t = h.t0;
