@@ -752,9 +752,10 @@ export class CallTracker {
   /** One KPI value to every window of every scope of the leg (and its percentile, for PDD and AST). */
   private add(leg: Leg, k: number, v: number, t: number): void {
     const p95 = this.opt.percentiles ? (k === K.PDD ? K.PDD_p95 : k === K.AST ? K.AST_p95 : -1) : -1;
+    const now = this.sink.now();
     for (const s of leg.scopes) {
-      s.add(k, v, t);
-      if (p95 >= 0) s.add(p95, v, t);
+      s.add(k, v, t, now);
+      if (p95 >= 0) s.add(p95, v, t, now);
     }
   }
 }

@@ -69,19 +69,21 @@ export class ScopeHandles implements SeriesOwner {
     this.row = owner.allocRow();
   }
 
-  /** Adds `v` to KPI number `k` in every window. */
-  add(k: number, v: number, t: number): void {
+  /**
+   * Adds `v` to KPI number `k` in every window, at packet time `t` (idle expiry) and engine time
+   * `now` (the series' slots; a feeder updating several scopes at once reads the clock once).
+   */
+  add(k: number, v: number, t: number, now: number = this.owner.sink.now()): void {
     this.lastUsed = t;
     if (this.expired) {
       // a scope of the same values made since it expired takes the update: one series per name
       const live = this.owner.revive(this);
-      if (live !== this) return live.add(k, v, t);
+      if (live !== this) return live.add(k, v, t, now);
     }
     const sc = this.owner;
     const nw = sc.windows.length;
     const slot0 = k * nw;
     const r = this.row * sc.width + slot0;
-    const now = sc.sink.now();
     const finite = v - v === 0; // (others go the engine's way: refused and counted)
     for (let w = 0; w < nw; w++) {
       const local = sc.loc[r + w];

@@ -1,5 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { decodeHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
+import { decodeHep, DecodedHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip } from '../protocol/sip/parse.ts';
 import { CallTracker } from './call-tracker.ts';
@@ -130,11 +130,13 @@ export class SipPipeline {
       this.engine.selfStat('hep_not_sip');
       return;
     }
-    this.onSip(p.payload, p);
+    // a decoded frame's payload is parsed where it lies in the frame
+    if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd);
+    else this.onSip(p.payload, p);
   }
 
-  /** One SIP message (from HEP, a pcap, or a socket) with its capture metadata. */
-  onSip(payload: Buffer, packet: PacketMeta): void {
+  /** One SIP message (from HEP, a pcap, or a socket: `payload`, or [start, end) of it) with its capture metadata. */
+  onSip(payload: Buffer, packet: PacketMeta, start = 0, end = payload.length): void {
     let meta = packet;
     if (this.clock !== undefined) {
       const arrival = this.clock();
@@ -142,7 +144,7 @@ export class SipPipeline {
       this.skew = arrival - meta.timeMs;
     }
     if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);
-    const r = parseSip(payload);
+    const r = parseSip(payload, start, end);
     if (!r.ok) {
       this.engine.selfStat(r.error.code === 'SIP_EMPTY' ? 'sip_keepalives' : 'sip_decode_errors');
       return;

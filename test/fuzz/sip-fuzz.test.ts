@@ -159,3 +159,26 @@ test('valid messages with flipped bytes, inserted line breaks or cut short never
     { numRuns: 1000 },
   );
 });
+
+/** Every field the parser gives, as plain data. */
+function fields(r: SipParseResult): unknown {
+  if (!r.ok) return r.error;
+  const m = r.value;
+  return [m.isRequest, m.method, m.status, m.ruriUser, m.ruriHost, m.callId, m.cseq, m.fromTag, m.fromUser, m.fromDomain, m.toTag, m.toUser, m.toDomain, m.viaBranch, m.header('Reason'), m.header('X-Customer'), m.contentLength, [...m.body]];
+}
+
+test('a message parsed where it lies in a larger buffer (a frame payload) gives what it gives alone, bytes around it ignored', () => {
+  const start = fc.constantFrom('INVITE sip:a@b SIP/2.0\r\n', 'SIP/2.0 200 OK\r\n', '\r\nBYE sip:x SIP/2.0\n', 'garbage\r\n', '');
+  const names = fc.constantFrom('Via', 'From', 'To', 't', 'Call-ID', 'CSeq', 'Content-Length', 'l', 'Reason', 'X-Customer', ' ');
+  const header = fc.tuple(names, fc.constantFrom(':', ' :'), sipish).map(([n, c, v]) => `${n}${c}${v}\r\n`);
+  // what lies around it looks like more of it: line ends, headers, a blank line and a body
+  const around = fc.array(fc.constantFrom('\n', '\r\n', 'Call-ID: other\r\n', 'X-Customer: evil\r\n', ';tag=t', '\r\n\r\nbody', 'x'), { maxLength: 6 }).map((a) => Buffer.from(a.join('')));
+  fc.assert(
+    fc.property(start, fc.array(header, { maxLength: 10 }), sipish, around, around, (s, hs, tail, before, after) => {
+      const msg = Buffer.from(s + hs.join('') + tail, 'utf8');
+      const frame = Buffer.concat([before, msg, after]);
+      assert.deepEqual(fields(parseSip(frame, before.length, before.length + msg.length)), fields(parseSip(msg)));
+    }),
+    { numRuns: 1000 },
+  );
+});

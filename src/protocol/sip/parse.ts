@@ -127,7 +127,7 @@ function classify(b: Buffer, s: number, e: number): number {
 function line(b: Buffer, p: number, n: number): void {
   // indexOf (memchr) beats a byte loop here: ~240 vs ~560 ns for the 16 lines of a typical INVITE
   let e = b.indexOf(LF, p);
-  if (e < 0) e = n;
+  if (e < 0 || e > n) e = n; // (n: the end of the message, which may lie before the end of b)
   R_NEXT = e < n ? e + 1 : n;
   R_END = e > p && b[e - 1] === CR ? e - 1 : e;
 }
@@ -288,8 +288,10 @@ function valueString(b: Buffer, s: number, e: number, folded: boolean): string {
 }
 
 export class SipMessage {
-  /** The whole message. */
+  /** The bytes the message is in: [start, end) of them (the whole buffer unless parsed in a range). */
   readonly buf: Buffer;
+  /** End of the message in `buf`. */
+  readonly end: number;
   readonly isRequest: boolean;
   /** Request method (upper-case as sent); null for responses. */
   readonly method: string | null;
@@ -315,8 +317,9 @@ export class SipMessage {
   private _cl: number | null | undefined = undefined;
 
   /** @internal use parseSip(). */
-  constructor(buf: Buffer, isRequest: boolean, method: string | null, status: number, sl: number, sle: number, hs: number) {
+  constructor(buf: Buffer, end: number, isRequest: boolean, method: string | null, status: number, sl: number, sle: number, hs: number) {
     this.buf = buf;
+    this.end = end;
     this.isRequest = isRequest;
     this.method = method;
     this.status = status;
@@ -412,7 +415,7 @@ export class SipMessage {
   get body(): Buffer {
     const cl = this.contentLength;
     while (this.scan >= 0) this.step();
-    const end = cl === null ? this.buf.length : Math.min(this.buf.length, this.bodyStart + cl);
+    const end = cl === null ? this.end : Math.min(this.end, this.bodyStart + cl);
     return this.buf.subarray(this.bodyStart, end);
   }
 
@@ -469,7 +472,7 @@ export class SipMessage {
   /** Reads one header line at `scan` (with its continuation lines), recording a well-known header. */
   private step(): void {
     const b = this.buf;
-    const n = b.length;
+    const n = this.end;
     const pos = (this.pos ??= [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
     const p = this.scan;
     if (p >= n) {
@@ -515,7 +518,7 @@ export class SipMessage {
    */
   private nextHeader(h: HeaderName, p: number): number {
     const b = this.buf;
-    const n = b.length;
+    const n = this.end;
     const first = h.lower[0];
     while (p < n) {
       const c = b[p];
@@ -565,12 +568,16 @@ function isSip20(b: Buffer, s: number, e: number): boolean {
   );
 }
 
-/** Parses the start line of a SIP message; headers are read lazily by the returned SipMessage. */
-export function parseSip(buf: Buffer): SipParseResult {
-  const n = buf.length;
-  let p = 0;
+/**
+ * Parses the start line of a SIP message; headers are read lazily by the returned SipMessage. The
+ * message is buf[start, end) (default: all of it): a frame's payload is parsed where it lies, with
+ * no view of it made (error offsets are from `start`).
+ */
+export function parseSip(buf: Buffer, start = 0, end = buf.length): SipParseResult {
+  const n = end;
+  let p = start;
   while (p < n && (buf[p] === CR || buf[p] === LF)) p++;
-  if (p >= n) return fail('SIP_EMPTY', 'no start line', p);
+  if (p >= n) return fail('SIP_EMPTY', 'no start line', p - start);
   line(buf, p, n);
   let le = R_END;
   const hs = R_NEXT;
@@ -580,36 +587,36 @@ export function parseSip(buf: Buffer): SipParseResult {
   if (le - p >= 4 && (buf[p] | 0x20) === 0x73 && (buf[p + 1] | 0x20) === 0x69 && (buf[p + 2] | 0x20) === 0x70 && buf[p + 3] === 0x2f) {
     let q = p;
     while (q < le && buf[q] !== SP && buf[q] !== HT) q++;
-    if (!isSip20(buf, p, q)) return fail('SIP_BAD_VERSION', `unsupported version ${JSON.stringify(buf.toString('latin1', p, q))}`, p);
+    if (!isSip20(buf, p, q)) return fail('SIP_BAD_VERSION', `unsupported version ${JSON.stringify(buf.toString('latin1', p, q))}`, p - start);
     while (q < le && (buf[q] === SP || buf[q] === HT)) q++;
     const cs = q;
     let status = 0;
     while (q < le && buf[q] >= 0x30 && buf[q] <= 0x39) status = status * 10 + (buf[q++] - 0x30);
-    if (q - cs !== 3 || (q < le && buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'status code is not 3 digits', cs);
-    if (status < 100 || status > 699) return fail('SIP_BAD_STATUS', `status code ${status} outside 100..699`, cs);
+    if (q - cs !== 3 || (q < le && buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'status code is not 3 digits', cs - start);
+    if (status < 100 || status > 699) return fail('SIP_BAD_STATUS', `status code ${status} outside 100..699`, cs - start);
     while (q < le && (buf[q] === SP || buf[q] === HT)) q++;
-    return { ok: true, value: new SipMessage(buf, false, null, status, q, le, hs) };
+    return { ok: true, value: new SipMessage(buf, n, false, null, status, q, le, hs) };
   }
 
   // request: METHOD SP URI SP SIP/2.0
   let q = p;
   while (q < le && TOKEN[buf[q]] === 1) q++;
-  if (q === p || q === le || (buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'start line is neither a request nor a status line', p);
+  if (q === p || q === le || (buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'start line is neither a request nor a status line', p - start);
   const method = internMethod(buf, p, q);
   while (q < le && (buf[q] === SP || buf[q] === HT)) q++;
   const us = q;
   while (q < le && buf[q] > SP && buf[q] !== 0x7f) q++;
   const ue = q;
-  if (ue === us || q === le || (buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'request line without URI and version', us);
+  if (ue === us || q === le || (buf[q] !== SP && buf[q] !== HT)) return fail('SIP_BAD_START_LINE', 'request line without URI and version', us - start);
   while (q < le && (buf[q] === SP || buf[q] === HT)) q++;
   const vs = q;
   while (q < le && buf[q] > SP) q++;
-  if (q !== le) return fail('SIP_BAD_START_LINE', 'unexpected text after the SIP version', q);
+  if (q !== le) return fail('SIP_BAD_START_LINE', 'unexpected text after the SIP version', q - start);
   if (!isSip20(buf, vs, q)) {
     const v = buf.toString('latin1', vs, q);
     return /^sip\/\d+\.\d+$/i.test(v)
-      ? fail('SIP_BAD_VERSION', `unsupported version ${JSON.stringify(v)}`, vs)
-      : fail('SIP_BAD_START_LINE', 'request line does not end with SIP/2.0', vs);
+      ? fail('SIP_BAD_VERSION', `unsupported version ${JSON.stringify(v)}`, vs - start)
+      : fail('SIP_BAD_START_LINE', 'request line does not end with SIP/2.0', vs - start);
   }
-  return { ok: true, value: new SipMessage(buf, true, method, 0, us, ue, hs) };
+  return { ok: true, value: new SipMessage(buf, n, true, method, 0, us, ue, hs) };
 }
