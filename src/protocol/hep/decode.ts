@@ -307,30 +307,67 @@ export function decodeHep(buf: Buffer): HepResult {
  * Setting `payload` (an inflated one) makes the range that buffer, whole.
  */
 export class DecodedHep implements HepPacket {
-  readonly timeMs: number;
-  readonly nodeId: number;
-  private view: Buffer | undefined = undefined;
+  // (declared, then assigned once in the constructor: a class field is defined, then assigned;
+  // one object per frame, measured ~1 % of the pipeline in the fields' initializer)
+  declare readonly ipFamily: number;
+  declare readonly protocol: number;
+  declare readonly srcIp: string;
+  declare readonly dstIp: string;
+  declare readonly srcPort: number;
+  declare readonly dstPort: number;
+  declare readonly tsSec: number;
+  declare readonly tsUsec: number;
+  declare readonly timeMs: number;
+  declare readonly protoType: number;
+  declare readonly captureId: number;
+  declare readonly nodeId: number;
+  declare readonly authKey: string | undefined;
+  declare frame: Buffer;
+  declare payloadStart: number;
+  declare payloadEnd: number;
+  declare compressed: boolean;
+  declare readonly correlationId: string | undefined;
+  declare readonly nodeName: string | undefined;
+  declare private view: Buffer | undefined;
   constructor(
-    readonly ipFamily: number,
-    readonly protocol: number,
-    readonly srcIp: string,
-    readonly dstIp: string,
-    readonly srcPort: number,
-    readonly dstPort: number,
-    readonly tsSec: number,
-    readonly tsUsec: number,
-    readonly protoType: number,
-    readonly captureId: number,
-    readonly authKey: string | undefined,
-    public frame: Buffer,
-    public payloadStart: number,
-    public payloadEnd: number,
-    public compressed: boolean,
-    readonly correlationId: string | undefined,
-    readonly nodeName: string | undefined,
+    ipFamily: number,
+    protocol: number,
+    srcIp: string,
+    dstIp: string,
+    srcPort: number,
+    dstPort: number,
+    tsSec: number,
+    tsUsec: number,
+    protoType: number,
+    captureId: number,
+    authKey: string | undefined,
+    frame: Buffer,
+    payloadStart: number,
+    payloadEnd: number,
+    compressed: boolean,
+    correlationId: string | undefined,
+    nodeName: string | undefined,
   ) {
+    this.ipFamily = ipFamily;
+    this.protocol = protocol;
+    this.srcIp = srcIp;
+    this.dstIp = dstIp;
+    this.srcPort = srcPort;
+    this.dstPort = dstPort;
+    this.tsSec = tsSec;
+    this.tsUsec = tsUsec;
     this.timeMs = tsSec * 1000 + tsUsec / 1000;
+    this.protoType = protoType;
+    this.captureId = captureId;
     this.nodeId = captureId;
+    this.authKey = authKey;
+    this.frame = frame;
+    this.payloadStart = payloadStart;
+    this.payloadEnd = payloadEnd;
+    this.compressed = compressed;
+    this.correlationId = correlationId;
+    this.nodeName = nodeName;
+    this.view = undefined;
   }
 
   get payload(): Buffer {

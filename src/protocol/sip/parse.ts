@@ -288,33 +288,36 @@ function valueString(b: Buffer, s: number, e: number, folded: boolean): string {
 }
 
 export class SipMessage {
+  // (fields declared, then assigned once in the constructor: a class field would be defined, then
+  // assigned; one object per message)
   /** The bytes the message is in: [start, end) of them (the whole buffer unless parsed in a range). */
-  readonly buf: Buffer;
+  declare readonly buf: Buffer;
   /** End of the message in `buf`. */
-  readonly end: number;
-  readonly isRequest: boolean;
+  declare readonly end: number;
+  declare readonly isRequest: boolean;
   /** Request method (upper-case as sent); null for responses. */
-  readonly method: string | null;
+  declare readonly method: string | null;
   /** Response status code; 0 for requests. */
-  readonly status: number;
-  private readonly sl: number; // start of the text after the method / status code
-  private readonly sle: number; // end of the start line
-  private readonly hs: number; // first header line
+  declare readonly status: number;
+  declare private readonly sl: number; // start of the text after the method / status code
+  declare private readonly sle: number; // end of the start line
+  declare private readonly hs: number; // first header line
   // Incremental index of the well-known headers: lines are read only as far as the fields asked
   // for require (the first occurrence wins, so a found header never needs a later line).
-  private pos: number[] | null = null; // [start, end] per H_* id, -1 when not (yet) seen
-  private scan = 0; // start of the next unread header line, -1 once the header block is done
-  private folded = 0; // bit per H_* id whose value spans several lines
-  private bodyStart = -1;
-  private _callId: string | null | undefined = undefined;
-  private _cseq: SipCSeq | null | undefined = undefined;
-  private _fromTag: string | null | undefined = undefined;
-  private _toTag: string | null | undefined = undefined;
-  private _fromUri: UriParts | undefined = undefined;
-  private _toUri: UriParts | undefined = undefined;
-  private _rUri: UriParts | undefined = undefined;
-  private _branch: string | null | undefined = undefined;
-  private _cl: number | null | undefined = undefined;
+  declare private pos: number[] | null; // [start, end] per H_* id, -1 when not (yet) seen
+  declare private scan: number; // start of the next unread header line, -1 once the header block is done
+  declare private folded: number; // bit per H_* id whose value spans several lines
+  declare private bodyStart: number;
+  // decoded values, undefined until first read
+  declare private _callId: string | null | undefined;
+  declare private _cseq: SipCSeq | null | undefined;
+  declare private _fromTag: string | null | undefined;
+  declare private _toTag: string | null | undefined;
+  declare private _fromUri: UriParts | undefined;
+  declare private _toUri: UriParts | undefined;
+  declare private _rUri: UriParts | undefined;
+  declare private _branch: string | null | undefined;
+  declare private _cl: number | null | undefined;
 
   /** @internal use parseSip(). */
   constructor(buf: Buffer, end: number, isRequest: boolean, method: string | null, status: number, sl: number, sle: number, hs: number) {
@@ -326,7 +329,19 @@ export class SipMessage {
     this.sl = sl;
     this.sle = sle;
     this.hs = hs;
+    this.pos = null;
     this.scan = hs;
+    this.folded = 0;
+    this.bodyStart = -1;
+    this._callId = undefined;
+    this._cseq = undefined;
+    this._fromTag = undefined;
+    this._toTag = undefined;
+    this._fromUri = undefined;
+    this._toUri = undefined;
+    this._rUri = undefined;
+    this._branch = undefined;
+    this._cl = undefined;
   }
 
   /** User part of the Request-URI (the dialled number, %-unescaped); null for responses or none. */
