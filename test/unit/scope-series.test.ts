@@ -163,3 +163,33 @@ test('a profile replaced on reload once none of its series was left: scopes writ
   assert.equal(stats.getStat('ACDacme'), 15);
   assert.equal(stats.engine.lookup('ACDacme')!.profile, stats.engine.profile('avg'));
 });
+
+test('property: scopes of every shape are found again by their values while held, and made afresh once expired', () => {
+  const value = fc.constantFrom(undefined, 'a', 'b', 'other');
+  const scope = fc.record({ customer: value, carrier: value, destination: value }).map((s) => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)));
+  const op = fc.oneof(fc.record({ get: scope }), fc.record({ expire: fc.constant(true) }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const { scopes } = rig(1000);
+      const model = new Map<string, unknown>();
+      let t = T0;
+      for (const o of ops) {
+        t += 600;
+        if ('expire' in o) {
+          // everything got before t - 1000 goes (each get is 600 ms apart: all but the newest)
+          scopes.expire(t);
+          for (const [k, v] of model) if ((v as { lastUsed: number }).lastUsed + 1000 <= t) model.delete(k);
+          continue;
+        }
+        const key = JSON.stringify([o.get.customer, o.get.carrier, o.get.destination]);
+        const s = scopes.get(o.get, t);
+        if (model.has(key)) assert.equal(s, model.get(key), `the held scope of ${key}`);
+        else for (const other of model.values()) assert.notEqual(s, other, `a new scope for ${key}`);
+        assert.deepEqual({ ...s.scope }, o.get);
+        model.set(key, s);
+      }
+      assert.equal(scopes.size, model.size);
+    }),
+    { numRuns: 300 },
+  );
+});
