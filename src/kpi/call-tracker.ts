@@ -452,10 +452,14 @@ export class CallTracker {
     return d;
   }
 
-  /** A released leg lets go of its dialog, and an empty dialog of the map. */
+  /** A released leg lets go of its dialog. */
   private release(leg: Leg): void {
-    const d = leg.dialog;
-    d.drop(leg);
+    leg.dialog.drop(leg);
+    this.letGo(leg.dialog);
+  }
+
+  /** A dialog with nothing left in it leaves the map. */
+  private letGo(d: Dialog): void {
     if (d.unused && this.dialogs.get(d.callId) === d) this.dialogs.delete(d.callId);
   }
 
@@ -692,10 +696,10 @@ export class CallTracker {
     const e = this.recentQueue[this.recentHead]!;
     this.recentQueue[this.recentHead++] = undefined;
     const d = e.dialog;
-    // (the oldest remembered is the head of its dialog's chain; a flood's past the cap were never chained)
+    // (the oldest in the queue is the head of its dialog's chain: both are in arrival order)
     if (d.seen === e) {
       d.seen = e.next;
-      if (d.unused && this.dialogs.get(d.callId) === d) this.dialogs.delete(d.callId);
+      this.letGo(d);
     }
   }
 
