@@ -31,6 +31,9 @@ function valueOf(i: number): number {
  */
 export function percentile(quantile: number, m: number = DEFAULT_BUCKETS, name = 'percentile'): SeriesAlgorithm {
   const width = 2 + 2 * m;
+  /** The last value added and its bucket (see add). */
+  let lastV = NaN;
+  let lastB = 0;
 
   /** Adds count c to bucket b of the sketch at f[o..]. */
   function insert(f: Float64Array, o: number, b: number, c: number): void {
@@ -78,7 +81,13 @@ export function percentile(quantile: number, m: number = DEFAULT_BUCKETS, name =
     },
     add(f, o, v) {
       f[o] += 1;
-      insert(f, o, bucketOf(v), 1);
+      // a feeder adds one value to several series in a row (a call's PDD to every window of every
+      // scope of its leg: 15 sketches): its bucket is worked out once, not once per sketch
+      if (v !== lastV) {
+        lastB = bucketOf(v);
+        lastV = v;
+      }
+      insert(f, o, lastB, 1);
     },
     merge(d, i, s, j) {
       const k = s[j + 1];
