@@ -62,7 +62,6 @@ export class ScopeHandles implements SeriesOwner {
   constructor(
     readonly owner: Scopes,
     readonly scope: Scope,
-    readonly key: string,
     t: number,
   ) {
     this.lastUsed = t;
@@ -176,9 +175,6 @@ export interface ScopeLimits {
 
 export const OTHER = 'other';
 
-/** A scope's key in the index: its dimension values (all traffic: every one empty). */
-const keyOf = (scope: Scope): string => `${scope.customer ?? ''}\x00${scope.carrier ?? ''}\x00${scope.destination ?? ''}`;
-
 /**
  * The scopes held, for get(): one trie per shape (which dimensions a scope has), a level per
  * dimension it has, in catalogue order: a customer's scope is one entry of one map, a carrier ×
@@ -218,8 +214,9 @@ function shapeOf(scope: Scope): [number, string[]] {
  */
 export class Scopes implements SeriesDirectory {
   readonly all: ScopeHandles;
-  private readonly byKey = new Map<string, ScopeHandles>();
-  /** The same scopes, for get(): a trie per shape (see ScopeTrie); the scope of no dimension apart. */
+  /** The scopes held (all traffic excluded), in the order they were made: listings, the sweep, expiry. */
+  private readonly registered = new Set<ScopeHandles>();
+  /** The same scopes by their values: a trie per shape (see ScopeTrie); the scope of no dimension apart. */
   private readonly tries: ScopeTrie[] = Array.from({ length: 1 << DIMENSIONS.length }, () => new Map());
   private noDimension: ScopeHandles | undefined = undefined;
   /** Per dimension: value → scopes that use it. */
@@ -246,7 +243,7 @@ export class Scopes implements SeriesDirectory {
     this.width = KPIS.length * windows.length;
     this.loc = new Int32Array(this.width * 16).fill(EMPTY);
     this.runtimes = new Array<ProfileRuntime | undefined>(this.width).fill(undefined);
-    this.all = new ScopeHandles(this, {}, keyOf({}), 0);
+    this.all = new ScopeHandles(this, {}, 0);
     for (const d of DIMENSIONS) this.values.set(d.name, new Map());
     this.windowIndex = new Map(windows.map((w, i) => [w.name, i]));
     sink.directory(this);
@@ -267,20 +264,19 @@ export class Scopes implements SeriesDirectory {
     return row;
   }
 
-  /** SeriesDirectory: the live series a scope of these holds under `name` (its identity, then its scope by key). */
+  /** SeriesDirectory: the live series a scope of these holds under `name` (its identity, then its scope by its values). */
   find(name: string): Series | undefined {
     const id = identify(name);
     if (id === null) return undefined;
     const w = this.windowIndex.get(id.window);
     if (w === undefined) return undefined;
-    const key = keyOf(id);
-    const sc = key === this.all.key ? this.all : this.byKey.get(key);
+    const sc = id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
     return sc?.held(K[id.kpi] * this.windows.length + w);
   }
 
   /** SeriesDirectory: every series these scopes made and hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
   *series(): Iterable<Series> {
-    for (const sc of [this.all, ...this.byKey.values()]) {
+    for (const sc of [this.all, ...this.registered]) {
       if (sc.row < 0) continue;
       for (let slot = 0, at = sc.row * this.width; slot < this.width; slot++, at++) if (this.loc[at] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[at])!;
     }
@@ -288,7 +284,7 @@ export class Scopes implements SeriesDirectory {
 
   /** Scopes held (all traffic excluded). */
   get size(): number {
-    return this.byKey.size;
+    return this.registered.size;
   }
 
   /** Distinct values of a dimension held now. */
@@ -316,7 +312,7 @@ export class Scopes implements SeriesDirectory {
       } else folded[d.name] = v;
     }
     if (changed) return this.get(folded, t);
-    s = new ScopeHandles(this, scope, keyOf(scope), t);
+    s = new ScopeHandles(this, scope, t);
     this.register(s);
     return s;
   }
@@ -336,7 +332,7 @@ export class Scopes implements SeriesDirectory {
   }
 
   private register(s: ScopeHandles): void {
-    this.byKey.set(s.key, s);
+    this.registered.add(s);
     const [shape, values] = shapeOf(s.scope);
     if (shape === 0) this.noDimension = s;
     else {
@@ -362,7 +358,7 @@ export class Scopes implements SeriesDirectory {
    * the updates: the directory finds series through registered scopes only).
    */
   revive(s: ScopeHandles): ScopeHandles {
-    const live = this.byKey.get(s.key);
+    const live = this.held(s.scope);
     if (live !== undefined) return live;
     s.expired = false;
     s.row = this.allocRow();
@@ -374,13 +370,13 @@ export class Scopes implements SeriesDirectory {
   expire(now: number): number {
     if (this.limits.idleMs <= 0) return 0;
     let n = 0;
-    for (const [key, s] of this.byKey) {
+    for (const s of this.registered) {
       if (s.lastUsed + this.limits.idleMs > now) continue;
       s.removeAll();
       s.expired = true;
       this.freeRows.push(s.row);
       s.row = -1;
-      this.byKey.delete(key);
+      this.registered.delete(s);
       this.unindex(s.scope);
       for (const d of DIMENSIONS) {
         const v = s.scope[d.name];
