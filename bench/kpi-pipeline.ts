@@ -4,8 +4,6 @@
  * decoder a Node user would pick) on the same frames; bytes per tracked call; and the highest live
  * HEP/UDP rate sustained with zero loss (a sender process on 127.0.0.1 at fixed rates).
  */
-import { fileURLToPath } from 'node:url';
-import { createSocket } from 'node:dgram';
 // @ts-expect-error hep-js ships no type declarations
 import hepjsModule from 'hep-js';
 import { createStats } from '../src/index.ts';
@@ -14,7 +12,8 @@ import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../src/ingest/ingest.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, printResults, runLoadGenerator } from './lib.ts';
+import { compare, pacedSend, printResults } from './lib.ts';
+import type { PacedFrame } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -130,30 +129,10 @@ function bytesPerCall(): BenchResult[] {
   return [{ name: 'memory per tracked (pending) call', value: bytes, unit: 'B', note: `${pipe.tracker.trackedCalls} calls tracked` }];
 }
 
-/** Sender child: sends `count` copies of a HEP frame to `port` at `rate` per second. */
-async function sender(port: number, rate: number, count: number): Promise<void> {
+/** One call's frames for the C load generator: each message numbers its Call-ID and Via branch. */
+export function pacedFrames(): PacedFrame[] {
   const T = templates();
-  const s = createSocket('udp4');
-  const perTick = Math.max(1, Math.round(rate / 1000));
-  let sent = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const step = () => {
-      const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + perTick);
-      while (sent < due) {
-        const f = T.frames[sent % 7];
-        patch(f, Math.floor(sent / 7), T.idAt[sent % 7]);
-        patch(f, Math.floor(sent / 7), T.brAt[sent % 7]);
-        s.send(f, port, '127.0.0.1');
-        sent++;
-      }
-      if (sent >= count) return resolve();
-      setImmediate(step);
-    };
-    step();
-  });
-  await new Promise((r) => setTimeout(r, 200));
-  s.close();
+  return T.frames.map((buf, i) => ({ buf, patches: [{ at: T.idAt[i] + 6, width: MARK.length - 6 }, { at: T.brAt[i] + 6, width: MARK.length - 6 }] }));
 }
 
 async function liveUdp(): Promise<BenchResult[]> {
@@ -165,8 +144,8 @@ async function liveUdp(): Promise<BenchResult[]> {
   try {
     for (const rate of [25_000, 50_000, 100_000, 150_000, 200_000, 300_000]) {
       const before = stats.getStat('sipstats:hep_packets') ?? 0;
-      const count = Math.round(rate * 1.5);
-      await runLoadGenerator(fileURLToPath(import.meta.url), ['--sender', String(hep.udp.port), String(rate), String(count)]);
+      const count = Math.round((rate * 1.5) / 7) * 7;
+      await pacedSend(hep.udp.port, rate, count / 7, pacedFrames());
       await new Promise((r) => setTimeout(r, 300));
       const got = (stats.getStat('sipstats:hep_packets') ?? 0) - before;
       tried.push(`${rate / 1000}k/s: ${((100 * got) / count).toFixed(2)}% received`);
@@ -184,8 +163,6 @@ export async function run(): Promise<BenchResult[]> {
   return [...pipelineRate(), ...mem, ...(await liveUdp())];
 }
 
-if (process.argv[2] === '--sender') {
-  await sender(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
-} else if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}`) {
   printResults('KPI pipeline', await run());
 }

@@ -1,5 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface BenchResult {
   name: string;
@@ -85,4 +89,73 @@ export function runLoadGenerator(file: string, args: string[]): Promise<void> {
   const elsewhere = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
   const child = elsewhere ? spawn('taskset', ['-c', '1', ...node], { stdio: 'inherit' }) : spawn(node[0], node.slice(1), { stdio: 'inherit' });
   return new Promise((resolve) => child.on('exit', () => resolve()));
+}
+
+/** A frame the C load generator sends, with the decimal fields it numbers per call. */
+export interface PacedFrame {
+  buf: Buffer;
+  /** `width` digits at `at` take the call number (modulo `mod`, when not 0). */
+  patches: { at: number; width: number; mod?: number }[];
+}
+
+let pacer: string | null | undefined;
+
+/**
+ * The load generator in C (bench/tools/udp-pace.c, sendmmsg), built once per source version into
+ * the temporary directory with the system's `cc`: a Node sender spends about as much CPU per
+ * datagram as the receiver it measures, and the machine has two cores. Null when no compiler.
+ */
+export function udpPace(): string | null {
+  if (pacer !== undefined) return pacer;
+  const src = fileURLToPath(new URL('./tools/udp-pace.c', import.meta.url));
+  const text = readFileSync(src);
+  const bin = join(tmpdir(), `sipstats-udp-pace-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
+  if (!existsSync(bin)) {
+    const r = spawnSync('cc', ['-O2', '-o', `${bin}.tmp`, src], { stdio: 'inherit' });
+    if (r.status !== 0) return (pacer = null);
+    renameSync(`${bin}.tmp`, bin);
+  }
+  return (pacer = bin);
+}
+
+/**
+ * Sends `calls` times the frames (one call's messages) to 127.0.0.1:`port` at `rate` datagrams/s
+ * with the C load generator, on core 1 when taskset is there (it stands for other machines).
+ * Resolves with the seconds it took to send them.
+ */
+export async function pacedSend(port: number, rate: number, calls: number, frames: PacedFrame[]): Promise<number> {
+  const bin = udpPace();
+  if (bin === null) throw new Error('bench: the load generator needs a C compiler (cc): apt-get install gcc');
+  const parts: Buffer[] = [];
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    parts.push(b);
+  };
+  u32(frames.length);
+  for (const f of frames) {
+    u32(f.buf.length);
+    parts.push(f.buf);
+    u32(f.patches.length);
+    for (const p of f.patches) {
+      u32(p.at);
+      u32(p.width);
+      u32(p.mod ?? 0);
+    }
+  }
+  const file = join(tmpdir(), `sipstats-pace-${process.pid}-${Date.now()}.bin`);
+  writeFileSync(file, Buffer.concat(parts));
+  try {
+    const args = [String(port), String(rate), String(calls), file];
+    const elsewhere = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+    const child = elsewhere ? spawn('taskset', ['-c', '1', bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const m = /sent (\d+) in ([\d.]+) s/.exec(out);
+    if (code !== 0 || m === null) throw new Error(`bench: udp-pace exited with ${code}: ${out}`);
+    return Number(m[2]);
+  } finally {
+    rmSync(file, { force: true });
+  }
 }

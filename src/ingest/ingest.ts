@@ -7,7 +7,7 @@ import { readStatName, skipStatName } from '../protocol/net/stats.ts';
 import { inflatePayload } from './inflate.ts';
 import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/event.ts';
 import { listenUdp } from './hep-udp.ts';
-import type { UdpListener } from './hep-udp.ts';
+import type { UdpListener, UdpOptions } from './hep-udp.ts';
 import { listenTcp } from './stream-tcp.ts';
 import type { TcpListener, TcpPeer } from './stream-tcp.ts';
 
@@ -35,10 +35,10 @@ async function listenBoth(
   at: HostPort,
   onDatagram: (buf: Buffer) => void,
   newConnection: (peer: TcpPeer) => { data(chunk: Buffer): void; end(): void },
-  onUdpError?: (e: unknown) => void,
+  udpOptions: UdpOptions,
 ): Promise<DualListener> {
   for (let attempt = 1; ; attempt++) {
-    const udp = await listenUdp(at.host, at.port, onDatagram, onUdpError);
+    const udp = await listenUdp(at.host, at.port, onDatagram, udpOptions);
     try {
       const tcp = await listenTcp(at.host, udp.port, newConnection);
       return { udp, tcp, close: async () => void (await Promise.all([udp.close(), tcp.close()])) };
@@ -48,6 +48,12 @@ async function listenBoth(
     }
   }
 }
+
+/** What a UDP listener counts: socket errors and datagrams dropped behind a full backlog. */
+const udpCounted = (engine: StatsEngine): UdpOptions => ({
+  onError: () => engine.selfStat('ingest_errors'),
+  onDropped: (n) => engine.selfStat('udp_backlog_dropped', n),
+});
 
 /** Largest inflated HEP payload accepted, bytes. */
 const MAX_INFLATED = 65536;
@@ -106,7 +112,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
         },
       };
     },
-    () => engine.selfStat('ingest_errors'),
+    udpCounted(engine),
   );
 }
 
@@ -157,5 +163,6 @@ export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: St
         end() {},
       };
     },
+    udpCounted(engine),
   );
 }

@@ -1,0 +1,70 @@
+/**
+ * The UDP receiving thread: binds the socket, reads datagrams as they come and hands them to the
+ * main thread in batches, so that the socket is read while the main thread is busy (a garbage
+ * collection, a burst of new series, a scrape). Frames the kernel would drop when its receive
+ * buffer fills (4 MB on a default Linux) wait in the batches instead.
+ *
+ * The thread runs this source as plain JavaScript (`eval`), so it starts the same from the
+ * TypeScript sources (tests, benches) and from the compiled `dist/`, without a loader in the
+ * worker. It is kept small: bind, copy, post, count.
+ *
+ * Protocol (worker_threads messages):
+ * - workerData: `{ host, port, type, recvBufferSize, batchBytes, maxQueued, control }` (a batch is
+ *   posted when the thread has nothing more to read, or once it holds `batchBytes`);
+ *   `control` is an Int32Array on a SharedArrayBuffer: [0] bytes queued (the worker adds what it
+ *   posts, the main thread subtracts what it has handled), [1] datagrams dropped because more than
+ *   `maxQueued` bytes were waiting.
+ * - to the main thread: `{ t: 'bound', address, family, port }` | `{ t: 'error', code, message, bound }` (not
+ *   bound yet: the bind failed and the thread ends; bound: a socket error, the socket stays) |
+ *   `{ t: 'batch', buf, n, bytes }` (`buf`: a transferred ArrayBuffer of `n` records
+ *   `[u32 length, little endian][datagram]`, `bytes` long) | `{ t: 'closed' }`.
+ * - from the main thread: `'close'` (flush what is held, close the socket, report `closed`).
+ */
+export const UDP_THREAD_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { host, port, type, recvBufferSize, batchBytes, maxQueued, control } = workerData;
+let held = [], at = 0, scheduled = false;
+function flush() {
+  scheduled = false;
+  const n = held.length;
+  if (n === 0) return;
+  const out = new Uint8Array(at);
+  const view = new DataView(out.buffer);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const m = held[i];
+    view.setUint32(p, m.length, true);
+    out.set(m, p + 4);
+    p += 4 + m.length;
+  }
+  Atomics.add(control, 0, at);
+  parentPort.postMessage({ t: 'batch', buf: out.buffer, n, bytes: at }, [out.buffer]);
+  held = []; at = 0;
+}
+const sock = dgram.createSocket({ type, recvBufferSize });
+sock.on('message', (msg) => {
+  const len = msg.length;
+  if (Atomics.load(control, 0) + at + len + 4 > maxQueued) { Atomics.add(control, 1, 1); return; }
+  held.push(msg);
+  at += 4 + len;
+  if (at >= batchBytes) flush();
+  else if (!scheduled) { scheduled = true; setTimeout(flush, 1); }
+});
+let bound = false;
+sock.on('error', (e) => {
+  parentPort.postMessage({ t: 'error', code: e.code, message: e.message, bound });
+  if (!bound) { try { sock.close(); } catch {} parentPort.close(); }
+});
+sock.bind(port, host, () => {
+  bound = true;
+  const a = sock.address();
+  parentPort.postMessage({ t: 'bound', address: a.address, family: a.family, port: a.port });
+});
+parentPort.on('message', (m) => {
+  if (m !== 'close') return;
+  flush();
+  sock.close(() => { parentPort.postMessage({ t: 'closed' }); parentPort.close(); });
+});
+`;
