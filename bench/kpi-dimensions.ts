@@ -7,7 +7,6 @@
  * of one call each (all KPIs, all windows, the dashboard history included), and a fully active one.
  */
 import { fork, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listenHep } from '../src/ingest/ingest.ts';
@@ -24,7 +23,8 @@ import { HISTORY_DEFAULTS } from '../src/core/history.ts';
 import { kpiHistory } from '../src/kpi/history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, printResults, runLoadGenerator } from './lib.ts';
+import { compare, pacedSend, printResults } from './lib.ts';
+import type { PacedFrame } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -251,32 +251,9 @@ export function memory(): BenchResult[] {
   return out;
 }
 
-/** Sender child: `calls` one-leg calls of distinct customers (7 HEP frames each) at `rate` messages per second. */
-async function sender(port: number, rate: number, calls: number): Promise<void> {
-  const frames = templates(false);
-  const s = createSocket('udp4');
-  const total = calls * frames.length;
-  let sent = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const step = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 20);
-      while (sent < due) {
-        const n = Math.floor(sent / frames.length);
-        const fr = frames[sent % frames.length];
-        digits(fr.buf, fr.id + 6, 10, n);
-        digits(fr.buf, fr.br + 6, 10, n);
-        if (fr.cust > 3) digits(fr.buf, fr.cust, 4, n % 10_000);
-        s.send(Buffer.from(fr.buf), port, '127.0.0.1'); // a copy: send() keeps the buffer until it goes out
-        sent++;
-      }
-      if (sent >= total) return resolve();
-      setImmediate(step);
-    };
-    step();
-  });
-  await new Promise((r) => setTimeout(r, 200));
-  s.close();
+/** One-leg calls of distinct customers (7 HEP frames each) for the C load generator: call n has Call-ID and branch n, customer n mod 10 000. */
+function burstFrames(): PacedFrame[] {
+  return templates(false).map((fr) => ({ buf: Buffer.from(fr.buf), patches: [{ at: fr.id + 6, width: 10 }, { at: fr.br + 6, width: 10 }, ...(fr.cust > 3 ? [{ at: fr.cust, width: 4, mod: 10_000 }] : [])] }));
 }
 
 /** A burst of 10 000 new customers (one call each) at 20 000 messages/s over live HEP/UDP: every call counted? */
@@ -311,7 +288,7 @@ async function burstInOwnProcess(): Promise<BenchResult[]> {
 }
 
 /** The sender (one call each of `calls` new customers at `rate` msg/s), on another core than the server's. */
-const startSender = (port: number, rate: number, calls: number) => runLoadGenerator(fileURLToPath(import.meta.url), ['--sender', String(port), String(rate), String(calls)]);
+const startSender = (port: number, rate: number, calls: number) => pacedSend(port, rate, calls, burstFrames());
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -355,6 +332,4 @@ export async function run(): Promise<BenchResult[]> {
 if (process.argv[2] === '--burst-child') {
   process.send!(await burst());
   process.disconnect();
-} else if (process.argv[2] === '--sender') {
-  await sender(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
 } else if (import.meta.url === `file://${process.argv[1]}`) printResults('KPI pipeline with carriers and destinations', await run());

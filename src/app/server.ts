@@ -199,7 +199,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const print = options.print ?? ((l) => process.stdout.write(`${l}\n`));
     print(`listening on ${url}`);
     print(`dashboard: ${url}/`);
-    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address}`);
+    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by the ${hep.udp.receiver === 'native' ? 'native receiver' : 'JavaScript thread'})`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
     if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
 

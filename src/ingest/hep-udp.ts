@@ -1,29 +1,110 @@
 import { Worker } from 'node:worker_threads';
 import { isIPv6 } from 'node:net';
 import { UDP_THREAD_SOURCE } from './udp-thread.ts';
+import { nativeUdp } from './native-udp.ts';
 
 export interface UdpListener {
   /** `host:port` actually bound (port 0 → the chosen one). */
   readonly address: string;
   readonly port: number;
+  /** Which receiver reads the socket: `native` (recvmmsg on a C thread) or `thread` (a JavaScript worker). */
+  readonly receiver: UdpReceiver;
   close(): Promise<void>;
 }
+
+export type UdpReceiver = 'native' | 'thread';
 
 export interface UdpOptions {
   /** Errors of the socket once bound, and errors a handler threw (the socket stays up). */
   onError?: (e: unknown) => void;
   /** Datagrams dropped because more than `maxQueued` bytes were waiting for the main thread. */
   onDropped?: (count: number) => void;
+  /**
+   * Datagrams the kernel dropped because the socket's receive buffer was full (the receiving
+   * thread did not get the CPU in time), learnt with the next datagram read. Native receiver only:
+   * Node's dgram does not report them.
+   */
+  onKernelDropped?: (count: number) => void;
   /** Bytes of datagrams that may wait for the main thread before new ones are dropped (counted). */
   maxQueued?: number;
+  /** Receive buffer asked of the kernel, bytes (default 16 MB; Linux caps it at `net.core.rmem_max`). */
+  recvBufferSize?: number;
+  /** The receiver to use; by default the native one when it is built, else the JavaScript thread. */
+  receiver?: UdpReceiver;
 }
 
-/** Receive buffer asked of the kernel (Linux caps it at `net.core.rmem_max`, 4 MB by default). */
+/** Receive buffer asked of the kernel by default (Linux caps it at `net.core.rmem_max`, 4 MB by default). */
 const RECV_BUFFER = 16 * 1024 * 1024;
 /** A batch is posted once it holds this many bytes (or sooner, when nothing more is to be read). */
 const BATCH_BYTES = 64 * 1024;
 /** Default `maxQueued`: at 20 000 HEP frames/s of ~700 bytes, 9 s of the main thread not reading. */
 export const UDP_MAX_QUEUED = 128 * 1024 * 1024;
+
+/** What the receiver in use is, and why (for the server's start-up line). */
+export function udpReceiverInUse(): string {
+  return nativeUdp().why;
+}
+
+/**
+ * Binds a UDP socket and hands every datagram to `onDatagram` (HEP frames, or OpenSIPS event
+ * datagrams), in arrival order. The socket is read by a thread of its own, which passes datagrams
+ * to this thread in batches: while this thread is busy, datagrams wait in memory (up to `maxQueued`
+ * bytes, then dropped and counted through `onDropped`) instead of overflowing the kernel's receive
+ * buffer unseen. That thread is native (native/udp-recv.c: recvmmsg, ~1 µs a datagram) when it was
+ * built, else a JavaScript worker (udp-thread.ts: Node's dgram, several µs a datagram). The handler
+ * must not throw (the pipeline counts bad input instead); if it does, the datagram is lost,
+ * `onError` is told and the socket stays up.
+ */
+export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer) => void, opts: UdpOptions = {}): Promise<UdpListener> {
+  const onError = opts.onError ?? (() => {});
+  const onDropped = opts.onDropped ?? (() => {});
+  const deliver = (buf: Buffer, n: number) => {
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const len = buf.readUInt32LE(at);
+      try {
+        onDatagram(buf.subarray(at + 4, at + 4 + len));
+      } catch (e) {
+        onError(e);
+      }
+      at += 4 + len;
+    }
+  };
+  const limits = { maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, recvBuffer: opts.recvBufferSize ?? RECV_BUFFER };
+  const receiver = opts.receiver ?? (nativeUdp().native !== null ? 'native' : 'thread');
+  return receiver === 'native' ? listenNative(host, port, deliver, onDropped, opts.onKernelDropped ?? (() => {}), limits) : listenThread(host, port, deliver, onDropped, onError, limits);
+}
+
+type Deliver = (buf: Buffer, n: number) => void;
+interface Limits {
+  maxQueued: number;
+  recvBuffer: number;
+}
+
+const shown = (family: boolean, address: string, port: number) => `${family ? `[${address}]` : address}:${port}`;
+
+async function listenNative(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onKernelDropped: (n: number) => void, limits: Limits): Promise<UdpListener> {
+  const native = nativeUdp().native;
+  if (native === null) throw new Error(`UDP: ${nativeUdp().why}`);
+  let closed: (() => void) | null = null;
+  const [handle, bound] = native.open(host, port, isIPv6(host), limits.maxQueued, BATCH_BYTES, limits.recvBuffer, (buf, n, dropped, kernelDropped) => {
+    if (buf !== null) deliver(buf, n);
+    if (dropped > 0) onDropped(dropped);
+    if (kernelDropped > 0) onKernelDropped(kernelDropped);
+    if (buf === null) closed?.();
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    address: shown(isIPv6(host), host, bound),
+    port: bound,
+    receiver: 'native',
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        closed = resolve;
+        native.close(handle);
+      })),
+  };
+}
 
 interface FromThread {
   t: 'bound' | 'error' | 'batch' | 'closed';
@@ -38,57 +119,36 @@ interface FromThread {
   bytes?: number;
 }
 
-/**
- * Binds a UDP socket and hands every datagram to `onDatagram` (HEP frames, or OpenSIPS event
- * datagrams), in arrival order. The socket is read by a thread of its own (udp-thread.ts), which
- * passes datagrams to this thread in batches: while this thread is busy, datagrams wait in memory
- * (up to `maxQueued` bytes, then dropped and counted through `onDropped`) instead of overflowing
- * the kernel's receive buffer unseen. The handler must not throw (the pipeline counts bad input
- * instead); if it does, the datagram is lost, `onError` is told and the socket stays up.
- */
-export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer) => void, opts: UdpOptions = {}): Promise<UdpListener> {
-  const onError = opts.onError ?? (() => {});
-  const onDropped = opts.onDropped ?? (() => {});
+function listenThread(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onError: (e: unknown) => void, limits: Limits): Promise<UdpListener> {
   const control = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(UDP_THREAD_SOURCE, {
     eval: true,
-    workerData: { host, port, type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: RECV_BUFFER, batchBytes: BATCH_BYTES, maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, control },
+    workerData: { host, port, type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: limits.recvBuffer, batchBytes: BATCH_BYTES, maxQueued: limits.maxQueued, control },
   });
   const dropped = () => {
     const d = Atomics.exchange(control, 1, 0);
     if (d > 0) onDropped(d);
   };
-  const deliver = (m: FromThread) => {
-    const ab = m.buf!;
-    const dv = new DataView(ab);
-    let at = 0;
-    for (let i = 0; i < m.n!; i++) {
-      const len = dv.getUint32(at, true);
-      try {
-        onDatagram(Buffer.from(ab, at + 4, len));
-      } catch (e) {
-        onError(e);
-      }
-      at += 4 + len;
-    }
-    Atomics.sub(control, 0, m.bytes!);
-    dropped();
-  };
   return new Promise((resolve, reject) => {
     let bound = false;
     let closed: (() => void) | null = null;
+    let closing: Promise<void> | null = null;
     worker.on('message', (m: FromThread) => {
-      if (m.t === 'batch') deliver(m);
-      else if (m.t === 'bound') {
+      if (m.t === 'batch') {
+        deliver(Buffer.from(m.buf!), m.n!);
+        Atomics.sub(control, 0, m.bytes!);
+        dropped();
+      } else if (m.t === 'bound') {
         bound = true;
-        const a = { address: `${m.family === 'IPv6' ? `[${m.address}]` : m.address}:${m.port}`, port: m.port! };
         resolve({
-          ...a,
+          address: shown(m.family === 'IPv6', m.address!, m.port!),
+          port: m.port!,
+          receiver: 'thread',
           close: () =>
-            new Promise<void>((r) => {
+            (closing ??= new Promise<void>((r) => {
               closed = r;
               worker.postMessage('close');
-            }),
+            })),
         });
       } else if (m.t === 'error') {
         const e = Object.assign(new Error(m.message), { code: m.code });

@@ -49,10 +49,11 @@ async function listenBoth(
   }
 }
 
-/** What a UDP listener counts: socket errors and datagrams dropped behind a full backlog. */
+/** What a UDP listener counts: socket errors, datagrams dropped behind a full backlog or by the kernel. */
 const udpCounted = (engine: StatsEngine): UdpOptions => ({
   onError: () => engine.selfStat('ingest_errors'),
   onDropped: (n) => engine.selfStat('udp_backlog_dropped', n),
+  onKernelDropped: (n) => engine.selfStat('udp_socket_dropped', n),
 });
 
 /** Largest inflated HEP payload accepted, bytes. */

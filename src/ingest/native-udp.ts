@@ -1,0 +1,29 @@
+import { createRequire } from 'node:module';
+
+/** The native UDP receiver's API (native/udp-recv.c, built by scripts/build-native.mjs). */
+export interface NativeUdp {
+  /**
+   * Binds and starts the receiving thread. `onBatch(buf, n, dropped, kernelDropped)`: n records
+   * `[u32 length, little endian][datagram]`; `dropped`: datagrams dropped past `maxQueued` since
+   * the last call; `kernelDropped`: datagrams the kernel dropped, its receive buffer full, since
+   * the last call; after close, called once more with `buf` null. Throws an Error with `code`.
+   */
+  open(host: string, port: number, ipv6: boolean, maxQueued: number, batchBytes: number, recvBuffer: number, onBatch: (buf: Buffer | null, n: number, dropped: number, kernelDropped: number) => void): [unknown, number];
+  close(handle: unknown): void;
+}
+
+let loaded: { native: NativeUdp | null; why: string } | undefined;
+
+/**
+ * The native receiver, or null with the reason it is not there (not built: no C compiler or
+ * headers at install, not Linux). The same relative path from src/ingest and dist/ingest.
+ */
+export function nativeUdp(): { native: NativeUdp | null; why: string } {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = { native: createRequire(import.meta.url)('../../native/build/udp-recv.node') as NativeUdp, why: 'native receiver (recvmmsg)' };
+  } catch (e) {
+    loaded = { native: null, why: `native receiver not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
+  }
+  return loaded;
+}
