@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, on Debian/Ubuntu, the programs some tests drive (run as root, or through sudo):
 # redis-server, promtool (package prometheus), prometheus-alertmanager, sipp (package sip-tester),
-# tcpdump, tshark, iproute2 (ip netns), chromium, kamailio.
+# tcpdump, tshark, iproute2 (ip netns), chromium, kamailio; and gcc, which `npm ci` uses to build the
+# native UDP receiver (a test checks it was built; the benches' load generator is C too).
 # Installs only what is missing; prints what it found. `.ci/run` runs it before `npm test`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +17,7 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v ip >/dev/null || need+=(iproute2)
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v cc >/dev/null || need+=(gcc libc6-dev)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-tools: every tool the tests drive is there"
   exit 0
