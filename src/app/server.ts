@@ -15,6 +15,7 @@ import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
+import { nativeUdp } from '../ingest/native-udp.ts';
 import { hostname } from 'node:os';
 import { HISTORY_DEFAULTS } from '../core/history.ts';
 import { kpiHistory } from '../kpi/history.ts';
@@ -199,7 +200,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const print = options.print ?? ((l) => process.stdout.write(`${l}\n`));
     print(`listening on ${url}`);
     print(`dashboard: ${url}/`);
-    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by the ${hep.udp.receiver === 'native' ? 'native receiver' : 'JavaScript thread'})`);
+    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by ${hep.udp.receiver === 'native' ? 'the native receiver' : `a JavaScript thread: ${nativeUdp().why}`})`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
     if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
 

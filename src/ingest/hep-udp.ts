@@ -40,18 +40,14 @@ const BATCH_BYTES = 64 * 1024;
 /** Default `maxQueued`: at 20 000 HEP frames/s of ~700 bytes, 9 s of the main thread not reading. */
 export const UDP_MAX_QUEUED = 128 * 1024 * 1024;
 
-/** What the receiver in use is, and why (for the server's start-up line). */
-export function udpReceiverInUse(): string {
-  return nativeUdp().why;
-}
-
 /**
  * Binds a UDP socket and hands every datagram to `onDatagram` (HEP frames, or OpenSIPS event
  * datagrams), in arrival order. The socket is read by a thread of its own, which passes datagrams
  * to this thread in batches: while this thread is busy, datagrams wait in memory (up to `maxQueued`
  * bytes, then dropped and counted through `onDropped`) instead of overflowing the kernel's receive
- * buffer unseen. That thread is native (native/udp-recv.c: recvmmsg, ~1 µs a datagram) when it was
- * built, else a JavaScript worker (udp-thread.ts: Node's dgram, several µs a datagram). The handler
+ * buffer unseen. That thread is native (native/udp-recv.c: recvmmsg, about 3 µs a datagram on the
+ * benchmark machine) when it was built, else a JavaScript worker (udp-thread.ts: Node's dgram,
+ * 5-7 µs a datagram there). The handler
  * must not throw (the pipeline counts bad input instead); if it does, the datagram is lost,
  * `onError` is told and the socket stays up.
  */
