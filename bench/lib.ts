@@ -79,18 +79,6 @@ export async function settle(gc: () => void): Promise<void> {
   gc();
 }
 
-/**
- * Runs `node --import tsx FILE ARGS` as a load generator: on core 1 when the bench is pinned to
- * core 0 (taskset), since it stands for other machines and must not take the server's core.
- * Resolves when it exits.
- */
-export function runLoadGenerator(file: string, args: string[]): Promise<void> {
-  const node = [process.execPath, '--import', 'tsx', file, ...args];
-  const elsewhere = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
-  const child = elsewhere ? spawn('taskset', ['-c', '1', ...node], { stdio: 'inherit' }) : spawn(node[0], node.slice(1), { stdio: 'inherit' });
-  return new Promise((resolve) => child.on('exit', () => resolve()));
-}
-
 /** A frame the C load generator sends, with the decimal fields it numbers per call. */
 export interface PacedFrame {
   buf: Buffer;

@@ -169,7 +169,14 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
     if (b->last) napi_get_null(env, &argv[0]);
     else {
       void *copy;
-      napi_create_buffer_copy(env, b->len, b->buf, &copy, &argv[0]);
+      if (napi_create_buffer_copy(env, b->len, b->buf, &copy, &argv[0]) != napi_ok) {
+        /* no memory for the copy: the batch is lost, and counted as dropped */
+        atomic_fetch_add(&rx->dropped, (long long)b->n);
+        atomic_fetch_sub(&rx->queued, (long long)b->len);
+        free(b->buf);
+        free(b);
+        return;
+      }
     }
     napi_create_uint32(env, b->n, &argv[1]);
     napi_create_double(env, (double)atomic_exchange(&rx->dropped, 0), &argv[2]);
