@@ -21,8 +21,8 @@ export interface UdpOptions {
   onDropped?: (count: number) => void;
   /**
    * Datagrams the kernel dropped because the socket's receive buffer was full (the receiving
-   * thread did not get the CPU in time), learnt with the next datagram read. Native receiver only:
-   * Node's dgram does not report them.
+   * thread did not get the CPU in time): the native receiver learns them with the next datagram
+   * read (SO_RXQ_OVFL), the JavaScript thread from /proc/net/udp every second and at close.
    */
   onKernelDropped?: (count: number) => void;
   /** Bytes of datagrams that may wait for the main thread before new ones are dropped (counted). */
@@ -68,7 +68,8 @@ export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer) 
   };
   const limits = { maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, recvBuffer: opts.recvBufferSize ?? RECV_BUFFER };
   const receiver = opts.receiver ?? (nativeUdp().native !== null ? 'native' : 'thread');
-  return receiver === 'native' ? listenNative(host, port, deliver, onDropped, opts.onKernelDropped ?? (() => {}), limits) : listenThread(host, port, deliver, onDropped, onError, limits);
+  const onKernelDropped = opts.onKernelDropped ?? (() => {});
+  return receiver === 'native' ? listenNative(host, port, deliver, onDropped, onKernelDropped, limits) : listenThread(host, port, deliver, onDropped, onKernelDropped, onError, limits);
 }
 
 type Deliver = (buf: Buffer, n: number) => void;
@@ -103,7 +104,7 @@ async function listenNative(host: string, port: number, deliver: Deliver, onDrop
 }
 
 interface FromThread {
-  t: 'bound' | 'error' | 'batch' | 'closed';
+  t: 'bound' | 'error' | 'batch' | 'drops' | 'closed';
   address?: string;
   family?: string;
   port?: number;
@@ -115,8 +116,8 @@ interface FromThread {
   bytes?: number;
 }
 
-function listenThread(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onError: (e: unknown) => void, limits: Limits): Promise<UdpListener> {
-  const control = new Int32Array(new SharedArrayBuffer(8));
+function listenThread(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onKernelDropped: (n: number) => void, onError: (e: unknown) => void, limits: Limits): Promise<UdpListener> {
+  const control = new Int32Array(new SharedArrayBuffer(12));
   const worker = new Worker(UDP_THREAD_SOURCE, {
     eval: true,
     workerData: { host, port, type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: limits.recvBuffer, batchBytes: BATCH_BYTES, maxQueued: limits.maxQueued, control },
@@ -124,6 +125,8 @@ function listenThread(host: string, port: number, deliver: Deliver, onDropped: (
   const dropped = () => {
     const d = Atomics.exchange(control, 1, 0);
     if (d > 0) onDropped(d);
+    const k = Atomics.exchange(control, 2, 0);
+    if (k > 0) onKernelDropped(k);
   };
   return new Promise((resolve, reject) => {
     let bound = false;
@@ -150,7 +153,7 @@ function listenThread(host: string, port: number, deliver: Deliver, onDropped: (
         const e = Object.assign(new Error(m.message), { code: m.code });
         if (m.bound) onError(e);
         else reject(e);
-      } else if (m.t === 'closed') dropped();
+      } else if (m.t === 'closed' || m.t === 'drops') dropped();
     });
     worker.on('error', (e) => (bound ? onError(e) : reject(e)));
     worker.on('exit', () => {

@@ -13,17 +13,21 @@
  *   posted when the thread has nothing more to read, or once it holds `batchBytes`);
  *   `control` is an Int32Array on a SharedArrayBuffer: [0] bytes queued (the worker adds what it
  *   posts, the main thread subtracts what it has handled), [1] datagrams dropped because more than
- *   `maxQueued` bytes were waiting.
+ *   `maxQueued` bytes were waiting, [2] datagrams the kernel dropped (the `drops` column of
+ *   /proc/net/udp for this socket, read every second and at close; Node's dgram has no
+ *   SO_RXQ_OVFL). The main thread takes [1] and [2] away (Atomics.exchange) as it reports them.
  * - to the main thread: `{ t: 'bound', address, family, port }` | `{ t: 'error', code, message, bound }` (not
  *   bound yet: the bind failed and the thread ends; bound: a socket error, the socket stays) |
  *   `{ t: 'batch', buf, n, bytes }` (`buf`: a transferred ArrayBuffer of `n` records
- *   `[u32 length, little endian][datagram]`, `bytes` long) | `{ t: 'closed' }`.
+ *   `[u32 length, little endian][datagram]`, `bytes` long) | `{ t: 'drops' }` (control[2] grew) |
+ *   `{ t: 'closed' }`.
  * - from the main thread: `'close'` (flush what is held, close the socket, report `closed`).
  */
 export const UDP_THREAD_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const dgram = require('node:dgram');
+const fs = require('node:fs');
 const { host, port, type, recvBufferSize, batchBytes, maxQueued, control } = workerData;
 let held = [], at = 0, scheduled = false;
 function flush() {
@@ -52,6 +56,28 @@ sock.on('message', (msg) => {
   if (at >= batchBytes) flush();
   else if (!scheduled) { scheduled = true; setTimeout(flush, 1); }
 });
+let kernelSeen = null;
+function kernelDrops() {
+  // the socket's line in /proc/net/udp(6): field 1 ends with ':PORT' (hex), field 12 is 'drops';
+  // not counted when the port is not there once (another socket shares it, or no procfs)
+  let text;
+  try { text = fs.readFileSync(type === 'udp6' ? '/proc/net/udp6' : '/proc/net/udp', 'latin1'); } catch { return; }
+  const tail = ':' + sock.address().port.toString(16).toUpperCase().padStart(4, '0');
+  let drops = null, lines = 0;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13 || !f[1].endsWith(tail)) continue;
+    lines++;
+    drops = Number(f[12]);
+  }
+  if (lines !== 1 || !(drops >= 0)) return;
+  if (kernelSeen !== null && drops > kernelSeen) {
+    Atomics.add(control, 2, drops - kernelSeen);
+    parentPort.postMessage({ t: 'drops' });
+  }
+  kernelSeen = drops;
+}
+let poll = null;
 let bound = false;
 sock.on('error', (e) => {
   parentPort.postMessage({ t: 'error', code: e.code, message: e.message, bound });
@@ -59,12 +85,15 @@ sock.on('error', (e) => {
 });
 sock.bind(port, host, () => {
   bound = true;
+  kernelDrops();
+  poll = setInterval(kernelDrops, 1000);
   const a = sock.address();
   parentPort.postMessage({ t: 'bound', address: a.address, family: a.family, port: a.port });
 });
 parentPort.on('message', (m) => {
   if (m !== 'close') return;
   flush();
+  if (poll !== null) { clearInterval(poll); kernelDrops(); }
   sock.close(() => { parentPort.postMessage({ t: 'closed' }); parentPort.close(); });
 });
 `;
