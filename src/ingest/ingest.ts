@@ -50,7 +50,7 @@ async function listenBoth(
 }
 
 /** What a UDP listener counts: socket errors, datagrams dropped behind a full backlog or by the kernel. */
-const udpCounted = (engine: StatsEngine): UdpOptions => ({
+export const udpCounted = (engine: StatsEngine): UdpOptions => ({
   onError: () => engine.selfStat('ingest_errors'),
   onDropped: (n) => engine.selfStat('udp_backlog_dropped', n),
   onKernelDropped: (n) => engine.selfStat('udp_socket_dropped', n),
