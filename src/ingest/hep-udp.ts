@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { UDP_THREAD_SOURCE } from './udp-thread.ts';
 import { nativeUdp } from './native-udp.ts';
 
@@ -84,6 +85,8 @@ async function listenNative(host: string, port: number, deliver: Deliver, onDrop
   const native = nativeUdp().native;
   if (native === null) throw new Error(`UDP: ${nativeUdp().why}`);
   let closed: (() => void) | null = null;
+  // a host name binds its IPv4 address, as Node's udp4 socket does
+  if (isIP(host) === 0) host = (await lookup(host, { family: 4 })).address;
   const [handle, bound] = native.open(host, port, isIPv6(host), limits.maxQueued, BATCH_BYTES, limits.recvBuffer, (buf, n, dropped, kernelDropped) => {
     if (buf !== null) deliver(buf, n);
     if (dropped > 0) onDropped(dropped);

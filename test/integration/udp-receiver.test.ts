@@ -115,6 +115,17 @@ for (const receiver of ['native', 'thread'] as UdpReceiver[]) {
     await u.close();
   });
 
+  test(`${receiver} receiver: a host name (localhost) binds its IPv4 address`, async () => {
+    const got: Buffer[] = [];
+    const u = await listenUdp('localhost', 0, (b) => got.push(Buffer.from(b)), { receiver });
+    assert.match(u.address, /^127\.0\.0\.1:\d+$/);
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.send(Buffer.from('hi'), u.port, '127.0.0.1', () => r()));
+    s.close();
+    await wait(() => got.length === 1, () => 'the datagram');
+    await u.close();
+  });
+
   test(`${receiver} receiver: IPv6 loopback`, async () => {
     const got: Buffer[] = [];
     const u = await listenUdp('::1', 0, (b) => got.push(Buffer.from(b)), { receiver });
