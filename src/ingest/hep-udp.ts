@@ -67,30 +67,33 @@ export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer) 
       at += 4 + len;
     }
   };
-  const limits = { maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, recvBuffer: opts.recvBufferSize ?? RECV_BUFFER };
+  const to: Receiving = { deliver, onDropped, onKernelDropped: opts.onKernelDropped ?? (() => {}), onError, maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, recvBuffer: opts.recvBufferSize ?? RECV_BUFFER };
   const receiver = opts.receiver ?? (nativeUdp().native !== null ? 'native' : 'thread');
-  const onKernelDropped = opts.onKernelDropped ?? (() => {});
-  return receiver === 'native' ? listenNative(host, port, deliver, onDropped, onKernelDropped, limits) : listenThread(host, port, deliver, onDropped, onKernelDropped, onError, limits);
+  return receiver === 'native' ? listenNative(host, port, to) : listenThread(host, port, to);
 }
 
-type Deliver = (buf: Buffer, n: number) => void;
-interface Limits {
+/** What both receivers are given: where batches go, what they count, their limits. */
+interface Receiving {
+  deliver: (buf: Buffer, n: number) => void;
+  onDropped: (n: number) => void;
+  onKernelDropped: (n: number) => void;
+  onError: (e: unknown) => void;
   maxQueued: number;
   recvBuffer: number;
 }
 
-const shown = (family: boolean, address: string, port: number) => `${family ? `[${address}]` : address}:${port}`;
+const shown = (v6: boolean, address: string, port: number) => `${v6 ? `[${address}]` : address}:${port}`;
 
-async function listenNative(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onKernelDropped: (n: number) => void, limits: Limits): Promise<UdpListener> {
+async function listenNative(host: string, port: number, to: Receiving): Promise<UdpListener> {
   const native = nativeUdp().native;
   if (native === null) throw new Error(`UDP: ${nativeUdp().why}`);
   let closed: (() => void) | null = null;
   // a host name binds its IPv4 address, as Node's udp4 socket does
   if (isIP(host) === 0) host = (await lookup(host, { family: 4 })).address;
-  const [handle, bound] = native.open(host, port, isIPv6(host), limits.maxQueued, BATCH_BYTES, limits.recvBuffer, (buf, n, dropped, kernelDropped) => {
-    if (buf !== null) deliver(buf, n);
-    if (dropped > 0) onDropped(dropped);
-    if (kernelDropped > 0) onKernelDropped(kernelDropped);
+  const [handle, bound] = native.open(host, port, isIPv6(host), to.maxQueued, BATCH_BYTES, to.recvBuffer, (buf, n, dropped, kernelDropped) => {
+    if (buf !== null) to.deliver(buf, n);
+    if (dropped > 0) to.onDropped(dropped);
+    if (kernelDropped > 0) to.onKernelDropped(kernelDropped);
     if (buf === null) closed?.();
   });
   let closing: Promise<void> | null = null;
@@ -119,17 +122,17 @@ interface FromThread {
   bytes?: number;
 }
 
-function listenThread(host: string, port: number, deliver: Deliver, onDropped: (n: number) => void, onKernelDropped: (n: number) => void, onError: (e: unknown) => void, limits: Limits): Promise<UdpListener> {
+function listenThread(host: string, port: number, to: Receiving): Promise<UdpListener> {
   const control = new Int32Array(new SharedArrayBuffer(12));
   const worker = new Worker(UDP_THREAD_SOURCE, {
     eval: true,
-    workerData: { host, port, type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: limits.recvBuffer, batchBytes: BATCH_BYTES, maxQueued: limits.maxQueued, control },
+    workerData: { host, port, type: isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: to.recvBuffer, batchBytes: BATCH_BYTES, maxQueued: to.maxQueued, control },
   });
   const dropped = () => {
     const d = Atomics.exchange(control, 1, 0);
-    if (d > 0) onDropped(d);
+    if (d > 0) to.onDropped(d);
     const k = Atomics.exchange(control, 2, 0);
-    if (k > 0) onKernelDropped(k);
+    if (k > 0) to.onKernelDropped(k);
   };
   return new Promise((resolve, reject) => {
     let bound = false;
@@ -137,7 +140,7 @@ function listenThread(host: string, port: number, deliver: Deliver, onDropped: (
     let closing: Promise<void> | null = null;
     worker.on('message', (m: FromThread) => {
       if (m.t === 'batch') {
-        deliver(Buffer.from(m.buf!), m.n!);
+        to.deliver(Buffer.from(m.buf!), m.n!);
         Atomics.sub(control, 0, m.bytes!);
         dropped();
       } else if (m.t === 'bound') {
@@ -154,11 +157,11 @@ function listenThread(host: string, port: number, deliver: Deliver, onDropped: (
         });
       } else if (m.t === 'error') {
         const e = Object.assign(new Error(m.message), { code: m.code });
-        if (m.bound) onError(e);
+        if (m.bound) to.onError(e);
         else reject(e);
       } else if (m.t === 'closed' || m.t === 'drops') dropped();
     });
-    worker.on('error', (e) => (bound ? onError(e) : reject(e)));
+    worker.on('error', (e) => (bound ? to.onError(e) : reject(e)));
     worker.on('exit', () => {
       if (!bound) reject(new Error('the UDP receiving thread ended before binding'));
       closed?.();
