@@ -130,15 +130,18 @@ function put(f: Buffer, at: number, b: Buffer): void {
   for (let i = 0; i < b.length; i++) f[at + i] = b[i];
 }
 
+/** The engine clock a feed sets after call number n: the next second of capture time (~2 000 calls per second). */
+const clockAfter = (n: number): number => (T0 + Math.floor(n / 2000) + 1) * 1000;
+
 /** Feeds `calls` calls (from number `first`), `customers` distinct customers. */
-export function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): void {
+export function feed(pipe: { onHep(f: Buffer): void }, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): void {
   // a call's digits are made once and copied into each of its frames (the harness' cost is not the pipeline's)
   const id = Buffer.alloc(10);
   const cust = Buffer.alloc(4);
   const num = Buffer.alloc(12);
   for (let c = 0; c < calls; c++) {
     const n = first + c;
-    const sec = T0 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
+    const sec = clockAfter(n) / 1000 - 1;
     const cc = COUNTRIES[n % COUNTRIES.length];
     const carrier = 1 + (n % 50);
     digits(id, 0, 10, n);
@@ -155,12 +158,29 @@ export function feed(pipe: SipPipeline, frames: Frame[], first: number, calls: n
       f.writeUInt32BE(sec + Math.floor(fr.dt / 1000), fr.ts);
       pipe.onHep(f);
     }
-    if ((c & 1023) === 0) setNow((sec + 1) * 1000);
+    if ((c & 1023) === 0) setNow(clockAfter(n));
   }
 }
 
+/**
+ * The frames `feed` would send, made beforehand (copies), and the function that sends them as feed
+ * does: the timed part of a rate is then the pipeline alone, reading frames from memory as it
+ * reads datagrams a receiver hands it, not the patching of templates (~6 % of a profile).
+ */
+export function prepared(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): () => void {
+  const bufs: Buffer[] = [];
+  feed({ onHep: (f) => bufs.push(Buffer.from(f)) }, frames, first, calls, customers, () => {});
+  const per = frames.length;
+  return () => {
+    for (let c = 0, i = 0; c < calls; c++) {
+      for (let m = 0; m < per; m++) pipe.onHep(bufs[i++]);
+      if ((c & 1023) === 0) setNow(clockAfter(first + c));
+    }
+  };
+}
+
 export function rates(): BenchResult[] {
-  const CALLS = 20_000;
+  const CALLS = 10_000;
   const both = templates(true);
   const one = templates(false);
   let now = T0 * 1000;
@@ -173,17 +193,23 @@ export function rates(): BenchResult[] {
   const setNow = (t: number) => (now = Math.max(now, t));
   const r = compare(
     {
-      dimensions: () => {
-        feed(dimPipe, both, nd, CALLS, 1000, setNow);
-        nd += CALLS;
+      dimensions: {
+        prepare: () => {
+          const run = prepared(dimPipe, both, nd, CALLS, 1000, setNow);
+          nd += CALLS;
+          return run;
+        },
       },
-      plain: () => {
-        feed(plainPipe, one, np, CALLS * 2, 1000, setNow);
-        np += CALLS * 2;
+      plain: {
+        prepare: () => {
+          const run = prepared(plainPipe, one, np, CALLS * 2, 1000, setNow);
+          np += CALLS * 2;
+          return run;
+        },
       },
     },
     CALLS * both.length,
-    5,
+    7,
   );
   const hepFrames = both.map((f) => f.buf);
   const h = compare({ hepOnly: () => { for (let c = 0; c < CALLS; c++) for (const f of hepFrames) hepjs.decapsulate(f); } }, CALLS * both.length, 3);

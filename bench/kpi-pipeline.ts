@@ -70,31 +70,42 @@ function patch(f: Buffer, n: number, at: number): void {
 
 export function pipelineRate(): BenchResult[] {
   const T = templates();
-  const CALLS = 40_000;
+  const CALLS = 20_000;
   const MSGS = CALLS * 7;
   let now = 1_795_508_400_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
   const pipe = new SipPipeline(stats.engine);
   let callNo = 0;
-  const ours = () => {
-    for (let c = 0; c < CALLS; c++) {
-      const n = callNo++;
-      const sec = 1_795_508_400 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
-      for (let m = 0; m < 7; m++) {
-        const f = T.frames[m];
-        patch(f, n, T.idAt[m]);
-        patch(f, n, T.brAt[m]);
-        if (m === 0) f[T.custAt + 2] = 48 + (n % 10);
-        f.writeUInt32BE(sec + Math.floor(T.dt[m] / 1000), T.tsAt[m]);
-        pipe.onHep(f);
+  // the frames are made before the clock starts (copies, patched): the timed part is the pipeline
+  // alone, reading frames from memory as it reads datagrams a receiver hands it
+  const ours = {
+    prepare: () => {
+      const bufs: Buffer[] = [];
+      const first = callNo;
+      for (let c = 0; c < CALLS; c++) {
+        const n = callNo++;
+        const sec = 1_795_508_400 + Math.floor(n / 2000); // ~2 000 calls per second of capture time
+        for (let m = 0; m < 7; m++) {
+          const f = T.frames[m];
+          patch(f, n, T.idAt[m]);
+          patch(f, n, T.brAt[m]);
+          if (m === 0) f[T.custAt + 2] = 48 + (n % 10);
+          f.writeUInt32BE(sec + Math.floor(T.dt[m] / 1000), T.tsAt[m]);
+          bufs.push(Buffer.from(f));
+        }
       }
-      if ((c & 1023) === 0) now += 1;
-    }
+      return () => {
+        for (let c = 0, i = 0; c < CALLS; c++) {
+          for (let m = 0; m < 7; m++) pipe.onHep(bufs[i++]);
+          if (((first + c) & 1023) === 0) now += 1;
+        }
+      };
+    },
   };
   const hepOnly = () => {
     for (let c = 0; c < CALLS; c++) for (let m = 0; m < 7; m++) hepjs.decapsulate(T.frames[m]);
   };
-  const r = compare({ ours }, MSGS, 5);
+  const r = compare({ ours }, MSGS, 7);
   const h = compare({ hepOnly }, MSGS, 3);
   const answered = stats.getStat('sipstats:calls_started');
   const asr = stats.getStat('ASR');
