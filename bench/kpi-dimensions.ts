@@ -25,6 +25,8 @@ import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
 import { compare, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
+import { zeroLossRate } from './kpi-pipeline.ts';
+import { nativeUdp } from '../src/ingest/native-udp.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -350,9 +352,39 @@ async function serverBurst(): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * Both legs of a call with every dimension (14 HEP frames) for the C load generator: call n has
+ * Call-ID and branches n, customer n mod 1 000, carrier n mod 50 (the address byte of its leg), a
+ * dialled number of 12 digits led by n mod 100 (country codes from 1 to 99, and unknown ones), and
+ * the sender's wall clock as capture time (a live agent's).
+ */
+function liveFrames(): PacedFrame[] {
+  return templates(true).map((fr) => ({
+    buf: Buffer.from(fr.buf),
+    patches: [
+      { at: fr.id + 6, width: 10 },
+      { at: fr.br + 6, width: 10 },
+      ...(fr.cust > 3 ? [{ at: fr.cust, width: 4, mod: 1000 }] : []),
+      ...(fr.num > 0 ? [{ at: fr.num, width: 2, mod: 100 }, { at: fr.num + 2, width: 10 }] : []),
+      ...(fr.toCarrier ? [{ at: fr.dst, width: 1, mod: 50, add: 1, kind: 'binary' as const }] : []),
+      ...(fr.fromCarrier ? [{ at: fr.src, width: 1, mod: 50, add: 1, kind: 'binary' as const }] : []),
+      { at: fr.ts, width: 4, kind: 'clock' as const },
+    ],
+  }));
+}
+
+/** Live HEP/UDP with every dimension on, both legs, as `sipstats serve` runs it (the native receiver; the server's clock). */
+async function liveDimensions(): Promise<BenchResult[]> {
+  const name = 'live HEP/UDP with every dimension, both legs: rate with zero loss';
+  if (nativeUdp().native === null) return [{ name, value: 0, unit: 'msg/s', note: `not measured: ${nativeUdp().why}` }];
+  const r = await zeroLossRate('native', liveFrames(), { ...dimensionOptions(), clock: Date.now });
+  return [{ name, value: r.best, unit: 'msg/s', note: `native receiver; seen: ${(['customer', 'carrier', 'destination'] as const).map((d) => `${r.pipe.tracker.scopes.count(d)} ${d}s`).join(', ')}; target >= 100 000; ${r.tried.join('; ')}` }];
+}
+
 export async function run(): Promise<BenchResult[]> {
   if (process.argv.includes('--burst-only')) return [...(await burst()), ...(await serverBurst())];
-  return [...rates(), ...memory(), ...(await burstInOwnProcess()), ...(await serverBurst())];
+  if (process.argv.includes('--live-only')) return liveDimensions();
+  return [...rates(), ...memory(), ...(await burstInOwnProcess()), ...(await serverBurst()), ...(await liveDimensions())];
 }
 
 if (process.argv[2] === '--burst-child') {

@@ -13,6 +13,7 @@ import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import { hepFrameHandler, udpCounted } from '../src/ingest/ingest.ts';
 import { listenUdp } from '../src/ingest/hep-udp.ts';
 import type { UdpReceiver } from '../src/ingest/hep-udp.ts';
+import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
@@ -150,19 +151,23 @@ export function pacedFrames(): PacedFrame[] {
   return T.frames.map((buf, i) => ({ buf, patches: [{ at: T.idAt[i] + 6, width: MARK.length - 6 }, { at: T.brAt[i] + 6, width: MARK.length - 6 }] }));
 }
 
-/** The highest rate of the steps with zero loss, UDP read by `receiver`, frames handled as `listenHep` handles them. */
-async function zeroLossRate(receiver: UdpReceiver): Promise<{ best: number; tried: string[] }> {
+/**
+ * The highest rate of the steps with zero loss, UDP read by `receiver`, frames handled as `listenHep`
+ * handles them by the pipeline `options` make; `frames`: one call's messages for the load generator.
+ */
+export async function zeroLossRate(receiver: UdpReceiver, frames: PacedFrame[], options: PipelineOptions = {}): Promise<{ best: number; tried: string[]; pipe: SipPipeline }> {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const pipe = new SipPipeline(stats.engine);
+  const pipe = new SipPipeline(stats.engine, options);
   const udp = await listenUdp('127.0.0.1', 0, hepFrameHandler(pipe, stats.engine), { ...udpCounted(stats.engine), receiver });
   let best = 0;
   const tried: string[] = [];
+  const per = frames.length;
   try {
     for (const rate of [25_000, 50_000, 100_000, 150_000, 200_000, 300_000]) {
       const read = () => ['hep_packets', 'udp_socket_dropped', 'udp_backlog_dropped'].map((n) => stats.getStat(`sipstats:${n}`) ?? 0);
       const before = read();
-      const count = Math.round((rate * 1.5) / 7) * 7;
-      const secs = await pacedSend(udp.port, rate, count / 7, pacedFrames());
+      const count = Math.round((rate * 1.5) / per) * per;
+      const secs = await pacedSend(udp.port, rate, count / per, frames);
       await new Promise((r) => setTimeout(r, 300));
       const [got, kernel, backlog] = read().map((v, i) => v - before[i]);
       // what is neither counted nor dropped 300 ms after the step waits in the backlog (the pipeline is behind), or its kernel drops are not reported yet
@@ -174,7 +179,7 @@ async function zeroLossRate(receiver: UdpReceiver): Promise<{ best: number; trie
   } finally {
     await udp.close();
   }
-  return { best, tried };
+  return { best, tried, pipe };
 }
 
 /**
@@ -184,8 +189,8 @@ async function zeroLossRate(receiver: UdpReceiver): Promise<{ best: number; trie
  */
 async function liveUdp(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  const native = nativeUdp().native !== null ? await zeroLossRate('native') : null;
-  const thread = await zeroLossRate('thread');
+  const native = nativeUdp().native !== null ? await zeroLossRate('native', pacedFrames()) : null;
+  const thread = await zeroLossRate('thread', pacedFrames());
   if (native !== null) out.push({ name: 'live HEP/UDP rate sustained with zero loss', value: native.best, unit: 'msg/s', note: `native receiver: ${native.tried.join('; ')}` });
   else out.push({ name: 'live HEP/UDP rate sustained with zero loss', value: 0, unit: 'msg/s', note: `not measured: ${nativeUdp().why}` });
   out.push({ name: 'the same, UDP read by the JavaScript thread (fallback)', value: thread.best, unit: 'msg/s', note: `${native !== null && thread.best > 0 ? `native is ${(native.best / thread.best).toFixed(1)}x; ` : ''}${thread.tried.join('; ')}` });

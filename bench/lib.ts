@@ -94,8 +94,12 @@ export async function settle(gc: () => void): Promise<void> {
 /** A frame the C load generator sends, with the decimal fields it numbers per call. */
 export interface PacedFrame {
   buf: Buffer;
-  /** `width` digits at `at` take the call number (modulo `mod`, when not 0). */
-  patches: { at: number; width: number; mod?: number }[];
+  /**
+   * At `at`, the call number (modulo `mod`, when not 0, plus `add`) as `width` decimal digits, or
+   * (`kind: 'binary'`) `width` bytes big-endian; `kind: 'clock'`: the sender's wall clock in Unix
+   * seconds, `width` bytes big-endian (a HEP capture time).
+   */
+  patches: { at: number; width: number; mod?: number; add?: number; kind?: 'digits' | 'binary' | 'clock' }[];
 }
 
 let pacer: string | null | undefined;
@@ -141,6 +145,8 @@ export async function pacedSend(port: number, rate: number, calls: number, frame
       u32(p.at);
       u32(p.width);
       u32(p.mod ?? 0);
+      u32(p.add ?? 0);
+      u32(['digits', 'binary', 'clock'].indexOf(p.kind ?? 'digits'));
     }
   }
   const file = join(tmpdir(), `sipstats-pace-${process.pid}-${Date.now()}.bin`);

@@ -7,8 +7,10 @@
  *   udp-pace PORT RATE CALLS TEMPLATE
  *
  * TEMPLATE (written by bench/lib.ts, little endian u32s): nframes, then per frame: len, len bytes,
- * npatches, then per patch: offset, width, modulus. Datagram k is frame k % nframes with every
- * patch set to (k / nframes) % modulus (modulus 0: no modulus) as `width` decimal digits.
+ * npatches, then per patch: offset, width, modulus, addend, kind. Datagram k is frame k % nframes
+ * with every patch set to x = (k / nframes) % modulus + addend (modulus 0: no modulus), written as
+ * `width` decimal digits (kind 0) or `width` bytes big-endian (kind 1); kind 2 writes the wall
+ * clock's Unix seconds (a HEP capture time) as `width` bytes big-endian.
  * Prints "sent N in S s" on stdout.
  */
 #define _GNU_SOURCE
@@ -26,7 +28,7 @@
 #define MAX_FRAMES 64
 #define MAX_PATCHES 8
 
-struct patch { uint32_t at, width, mod; };
+struct patch { uint32_t at, width, mod, add, kind; };
 struct frame { uint32_t len, npatch; uint8_t *bytes; struct patch p[MAX_PATCHES]; };
 
 static uint32_t rd(FILE *f) {
@@ -62,6 +64,9 @@ int main(int argc, char **argv) {
       fr[i].p[j].at = rd(tf);
       fr[i].p[j].width = rd(tf);
       fr[i].p[j].mod = rd(tf);
+      fr[i].p[j].add = rd(tf);
+      fr[i].p[j].kind = rd(tf);
+      if (fr[i].p[j].kind > 2 || (fr[i].p[j].kind > 0 && fr[i].p[j].width > 8)) { fprintf(stderr, "udp-pace: bad patch in frame %u\n", i); return 2; }
       if (fr[i].p[j].at + fr[i].p[j].width > fr[i].len) { fprintf(stderr, "udp-pace: patch outside frame %u\n", i); return 2; }
     }
   }
@@ -90,8 +95,11 @@ int main(int argc, char **argv) {
       uint64_t call = idx / nf;
       memcpy(buf[k], f->bytes, f->len);
       for (uint32_t j = 0; j < f->npatch; j++) {
-        uint64_t x = f->p[j].mod ? call % f->p[j].mod : call;
-        for (uint32_t d = f->p[j].width; d-- > 0;) { buf[k][f->p[j].at + d] = (uint8_t)('0' + x % 10); x /= 10; }
+        const struct patch *p = &f->p[j];
+        uint64_t x = (p->mod ? call % p->mod : call) + p->add;
+        if (p->kind == 2) x = (uint64_t)time(NULL);
+        if (p->kind == 0) for (uint32_t d = p->width; d-- > 0;) { buf[k][p->at + d] = (uint8_t)('0' + x % 10); x /= 10; }
+        else for (uint32_t d = p->width; d-- > 0;) { buf[k][p->at + d] = (uint8_t)(x & 0xff); x >>= 8; }
       }
       iov[k].iov_base = buf[k];
       iov[k].iov_len = f->len;
