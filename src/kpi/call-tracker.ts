@@ -389,6 +389,9 @@ export class CallTracker {
     this.ringing = new Set(options.ringingCodes ?? [180, 183]);
     this.acdFromAnswer = this.opt.acdFrom === 'answer';
     this.scopes.limits = { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs };
+    // listed from the start (and from the reload that sets kpi.platform), not from the next tick:
+    // `get_statistics all` gives the same names at once and a second later
+    this.publishGauges();
   }
 
   /** Calls being tracked (pending + answered). */
@@ -687,6 +690,11 @@ export class CallTracker {
       this.nextExpiry = now + 10_000;
       this.scopes.expire(now);
     }
+    this.publishGauges();
+  }
+
+  /** The tracked-leg gauges (`sipstats:calls_tracked`, with `kpi.platform` `attempts_tracked`): at every tick, and from the start. */
+  private publishGauges(): void {
     this.sink.gauge('calls_tracked', this.calls.size);
     if (this.isPlatform !== null) this.sink.gauge('attempts_tracked', this.attempts.size);
   }
