@@ -2,6 +2,7 @@ import type { StatsEngine } from '../core/engine.ts';
 import { decodeHep, DecodedHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip } from '../protocol/sip/parse.ts';
+import { AgentClocks } from './agent-clocks.ts';
 import { CallTracker } from './call-tracker.ts';
 import type { TrackerOptions } from './call-tracker.ts';
 import type { KpiSink } from './scopes.ts';
@@ -21,9 +22,11 @@ export interface PipelineOptions extends TrackerOptions {
   /**
    * Live servers: the server's clock. Packet times stay the capture's (PDD, durations), and the
    * timeouts and idle expiry that `tick(now)` runs are moved onto the packets' timeline: by how far
-   * the newest packet's capture time was from its arrival. A capture agent whose clock is hours off
-   * (or a capture replayed with its old timestamps) is then timed on its own clock, not failed at
-   * the next tick; a packet without a capture time takes its arrival time.
+   * the newest packet's capture time was from its arrival. The times of a capture agent whose clock
+   * is off by more than AGENT_CLOCK_TOLERANCE_MS (hours off, or a capture replayed with its old
+   * timestamps) are first moved onto the server's clock by a constant of that agent (AgentClocks),
+   * so that agents who disagree share one timeline, and none is failed at the next tick; a packet
+   * without a capture time takes its arrival time.
    */
   clock?: () => number;
 }
@@ -59,8 +62,10 @@ export class SipPipeline {
   private authKey: string | undefined;
   private readonly onPacketTime: ((t: number) => void) | undefined;
   private readonly clock: (() => number) | undefined;
-  /** Live: arrival minus capture time of the newest packet (ms). */
+  /** Live: arrival minus capture time of the newest packet (ms), after its agent's shift. */
   private skew = 0;
+  /** Live: the capture agents whose clocks are off, and by how much. */
+  private readonly agents: AgentClocks | undefined;
 
   constructor(
     private readonly engine: StatsEngine,
@@ -102,6 +107,7 @@ export class SipPipeline {
     this.authKey = options.hepAuthKey;
     this.onPacketTime = options.onPacketTime;
     this.clock = options.clock;
+    this.agents = options.clock === undefined ? undefined : new AgentClocks(() => engine.selfStat('capture_clock_adjustments'));
   }
 
   /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */
@@ -141,6 +147,11 @@ export class SipPipeline {
     if (this.clock !== undefined) {
       const arrival = this.clock();
       if (!(meta.timeMs > 0)) meta = { ...meta, timeMs: arrival };
+      else {
+        // an agent whose clock is off: its times onto the server's (see AgentClocks)
+        const shift = this.agents!.shift(meta.nodeId, meta.nodeName, meta.timeMs, arrival);
+        if (shift !== 0) meta = { ...meta, timeMs: meta.timeMs + shift };
+      }
       this.skew = arrival - meta.timeMs;
     }
     if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);

@@ -1,0 +1,79 @@
+/**
+ * Capture agents' clocks against the server's, on a live server (pure: the caller gives both
+ * times). A HEP packet carries its agent's capture time; PDD, AST and ACD are differences of capture
+ * times, exact whatever the agent's clock says. But calls time out and dimension values expire on
+ * one timeline for all agents: with two agents an hour apart, one agent's calls were timed out by the
+ * other's packets. So the capture times of an agent whose clock is off by more than
+ * AGENT_CLOCK_TOLERANCE_MS are moved onto the server's clock by a shift kept per agent (its offset
+ * when first seen past the tolerance): one constant per agent, so the differences of its own times
+ * stay exact. Agents within the tolerance (NTP-synchronised ones) keep their capture times as they are.
+ *
+ * An agent is its HEP capture id (chunk 0x000c) and node name (0x0013). Agents that share both
+ * and disagree make the shift follow each packet (their times become arrival times); every change of
+ * a shift is counted (`sipstats:capture_clock_adjustments`), so it shows.
+ */
+
+/** How far an agent's clock may be from the server's before its times are shifted (ms): well under the INVITE timeout, well over network and queueing delays. */
+export const AGENT_CLOCK_TOLERANCE_MS = 5000;
+
+/** Agents remembered at most (past it the table starts again; a shift is re-made from the next packet). */
+const MAX_AGENTS = 1024;
+
+export class AgentClocks {
+  /** Shift (ms) of each shifted agent, by capture id, then node name. */
+  private readonly shifts = new Map<number, Map<string | undefined, number>>();
+  private shifted = 0;
+
+  constructor(
+    /** Called when an agent's shift is set, changed or dropped. */
+    private readonly onAdjust: () => void,
+    private readonly tolerance = AGENT_CLOCK_TOLERANCE_MS,
+  ) {}
+
+  /** Agents whose times are shifted now. */
+  get size(): number {
+    return this.shifted;
+  }
+
+  /**
+   * What to add to capture time `t` of agent (`nodeId`, `nodeName`) that arrived at `arrival`
+   * (server clock): 0 for an agent within the tolerance.
+   */
+  shift(nodeId: number | undefined, nodeName: string | undefined, t: number, arrival: number): number {
+    const tol = this.tolerance;
+    const off = arrival - t;
+    // nearly always: no agent is shifted and this one is within the tolerance
+    if (this.shifted === 0 && off <= tol && off >= -tol) return 0;
+    const byName = this.shifts.get(nodeId ?? -1);
+    const s = byName?.get(nodeName);
+    if (s === undefined) {
+      if (off <= tol && off >= -tol) return 0;
+      if (this.shifted >= MAX_AGENTS) this.clear();
+      let m = this.shifts.get(nodeId ?? -1);
+      if (m === undefined) this.shifts.set(nodeId ?? -1, (m = new Map()));
+      m.set(nodeName, off);
+      this.shifted++;
+      this.onAdjust();
+      return off;
+    }
+    // back within half the tolerance (the agent's clock was set right): its own times again
+    if (off <= tol / 2 && off >= -tol / 2) {
+      byName!.delete(nodeName);
+      if (byName!.size === 0) this.shifts.delete(nodeId ?? -1);
+      this.shifted--;
+      this.onAdjust();
+      return 0;
+    }
+    const d = off - s;
+    if (d <= tol && d >= -tol) return s;
+    // the agent's clock jumped (or two agents share one name): a new shift
+    byName!.set(nodeName, off);
+    this.onAdjust();
+    return off;
+  }
+
+  private clear(): void {
+    this.shifts.clear();
+    this.shifted = 0;
+  }
+}
