@@ -42,38 +42,33 @@ export class AgentClocks {
   shift(nodeId: number | undefined, nodeName: string | undefined, t: number, arrival: number): number {
     const tol = this.tolerance;
     const off = arrival - t;
+    const near = Math.abs(off) <= tol;
     // nearly always: no agent is shifted and this one is within the tolerance
-    if (this.shifted === 0 && off <= tol && off >= -tol) return 0;
-    const byName = this.shifts.get(nodeId ?? -1);
+    if (this.shifted === 0 && near) return 0;
+    const id = nodeId ?? -1;
+    let byName = this.shifts.get(id);
     const s = byName?.get(nodeName);
     if (s === undefined) {
-      if (off <= tol && off >= -tol) return 0;
-      if (this.shifted >= MAX_AGENTS) this.clear();
-      let m = this.shifts.get(nodeId ?? -1);
-      if (m === undefined) this.shifts.set(nodeId ?? -1, (m = new Map()));
-      m.set(nodeName, off);
+      if (near) return 0;
+      if (this.shifted >= MAX_AGENTS) {
+        this.shifts.clear();
+        this.shifted = 0;
+        byName = undefined;
+      }
+      if (byName === undefined) this.shifts.set(id, (byName = new Map()));
+      byName.set(nodeName, off);
       this.shifted++;
-      this.onAdjust();
-      return off;
-    }
-    // back within half the tolerance (the agent's clock was set right): its own times again
-    if (off <= tol / 2 && off >= -tol / 2) {
+    } else if (Math.abs(off) <= tol / 2) {
+      // back within half the tolerance (the agent's clock was set right): its own times again
       byName!.delete(nodeName);
-      if (byName!.size === 0) this.shifts.delete(nodeId ?? -1);
+      if (byName!.size === 0) this.shifts.delete(id);
       this.shifted--;
       this.onAdjust();
       return 0;
-    }
-    const d = off - s;
-    if (d <= tol && d >= -tol) return s;
-    // the agent's clock jumped (or two agents share one name): a new shift
-    byName!.set(nodeName, off);
+    } else if (Math.abs(off - s) <= tol) return s;
+    // a new shift: an agent first seen off, or whose clock jumped (or two agents sharing one name)
+    else byName!.set(nodeName, off);
     this.onAdjust();
     return off;
-  }
-
-  private clear(): void {
-    this.shifts.clear();
-    this.shifted = 0;
   }
 }
