@@ -4,6 +4,7 @@ import type { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { HepStreamFramer } from '../protocol/hep/stream.ts';
 import { decodeHep } from '../protocol/hep/decode.ts';
 import { readStatName, skipStatName } from '../protocol/net/stats.ts';
+import { CAPTURE_DEFAULTS } from '../protocol/net/capture.ts';
 import { inflatePayload } from './inflate.ts';
 import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/event.ts';
 import { listenUdp } from './hep-udp.ts';
@@ -56,8 +57,8 @@ export const udpCounted = (engine: StatsEngine): UdpOptions => ({
   onKernelDropped: (n) => engine.selfStat('udp_socket_dropped', n),
 });
 
-/** Largest inflated HEP payload accepted, bytes. */
-const MAX_INFLATED = 65536;
+/** Largest inflated HEP payload accepted, bytes: the capture decoder's (replay) bound. */
+const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
 
 /**
  * One HEP frame from the network into the pipeline: decoded here so that a compressed payload

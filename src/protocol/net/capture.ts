@@ -50,13 +50,21 @@ export interface CaptureOptions {
   inflate?: Inflate;
   fragments?: FragmentOptions;
   tcp?: TcpOptions;
-  /** Largest SIP message (TCP, WebSocket, SCTP reassembly), bytes. Default 65536. */
+  /** Largest SIP message (TCP, WebSocket, SCTP reassembly), bytes. */
   maxMessage?: number;
-  /** Largest inflated HEP payload, bytes. Default 65536. */
+  /** Largest inflated HEP payload, bytes. */
   maxInflated?: number;
-  /** SCTP user messages being reassembled at once. Default 1024. */
+  /** SCTP user messages being reassembled at once. */
   maxSctpMessages?: number;
 }
+
+/** The decoder's own bounds unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
+export const CAPTURE_DEFAULTS = Object.freeze({
+  maxMessage: 65536,
+  /** (the live HEP listener inflates to the same bound) */
+  maxInflated: 65536,
+  maxSctpMessages: 1024,
+} satisfies Required<Omit<CaptureOptions, 'inflate' | 'fragments' | 'tcp'>>);
 
 const REASON_OF: readonly SkipReason[] = [];
 (REASON_OF as SkipReason[])[R_NOT_IP] = 'not_ip';
@@ -119,9 +127,9 @@ export class CaptureDecoder {
   ) {
     this.frags = new FragmentTable(o.fragments);
     this.tcp = new TcpReassembler(o.tcp, (what) => this.stats.skipped[what === 'gap' ? 'tcp_gap' : 'tcp_overflow']++);
-    this.maxMessage = o.maxMessage ?? 65536;
-    this.maxInflated = o.maxInflated ?? 65536;
-    this.maxSctp = o.maxSctpMessages ?? 1024;
+    this.maxMessage = o.maxMessage ?? CAPTURE_DEFAULTS.maxMessage;
+    this.maxInflated = o.maxInflated ?? CAPTURE_DEFAULTS.maxInflated;
+    this.maxSctp = o.maxSctpMessages ?? CAPTURE_DEFAULTS.maxSctpMessages;
     this.inflate = o.inflate;
     const stats = this.stats;
     this.events = {

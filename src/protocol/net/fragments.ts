@@ -11,6 +11,13 @@ export interface FragmentOptions {
   timeoutMs?: number;
 }
 
+/** The bounds a fragment table has unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
+export const FRAGMENT_DEFAULTS: Readonly<Required<FragmentOptions>> = Object.freeze({
+  maxDatagrams: 4096,
+  maxBytes: 16 * 1024 * 1024,
+  timeoutMs: 30_000,
+});
+
 interface Part {
   off: number;
   data: Uint8Array;
@@ -39,9 +46,9 @@ export class FragmentTable {
   malformed = 0;
 
   constructor(o: FragmentOptions = {}) {
-    this.maxDatagrams = o.maxDatagrams ?? 4096;
-    this.maxBytes = o.maxBytes ?? 16 * 1024 * 1024;
-    this.timeoutMs = o.timeoutMs ?? 30_000;
+    this.maxDatagrams = o.maxDatagrams ?? FRAGMENT_DEFAULTS.maxDatagrams;
+    this.maxBytes = o.maxBytes ?? FRAGMENT_DEFAULTS.maxBytes;
+    this.timeoutMs = o.timeoutMs ?? FRAGMENT_DEFAULTS.timeoutMs;
   }
 
   get size(): number {

@@ -16,6 +16,16 @@ export interface TcpOptions {
   idleMs?: number;
 }
 
+/** The bounds a reassembler has unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
+export const TCP_DEFAULTS: Readonly<Required<TcpOptions>> = Object.freeze({
+  maxFlows: 8192,
+  maxOutOfOrder: 256 * 1024,
+  maxOutOfOrderSegments: 512,
+  maxTotalBytes: 64 * 1024 * 1024,
+  gapTimeoutMs: 5_000,
+  idleMs: 600_000,
+});
+
 /** What the reassembled bytes of a direction go to (the stream's content decoder). */
 export interface FlowContent {
   /** In-order bytes b[s, e), captured at timeMs. */
@@ -78,12 +88,13 @@ export class TcpReassembler {
     o: TcpOptions = {},
     private readonly report: (what: 'gap' | 'overflow') => void = () => {},
   ) {
-    this.maxFlows = o.maxFlows ?? 8192;
-    this.maxOoo = o.maxOutOfOrder ?? 256 * 1024;
-    this.maxOooSegs = o.maxOutOfOrderSegments ?? 512;
-    this.maxTotal = o.maxTotalBytes ?? 64 * 1024 * 1024;
-    this.gapTimeoutMs = o.gapTimeoutMs ?? 5_000;
-    this.idleMs = o.idleMs ?? 600_000;
+    const d = TCP_DEFAULTS;
+    this.maxFlows = o.maxFlows ?? d.maxFlows;
+    this.maxOoo = o.maxOutOfOrder ?? d.maxOutOfOrder;
+    this.maxOooSegs = o.maxOutOfOrderSegments ?? d.maxOutOfOrderSegments;
+    this.maxTotal = o.maxTotalBytes ?? d.maxTotalBytes;
+    this.gapTimeoutMs = o.gapTimeoutMs ?? d.gapTimeoutMs;
+    this.idleMs = o.idleMs ?? d.idleMs;
   }
 
   /** Bytes held out of order, all directions. */
