@@ -17,7 +17,7 @@ import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, pacedSend, printResults } from './lib.ts';
+import { compare, FrameBatch, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
@@ -77,11 +77,11 @@ export function pipelineRate(): BenchResult[] {
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
   const pipe = new SipPipeline(stats.engine);
   let callNo = 0;
-  // the frames are made before the clock starts (copies, patched): the timed part is the pipeline
-  // alone, reading frames from memory as it reads datagrams a receiver hands it
+  // the frames are made before the clock starts (patched copies in a FrameBatch): the timed part is
+  // the pipeline alone, reading frames from memory as it reads the datagrams a receiver hands it
   const ours = {
     prepare: () => {
-      const bufs: Buffer[] = [];
+      const batch = new FrameBatch();
       const first = callNo;
       for (let c = 0; c < CALLS; c++) {
         const n = callNo++;
@@ -92,12 +92,13 @@ export function pipelineRate(): BenchResult[] {
           patch(f, n, T.brAt[m]);
           if (m === 0) f[T.custAt + 2] = 48 + (n % 10);
           f.writeUInt32BE(sec + Math.floor(T.dt[m] / 1000), T.tsAt[m]);
-          bufs.push(Buffer.from(f));
+          batch.add(f);
         }
       }
+      batch.seal();
       return () => {
         for (let c = 0, i = 0; c < CALLS; c++) {
-          for (let m = 0; m < 7; m++) pipe.onHep(bufs[i++]);
+          for (let m = 0; m < 7; m++) pipe.onHep(batch.frame(i++));
           if (((first + c) & 1023) === 0) now += 1;
         }
       };

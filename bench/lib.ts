@@ -91,6 +91,41 @@ export async function settle(gc: () => void): Promise<void> {
   gc();
 }
 
+/**
+ * Frames laid end to end in one buffer, as a UDP receiver hands a batch of datagrams over: the
+ * pipeline then reads each as a view of the batch (`frame(i)`), made when it is read, as
+ * src/ingest/hep-udp.ts does, and the garbage collector sees one buffer, not a long-lived object
+ * per frame (which a live server never holds).
+ */
+export class FrameBatch {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private bytes: Buffer = Buffer.alloc(0);
+  private at = new Uint32Array(1);
+  /** Frames in the batch (once `seal`ed). */
+  count = 0;
+
+  /** Adds a copy of `f`. */
+  add(f: Buffer): void {
+    this.chunks.push(Buffer.from(f));
+    this.size += f.length;
+  }
+
+  /** Lays the frames added end to end; `frame(i)` reads them from then on. */
+  seal(): this {
+    this.bytes = Buffer.concat(this.chunks, this.size);
+    this.at = new Uint32Array(this.chunks.length + 1);
+    for (let i = 0; i < this.chunks.length; i++) this.at[i + 1] = this.at[i] + this.chunks[i].length;
+    this.count = this.chunks.length;
+    this.chunks.length = 0;
+    return this;
+  }
+
+  frame(i: number): Buffer {
+    return this.bytes.subarray(this.at[i], this.at[i + 1]);
+  }
+}
+
 /** A frame the C load generator sends, with the decimal fields it numbers per call. */
 export interface PacedFrame {
   buf: Buffer;
