@@ -164,15 +164,20 @@ export function feed(pipe: { onHep(f: Buffer): void }, frames: Frame[], first: n
   }
 }
 
+/** The frames `feed` would send, as one batch. */
+function batchOf(frames: Frame[], first: number, calls: number, customers: number): FrameBatch {
+  const batch = new FrameBatch();
+  feed({ onHep: (f) => batch.add(f) }, frames, first, calls, customers, () => {});
+  return batch.seal();
+}
+
 /**
  * The frames `feed` would send, made beforehand (a FrameBatch), and the function that sends them as
  * feed does: the timed part of a rate is then the pipeline alone, reading frames from memory as it
  * reads the datagrams a receiver hands it, not the patching of templates (~6 % of a profile).
  */
 export function prepared(pipe: SipPipeline, frames: Frame[], first: number, calls: number, customers: number, setNow: (t: number) => void): () => void {
-  const batch = new FrameBatch();
-  feed({ onHep: (f) => batch.add(f) }, frames, first, calls, customers, () => {});
-  batch.seal();
+  const batch = batchOf(frames, first, calls, customers);
   const per = frames.length;
   return () => {
     for (let c = 0, i = 0; c < calls; c++) {
@@ -218,10 +223,8 @@ export function rates(): BenchResult[] {
   let nh = 0;
   const hepOnly = {
     prepare: () => {
-      const batch = new FrameBatch();
-      feed({ onHep: (f) => batch.add(f) }, both, nh, CALLS, 1000, () => {});
+      const batch = batchOf(both, nh, CALLS, 1000);
       nh += CALLS;
-      batch.seal();
       return () => {
         for (let i = 0; i < batch.count; i++) hepjs.decapsulate(batch.frame(i));
       };
