@@ -196,8 +196,14 @@ export function rates(): BenchResult[] {
   const dimPipe = new SipPipeline(dimStats.engine, dimensionOptions());
   const plainStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
   const plainPipe = new SipPipeline(plainStats.engine, { maxCalls: 1_000_000 });
+  // the same without dimensions for 10 customers: the feed bench/kpi-pipeline times (where the
+  // issue's "380 k without dimensions" was measured), to tell what the 1 000 customers cost apart
+  // from what the dimensions cost
+  const fewStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const fewPipe = new SipPipeline(fewStats.engine, { maxCalls: 1_000_000 });
   let nd = 0;
   let np = 0;
+  let nf = 0;
   const setNow = (t: number) => (now = Math.max(now, t));
   const r = compare(
     {
@@ -212,6 +218,13 @@ export function rates(): BenchResult[] {
         prepare: () => {
           const run = prepared(plainPipe, one, np, CALLS * 2, 1000, setNow);
           np += CALLS * 2;
+          return run;
+        },
+      },
+      few: {
+        prepare: () => {
+          const run = prepared(fewPipe, one, nf, CALLS * 2, 10, setNow);
+          nf += CALLS * 2;
           return run;
         },
       },
@@ -238,6 +251,7 @@ export function rates(): BenchResult[] {
   return [
     { name: 'all dimensions, both legs: decode + parse + track + KPIs (msgs/s, 1 core)', value: r.dimensions, unit: 'msg/s', note: `target >= 350 000; ${note}` },
     { name: 'customer only, one leg (the same messages per second)', value: r.plain, unit: 'msg/s', note: `dimensions cost ${((1 - r.dimensions / r.plain) * 100).toFixed(0)}% of the plain rate` },
+    { name: 'customer only, one leg, 10 customers (bench/kpi-pipeline\'s feed)', value: r.few, unit: 'msg/s', note: `1 000 customers instead of 10 cost ${((1 - r.plain / r.few) * 100).toFixed(0)}%; every dimension with 1 000 customers is ${((1 - r.dimensions / r.few) * 100).toFixed(0)}% below this` },
     { name: 'hep-js decapsulate alone (msgs/s)', value: h.hepOnly, unit: 'msg/s', note: `the whole pipeline with every dimension is ${(r.dimensions / h.hepOnly).toFixed(1)}x hep-js decoding alone` },
   ];
 }
