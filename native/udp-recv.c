@@ -12,8 +12,8 @@
  *   open(host, port, ipv6, maxQueued, batchBytes, recvBuffer, onBatch) -> [handle, boundPort]
  *     recvBuffer: SO_RCVBUF asked of the kernel (capped by net.core.rmem_max).
  *     throws an Error with `code` (EADDRINUSE, EACCES...) when the socket cannot be bound.
- *     onBatch(buf, n, dropped, kernelDropped): `buf` holds n records [u32 length, little
- *     endian][datagram]; `dropped` counts datagrams dropped since the last call because more than
+ *     onBatch(buf, n, dropped, kernelDropped): `buf` holds n records [u32 length][u32 sender key]
+ *     [datagram] (little endian; the key: FNV-1a of the sender's address and port); `dropped` counts datagrams dropped since the last call because more than
  *     maxQueued bytes were waiting for JavaScript; `kernelDropped` those the kernel dropped since the
  *     last call because the socket's receive buffer was full (SO_RXQ_OVFL: learnt with the next
  *     datagram read). After close, onBatch(null, 0, dropped, kernelDropped) is called once, last.
@@ -87,11 +87,44 @@ static void hand_over(Rx *rx, int last) {
   }
 }
 
-static void append(Rx *rx, const uint8_t *data, uint32_t len) {
-  size_t need = rx->len + 4 + len;
+/* The record of one datagram: its length and its sender's key (u32 little-endian each), then its bytes. */
+#define RECORD_HEAD 8
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+/* A key of the sender's address and port (FNV-1a): tells capture agents apart that share a HEP capture id and name. */
+static uint32_t sender_key(const struct sockaddr_storage *a) {
+  const uint8_t *b;
+  size_t n;
+  uint16_t port;
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+    b = (const uint8_t *)&s6->sin6_addr;
+    n = 16;
+    port = s6->sin6_port;
+  } else if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+    b = (const uint8_t *)&s4->sin_addr;
+    n = 4;
+    port = s4->sin_port;
+  } else return 0;
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+  h = (h ^ (uint8_t)port) * 16777619u;
+  h = (h ^ (uint8_t)(port >> 8)) * 16777619u;
+  return h;
+}
+
+static void append(Rx *rx, const uint8_t *data, uint32_t len, uint32_t sender) {
+  size_t need = rx->len + RECORD_HEAD + len;
   if (need > rx->cap) {
     if (rx->n > 0) hand_over(rx, 0);
-    size_t cap = rx->batch_bytes + SLOT + 4;
+    size_t cap = rx->batch_bytes + SLOT + RECORD_HEAD;
     rx->buf = malloc(cap);
     if (rx->buf == NULL) {
       atomic_fetch_add(&rx->dropped, 1);
@@ -101,12 +134,10 @@ static void append(Rx *rx, const uint8_t *data, uint32_t len) {
     rx->len = 0;
   }
   uint8_t *p = rx->buf + rx->len;
-  p[0] = (uint8_t)len;
-  p[1] = (uint8_t)(len >> 8);
-  p[2] = (uint8_t)(len >> 16);
-  p[3] = (uint8_t)(len >> 24);
-  memcpy(p + 4, data, len);
-  rx->len += 4 + len;
+  put32(p, len);
+  put32(p + 4, sender);
+  memcpy(p + RECORD_HEAD, data, len);
+  rx->len += RECORD_HEAD + len;
   rx->n++;
 }
 
@@ -115,6 +146,7 @@ static void *receive(void *arg) {
   struct mmsghdr msgs[VLEN];
   struct iovec iov[VLEN];
   union { struct cmsghdr align; uint8_t bytes[CONTROL]; } control[VLEN];
+  struct sockaddr_storage from[VLEN];
   for (;;) {
     struct pollfd p[2] = {{rx->fd, POLLIN, 0}, {rx->wake[0], POLLIN, 0}};
     /* holding datagrams: hand them over as soon as nothing more is waiting */
@@ -134,6 +166,8 @@ static void *receive(void *arg) {
       msgs[i].msg_hdr.msg_iovlen = 1;
       msgs[i].msg_hdr.msg_control = control[i].bytes;
       msgs[i].msg_hdr.msg_controllen = CONTROL;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
     }
     int got = recvmmsg(rx->fd, msgs, VLEN, MSG_DONTWAIT, NULL);
     if (got <= 0) continue;
@@ -146,11 +180,11 @@ static void *receive(void *arg) {
         if (total != rx->ovfl_seen) atomic_fetch_add(&rx->kernel_dropped, (long long)(uint32_t)(total - rx->ovfl_seen));
         rx->ovfl_seen = total;
       }
-      if (atomic_load(&rx->queued) + (long long)(rx->len + 4 + len) > rx->max_queued) {
+      if (atomic_load(&rx->queued) + (long long)(rx->len + RECORD_HEAD + len) > rx->max_queued) {
         atomic_fetch_add(&rx->dropped, 1);
         continue;
       }
-      append(rx, rx->slots + (size_t)i * SLOT, len);
+      append(rx, rx->slots + (size_t)i * SLOT, len, sender_key(&from[i]));
     }
     if (rx->len >= rx->batch_bytes) hand_over(rx, 0);
   }
@@ -329,11 +363,15 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value head;
+  napi_create_uint32(env, RECORD_HEAD, &head);
   napi_property_descriptor d[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      /* the record header's size: a module built from an older source is told by it */
+      {"recordHead", NULL, NULL, NULL, NULL, head, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 2, d);
+  napi_define_properties(env, exports, 3, d);
   return exports;
 }
 

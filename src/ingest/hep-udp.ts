@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { isIP, isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { UDP_THREAD_SOURCE } from './udp-thread.ts';
-import { nativeUdp } from './native-udp.ts';
+import { nativeUdp, RECORD_HEAD } from './native-udp.ts';
 
 export interface UdpListener {
   /** `host:port` actually bound (port 0 → the chosen one). */
@@ -43,7 +43,8 @@ export const UDP_MAX_QUEUED = 128 * 1024 * 1024;
 
 /**
  * Binds a UDP socket and hands every datagram to `onDatagram` (HEP frames, or OpenSIPS event
- * datagrams), in arrival order. The socket is read by a thread of its own, which passes datagrams
+ * datagrams), in arrival order, with a key of its sender (a 32-bit hash of its source address and
+ * port: capture agents that share a HEP capture id and name are told apart by it). The socket is read by a thread of its own, which passes datagrams
  * to this thread in batches: while this thread is busy, datagrams wait in memory (up to `maxQueued`
  * bytes, then dropped and counted through `onDropped`) instead of overflowing the kernel's receive
  * buffer unseen. That thread is native (native/udp-recv.c: recvmmsg, about 3 µs a datagram on the
@@ -52,19 +53,20 @@ export const UDP_MAX_QUEUED = 128 * 1024 * 1024;
  * must not throw (the pipeline counts bad input instead); if it does, the datagram is lost,
  * `onError` is told and the socket stays up.
  */
-export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer) => void, opts: UdpOptions = {}): Promise<UdpListener> {
+export function listenUdp(host: string, port: number, onDatagram: (buf: Buffer, sender: number) => void, opts: UdpOptions = {}): Promise<UdpListener> {
   const onError = opts.onError ?? (() => {});
   const onDropped = opts.onDropped ?? (() => {});
   const deliver = (buf: Buffer, n: number) => {
+    // records: [u32 length][u32 sender key][datagram], little endian (both receivers write them)
     let at = 0;
     for (let i = 0; i < n; i++) {
       const len = buf.readUInt32LE(at);
       try {
-        onDatagram(buf.subarray(at + 4, at + 4 + len));
+        onDatagram(buf.subarray(at + RECORD_HEAD, at + RECORD_HEAD + len), buf.readUInt32LE(at + 4));
       } catch (e) {
         onError(e);
       }
-      at += 4 + len;
+      at += RECORD_HEAD + len;
     }
   };
   const to: Receiving = { deliver, onDropped, onKernelDropped: opts.onKernelDropped ?? (() => {}), onError, maxQueued: opts.maxQueued ?? UDP_MAX_QUEUED, recvBuffer: opts.recvBufferSize ?? RECV_BUFFER };

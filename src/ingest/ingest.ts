@@ -34,7 +34,7 @@ const ANY_PORT_ATTEMPTS = 20;
  */
 async function listenBoth(
   at: HostPort,
-  onDatagram: (buf: Buffer) => void,
+  onDatagram: (buf: Buffer, sender: number) => void,
   newConnection: (peer: TcpPeer) => { data(chunk: Buffer): void; end(): void },
   udpOptions: UdpOptions,
 ): Promise<DualListener> {
@@ -66,8 +66,8 @@ const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
  * `read_hep`, `skipped_hep_decode_errors`, `skipped_hep_inflate_errors` (and, as before,
  * `hep_decode_errors`).
  */
-export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer) => void {
-  return (buf) => {
+export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer, sender?: number) => void {
+  return (buf, sender = 0) => {
     const r = decodeHep(buf);
     if (!r.ok) {
       engine.selfStat('hep_decode_errors');
@@ -85,7 +85,7 @@ export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: B
       p.compressed = false;
     }
     engine.selfStat(readStatName('hep'));
-    pipe.onHepPacket(p);
+    pipe.onHepPacket(p, sender);
   };
 }
 
@@ -95,7 +95,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
   return listenBoth(
     at,
     onFrame,
-    () => {
+    (peer) => {
       const framer = new HepStreamFramer();
       let bad = 0;
       const sync = () => {
@@ -105,7 +105,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
       };
       return {
         data(chunk) {
-          for (const f of framer.push(chunk)) onFrame(f);
+          for (const f of framer.push(chunk)) onFrame(f, peer.sender);
           sync();
         },
         end() {

@@ -4,13 +4,18 @@ import { createRequire } from 'node:module';
 export interface NativeUdp {
   /**
    * Binds and starts the receiving thread. `onBatch(buf, n, dropped, kernelDropped)`: n records
-   * `[u32 length, little endian][datagram]`; `dropped`: datagrams dropped past `maxQueued` since
+   * `[u32 length][u32 sender key][datagram]` (little endian); `dropped`: datagrams dropped past `maxQueued` since
    * the last call; `kernelDropped`: datagrams the kernel dropped, its receive buffer full, since
    * the last call; after close, called once more with `buf` null. Throws an Error with `code`.
    */
   open(host: string, port: number, ipv6: boolean, maxQueued: number, batchBytes: number, recvBuffer: number, onBatch: (buf: Buffer | null, n: number, dropped: number, kernelDropped: number) => void): [unknown, number];
   close(handle: unknown): void;
+  /** Bytes before each record's datagram (RECORD_HEAD); a module built from an older source has another, or none. */
+  readonly recordHead?: number;
 }
+
+/** Bytes before each datagram in a batch: its length and its sender's key, u32 each (see hep-udp.ts). */
+export const RECORD_HEAD = 8;
 
 let loaded: { native: NativeUdp | null; why: string } | undefined;
 
@@ -21,7 +26,11 @@ let loaded: { native: NativeUdp | null; why: string } | undefined;
 export function nativeUdp(): { native: NativeUdp | null; why: string } {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = { native: createRequire(import.meta.url)('../../native/build/udp-recv.node') as NativeUdp, why: 'native receiver (recvmmsg)' };
+    const native = createRequire(import.meta.url)('../../native/build/udp-recv.node') as NativeUdp;
+    loaded =
+      native.recordHead === RECORD_HEAD
+        ? { native, why: 'native receiver (recvmmsg)' }
+        : { native: null, why: 'native receiver built from an older source (another batch format): rebuild it with `npm run build`' };
   } catch (e) {
     loaded = { native: null, why: `native receiver not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
   }

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { senderKey } from './sender-key.ts';
 import type { Socket } from 'node:net';
 import { DEFAULTS } from '../config/defaults.ts';
 
@@ -18,6 +19,8 @@ export interface TcpOptions {
 /** What a connection's decoder may send back (event_stream's JSON-RPC replies). */
 export interface TcpPeer {
   write(data: string | Buffer): void;
+  /** A key of the connection's remote address and port (see senderKey). */
+  readonly sender: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export function listenTcp(
       write: (d) => {
         if (!sock.destroyed) sock.write(d);
       },
+      sender: senderKey(sock.remoteAddress ?? '', sock.remotePort ?? 0),
     });
     sock.setTimeout(opts.idleTimeoutMs ?? DEFAULTS.tcpIdleTimeoutMs, () => sock.destroy());
     sock.on('data', (chunk) => {

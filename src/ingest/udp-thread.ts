@@ -19,17 +19,22 @@
  * - to the main thread: `{ t: 'bound', address, family, port }` | `{ t: 'error', code, message, bound }` (not
  *   bound yet: the bind failed and the thread ends; bound: a socket error, the socket stays) |
  *   `{ t: 'batch', buf, n, bytes }` (`buf`: a transferred ArrayBuffer of `n` records
- *   `[u32 length, little endian][datagram]`, `bytes` long) | `{ t: 'drops' }` (control[2] grew) |
+ *   `[u32 length][u32 sender key][datagram]`, little endian, `bytes` long: the native receiver's
+ *   records; the key is FNV-1a of the sender's address text and port) | `{ t: 'drops' }` (control[2] grew) |
  *   `{ t: 'closed' }`.
  * - from the main thread: `'close'` (flush what is held, close the socket, report `closed`).
  */
+import { senderKey } from './sender-key.ts';
+import { RECORD_HEAD } from './native-udp.ts';
+
 export const UDP_THREAD_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const { host, port, type, recvBufferSize, batchBytes, maxQueued, control } = workerData;
-let held = [], at = 0, scheduled = false;
+let held = [], keys = [], at = 0, scheduled = false;
+const senderKey = ${senderKey.toString()};
 function flush() {
   scheduled = false;
   const n = held.length;
@@ -40,19 +45,21 @@ function flush() {
   for (let i = 0; i < n; i++) {
     const m = held[i];
     view.setUint32(p, m.length, true);
-    out.set(m, p + 4);
-    p += 4 + m.length;
+    view.setUint32(p + 4, keys[i], true);
+    out.set(m, p + ${RECORD_HEAD});
+    p += ${RECORD_HEAD} + m.length;
   }
   Atomics.add(control, 0, at);
   parentPort.postMessage({ t: 'batch', buf: out.buffer, n, bytes: at }, [out.buffer]);
-  held = []; at = 0;
+  held = []; keys = []; at = 0;
 }
 const sock = dgram.createSocket({ type, recvBufferSize });
-sock.on('message', (msg) => {
+sock.on('message', (msg, rinfo) => {
   const len = msg.length;
-  if (Atomics.load(control, 0) + at + len + 4 > maxQueued) { Atomics.add(control, 1, 1); return; }
+  if (Atomics.load(control, 0) + at + len + ${RECORD_HEAD} > maxQueued) { Atomics.add(control, 1, 1); return; }
   held.push(msg);
-  at += 4 + len;
+  keys.push(senderKey(rinfo.address, rinfo.port));
+  at += ${RECORD_HEAD} + len;
   if (at >= batchBytes) flush();
   else if (!scheduled) { scheduled = true; setTimeout(flush, 1); }
 });

@@ -8,9 +8,11 @@
  * when first seen past the tolerance): one constant per agent, so the differences of its own times
  * stay exact. Agents within the tolerance (NTP-synchronised ones) keep their capture times as they are.
  *
- * An agent is its HEP capture id (chunk 0x000c) and node name (0x0013). Agents that share both
- * and disagree make the shift follow each packet (their times become arrival times); every change of
- * a shift is counted (`sipstats:capture_clock_adjustments`), so it shows.
+ * An agent is its HEP capture id (chunk 0x000c), node name (0x0013) and the address it sends from
+ * (a key of the datagram's or the TCP connection's source address and port): agents left at their
+ * default capture id (Kamailio's and OpenSIPS' are 1) are told apart by their address. Agents that
+ * share all three and disagree make the shift follow each packet (their times become arrival times);
+ * every change of a shift is counted (`sipstats:capture_clock_adjustments`), so it shows.
  */
 
 /** How far an agent's clock may be from the server's before its times are shifted (ms): well under the INVITE timeout, well over network and queueing delays. */
@@ -20,8 +22,8 @@ export const AGENT_CLOCK_TOLERANCE_MS = 5000;
 const MAX_AGENTS = 1024;
 
 export class AgentClocks {
-  /** Shift (ms) of each shifted agent, by capture id, then node name. */
-  private readonly shifts = new Map<number, Map<string | undefined, number>>();
+  /** Shift (ms) of each shifted agent, by capture id, then node name, then sender key. */
+  private readonly shifts = new Map<number, Map<string | undefined, Map<number, number>>>();
   private shifted = 0;
 
   constructor(
@@ -36,10 +38,10 @@ export class AgentClocks {
   }
 
   /**
-   * What to add to capture time `t` of agent (`nodeId`, `nodeName`) that arrived at `arrival`
-   * (server clock): 0 for an agent within the tolerance.
+   * What to add to capture time `t` of agent (`nodeId`, `nodeName`, `sender`) that arrived at
+   * `arrival` (server clock): 0 for an agent within the tolerance.
    */
-  shift(nodeId: number | undefined, nodeName: string | undefined, t: number, arrival: number): number {
+  shift(nodeId: number | undefined, nodeName: string | undefined, sender: number, t: number, arrival: number): number {
     const tol = this.tolerance;
     const off = arrival - t;
     const near = Math.abs(off) <= tol;
@@ -47,27 +49,30 @@ export class AgentClocks {
     if (this.shifted === 0 && near) return 0;
     const id = nodeId ?? -1;
     let byName = this.shifts.get(id);
-    const s = byName?.get(nodeName);
+    let bySender = byName?.get(nodeName);
+    const s = bySender?.get(sender);
     if (s === undefined) {
       if (near) return 0;
       if (this.shifted >= MAX_AGENTS) {
         this.shifts.clear();
         this.shifted = 0;
-        byName = undefined;
+        byName = bySender = undefined;
       }
       if (byName === undefined) this.shifts.set(id, (byName = new Map()));
-      byName.set(nodeName, off);
+      if (bySender === undefined) byName.set(nodeName, (bySender = new Map()));
+      bySender.set(sender, off);
       this.shifted++;
     } else if (Math.abs(off) <= tol / 2) {
       // back within half the tolerance (the agent's clock was set right): its own times again
-      byName!.delete(nodeName);
+      bySender!.delete(sender);
+      if (bySender!.size === 0) byName!.delete(nodeName);
       if (byName!.size === 0) this.shifts.delete(id);
       this.shifted--;
       this.onAdjust();
       return 0;
     } else if (Math.abs(off - s) <= tol) return s;
-    // a new shift: an agent first seen off, or whose clock jumped (or two agents sharing one name)
-    else byName!.set(nodeName, off);
+    // a new shift: an agent first seen off, or whose clock jumped (or two agents sharing one address)
+    else bySender!.set(sender, off);
     this.onAdjust();
     return off;
   }

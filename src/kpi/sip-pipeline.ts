@@ -126,7 +126,8 @@ export class SipPipeline {
     this.onHepPacket(r.value);
   }
 
-  onHepPacket(p: HepPacket): void {
+  /** `sender`: a key of the address the frame came from (see senderKey; 0 when unknown). */
+  onHepPacket(p: HepPacket, sender = 0): void {
     if (this.authKey !== undefined && p.authKey !== this.authKey) {
       this.engine.selfStat('hep_auth_failures');
       return;
@@ -137,19 +138,22 @@ export class SipPipeline {
       return;
     }
     // a decoded frame's payload is parsed where it lies in the frame
-    if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd);
-    else this.onSip(p.payload, p);
+    if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd, sender);
+    else this.onSip(p.payload, p, 0, p.payload.length, sender);
   }
 
-  /** One SIP message (from HEP, a pcap, or a socket: `payload`, or [start, end) of it) with its capture metadata. */
-  onSip(payload: Buffer, packet: PacketMeta, start = 0, end = payload.length): void {
+  /**
+   * One SIP message (from HEP, a pcap, or a socket: `payload`, or [start, end) of it) with its
+   * capture metadata; `sender`: a key of the address the HEP frame came from (0: unknown).
+   */
+  onSip(payload: Buffer, packet: PacketMeta, start = 0, end = payload.length, sender = 0): void {
     let meta = packet;
     if (this.clock !== undefined) {
       const arrival = this.clock();
       if (!(meta.timeMs > 0)) meta = { ...meta, timeMs: arrival };
       else {
         // an agent whose clock is off: its times onto the server's (see AgentClocks)
-        const shift = this.agents!.shift(meta.nodeId, meta.nodeName, meta.timeMs, arrival);
+        const shift = this.agents!.shift(meta.nodeId, meta.nodeName, sender, meta.timeMs, arrival);
         if (shift !== 0) meta = { ...meta, timeMs: meta.timeMs + shift };
       }
       this.skew = arrival - meta.timeMs;
