@@ -19,6 +19,13 @@ export const RECORD_HEAD = 8;
 
 let loaded: { native: NativeUdp | null; why: string } | undefined;
 
+/** A loaded module, if it writes this source's batch records (one built from an older source does not). */
+export function accepted(native: NativeUdp): { native: NativeUdp | null; why: string } {
+  return native.recordHead === RECORD_HEAD
+    ? { native, why: 'native receiver (recvmmsg)' }
+    : { native: null, why: 'native receiver built from an older source (another batch format): rebuild it with `npm run build`' };
+}
+
 /**
  * The native receiver, or null with the reason it is not there (not built: no C compiler or
  * headers at install, not Linux). The same relative path from src/ingest and dist/ingest.
@@ -26,11 +33,7 @@ let loaded: { native: NativeUdp | null; why: string } | undefined;
 export function nativeUdp(): { native: NativeUdp | null; why: string } {
   if (loaded !== undefined) return loaded;
   try {
-    const native = createRequire(import.meta.url)('../../native/build/udp-recv.node') as NativeUdp;
-    loaded =
-      native.recordHead === RECORD_HEAD
-        ? { native, why: 'native receiver (recvmmsg)' }
-        : { native: null, why: 'native receiver built from an older source (another batch format): rebuild it with `npm run build`' };
+    loaded = accepted(createRequire(import.meta.url)('../../native/build/udp-recv.node') as NativeUdp);
   } catch (e) {
     loaded = { native: null, why: `native receiver not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
   }
