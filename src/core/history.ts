@@ -1,7 +1,7 @@
 import type { StatsEngine } from './engine.ts';
 import type { ProfileRuntime } from './profile-runtime.ts';
 import type { Series, Stat } from './stat.ts';
-import { StatKind } from './stat.ts';
+import { StatKind, statKey } from './stat.ts';
 
 /**
  * The history behind the dashboard's charts: at each profile's slot resolution (window/slots: 1 s
@@ -192,7 +192,7 @@ export class HistoryRecorder {
       if (this.customerSeries >= this.maxSeries) return false;
       this.customerSeries++;
     }
-    const key = `${s.group.name}:${s.name}`;
+    const key = statKey(s);
     const ring = new SeriesRing(key, s, r, global, this.points, r.seq);
     this.byKey.set(key, ring);
     r.series.add(ring);
@@ -223,7 +223,7 @@ export class HistoryRecorder {
   /** Like `get`, for a statistic object (found through the engine). */
   getStat(s: Stat, points = this.points, aligned = false): HistoryPoints | undefined {
     if (s.kind !== StatKind.Series) return undefined;
-    const ring = this.byKey.get(`${s.group.name}:${s.name}`);
+    const ring = this.byKey.get(statKey(s));
     return ring === undefined || ring.stat !== s ? undefined : this.read(ring, points, aligned);
   }
 

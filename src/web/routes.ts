@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Route, RouteContext } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
-import { StatKind } from '../core/stat.ts';
+import { StatKind, statKey } from '../core/stat.ts';
 import { DIMENSION_VALUE_RE, DIMENSIONS, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
 import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
 import type { HistoryRecorder } from '../core/history.ts';
@@ -103,13 +103,13 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
   for (const s of engine.all()) {
     if (s.kind === StatKind.Counter) {
       if (s.group.name === 'sipstats') snap.self[s.name] = s.value;
-      else if (listed++ < maxCounters) snap.counters[`${s.group.name}:${s.name}`] = s.value;
+      else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.value;
       else snap.countersOmitted++;
       continue;
     }
     const k = s.labels as KpiIdentity | null;
     if (k === null || k.kpi === undefined) {
-      if (listed++ < maxCounters) snap.counters[`${s.group.name}:${s.name}`] = s.profile.read(s, t);
+      if (listed++ < maxCounters) snap.counters[statKey(s)] = s.profile.read(s, t);
       else snap.countersOmitted++;
       continue;
     }

@@ -1,6 +1,6 @@
 import type { StatsEngine } from '../../core/engine.ts';
 import type { ProfileRuntime } from '../../core/profile-runtime.ts';
-import { StatKind } from '../../core/stat.ts';
+import { StatKind, statKey } from '../../core/stat.ts';
 import type { Counter, Series } from '../../core/stat.ts';
 import { encodeParts, seriesField } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
@@ -122,7 +122,7 @@ export class PushTracker {
     for (const s of [...this.engine.all()]) {
       if (s.kind === StatKind.Counter) {
         if (this.counters.get(s) !== s.value) {
-          cfields.push(`${s.group.name}:${s.name}`, String(s.value));
+          cfields.push(statKey(s), String(s.value));
           cacked.push([s, s.value]);
         }
         continue;
