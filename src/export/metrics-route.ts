@@ -16,8 +16,7 @@ export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): v
     methods: ['GET'],
     path,
     handle(_req, res) {
-      // encoded once: the length and the bytes come from one pass over the text
-      const body = Buffer.from(serializer.serialize((cb) => source.forEachStat(cb)) + (extra?.() ?? ''), 'utf8');
+      const body = serializer.serializeBytes((cb) => source.forEachStat(cb), extra?.() ?? '');
       res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
       res.end(body);
     },
@@ -37,7 +36,7 @@ export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promis
       const views: StatView[] = [];
       return collect((v) => views.push(v)).then(
         () => {
-          const body = Buffer.from(serializer.serialize((cb) => views.forEach(cb)), 'utf8');
+          const body = serializer.serializeBytes((cb) => views.forEach(cb));
           res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
           res.end(body);
         },

@@ -196,6 +196,32 @@ test('many statistics come and go: the cache is swept and output stays equal to 
   }
 });
 
+test('property: a serializer kept across scrapes writes what a fresh one writes, whatever comes and goes between them (order, kinds, nulls, bytes)', () => {
+  // one pool of statistics; each scrape yields a subsequence of it, in pool order or shuffled, with
+  // some kinds changed and values null: the cached order must never pair a line with another statistic
+  const stat = fc.record({
+    group: fc.constantFrom('g', 'stats', 'é"g'),
+    name: fc.constantFrom('x', 'y', 'ASR', 'ASRacme', 'PDD_10mé', 'calls_total', 'a\\b'),
+    kind: fc.constantFrom<StatView['kind']>('counter', 'no_reset', 'series'),
+    value: fc.option(fc.oneof(fc.integer(), fc.double()), { freq: 5 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fc.array(stat, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), (scrapes) => {
+      const ser = new PrometheusSerializer();
+      for (const raw of scrapes) {
+        // (one statistic per group and name, as the engine has)
+        const byKey = new Map(raw.map((x) => [`${x.group}\n${x.name}`, x]));
+        const xs: StatView[] = [...byKey.values()].map((x) => (x.kind === 'series' ? s(x.group, x.name, x.value) : { ...x }));
+        const bytes = ser.serializeBytes(views(xs), '# extra\n');
+        const fresh = toPrometheusText(views(xs));
+        assert.equal(bytes.toString('utf8'), fresh + '# extra\n');
+        assert.equal(bytes.length, Buffer.byteLength(fresh) + 8);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('property: any statistics give parseable exposition whose samples give back group, value and (for plain ones) the name', () => {
   const name = fc.stringMatching(/^[A-Za-z0-9_.\-:é"\\]{1,12}$/);
   const view = fc.record({
