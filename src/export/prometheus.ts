@@ -15,8 +15,9 @@ import type { KpiIdentity } from '../kpi/catalogue.ts';
  * a gauge never ends in `_total` (`_value` is appended). When the metric name does not spell the
  * statistic name as it is, a `stat` label carries the original, so two statistics never share a series.
  *
- * Everything constant is rendered once per statistic and cached: a scrape only looks the statistic
- * up and appends its value (100 000 series: see bench/server.ts).
+ * Everything constant is rendered once per statistic and cached as bytes: a scrape finds each
+ * statistic's entry (in the last scrape's order, else by name) and writes its bytes and value into
+ * the reply body (100 000 series: see bench/server.ts).
  */
 
 export interface PrometheusOptions {
@@ -122,8 +123,8 @@ export class PrometheusSerializer {
   /**
    * The same, as the UTF-8 bytes a scrape is sent: the samples are gathered per metric family, then
    * written into one buffer sized beforehand, each line its cached name and labels and its value's
-   * text. (Concatenating 100 000 lines into one string and encoding it took ~3x as long, most of
-   * it the garbage of the pieces: bench/server.ts.)
+   * text. (Concatenating 100 000 lines into one string and encoding it took about twice as long,
+   * much of it the garbage of the pieces: bench/server.ts.)
    */
   serializeBytes(forEach: Lookup, extra = ''): Buffer {
     const gen = ++this.gen;
