@@ -23,7 +23,7 @@ import { HISTORY_DEFAULTS } from '../src/core/history.ts';
 import { kpiHistory } from '../src/kpi/history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, FrameBatch, pacedSend, printResults } from './lib.ts';
+import { compare, FrameBatch, INDEXER, INDEXER_WHY, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 import { zeroLossRate } from './kpi-pipeline.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
@@ -124,7 +124,7 @@ const ituTable = () => PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(
 export function dimensionOptions(): PipelineOptions {
   const map: Record<string, string> = {};
   for (let i = 1; i <= 50; i++) map[`198.51.100.${i}/32`] = `carrier_${String(i).padStart(2, '0')}`;
-  return { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr', map }, destination: { table: ituTable(), strip: ['+', '00'] }, maxCalls: 1_000_000 };
+  return { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr', map }, destination: { table: ituTable(), strip: ['+', '00'] }, maxCalls: 1_000_000, indexer: INDEXER };
 }
 
 /** Copies a few bytes (Buffer#copy's argument handling costs more than the copy). */
@@ -195,13 +195,17 @@ export function rates(): BenchResult[] {
   const dimStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
   const dimPipe = new SipPipeline(dimStats.engine, dimensionOptions());
   const plainStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const plainPipe = new SipPipeline(plainStats.engine, { maxCalls: 1_000_000 });
+  const plainPipe = new SipPipeline(plainStats.engine, { maxCalls: 1_000_000, indexer: INDEXER });
   // the same without dimensions for 10 customers: the feed bench/kpi-pipeline times (where the
   // issue's "380 k without dimensions" was measured), to tell what the 1 000 customers cost apart
   // from what the dimensions cost
   const fewStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const fewPipe = new SipPipeline(fewStats.engine, { maxCalls: 1_000_000 });
+  const fewPipe = new SipPipeline(fewStats.engine, { maxCalls: 1_000_000, indexer: INDEXER });
+  // the same with the JavaScript decoder and parser reading every frame (no native indexer)
+  const jsStats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const jsPipe = new SipPipeline(jsStats.engine, { ...dimensionOptions(), indexer: null });
   let nd = 0;
+  let nj = 0;
   let np = 0;
   let nf = 0;
   const setNow = (t: number) => (now = Math.max(now, t));
@@ -211,6 +215,13 @@ export function rates(): BenchResult[] {
         prepare: () => {
           const run = prepared(dimPipe, both, nd, CALLS, 1000, setNow);
           nd += CALLS;
+          return run;
+        },
+      },
+      javascript: {
+        prepare: () => {
+          const run = prepared(jsPipe, both, nj, CALLS, 1000, setNow);
+          nj += CALLS;
           return run;
         },
       },
@@ -250,6 +261,12 @@ export function rates(): BenchResult[] {
   const note = `${g('sipstats:calls_started')} calls, ${g('sipstats:attempts_started')} attempts, ${series} series; ASR ${g('ASR')}, ASR~carrier=carrier_01 ${g('ASR~carrier=carrier_01')}, ASR~dest=44 ${g('ASR~dest=44')}`;
   return [
     { name: 'all dimensions, both legs: decode + parse + track + KPIs (msgs/s, 1 core)', value: r.dimensions, unit: 'msg/s', note: `target >= 350 000; ${note}` },
+    {
+      name: 'the same, frames read in JavaScript only (no native indexer)',
+      value: r.javascript,
+      unit: 'msg/s',
+      note: INDEXER === null ? `the row above is this too: ${INDEXER_WHY}` : `the native frame indexer makes the pipeline ${(r.dimensions / r.javascript).toFixed(2)}x faster`,
+    },
     { name: 'customer only, one leg (the same messages per second)', value: r.plain, unit: 'msg/s', note: `dimensions cost ${((1 - r.dimensions / r.plain) * 100).toFixed(0)}% of the plain rate` },
     { name: 'customer only, one leg, 10 customers (bench/kpi-pipeline\'s feed)', value: r.few, unit: 'msg/s', note: `1 000 customers instead of 10 cost ${((1 - r.plain / r.few) * 100).toFixed(0)}%; every dimension with 1 000 customers is ${((1 - r.dimensions / r.few) * 100).toFixed(0)}% below this` },
     { name: 'hep-js decapsulate alone (msgs/s)', value: h.hepOnly, unit: 'msg/s', note: `the whole pipeline with every dimension is ${(r.dimensions / h.hepOnly).toFixed(1)}x hep-js decoding alone` },
@@ -276,7 +293,7 @@ export function memory(): BenchResult[] {
   ] as const) {
     let now = T0 * 1000;
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-    const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, maxCustomers: 100_000 });
+    const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, maxCustomers: 100_000, indexer: INDEXER });
     const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
     const frames = templates(false);
     feed(pipe, frames, 0, 10, 1, (t) => (now = Math.max(now, t))); // warm: the all-traffic series exist
@@ -317,7 +334,7 @@ function burstFrames(): PacedFrame[] {
 /** A burst of 10 000 new customers (one call each) at 20 000 messages/s over live HEP/UDP: every call counted? */
 async function burst(): Promise<BenchResult[]> {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const pipe = new SipPipeline(stats.engine, { maxCustomers: 100_000 });
+  const pipe = new SipPipeline(stats.engine, { maxCustomers: 100_000, indexer: INDEXER });
   const hep = await listenHep({ host: '127.0.0.1', port: 0 }, pipe, stats.engine);
   const calls = 10_000;
   try {

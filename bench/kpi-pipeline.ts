@@ -17,7 +17,7 @@ import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, FrameBatch, pacedSend, printResults } from './lib.ts';
+import { compare, FrameBatch, INDEXER, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
@@ -75,7 +75,7 @@ export function pipelineRate(): BenchResult[] {
   const MSGS = CALLS * 7;
   let now = 1_795_508_400_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const pipe = new SipPipeline(stats.engine);
+  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER });
   let callNo = 0;
   // the frames are made before the clock starts (patched copies in a FrameBatch): the timed part is
   // the pipeline alone, reading frames from memory as it reads the datagrams a receiver hands it;
@@ -133,7 +133,7 @@ function bytesPerCall(): BenchResult[] {
   const N = 100_000;
   let now = 1_795_508_400_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000 });
+  const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, indexer: INDEXER });
   // warm: customers and series exist before measuring
   for (let n = 0; n < 20; n++) {
     patch(T.frames[0], 9_000_000 + n, T.idAt[0]);
@@ -167,7 +167,7 @@ export function pacedFrames(): PacedFrame[] {
  */
 export async function zeroLossRate(receiver: UdpReceiver, frames: PacedFrame[], options: PipelineOptions = {}): Promise<{ best: number; tried: string[]; pipe: SipPipeline }> {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const pipe = new SipPipeline(stats.engine, options);
+  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER, ...options });
   const udp = await listenUdp('127.0.0.1', 0, hepFrameHandler(pipe, stats.engine), { ...udpCounted(stats.engine), receiver });
   let best = 0;
   const tried: string[] = [];

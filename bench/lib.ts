@@ -4,6 +4,14 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeIndexer } from '../src/ingest/native-index.ts';
+
+/**
+ * The native frame indexer, as `sipstats serve` uses it (null when it is not built: the pipelines
+ * then read every frame in JavaScript, and the benches say so).
+ */
+export const INDEXER = nativeIndexer().indexer;
+export const INDEXER_WHY = nativeIndexer().why;
 
 export interface BenchResult {
   name: string;

@@ -16,6 +16,7 @@ import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { listenHep, listenOpensipsEvents } from '../ingest/ingest.ts';
 import { nativeUdp } from '../ingest/native-udp.ts';
+import { nativeIndexer } from '../ingest/native-index.ts';
 import { hostname } from 'node:os';
 import { HISTORY_DEFAULTS } from '../core/history.ts';
 import { kpiHistory } from '../kpi/history.ts';
@@ -131,7 +132,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const kpi = ingest.hep !== null || ingest.events !== null ? withKpiProfiles(config.engine, ingest.tracker) : { engine: config.engine, declared: [] };
   if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock });
-  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock });
+  const indexer = nativeIndexer();
+  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock, indexer: indexer.indexer });
   const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(historyCommand(history, stats.engine));
   const configPath = options.config === undefined ? options.configPath : undefined;
@@ -200,7 +202,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     const print = options.print ?? ((l) => process.stdout.write(`${l}\n`));
     print(`listening on ${url}`);
     print(`dashboard: ${url}/`);
-    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by ${hep.udp.receiver === 'native' ? 'the native receiver' : `a JavaScript thread: ${nativeUdp().why}`})`);
+    if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by ${hep.udp.receiver === 'native' ? 'the native receiver' : `a JavaScript thread: ${nativeUdp().why}`}; frames read by ${indexer.indexer !== null ? 'the native frame indexer, JavaScript for the rest' : `JavaScript only: ${indexer.why}`})`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
     if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
 

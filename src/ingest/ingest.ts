@@ -68,6 +68,10 @@ const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
  */
 export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer, sender?: number) => void {
   return (buf, sender = 0) => {
+    if (pipe.indexed(buf, sender)) {
+      engine.selfStat(readStatName('hep'));
+      return;
+    }
     const r = decodeHep(buf);
     if (!r.ok) {
       engine.selfStat('hep_decode_errors');

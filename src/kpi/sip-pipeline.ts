@@ -1,7 +1,10 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { decodeHep, DecodedHep, HEP_PROTO_TYPE_SIP } from '../protocol/hep/decode.ts';
+import { decodeHep, DecodedHep, HEP_PROTO_TYPE_SIP, hepFromIndex } from '../protocol/hep/decode.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
-import { parseSip } from '../protocol/sip/parse.ts';
+import { parseSip, sipFromIndex } from '../protocol/sip/parse.ts';
+import type { SipMessage } from '../protocol/sip/parse.ts';
+import { IX } from '../protocol/native-index.ts';
+import type { FrameIndexer } from '../protocol/native-index.ts';
 import { AgentClocks } from './agent-clocks.ts';
 import { CallTracker } from './call-tracker.ts';
 import type { TrackerOptions } from './call-tracker.ts';
@@ -29,6 +32,12 @@ export interface PipelineOptions extends TrackerOptions {
    * without a capture time takes its arrival time.
    */
   clock?: () => number;
+  /**
+   * The native frame indexer (src/ingest/native-index.ts: nativeIndexer()), the fast path of
+   * onHep and of the ingest's frame handler; none (the default): the JavaScript decoder and parser
+   * read every frame. The results are the same.
+   */
+  indexer?: FrameIndexer | null;
 }
 
 /**
@@ -66,6 +75,8 @@ export class SipPipeline {
   private skew = 0;
   /** Live: the capture agents whose clocks are off, and by how much. */
   private readonly agents: AgentClocks | undefined;
+  /** The native frame indexer (null: not built, or turned off). */
+  private readonly indexer: FrameIndexer | null;
 
   constructor(
     private readonly engine: StatsEngine,
@@ -108,6 +119,7 @@ export class SipPipeline {
     this.onPacketTime = options.onPacketTime;
     this.clock = options.clock;
     this.agents = options.clock === undefined ? undefined : new AgentClocks(() => engine.selfStat('capture_clock_adjustments'));
+    this.indexer = options.indexer ?? null;
   }
 
   /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */
@@ -118,12 +130,32 @@ export class SipPipeline {
 
   /** One HEP frame (a UDP datagram, or a frame cut from a TCP stream). */
   onHep(buf: Buffer): void {
+    if (this.indexed(buf, 0)) return;
     const r = decodeHep(buf);
     if (!r.ok) {
       this.engine.selfStat('hep_decode_errors');
       return;
     }
     this.onHepPacket(r.value);
+  }
+
+  /**
+   * A HEP frame through the native indexer's fast path (native-index.ts), when it is built and
+   * takes the frame: true when the frame went through the pipeline so, false when it is still to
+   * be decoded (decodeHep, then onHepPacket) — what the indexer does not take, the decoder reads.
+   */
+  indexed(frame: Buffer, sender: number): boolean {
+    const ix = this.indexer;
+    if (ix === null || !ix.indexFrame(frame)) return false;
+    const p = hepFromIndex(frame, IX);
+    const m = sipFromIndex(frame, IX);
+    if (this.authKey !== undefined && p.authKey !== this.authKey) {
+      this.engine.selfStat('hep_auth_failures');
+      return true;
+    }
+    this.engine.selfStat('hep_packets');
+    this.onSip(frame, p, p.payloadStart, p.payloadEnd, sender, m);
+    return true;
   }
 
   /** `sender`: a key of the address the frame came from (see senderKey; 0 when unknown). */
@@ -146,7 +178,7 @@ export class SipPipeline {
    * One SIP message (from HEP, a pcap, or a socket: `payload`, or [start, end) of it) with its
    * capture metadata; `sender`: a key of the address the HEP frame came from (0: unknown).
    */
-  onSip(payload: Buffer, packet: PacketMeta, start = 0, end = payload.length, sender = 0): void {
+  onSip(payload: Buffer, packet: PacketMeta, start = 0, end = payload.length, sender = 0, parsed: SipMessage | undefined = undefined): void {
     let meta = packet;
     if (this.clock !== undefined) {
       const arrival = this.clock();
@@ -159,12 +191,16 @@ export class SipPipeline {
       this.skew = arrival - meta.timeMs;
     }
     if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);
-    const r = parseSip(payload, start, end);
-    if (!r.ok) {
-      this.engine.selfStat(r.error.code === 'SIP_EMPTY' ? 'sip_keepalives' : 'sip_decode_errors');
-      return;
+    let msg = parsed;
+    if (msg === undefined) {
+      const r = parseSip(payload, start, end);
+      if (!r.ok) {
+        this.engine.selfStat(r.error.code === 'SIP_EMPTY' ? 'sip_keepalives' : 'sip_decode_errors');
+        return;
+      }
+      msg = r.value;
     }
-    this.tracker.onSip(r.value, meta);
+    this.tracker.onSip(msg, meta);
   }
 
   /** Advance time without traffic (timeouts; the live server calls this every second). */

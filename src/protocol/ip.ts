@@ -14,6 +14,11 @@ export function ipv4ToString(buf: Uint8Array, off: number): string {
   return DEC[buf[off]] + '.' + DEC[buf[off + 1]] + '.' + DEC[buf[off + 2]] + '.' + DEC[buf[off + 3]];
 }
 
+/** Dotted-quad text of an IPv4 address held as a 32-bit number (signed or not), most significant byte first. */
+export function ipv4NumberToString(a: number): string {
+  return DEC[(a >>> 24) & 255] + '.' + DEC[(a >>> 16) & 255] + '.' + DEC[(a >>> 8) & 255] + '.' + DEC[a & 255];
+}
+
 /** RFC 5952 text of the 16 bytes at `off`. The caller checks the bounds. */
 export function ipv6ToString(buf: Uint8Array, off: number): string {
   // IPv4-mapped ::ffff:a.b.c.d

@@ -5,7 +5,8 @@
  * Chunk: vendor id u16 | type id u16 | length u16 (chunk header included) | value.
  * Only vendor 0 (the generic chunk set) is interpreted; every other chunk is skipped.
  */
-import { ipv4ToString, ipv6ToString } from '../ip.ts';
+import { ipv4NumberToString, ipv6ToString } from '../ip.ts';
+import { Ix } from '../native-index.ts';
 
 export interface HepPacket {
   /** 2 = IPv4, 10 = IPv6 (chunk 0x0001; derived from the address chunks when absent). */
@@ -138,11 +139,15 @@ const ip4Keys = new Int32Array(IP4_SLOTS);
 const ip4Text: (string | undefined)[] = new Array<string | undefined>(IP4_SLOTS).fill(undefined);
 
 function ipv4Text(b: Buffer, o: number): string {
-  const a = (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+  return ipv4TextOf((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
+/** ipv4Text of the address as a signed 32-bit number. */
+function ipv4TextOf(a: number): string {
   const i = (a ^ (a >>> 10) ^ (a >>> 20)) & (IP4_SLOTS - 1);
   const hit = ip4Text[i];
   if (hit !== undefined && ip4Keys[i] === a) return hit;
-  const s = ipv4ToString(b, o);
+  const s = ipv4NumberToString(a);
   ip4Keys[i] = a;
   ip4Text[i] = s;
   return s;
@@ -298,6 +303,39 @@ export function decodeHep(buf: Buffer): HepResult {
   }
 
   return { ok: true, value: new DecodedHep(ipFamily, protocol, srcIp, dstIp, srcPort, dstPort, tsSec, tsUsec, protoType, captureId, authKey, buf, payStart, payEnd, compressed, correlationId, nodeName) };
+}
+
+// (module constants: an imported object's property would be loaded at each use)
+const { PROTOCOL, SRC4, DST4, ADDRS, SRC_PORT, DST_PORT, TS_SEC, TS_USEC, PROTO_TYPE, CAPTURE_ID, FAMILY, AUTH_S, AUTH_E, CORR_S, CORR_E, NODE_S, NODE_E, PAY_S, PAY_E } = Ix;
+
+/**
+ * The packet of a frame the native indexer read (native-index.ts: `ix` holds what it found): what
+ * decodeHep gives for the same frame, strings made the same way.
+ */
+export function hepFromIndex(frame: Buffer, ix: Int32Array): DecodedHep {
+  const addrs = ix[ADDRS];
+  const a = ix[AUTH_S];
+  const c = ix[CORR_S];
+  const n = ix[NODE_S];
+  return new DecodedHep(
+    ix[FAMILY],
+    ix[PROTOCOL],
+    (addrs & 1) !== 0 ? ipv4TextOf(ix[SRC4]) : '',
+    (addrs & 2) !== 0 ? ipv4TextOf(ix[DST4]) : '',
+    ix[SRC_PORT],
+    ix[DST_PORT],
+    ix[TS_SEC] >>> 0,
+    ix[TS_USEC] >>> 0,
+    ix[PROTO_TYPE],
+    ix[CAPTURE_ID] >>> 0,
+    a >= 0 ? lastAuthKey.get(frame, a, ix[AUTH_E]) : undefined,
+    frame,
+    ix[PAY_S],
+    ix[PAY_E],
+    false,
+    c >= 0 ? frame.toString('utf8', c, ix[CORR_E]) : undefined,
+    n >= 0 ? lastNodeName.get(frame, n, ix[NODE_E]) : undefined,
+  );
 }
 
 /**

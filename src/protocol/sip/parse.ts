@@ -16,6 +16,7 @@
 import { bytes, TOKEN, utf8 } from './chars.ts';
 import { compiled, type HeaderName } from './header-names.ts';
 import { NO_URI, uriParts, type UriParts } from './uri.ts';
+import { Ix } from '../native-index.ts';
 
 export { headerName, type HeaderName } from './header-names.ts';
 
@@ -71,6 +72,10 @@ const N_CONTENT_LENGTH = bytes('content-length');
 const P_TAG = bytes('tag');
 const P_BRANCH = bytes('branch');
 
+// (module constants: an imported object's property would be loaded at each use)
+const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E } = Ix;
+
+/** The methods interned (native/sip-index.c knows them by their index here). */
 const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];
 const METHOD_BYTES = METHODS.map(bytes);
 
@@ -318,6 +323,17 @@ export class SipMessage {
   declare private _rUri: UriParts | undefined;
   declare private _branch: string | null | undefined;
   declare private _cl: number | null | undefined;
+  // what the native indexer found (sipFromIndex; nx false for a message parsed here): CSeq number
+  // and METHODS index (-1: no valid CSeq), the From tag, To tag and top Via branch ranges (-1: none)
+  declare private nx: boolean;
+  declare private nxSeq: number;
+  declare private nxMethod: number;
+  declare private nxFt0: number;
+  declare private nxFt1: number;
+  declare private nxTt0: number;
+  declare private nxTt1: number;
+  declare private nxBr0: number;
+  declare private nxBr1: number;
 
   /** @internal use parseSip(). */
   constructor(buf: Buffer, end: number, isRequest: boolean, method: string | null, status: number, sl: number, sle: number, hs: number) {
@@ -342,6 +358,35 @@ export class SipMessage {
     this._rUri = undefined;
     this._branch = undefined;
     this._cl = undefined;
+    this.nx = false;
+    this.nxSeq = 0;
+    this.nxMethod = -1;
+    this.nxFt0 = -1;
+    this.nxFt1 = -1;
+    this.nxTt0 = -1;
+    this.nxTt1 = -1;
+    this.nxBr0 = -1;
+    this.nxBr1 = -1;
+  }
+
+  /** @internal sipFromIndex: the fields the native indexer found (see there). */
+  static fromIndex(buf: Buffer, ix: Int32Array): SipMessage {
+    const req = ix[REQUEST] === 1;
+    const m = new SipMessage(buf, ix[PAY_E], req, req ? METHODS[ix[METHOD]] : null, ix[STATUS], ix[SL], ix[SLE], ix[HS]);
+    const p = POS;
+    m.pos = [ix[p], ix[p + 1], ix[p + 2], ix[p + 3], ix[p + 4], ix[p + 5], ix[p + 6], ix[p + 7], ix[p + 8], ix[p + 9], ix[p + 10], ix[p + 11]];
+    m.scan = -1;
+    m.bodyStart = ix[BODY];
+    m.nx = true;
+    m.nxSeq = ix[CSEQ_SEQ] >>> 0;
+    m.nxMethod = ix[CSEQ_METHOD];
+    m.nxFt0 = ix[FTAG_S];
+    m.nxFt1 = ix[FTAG_E];
+    m.nxTt0 = ix[TTAG_S];
+    m.nxTt1 = ix[TTAG_E];
+    m.nxBr0 = ix[BRANCH_S];
+    m.nxBr1 = ix[BRANCH_E];
+    return m;
   }
 
   /** User part of the Request-URI (the dialled number, %-unescaped); null for responses or none. */
@@ -367,12 +412,12 @@ export class SipMessage {
 
   /** CSeq number and method; null when absent or not `number method`. */
   get cseq(): SipCSeq | null {
-    if (this._cseq === undefined) this._cseq = this.parseCSeq();
+    if (this._cseq === undefined) this._cseq = this.nx ? (this.nxMethod < 0 ? null : { seq: this.nxSeq, method: METHODS[this.nxMethod] }) : this.parseCSeq();
     return this._cseq;
   }
 
   get fromTag(): string | null {
-    if (this._fromTag === undefined) this._fromTag = this.tag(H_FROM);
+    if (this._fromTag === undefined) this._fromTag = this.nx ? (this.nxFt0 < 0 ? null : utf8(this.buf, this.nxFt0, this.nxFt1)) : this.tag(H_FROM);
     return this._fromTag;
   }
   get fromUser(): string | null {
@@ -384,7 +429,7 @@ export class SipMessage {
   }
   /** null when the To header has no tag (an initial request). */
   get toTag(): string | null {
-    if (this._toTag === undefined) this._toTag = this.tag(H_TO);
+    if (this._toTag === undefined) this._toTag = this.nx ? (this.nxTt0 < 0 ? null : utf8(this.buf, this.nxTt0, this.nxTt1)) : this.tag(H_TO);
     return this._toTag;
   }
   get toUser(): string | null {
@@ -398,6 +443,7 @@ export class SipMessage {
   /** branch parameter of the top-most Via. */
   get viaBranch(): string | null {
     if (this._branch === undefined) {
+      if (this.nx) return (this._branch = this.nxBr0 < 0 ? null : utf8(this.buf, this.nxBr0, this.nxBr1));
       const s = this.find(H_VIA);
       this._branch = s >= 0 && findParam(this.buf, s, this.pos![2 * H_VIA + 1], P_BRANCH, true) && R_END > R_START ? utf8(this.buf, R_START, R_END) : null;
     }
@@ -563,6 +609,14 @@ export class SipMessage {
     }
     return -1;
   }
+}
+
+/**
+ * The SIP message of a frame the native indexer read (native-index.ts: `ix` holds what it found,
+ * the payload at [PAY_S, PAY_E) of `frame`): what parseSip gives for the same bytes.
+ */
+export function sipFromIndex(frame: Buffer, ix: Int32Array): SipMessage {
+  return SipMessage.fromIndex(frame, ix);
 }
 
 function fail(code: SipErrorCode, message: string, offset: number): SipParseResult {

@@ -1,0 +1,95 @@
+/**
+ * The native frame indexer's layout and API (native/sip-index.c, built by scripts/build-native.mjs;
+ * loaded by src/ingest/native-index.ts, this layer being pure): one call per
+ * HEP frame finds where the HEP fields and the SIP fields the call tracker reads lie, and writes
+ * them into `IX`; hepFromIndex (hep/decode.ts) and sipFromIndex (sip/parse.ts) make the packet and
+ * the message from them. It takes the common frame only: for any other (malformed, IPv6,
+ * compressed, not SIP, a folded header, an unknown method) it says no, and the JavaScript decoder
+ * and parser, the reference, read it (test/property/native-index.property.test.ts holds the two equal).
+ */
+export interface NativeIndexModule {
+  setOut(out: Int32Array): void;
+  index(frame: Buffer): void;
+  readonly layout?: number;
+  readonly size?: number;
+}
+
+/**
+ * Where each field is in IX (native/sip-index.c's enum, in the same order). Consumers copy the
+ * ones they read into module constants (an imported object's property is loaded at each use).
+ */
+export const Ix = {
+  OK: 0,
+  PROTOCOL: 1,
+  SRC4: 2,
+  DST4: 3,
+  /** Bit 1: an IPv4 source chunk; bit 2: a destination one. */
+  ADDRS: 4,
+  SRC_PORT: 5,
+  DST_PORT: 6,
+  /** Unsigned numbers (seconds, capture id, CSeq number) are read with `>>> 0`. */
+  TS_SEC: 7,
+  TS_USEC: 8,
+  PROTO_TYPE: 9,
+  CAPTURE_ID: 10,
+  FAMILY: 11,
+  AUTH_S: 12,
+  AUTH_E: 13,
+  CORR_S: 14,
+  CORR_E: 15,
+  NODE_S: 16,
+  NODE_E: 17,
+  PAY_S: 18,
+  PAY_E: 19,
+  REQUEST: 20,
+  /** Index in parse.ts' METHODS; -1 for a reply. */
+  METHOD: 21,
+  STATUS: 22,
+  SL: 23,
+  SLE: 24,
+  HS: 25,
+  /** 12 numbers: start and end of the first Call-ID, CSeq, From, To, Via, Content-Length value (-1: none). */
+  POS: 26,
+  BODY: 38,
+  CSEQ_SEQ: 39,
+  /** Index in METHODS; -1: no valid CSeq. */
+  CSEQ_METHOD: 40,
+  /** Ranges of the From tag, To tag and top Via branch values (-1: none). */
+  FTAG_S: 41,
+  FTAG_E: 42,
+  TTAG_S: 43,
+  TTAG_E: 44,
+  BRANCH_S: 45,
+  BRANCH_E: 46,
+  SIZE: 47,
+} as const;
+
+/** The layout version this source reads (IX_LAYOUT in native/sip-index.c). */
+const LAYOUT = 1;
+
+/** The indexer's output: read right after `indexFrame` answered true (single-threaded). */
+export const IX = new Int32Array(Ix.SIZE);
+
+export interface FrameIndexer {
+  /** Indexes a HEP frame into IX: false when the JavaScript decoder and parser must read it. */
+  indexFrame(frame: Buffer): boolean;
+  readonly why: string;
+}
+
+/** A loaded module, if it writes this source's layout (one built from an older source does not). */
+export function acceptedIndexer(m: NativeIndexModule): { indexer: FrameIndexer | null; why: string } {
+  if (m.layout !== LAYOUT || m.size !== Ix.SIZE) return { indexer: null, why: 'native frame indexer built from another source (another layout): rebuild it with `npm run build`' };
+  m.setOut(IX);
+  const why = 'native frame indexer';
+  return {
+    indexer: {
+      why,
+      indexFrame: (frame) => {
+        m.index(frame);
+        return IX[Ix.OK] === 1;
+      },
+    },
+    why,
+  };
+}
+
