@@ -2,7 +2,8 @@
  * sipstats native frame indexer: one call reads a HEP3 frame carrying SIP and writes, into an
  * Int32Array the JavaScript side registered once, where everything the call tracker reads lies:
  * the HEP fields, the SIP start line, the first Call-ID, CSeq, From, To, Via and Content-Length
- * values, the CSeq number and method, the From and To tags and the top Via's branch. JavaScript
+ * values (the header lines are read until the first five are found), the CSeq number and method,
+ * the From and To tags and the top Via's branch. JavaScript
  * then makes strings of those ranges only when asked (src/protocol/sip/parse.ts, sipFromIndex;
  * src/protocol/hep/decode.ts, hepFromIndex).
  *
@@ -26,7 +27,7 @@
 #include <string.h>
 
 /* Keep in step with src/protocol/native-index.ts (IX_*). */
-#define IX_LAYOUT 1
+#define IX_LAYOUT 2
 enum {
   O_OK, O_PROTOCOL, O_SRC4, O_DST4, O_ADDRS, O_SRC_PORT, O_DST_PORT, O_TS_SEC, O_TS_USEC,
   O_PROTO_TYPE, O_CAPTURE_ID, O_FAMILY, O_AUTH_S, O_AUTH_E, O_CORR_S, O_CORR_E, O_NODE_S,
@@ -34,7 +35,7 @@ enum {
   /* SIP */
   O_REQUEST, O_METHOD, O_STATUS, O_SL, O_SLE, O_HS, O_POS, /* 12 numbers */
   O_BODY = O_POS + 12, O_CSEQ_SEQ, O_CSEQ_METHOD, O_FTAG_S, O_FTAG_E, O_TTAG_S, O_TTAG_E,
-  O_BRANCH_S, O_BRANCH_E, O_SIZE
+  O_BRANCH_S, O_BRANCH_E, O_SCAN, O_SIZE
 };
 
 #define SP 0x20
@@ -249,16 +250,19 @@ static int index_sip(const uint8_t *b, long start, long n) {
   /* the header lines (parse.ts step, to the end of the header block) */
   int32_t *pos = o + O_POS;
   for (int i = 0; i < 12; i++) pos[i] = -1;
-  long scan = hs, body;
-  for (;;) {
+  long scan = hs, body = -1;
+  int missing = 5; /* Call-ID, CSeq, From, To, Via: what the tracker reads; past them the rest is JavaScript's, lazily */
+  while (missing > 0) {
     p = scan;
     if (p >= n) {
       body = n;
+      scan = -1;
       break;
     }
     uint8_t c = b[p];
     if (c == CR || c == LF) {
       body = c == CR && p + 1 < n && b[p + 1] == LF ? p + 2 : p + 1;
+      scan = -1;
       break;
     }
     long next = line(b, p, n, &le);
@@ -278,12 +282,16 @@ static int index_sip(const uint8_t *b, long start, long n) {
           if (next < n && (b[next] == SP || b[next] == HT)) return 0;
           pos[2 * id] = (int32_t)vs;
           pos[2 * id + 1] = (int32_t)ve;
+          if (id < 5) missing--;
         }
       }
     }
     scan = next;
   }
+  /* the header lines were all read (scan -1, body where the body starts), or the five were found
+     first (scan: the next line to read, body -1: parse.ts reads on from there when asked) */
   o[O_BODY] = (int32_t)body;
+  o[O_SCAN] = (int32_t)scan;
 
   /* CSeq (parse.ts parseCSeq): number and method, or method -1 for none */
   o[O_CSEQ_SEQ] = 0;

@@ -48,7 +48,7 @@ export const Ix = {
   SL: 23,
   SLE: 24,
   HS: 25,
-  /** 12 numbers: start and end of the first Call-ID, CSeq, From, To, Via, Content-Length value (-1: none). */
+  /** 12 numbers: start and end of the first Call-ID, CSeq, From, To, Via, Content-Length value (-1: none, or not read yet: see SCAN). */
   POS: 26,
   BODY: 38,
   CSEQ_SEQ: 39,
@@ -61,11 +61,13 @@ export const Ix = {
   TTAG_E: 44,
   BRANCH_S: 45,
   BRANCH_E: 46,
-  SIZE: 47,
+  /** The next header line to read (-1: all were read, BODY is where the body starts; else BODY is -1). */
+  SCAN: 47,
+  SIZE: 48,
 } as const;
 
 /** The layout version this source reads (IX_LAYOUT in native/sip-index.c). */
-const LAYOUT = 1;
+const LAYOUT = 2;
 
 /** The indexer's output: read right after `indexFrame` answered true (single-threaded). */
 export const IX = new Int32Array(Ix.SIZE);

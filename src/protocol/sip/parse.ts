@@ -73,7 +73,7 @@ const P_TAG = bytes('tag');
 const P_BRANCH = bytes('branch');
 
 // (module constants: an imported object's property would be loaded at each use)
-const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E } = Ix;
+const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, SCAN, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E } = Ix;
 
 /** The methods interned (native/sip-index.c knows them by their index here). */
 const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];
@@ -375,7 +375,7 @@ export class SipMessage {
     const m = new SipMessage(buf, ix[PAY_E], req, req ? METHODS[ix[METHOD]] : null, ix[STATUS], ix[SL], ix[SLE], ix[HS]);
     const p = POS;
     m.pos = [ix[p], ix[p + 1], ix[p + 2], ix[p + 3], ix[p + 4], ix[p + 5], ix[p + 6], ix[p + 7], ix[p + 8], ix[p + 9], ix[p + 10], ix[p + 11]];
-    m.scan = -1;
+    m.scan = ix[SCAN];
     m.bodyStart = ix[BODY];
     m.nx = true;
     m.nxSeq = ix[CSEQ_SEQ] >>> 0;
