@@ -8,6 +8,8 @@
  *   (b) decodeHep + parseSip reading Call-ID, CSeq, To-tag, method/status, and X-Customer on initial
  *       INVITEs (what the KPI tracker reads)
  *   (b') as (b) but X-Customer looked up on every message (worst case)
+ *   (b'') as (b), through the native frame indexer (native/sip-index.c), as `sipstats serve` reads
+ *       frames (the JavaScript path for the frames it declines)
  *   (c) hep-js decapsulate only
  * It also records, as facts for the docs, whether hep-js keeps UTF-8 payloads and IPv6 addresses.
  */
@@ -15,9 +17,11 @@
 import hepjsModule from 'hep-js';
 import { decodeHep, type HepPacket } from '../src/protocol/hep/decode.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
-import { headerName, parseSip } from '../src/protocol/sip/parse.ts';
+import { headerName, parseSip, sipFromIndex } from '../src/protocol/sip/parse.ts';
+import { hepFromIndex } from '../src/protocol/hep/decode.ts';
+import { IX } from '../src/protocol/native-index.ts';
 import type { BenchResult } from './lib.ts';
-import { compare, host, printResults } from './lib.ts';
+import { compare, host, INDEXER, INDEXER_WHY, printResults } from './lib.ts';
 
 interface HepJsDecoded {
   rcinfo?: { srcIp?: string; dstIp?: string; srcPort?: number; timeSeconds?: number };
@@ -121,6 +125,24 @@ export async function run(): Promise<BenchResult[]> {
       if (r.ok) parse(r.value, true);
     }
   };
+  // (b) through the native frame indexer, as `sipstats serve` reads frames (the JS path for those it declines)
+  const indexed = (): void => {
+    for (let i = 0; i < n; i++) {
+      const f = frames[i];
+      if (INDEXER!.indexFrame(f)) {
+        const p = hepFromIndex(f, IX);
+        const m = sipFromIndex(f, IX);
+        const id = m.callId;
+        const cseq = m.cseq;
+        const tag = m.toTag;
+        sink += p.srcPort + (id?.length ?? 0) + (cseq?.seq ?? 0) + (tag === null ? 1 : 2) + m.status + (m.method?.length ?? 0);
+        if (m.method === 'INVITE' && tag === null) sink += m.header(X_CUSTOMER)?.length ?? 0;
+      } else {
+        const r = decodeHep(f);
+        if (r.ok) parse(r.value, false);
+      }
+    }
+  };
   const theirs = (): void => {
     for (let i = 0; i < n; i++) {
       const r = hepjs.decapsulate(frames[i]);
@@ -128,7 +150,7 @@ export async function run(): Promise<BenchResult[]> {
     }
   };
 
-  const rates = compare({ ours, oursParse, oursParseAll, theirs }, n, 9);
+  const rates = compare({ ours, oursParse, oursParseAll, ...(INDEXER === null ? {} : { indexed }), theirs }, n, 9);
   const facts = hepjsFacts();
   if (sink === 0) console.error('(sink)');
   const ratio = (x: number) => `${(x / rates.theirs).toFixed(1)}x hep-js`;
@@ -136,6 +158,9 @@ export async function run(): Promise<BenchResult[]> {
     { name: 'HEP3 decode (decodeHep)', value: rates.ours, unit: 'msg/s', note: ratio(rates.ours) },
     { name: 'HEP3 decode + SIP parse (Call-ID, CSeq, To-tag, method/status, X-Customer on initial INVITE)', value: rates.oursParse, unit: 'msg/s', note: ratio(rates.oursParse) },
     { name: 'same, X-Customer looked up on every message', value: rates.oursParseAll, unit: 'msg/s', note: ratio(rates.oursParseAll) },
+    INDEXER === null
+      ? { name: 'decode + parse as (b), through the native frame indexer', value: 0, unit: 'msg/s', note: `not measured: ${INDEXER_WHY}` }
+      : { name: 'decode + parse as (b), through the native frame indexer', value: rates.indexed, unit: 'msg/s', note: `${ratio(rates.indexed)}; ${(rates.indexed / rates.oursParse).toFixed(1)}x the JavaScript decoder and parser` },
     { name: 'hep-js decapsulate', value: rates.theirs, unit: 'msg/s', note: `median of 9 alternating rounds over ${n} frames; ${host()}` },
     { name: 'hep-js decapsulate keeps a UTF-8 payload', value: facts.utf8Decode ? 1 : 0, unit: 'bool', note: 'decodes the payload chunk to a string with toString(): same text as ours' },
     { name: 'hep-js encapsulate keeps a UTF-8 payload', value: facts.utf8Encode ? 1 : 0, unit: 'bool', note: 'sizes the payload chunk by string length, not byte length' },
