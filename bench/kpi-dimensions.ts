@@ -7,6 +7,7 @@
  * of one call each (all KPIs, all windows, the dashboard history included), and a fully active one.
  */
 import { fork, spawn } from 'node:child_process';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listenHep } from '../src/ingest/ingest.ts';
@@ -22,7 +23,7 @@ import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { HISTORY_DEFAULTS } from '../src/core/history.ts';
 import { kpiHistory } from '../src/kpi/history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
-import type { BenchResult } from './lib.ts';
+import type { BenchResult, Contender } from './lib.ts';
 import { compare, FrameBatch, INDEXER, INDEXER_WHY, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 import { zeroLossRate } from './kpi-pipeline.ts';
@@ -190,9 +191,8 @@ export function prepared(pipe: { onHep(f: Buffer): void }, frames: Frame[], firs
 
 export async function rates(): Promise<BenchResult[]> {
   const CALLS = 10_000;
-  // the pipeline the issue's target was measured against (see bench/reference.ts), in a process of
-  // its own (in this one it would share call sites and the heap with today's), before and after
-  const before = await referenceInChild();
+  // the pipeline the issue's target was measured against (see bench/reference.ts)
+  const ref = await referenceContender(CALLS * 2);
   const both = templates(true);
   const one = templates(false);
   let now = T0 * 1000;
@@ -215,6 +215,7 @@ export async function rates(): Promise<BenchResult[]> {
   const setNow = (t: number) => (now = Math.max(now, t));
   const r = compare(
     {
+      ...(ref.contender === null ? {} : { reference: ref.contender }),
       dimensions: {
         prepare: () => {
           const run = prepared(dimPipe, both, nd, CALLS, 1000, setNow);
@@ -263,13 +264,13 @@ export async function rates(): Promise<BenchResult[]> {
   let series = 0;
   for (const s of dimStats.engine.all()) if (s.kind === 1) series++;
   const note = `${g('sipstats:calls_started')} calls, ${g('sipstats:attempts_started')} attempts, ${series} series; ASR ${g('ASR')}, ASR~carrier=carrier_01 ${g('ASR~carrier=carrier_01')}, ASR~dest=44 ${g('ASR~dest=44')}`;
-  const after = await referenceInChild();
-  const reference = before.rate === null || after.rate === null ? undefined : (before.rate + after.rate) / 2;
+  await ref.stop();
+  const reference = r.reference;
   // the target on this machine's scale: 350 k was asked where the reference ran 372.7 k
   const scaled = reference === undefined ? undefined : (reference * REFERENCE.target) / REFERENCE.measured;
   const target =
     scaled === undefined
-      ? `target >= 350 000 on the machine of ${REFERENCE.day} (no reference here: ${before.why})`
+      ? `target >= 350 000 on the machine of ${REFERENCE.day} (no reference here: ${ref.why})`
       : `target >= 350 000 on the machine of ${REFERENCE.day}, where the reference ran ${REFERENCE.measured / 1000} k: ${Math.round(scaled / 1000)} k here (${(REFERENCE.target / REFERENCE.measured).toFixed(3)}x the reference); this is ${(r.dimensions / reference!).toFixed(2)}x the reference: ${r.dimensions >= scaled ? 'met' : 'NOT met'}`;
   return [
     { name: 'all dimensions, both legs: decode + parse + track + KPIs (msgs/s, 1 core)', value: r.dimensions, unit: 'msg/s', note: `${target}; ${note}` },
@@ -280,7 +281,7 @@ export async function rates(): Promise<BenchResult[]> {
             name: `reference: the pipeline of ${REFERENCE.day} (no dimensions; the issue's "380 k"), the feed of the 10-customer row`,
             value: reference,
             unit: 'msg/s',
-            note: `${before.why}, in a process of its own before and after the rounds above (${Math.round(before.rate! / 1000)} k, ${Math.round(after.rate! / 1000)} k); it ran ${REFERENCE.measured / 1000} k on that day's machine: this one runs it at ${(reference / REFERENCE.measured).toFixed(2)}x`,
+            note: `${ref.why}, in a worker thread, its rounds alternating with the others'; it ran ${REFERENCE.measured / 1000} k on that day's machine: this one runs it at ${(reference / REFERENCE.measured).toFixed(2)}x`,
           },
         ]),
     {
@@ -456,46 +457,83 @@ export async function run(): Promise<BenchResult[]> {
   return [...(await rates()), ...memory(), ...(await burstInOwnProcess()), ...(await serverBurst()), ...(await liveDimensions())];
 }
 
-/** The reference pipeline's rate on the 10-customer feed, timed in a child process (null with why when it cannot be loaded). */
-async function referenceInChild(): Promise<{ rate: number | null; why: string }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--reference-child'], { execArgv: ['--import', 'tsx'] });
-  const got = new Promise<{ rate: number | null; why: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { rate: number | null; why: string }));
-    child.once('exit', (code) => reject(new Error(`reference child exited with ${code} before reporting`)));
+/** Commands of the reference worker (ctl[0]); its answer in ctl[1]: 1 done, -1 failed. */
+const PREPARE = 1;
+const RUN = 2;
+const QUIT = 3;
+
+/**
+ * The reference pipeline (bench/reference.ts) as a contender of `compare`, on the feed of the
+ * 10-customer row: in a worker thread, its own isolate (heap, JIT feedback, module instances: in
+ * this one it would share call sites and the heap with today's pipelines), driven synchronously
+ * (Atomics) so that its rounds alternate with the others' on the same core and the machine's
+ * swings touch both alike. `contender` null (with why) when the reference cannot be loaded.
+ */
+async function referenceContender(calls: number): Promise<{ contender: Contender | null; why: string; stop(): Promise<void> }> {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  // (a worker is not given the --import hooks: it registers tsx itself)
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(import.meta.url)});`;
+  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: { referenceWorker: ctl, calls } });
+  const hello = await new Promise<{ ok: boolean; why: string }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
   });
-  const r = await got;
-  await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
-  return r;
+  const call = (cmd: number): void => {
+    Atomics.store(ctl, 1, 0);
+    Atomics.store(ctl, 0, cmd);
+    Atomics.notify(ctl, 0);
+    while (Atomics.load(ctl, 1) === 0) Atomics.wait(ctl, 1, 0);
+    if (Atomics.load(ctl, 1) < 0) throw new Error('the reference worker failed (see its error above)');
+  };
+  const stop = async () => {
+    if (hello.ok) call(QUIT);
+    await w.terminate();
+  };
+  if (!hello.ok) return { contender: null, why: hello.why, stop };
+  return {
+    contender: {
+      prepare: () => {
+        call(PREPARE);
+        return () => call(RUN);
+      },
+    },
+    why: hello.why,
+    stop,
+  };
 }
 
-/** In the child: the reference pipeline fed as `rates` feeds its 10-customer contender. */
-async function referenceRate(): Promise<{ rate: number | null; why: string }> {
+/** In the worker: loads the reference, then prepares and runs rounds when told (see referenceContender). */
+async function referenceWorker(ctl: Int32Array, calls: number): Promise<void> {
   const ref = await loadReference();
-  if (ref.make === null) return { rate: null, why: ref.why };
+  parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
+  if (ref.make === null) return;
   let now = T0 * 1000;
   const pipe = ref.make(() => now);
   const one = templates(false);
-  const calls = 20_000;
   let n = 0;
-  const r = compare(
-    {
-      reference: {
-        prepare: () => {
-          const run = prepared(pipe, one, n, calls, 10, (t) => (now = Math.max(now, t)));
-          n += calls;
-          return run;
-        },
-      },
-    },
-    calls * one.length,
-    7,
-  );
-  return { rate: r.reference, why: ref.why };
+  let run: () => void = () => {};
+  for (;;) {
+    Atomics.wait(ctl, 0, 0);
+    const cmd = Atomics.exchange(ctl, 0, 0);
+    try {
+      if (cmd === PREPARE) {
+        run = prepared(pipe, one, n, calls, 10, (t) => (now = Math.max(now, t)));
+        n += calls;
+      } else if (cmd === RUN) run();
+      Atomics.store(ctl, 1, 1);
+    } catch (e) {
+      console.error(e);
+      Atomics.store(ctl, 1, -1);
+    }
+    Atomics.notify(ctl, 1);
+    if (cmd === QUIT) return;
+  }
 }
 
-if (process.argv[2] === '--reference-child') {
-  process.send!(await referenceRate());
-  process.disconnect();
+const inWorker = !isMainThread && (workerData as { referenceWorker?: Int32Array } | null)?.referenceWorker !== undefined;
+if (inWorker) {
+  const d = workerData as { referenceWorker: Int32Array; calls: number };
+  await referenceWorker(d.referenceWorker, d.calls);
 } else if (process.argv[2] === '--burst-child') {
   process.send!(await burst());
   process.disconnect();

@@ -10,7 +10,7 @@ import { host } from './lib.ts';
 
 const filter = process.argv.slice(2);
 const files = readdirSync(new URL('.', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'lib.ts'].includes(f) && !f.startsWith('_'))
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'lib.ts', 'reference.ts'].includes(f) && !f.startsWith('_'))
   .filter((f) => filter.length === 0 || filter.some((w) => f.includes(w)))
   .sort();
 const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;

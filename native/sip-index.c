@@ -24,6 +24,7 @@
 #include <node_api.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Keep in step with src/protocol/native-index.ts (IX_*). */
@@ -43,8 +44,12 @@ enum {
 #define CR 0x0d
 #define LF 0x0a
 
-static int32_t *OUT = NULL;
-static napi_ref out_ref = NULL;
+/* The output of the isolate calling (its instance data: worker threads load this module too, each
+   with its own array; a static pointer would have one isolate write into another's). */
+typedef struct {
+  int32_t *out;
+  napi_ref ref;
+} Env;
 
 /* the methods parse.ts interns, in its order (their index is what JavaScript maps back) */
 static const char *const METHODS[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
@@ -196,9 +201,8 @@ static void tag(const uint8_t *b, long s, long e, int32_t *out) {
   }
 }
 
-/* The SIP message b[start, n): 1 when indexed into OUT, 0 when JavaScript must read it. */
-static int index_sip(const uint8_t *b, long start, long n) {
-  int32_t *o = OUT;
+/* The SIP message b[start, n): 1 when indexed into o, 0 when JavaScript must read it. */
+static int index_sip(int32_t *o, const uint8_t *b, long start, long n) {
   long p = start;
   while (p < n && (b[p] == CR || b[p] == LF)) p++;
   if (p >= n) return 0;
@@ -334,8 +338,7 @@ static int index_sip(const uint8_t *b, long start, long n) {
 }
 
 /* The HEP3 frame b[0, size) (hep/decode.ts decodeHep): 1 when it and its SIP payload were indexed. */
-static int index_frame(const uint8_t *b, size_t size) {
-  int32_t *o = OUT;
+static int index_frame(int32_t *o, const uint8_t *b, size_t size) {
   if (size < 6 || size > 0x7fffffff || u32(b, 0) != 0x48455033) return 0;
   long total = (long)u16(b, 4);
   if (total < 6 || total > (long)size) return 0;
@@ -384,7 +387,7 @@ static int index_frame(const uint8_t *b, size_t size) {
   o[O_DST4] = dst4 >= 0 ? (int32_t)u32(b, dst4) : 0;
   o[O_PAY_S] = (int32_t)pay_s;
   o[O_PAY_E] = (int32_t)pay_e;
-  return index_sip(b, pay_s, pay_e);
+  return index_sip(o, b, pay_s, pay_e);
 }
 
 static napi_value js_set_out(napi_env env, napi_callback_info info) {
@@ -398,9 +401,11 @@ static napi_value js_set_out(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setOut(Int32Array of IX_SIZE numbers at least)");
     return NULL;
   }
-  if (out_ref != NULL) napi_delete_reference(env, out_ref);
-  napi_create_reference(env, argv[0], 1, &out_ref); /* kept alive: OUT points into it */
-  OUT = data;
+  Env *e = NULL;
+  napi_get_instance_data(env, (void **)&e);
+  if (e->ref != NULL) napi_delete_reference(env, e->ref);
+  napi_create_reference(env, argv[0], 1, &e->ref); /* kept alive: out points into it */
+  e->out = data;
   return NULL;
 }
 
@@ -408,16 +413,30 @@ static napi_value js_index(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (OUT == NULL) return NULL;
+  Env *e = NULL;
+  napi_get_instance_data(env, (void **)&e);
+  if (e == NULL || e->out == NULL) return NULL;
   void *data;
   size_t len;
-  OUT[O_OK] = 0;
+  e->out[O_OK] = 0;
   if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) return NULL;
-  OUT[O_OK] = index_frame(data, len);
+  e->out[O_OK] = index_frame(e->out, data, len);
   return NULL;
 }
 
+static void free_env(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data); /* (its reference goes with the environment) */
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  Env *e = calloc(1, sizeof(Env));
+  if (e == NULL || napi_set_instance_data(env, e, free_env, NULL) != napi_ok) {
+    free(e);
+    napi_throw_error(env, NULL, "sip-index: no memory for its state");
+    return NULL;
+  }
   for (int c = '0'; c <= '9'; c++) TOKEN[c] = 1;
   for (int c = 'A'; c <= 'Z'; c++) TOKEN[c] = 1;
   for (int c = 'a'; c <= 'z'; c++) TOKEN[c] = 1;

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { nativeIndexer } from '../../src/ingest/native-index.ts';
 import { decodeHep, hepFromIndex } from '../../src/protocol/hep/decode.ts';
@@ -184,4 +185,27 @@ test('a module built from another source (another layout) is not used: the JavaS
   assert.equal(r.indexer, null);
   assert.match(r.why, /rebuild it with `npm run build`/);
   assert.equal(set, 0, 'its output is not registered');
+});
+
+test('regression: a worker thread loading the indexer leaves the main thread its own output (it wrote into the worker\'s)', { skip: indexer === null ? why : false }, async () => {
+  const frame = hepOf('BYE sip:a@h SIP/2.0\r\nCall-ID: main@h\r\nCSeq: 7 BYE\r\n\r\n', { v6: false, node: false, corr: false, auth: false, proto: 1 });
+  // a worker (its own isolate) loads the module and indexes a frame of its own into its own array
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register();
+    const { parentPort } = await import('node:worker_threads');
+    const { nativeIndexer } = await import(${JSON.stringify(new URL('../../src/ingest/native-index.ts', import.meta.url).href)});
+    const { encodeHep } = await import(${JSON.stringify(new URL('../../src/protocol/hep/encode.ts', import.meta.url).href)});
+    const ok = nativeIndexer().indexer.indexFrame(encodeHep({ srcIp: '10.9.9.9', dstIp: '10.0.0.1', srcPort: 1, dstPort: 2, payload: 'OPTIONS sip:x SIP/2.0\\r\\nCall-ID: worker@h\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n' }));
+    parentPort.postMessage(ok);`;
+  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
+  const workerOk = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  assert.equal(workerOk, true, 'the worker indexed its frame');
+  assert.equal(indexer!.indexFrame(frame), true);
+  const m = sipFromIndex(frame, IX);
+  assert.equal(m.callId, 'main@h');
+  assert.deepEqual(m.cseq, { seq: 7, method: 'BYE' });
+  assert.equal(hepFromIndex(frame, IX).srcIp, '192.0.2.10');
 });
