@@ -147,19 +147,15 @@ export class SipPipeline {
   indexed(frame: Buffer, sender: number): boolean {
     const ix = this.indexer;
     if (ix === null || !ix.indexFrame(frame)) return false;
-    const p = hepFromIndex(frame, IX);
-    const m = sipFromIndex(frame, IX);
-    if (this.authKey !== undefined && p.authKey !== this.authKey) {
-      this.engine.selfStat('hep_auth_failures');
-      return true;
-    }
-    this.engine.selfStat('hep_packets');
-    this.onSip(frame, p, p.payloadStart, p.payloadEnd, sender, m);
+    this.onHepPacket(hepFromIndex(frame, IX), sender, sipFromIndex(frame, IX));
     return true;
   }
 
-  /** `sender`: a key of the address the frame came from (see senderKey; 0 when unknown). */
-  onHepPacket(p: HepPacket, sender = 0): void {
+  /**
+   * `sender`: a key of the address the frame came from (see senderKey; 0 when unknown); `parsed`:
+   * its SIP message when the native indexer read it.
+   */
+  onHepPacket(p: HepPacket, sender = 0, parsed: SipMessage | undefined = undefined): void {
     if (this.authKey !== undefined && p.authKey !== this.authKey) {
       this.engine.selfStat('hep_auth_failures');
       return;
@@ -170,7 +166,7 @@ export class SipPipeline {
       return;
     }
     // a decoded frame's payload is parsed where it lies in the frame
-    if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd, sender);
+    if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd, sender, parsed);
     else this.onSip(p.payload, p, 0, p.payload.length, sender);
   }
 
