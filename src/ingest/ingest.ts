@@ -67,9 +67,11 @@ const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
  * `hep_decode_errors`).
  */
 export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer, sender?: number) => void {
+  // (spelled once: a name built per frame is a new string to hash at each count)
+  const readHep = readStatName('hep');
   return (buf, sender = 0) => {
     if (pipe.indexed(buf, sender)) {
-      engine.selfStat(readStatName('hep'));
+      engine.selfStat(readHep);
       return;
     }
     const r = decodeHep(buf);
@@ -88,7 +90,7 @@ export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: B
       p.payload = out;
       p.compressed = false;
     }
-    engine.selfStat(readStatName('hep'));
+    engine.selfStat(readHep);
     pipe.onHepPacket(p, sender);
   };
 }
