@@ -209,3 +209,21 @@ test('regression: a worker thread loading the indexer leaves the main thread its
   assert.deepEqual(m.cseq, { seq: 7, method: 'BYE' });
   assert.equal(hepFromIndex(frame, IX).srcIp, '192.0.2.10');
 });
+
+test('random bytes, and random payloads in well-formed frames: the indexer returns, and what it takes the JavaScript path reads the same', { skip: indexer === null ? why : false }, () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, magic) => {
+      const f = Buffer.from(bytes);
+      if (magic && f.length >= 6) f.write('HEP3', 0, 'latin1');
+      check(f);
+    }),
+    { numRuns: 3000 },
+  );
+  const sipBytes = fc.string({ unit: fc.constantFrom(...' \r\n:;"\\<>=,@aSIP/2.0tagbranchINVITECall-IDcseq1'), maxLength: 300 });
+  fc.assert(
+    fc.property(sipBytes, (text) => {
+      check(hepOf(text, { v6: false, node: true, corr: false, auth: false, proto: 1 }));
+    }),
+    { numRuns: 3000 },
+  );
+});
