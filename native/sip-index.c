@@ -27,8 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keep in step with src/protocol/native-index.ts (IX_*). */
+/* Keep in step with src/protocol/native-index.ts (IX_*). (-D: test/integration/native-stale.test.ts builds an old one.) */
+#ifndef IX_LAYOUT
 #define IX_LAYOUT 2
+#endif
 enum {
   O_OK, O_PROTOCOL, O_SRC4, O_DST4, O_ADDRS, O_SRC_PORT, O_DST_PORT, O_TS_SEC, O_TS_USEC,
   O_PROTO_TYPE, O_CAPTURE_ID, O_FAMILY, O_AUTH_S, O_AUTH_E, O_CORR_S, O_CORR_E, O_NODE_S,

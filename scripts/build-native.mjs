@@ -6,36 +6,39 @@
 //    its own); without it UDP is read by a JavaScript thread (src/ingest/hep-udp.ts).
 //  - native/sip-index.c -> native/build/sip-index.node: the frame indexer (the fast path of HEP
 //    decoding and SIP parsing); without it the JavaScript decoder and parser read every frame.
+// buildNative() is also what test/integration/native-stale.test.ts builds an old module with.
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const modules = [
+export const NATIVE_MODULES = [
   { name: 'udp-recv', linuxOnly: 'recvmmsg is Linux only', without: 'UDP will be read by a JavaScript thread', flags: ['-pthread'] },
   { name: 'sip-index', without: 'HEP frames will be decoded and parsed in JavaScript only', flags: [] },
 ];
-const candidates = [process.env.npm_config_nodedir, join(dirname(process.execPath), '..')].filter(Boolean).map((d) => join(d, 'include', 'node'));
-const include = candidates.find((d) => existsSync(join(d, 'node_api.h')));
-const cc = process.env.CC || 'cc';
-for (const m of modules) {
-  const skip = (why) => console.error(`sipstats: native ${m.name} not built (${why}); ${m.without}`);
-  if (m.linuxOnly && process.platform !== 'linux') {
-    skip(`${m.linuxOnly}, this is ${process.platform}`);
-    continue;
-  }
-  if (include === undefined) {
-    skip(`Node's headers (node_api.h) not found in ${candidates.join(', ')}`);
-    continue;
-  }
-  const src = join(root, 'native', `${m.name}.c`);
-  const out = join(root, 'native', 'build', `${m.name}.node`);
+
+/**
+ * Builds module `name` (native/NAME.c) into `out` (default native/build/NAME.node), with extra
+ * compiler arguments (e.g. -D...); returns null, or why it could not be built.
+ */
+export function buildNative(name, out = join(root, 'native', 'build', `${name}.node`), extra = []) {
+  const m = NATIVE_MODULES.find((x) => x.name === name);
+  if (m.linuxOnly && process.platform !== 'linux') return `${m.linuxOnly}, this is ${process.platform}`;
+  const candidates = [process.env.npm_config_nodedir, join(dirname(process.execPath), '..')].filter(Boolean).map((d) => join(d, 'include', 'node'));
+  const include = candidates.find((d) => existsSync(join(d, 'node_api.h')));
+  if (include === undefined) return `Node's headers (node_api.h) not found in ${candidates.join(', ')}`;
+  const cc = process.env.CC || 'cc';
   mkdirSync(dirname(out), { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', ...m.flags, `-I${include}`, '-o', `${out}.tmp`, src], { stdio: 'inherit' });
-  if (r.error || r.status !== 0) {
-    skip(r.error ? `${cc}: ${r.error.message}` : `${cc} exited with ${r.status}`);
-    continue;
-  }
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', ...m.flags, ...extra, `-I${include}`, '-o', `${out}.tmp`, join(root, 'native', `${name}.c`)], { stdio: 'inherit' });
+  if (r.error || r.status !== 0) return r.error ? `${cc}: ${r.error.message}` : `${cc} exited with ${r.status}`;
   renameSync(`${out}.tmp`, out);
+  return null;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const m of NATIVE_MODULES) {
+    const why = buildNative(m.name);
+    if (why !== null) console.error(`sipstats: native ${m.name} not built (${why}); ${m.without}`);
+  }
 }
