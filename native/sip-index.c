@@ -53,7 +53,8 @@ typedef struct {
   napi_ref ref;
 } Env;
 
-/* the methods parse.ts interns, in its order (their index is what JavaScript maps back) */
+/* src/protocol/sip/methods.ts, in its order (their index is what JavaScript maps back); exported as
+   `methods`, and a list that differs makes the loader refuse the module */
 static const char *const METHODS[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
                                       "UPDATE", "INFO", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"};
 #define N_METHODS 14
@@ -443,16 +444,23 @@ static napi_value init(napi_env env, napi_value exports) {
   for (int c = 'A'; c <= 'Z'; c++) TOKEN[c] = 1;
   for (int c = 'a'; c <= 'z'; c++) TOKEN[c] = 1;
   for (const char *s = "-.!%*_+`'~"; *s; s++) TOKEN[(uint8_t)*s] = 1;
-  napi_value layout, size;
+  napi_value layout, size, methods;
   napi_create_uint32(env, IX_LAYOUT, &layout);
   napi_create_uint32(env, O_SIZE, &size);
+  char list[256] = "";
+  for (int i = 0; i < N_METHODS; i++) {
+    if (i > 0) strcat(list, ",");
+    strcat(list, METHODS[i]);
+  }
+  napi_create_string_utf8(env, list, NAPI_AUTO_LENGTH, &methods);
   napi_property_descriptor d[] = {
       {"setOut", NULL, js_set_out, NULL, NULL, NULL, napi_default, NULL},
       {"index", NULL, js_index, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
       {"size", NULL, NULL, NULL, NULL, size, napi_enumerable, NULL},
+      {"methods", NULL, NULL, NULL, NULL, methods, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 4, d);
+  napi_define_properties(env, exports, 5, d);
   return exports;
 }
 

@@ -1,3 +1,5 @@
+import { METHODS } from './sip/methods.ts';
+
 /**
  * The native frame indexer's layout and API (native/sip-index.c, built by scripts/build-native.mjs;
  * loaded by src/ingest/native-index.ts, this layer being pure): one call per
@@ -12,6 +14,8 @@ export interface NativeIndexModule {
   index(frame: Buffer): void;
   readonly layout?: number;
   readonly size?: number;
+  /** Its method list, comma-separated (the numbers it writes are indexes in it). */
+  readonly methods?: string;
 }
 
 /**
@@ -42,7 +46,7 @@ export const Ix = {
   PAY_S: 18,
   PAY_E: 19,
   REQUEST: 20,
-  /** Index in parse.ts' METHODS; -1 for a reply. */
+  /** Index in METHODS (sip/methods.ts); -1 for a reply. */
   METHOD: 21,
   STATUS: 22,
   SL: 23,
@@ -80,7 +84,7 @@ export interface FrameIndexer {
 
 /** A loaded module, if it writes this source's layout (one built from an older source does not). */
 export function acceptedIndexer(m: NativeIndexModule): { indexer: FrameIndexer | null; why: string } {
-  if (m.layout !== LAYOUT || m.size !== Ix.SIZE) return { indexer: null, why: 'native frame indexer built from another source (another layout): rebuild it with `npm run build`' };
+  if (m.layout !== LAYOUT || m.size !== Ix.SIZE || m.methods !== METHODS.join(',')) return { indexer: null, why: 'native frame indexer built from another source (another layout or method list): rebuild it with `npm run build`' };
   m.setOut(IX);
   const why = 'native frame indexer';
   return {

@@ -17,6 +17,7 @@ import { bytes, TOKEN, utf8 } from './chars.ts';
 import { compiled, type HeaderName } from './header-names.ts';
 import { NO_URI, uriParts, type UriParts } from './uri.ts';
 import { Ix } from '../native-index.ts';
+import { METHODS } from './methods.ts';
 
 export { headerName, type HeaderName } from './header-names.ts';
 
@@ -75,8 +76,6 @@ const P_BRANCH = bytes('branch');
 // (module constants: an imported object's property would be loaded at each use)
 const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, SCAN, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E } = Ix;
 
-/** The methods interned (native/sip-index.c knows them by their index here). */
-const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];
 const METHOD_BYTES = METHODS.map(bytes);
 
 // Scratch "return registers" for helpers that find a range: single-threaded, read right after the call.
