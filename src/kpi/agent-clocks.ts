@@ -5,8 +5,10 @@
  * one timeline for all agents: with two agents an hour apart, one agent's calls were timed out by the
  * other's packets. So the capture times of an agent whose clock is off by more than
  * AGENT_CLOCK_TOLERANCE_MS are moved onto the server's clock by a shift kept per agent (its offset
- * when first seen past the tolerance): one constant per agent, so the differences of its own times
- * stay exact. Agents within the tolerance (NTP-synchronised ones) keep their capture times as they are.
+ * when first seen past the tolerance). The shift serves timeouts and expiry only: PDD, AST and ACD
+ * are differences of the agent's own times (PacketMeta.agentTimeMs), since a backlog delivered in
+ * one burst (capture times advancing faster than arrival) moves the shift as a clock jump would.
+ * Agents within the tolerance (NTP-synchronised ones) keep their capture times as they are.
  *
  * An agent is its HEP capture id (chunk 0x000c), node name (0x0013) and the address it sends from
  * (a key of the datagram's or the TCP connection's source address and port): agents left at their

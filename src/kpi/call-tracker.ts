@@ -102,10 +102,15 @@ const DONE = 2;
 /** One leg: a call (inbound) or an attempt (outbound). */
 class Leg {
   state = PENDING;
-  /** First INVITE: PDD, AST (and by default ACD) run from here. */
+  /**
+   * First INVITE, on its capture agent's own clock (PacketMeta.agentTimeMs): PDD, AST (and by
+   * default ACD) run from here. Durations are differences of one agent's own capture times, never
+   * of the shifted timeline that timeouts use (an agent's backlog delivered in a burst moves the shift).
+   */
   readonly t0: number;
   /** Last (re-)sent INVITE: the timeout runs from here. */
   lastInvite: number;
+  /** The 2xx, on its agent's own clock (as t0). */
   answeredAt = 0;
   /** Lowest and newest CSeq of the leg's initial INVITE transactions. */
   readonly firstSeq: number;
@@ -132,6 +137,8 @@ class Leg {
   sibling: Leg | null = null;
   constructor(
     t: number,
+    /** `t` on the capture agent's own clock. */
+    own: number,
     seq: number,
     branch: string | null,
     /** Where its KPIs go. */
@@ -144,7 +151,7 @@ class Leg {
     readonly dst: string,
     readonly isCall: boolean,
   ) {
-    this.t0 = t;
+    this.t0 = own;
     this.lastInvite = t;
     this.firstSeq = seq;
     this.seq = seq;
@@ -361,6 +368,8 @@ export class CallTracker {
   private recentHead = 0;
   readonly scopes: Scopes;
   private nextSweep = -Infinity;
+  /** The message being fed, on its capture agent's own clock (durations are measured in it). */
+  private own = 0;
   private nextExpiry = -Infinity;
 
   constructor(
@@ -412,6 +421,7 @@ export class CallTracker {
   /** Feeds one parsed SIP message captured at `meta.timeMs`. Never throws on odd traffic. */
   onSip(msg: SipView, meta: PacketMeta): void {
     const t = meta.timeMs;
+    this.own = meta.agentTimeMs ?? t;
     if (t >= this.nextSweep) this.tick(t);
     const callId = msg.callId;
     const cseq = msg.cseq;
@@ -481,7 +491,7 @@ export class CallTracker {
     const c = customer === null ? null : this.scopes.get({ customer }, t);
     const d = this.destinationOf === null ? null : this.scopes.get({ destination: this.destinationOf(msg) }, t);
     const dc = this.dialogOf(dl, callId);
-    const leg = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), dc, '', '', true);
+    const leg = new Leg(t, this.own, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), dc, '', '', true);
     dc.call = leg;
     this.calls.pending.append(leg);
     this.sink.selfStat('calls_started', 1);
@@ -531,7 +541,7 @@ export class CallTracker {
     const scope: { carrier: string; destination?: string } = { carrier };
     const cd = this.destinationOf === null ? null : this.scopes.get({ carrier, destination: this.destinationOf(msg) }, t);
     const da = this.dialogOf(dl, callId);
-    const a = new Leg(t, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), da, branch, dst, false);
+    const a = new Leg(t, this.own, seq, msg.viaBranch, this.scopeList(this.scopes.get(scope, t), cd, null), da, branch, dst, false);
     a.call = call;
     da.addAttempt(a);
     this.attempts.pending.append(a);
@@ -607,7 +617,7 @@ export class CallTracker {
   }
 
   private end(table: LegTable, leg: Leg, t: number): void {
-    this.add(leg, K.ACD, (t - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
+    this.add(leg, K.ACD, (this.own - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
     this.finish(table, leg, table.answered, t);
   }
 
@@ -635,9 +645,9 @@ export class CallTracker {
     if (!leg.pddDone) this.pdd(leg, t);
     this.decide(leg, out, t);
     if (out.answered) {
-      this.add(leg, K.AST, t - leg.t0, t);
+      this.add(leg, K.AST, this.own - leg.t0, t);
       leg.state = ANSWERED;
-      leg.answeredAt = t;
+      leg.answeredAt = this.own;
       this.move(leg, table.pending, table.answered, t);
       if (table === this.attempts && leg.dialog.answered === null) leg.dialog.answered = leg;
     } else this.finish(table, leg, table.pending, t);
@@ -751,7 +761,7 @@ export class CallTracker {
 
   private pdd(leg: Leg, t: number): void {
     leg.pddDone = true;
-    this.add(leg, K.PDD, t - leg.t0, t);
+    this.add(leg, K.PDD, this.own - leg.t0, t);
   }
 
   private decide(leg: Leg, out: Outcome, t: number): void {

@@ -24,8 +24,13 @@ export interface CustomerSource {
 }
 
 export interface PacketMeta {
-  /** Capture time, Unix ms. */
+  /** Capture time, Unix ms (live: on the server's timeline, see AgentClocks). */
   readonly timeMs: number;
+  /**
+   * The capture agent's own time when `timeMs` was moved onto the server's timeline (its clock is
+   * off): PDD, AST and ACD are differences of these, exact however the agent's frames are delivered.
+   */
+  readonly agentTimeMs?: number | undefined;
   readonly srcIp: string;
   /** Destination address ('' or absent when the source does not say). */
   readonly dstIp?: string | undefined;

@@ -23,7 +23,8 @@ export interface PipelineOptions extends TrackerOptions {
    */
   onPacketTime?: (timeMs: number) => void;
   /**
-   * Live servers: the server's clock. Packet times stay the capture's (PDD, durations), and the
+   * Live servers: the server's clock. PDD, AST and ACD are differences of each capture agent's own
+   * times, whatever the delivery timing (late, bunched: an agent's backlog). The
    * timeouts and idle expiry that `tick(now)` runs are moved onto the packets' timeline: by how far
    * the newest packet's capture time was from its arrival. The times of a capture agent whose clock
    * is off by more than AGENT_CLOCK_TOLERANCE_MS (hours off, or a capture replayed with its old
@@ -182,7 +183,7 @@ export class SipPipeline {
       else {
         // an agent whose clock is off: its times onto the server's (see AgentClocks)
         const shift = this.agents!.shift(meta.nodeId, meta.nodeName, sender, meta.timeMs, arrival);
-        if (shift !== 0) meta = { ...meta, timeMs: meta.timeMs + shift };
+        if (shift !== 0) meta = { ...meta, timeMs: meta.timeMs + shift, agentTimeMs: meta.timeMs };
       }
       this.skew = arrival - meta.timeMs;
     }
