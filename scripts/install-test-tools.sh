@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, on Debian/Ubuntu, the programs some tests drive (run as root, or through sudo):
-# redis-server, promtool (package prometheus), prometheus-alertmanager, sipp (package sip-tester),
+# redis-server, promtool (package prometheus), prometheus-alertmanager and amtool, sipp (package sip-tester),
 # tcpdump, tshark, iproute2 (ip netns), chromium, kamailio; and gcc, which `npm ci` uses to build the
 # native UDP receiver (a test checks it was built; the benches' load generator is C too).
 # Installs only what is missing; prints what it found. `.ci/run` runs it before `npm test`.
@@ -10,7 +10,8 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v promtool >/dev/null || need+=(prometheus)
-command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+# prometheus-alertmanager brings amtool too (documented-configs.test.ts runs amtool check-config)
+{ command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null; } || need+=(prometheus-alertmanager)
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tshark >/dev/null || need+=(tshark)

@@ -12,15 +12,16 @@ import type { AlertRule } from './rules.ts';
  *   (or `=~"<match>"`), the others `=""` (an absent label reads as empty);
  * - `clear` (hysteresis) keeps an alert firing while the value has not got back past `clear`:
  *   `X < below or (X < clear and on(...) ALERTS{alertname, alertstate="firing"})`;
- * - `for`, `severity` and `labels` as they are. `min_samples` has no PromQL form (sample counts are
- *   not exported): give the KPI profiles `min_samples` instead, under which a series is absent.
+ * - `min_samples` N of a KPI rule: `... and on(...) sipstats_kpi_samples{same view} >= N` (the
+ *   samples in the window behind each KPI; a KPI of an empty window is not exported at all);
+ * - `for`, `severity` and `labels` as they are.
  * Alerts resolve in Prometheus when their series goes absent; sipstats holds them (docs/alerts.md).
  */
 
 const q = (s: string) => JSON.stringify(s);
 
-/** The series selector of a rule. */
-export function ruleSelector(r: AlertRule, ns = 'sipstats'): { selector: string; on: string[] } {
+/** The series selector of a rule (and, for a KPI rule, the selector of its sample counts). */
+export function ruleSelector(r: AlertRule, ns = 'sipstats'): { selector: string; on: string[]; samples?: string } {
   const t = r.target;
   if (t.type === 'kpi') {
     const m: string[] = [`kpi=${q(t.kpi)}`, `window=${q(t.window)}`];
@@ -32,7 +33,7 @@ export function ruleSelector(r: AlertRule, ns = 'sipstats'): { selector: string;
         on.push(d.name);
       } else m.push(`${d.name}=""`);
     }
-    return { selector: `${ns}_kpi{${m.join(',')}}`, on };
+    return { selector: `${ns}_kpi{${m.join(',')}}`, on, samples: `${ns}_kpi_samples{${m.join(',')}}` };
   }
   if (t.type === 'group') return { selector: `{__name__=~${q(`${ns}_.+`)},group=${q(t.group)}}`, on: ['__name__', 'group', 'stat'] };
   const colon = t.name.indexOf(':');
@@ -46,11 +47,13 @@ export function ruleSelector(r: AlertRule, ns = 'sipstats'): { selector: string;
 
 /** The PromQL expression of a rule. */
 export function ruleExpr(r: AlertRule, ns = 'sipstats'): string {
-  const { selector, on } = ruleSelector(r, ns);
+  const { selector, on, samples } = ruleSelector(r, ns);
   const cmp = r.op === 'below' ? '<' : '>';
-  const main = `${selector} ${cmp} ${r.threshold}`;
+  // (`and` binds tighter than `or`, comparisons tighter than both)
+  const enough = samples !== undefined && r.minSamples > 0 ? ` and on(${on.join(', ')}) ${samples} >= ${r.minSamples}` : '';
+  const main = `${selector} ${cmp} ${r.threshold}${enough}`;
   if (r.clear === r.threshold) return main;
-  return `${main}\nor\n(${selector} ${cmp} ${r.clear} and on(${on.join(', ')}) ALERTS{alertname=${q(r.name)}, alertstate="firing"})`;
+  return `${main}\nor\n(${selector} ${cmp} ${r.clear} and on(${on.join(', ')}) ALERTS{alertname=${q(r.name)}, alertstate="firing"}${enough})`;
 }
 
 /** A Prometheus rule file (YAML) with one alerting rule per sipstats rule. */
@@ -65,7 +68,7 @@ export function prometheusRulesYaml(rules: readonly AlertRule[], opts: { group?:
       labels: { severity: r.severity, ...r.labels },
       annotations: {
         summary: `${what}${who} is {{ $value }}, ${r.op} ${r.threshold}`,
-        ...(r.minSamples > 0 ? { min_samples: `sipstats evaluates this rule only on windows of at least ${r.minSamples} samples` } : {}),
+        ...(r.minSamples > 0 ? { min_samples: `only on windows of at least ${r.minSamples} samples (sipstats_kpi_samples), as sipstats evaluates it` } : {}),
         ...r.annotations,
       },
     };

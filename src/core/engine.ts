@@ -488,9 +488,13 @@ export class StatsEngine {
   /** Visits every statistic with its current value (exporters, snapshots, dashboard). */
   forEachStat(cb: (v: StatView) => void): void {
     const t = this.clock();
+    const cell: { v: number | null; n: number | null } = { v: null, n: null };
     for (const s of this.all()) {
       if (s.kind === StatKind.Counter) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
-      else cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: s.profile.read(s, t), labels: s.labels });
+      else {
+        s.profile.readWithCount(s, t, cell);
+        cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: cell.v, samples: cell.n, labels: s.labels });
+      }
     }
   }
 

@@ -63,6 +63,11 @@ export interface StatView {
   readonly profile?: string;
   /** Current value; null = not enough data (min_samples). */
   readonly value: number | null;
+  /**
+   * Series only: the samples in the window behind `value` (0: an empty window, whose value is
+   * OpenSIPS' 0), or null when neither the profile (min_samples) nor the algorithm's parts tell.
+   */
+  readonly samples?: number | null;
   /** Series only: its labels (see SeriesLabels). */
   readonly labels?: SeriesLabels | null;
 }

@@ -8,7 +8,10 @@ import type { KpiIdentity } from '../kpi/catalogue.ts';
  * - a `/no_reset` counter or a series → `sipstats_name{group="grp"} v`, TYPE gauge;
  * - a call KPI series (one the KPI catalogue labelled: src/kpi/catalogue.ts) →
  *   `sipstats_kpi{kpi="ASR",window="10m",customer="acme",group="stats_10m"} v`, with `carrier` and/or
- *   `destination` labels instead of `customer` for those views (all traffic: `customer=""`);
+ *   `destination` labels instead of `customer` for those views (all traffic: `customer=""`), and
+ *   beside it the samples in its window, `sipstats_kpi_samples{...same labels}` n; a KPI whose
+ *   window holds no sample is left out (the MI answers OpenSIPS' 0 for it: Prometheus would read a
+ *   false 0, and rules on it would fire for a carrier that has no traffic);
  * - a null value (`min_samples` not reached) is left out.
  * Metric names keep only `[a-zA-Z0-9_]` (':' too is replaced: promtool's linter refuses it), a
  * lower-to-upper case step gets a '_' (`activeCalls` → `active_Calls`, the linter refuses camelCase),
@@ -55,6 +58,8 @@ interface Entry {
   gen: number;
   /** Where it was in the last scrape's order (see `order`). */
   at: number;
+  /** A KPI series' second line: its sample count (`sipstats_kpi_samples`). */
+  readonly twin: Entry | undefined;
 }
 
 type Lookup = (cb: (v: StatView) => void) => void;
@@ -137,8 +142,24 @@ export class PrometheusSerializer {
     let k = 0;
     /** The families of this scrape, in the order their first statistic came (as a fresh serializer writes them). */
     const touched: Family[] = [];
+    const add = (e: Entry, value: number) => {
+      const f = e.family;
+      if (f.gen !== gen) {
+        f.gen = gen;
+        f.count = 0;
+        f.header = e.header;
+        size += f.header.length;
+        touched.push(f);
+      }
+      f.entries[f.count] = e;
+      f.values[f.count++] = value;
+      size += e.len + VALUE_MAX + 1;
+    };
     forEach((v) => {
-      if (v.value === null) return;
+      const value = v.value;
+      const n = v.samples;
+      // nothing to write: no value, and no sample count a KPI line would carry
+      if (value === null && (n === undefined || n === null || v.labels?.kpi === undefined)) return;
       let e: Entry | undefined = order[k];
       if (e !== undefined && e.name === v.name && e.group === v.group && e.kind === v.kind) k++;
       else {
@@ -158,17 +179,13 @@ export class PrometheusSerializer {
       next[seen] = e;
       seen++;
       e.gen = gen;
-      const f = e.family;
-      if (f.gen !== gen) {
-        f.gen = gen;
-        f.count = 0;
-        f.header = e.header;
-        size += f.header.length;
-        touched.push(f);
+      const twin = e.twin;
+      if (twin === undefined) add(e, value!);
+      else {
+        // a KPI: its value unless its window is empty, and its sample count when known
+        if (value !== null && n !== 0) add(e, value);
+        if (n !== undefined && n !== null) add(twin, n);
       }
-      f.entries[f.count] = e;
-      f.values[f.count++] = v.value;
-      size += e.len + VALUE_MAX + 1;
     });
     const tail = extra === '' ? 0 : Buffer.byteLength(extra);
     // sized for the longest value text; the bytes written are returned
@@ -221,7 +238,10 @@ export class PrometheusSerializer {
       const [f, header] = this.family(name, 'gauge', 'Call KPIs by kpi, window and customer, carrier and/or destination (customer="" alone: all traffic)');
       let labels = '';
       for (const [k, x] of Object.entries(identityLabels(v.labels as unknown as KpiIdentity))) labels += `${k}="${escapeLabelValue(x)}",`;
-      return this.entry(v, f, header, `${name}{${labels}${group}} `);
+      const samples = `${this.ns}_kpi_samples`;
+      const [sf, sheader] = this.family(samples, 'gauge', 'Samples in the window behind each sipstats_kpi value: calls, attempts, calls timed (docs/metrics.md); 0 when the window is empty and the KPI is left out');
+      const twin = this.entry(v, sf, sheader, `${samples}{${labels}${group}} `, undefined);
+      return this.entry(v, f, header, `${name}{${labels}${group}} `, twin);
     }
     const base = `${this.ns}_${sanitizeMetricName(v.name)}`;
     let name: string;
@@ -239,11 +259,11 @@ export class PrometheusSerializer {
     const exact = v.kind === 'counter' ? `${this.ns}_${v.name}_total` : `${this.ns}_${v.name}`;
     const stat = name === exact ? '' : `,stat="${escapeLabelValue(v.name)}"`;
     const [family, header] = this.family(name, type, help);
-    return this.entry(v, family, header, `${name}{${group}${stat}} `);
+    return this.entry(v, family, header, `${name}{${group}${stat}} `, undefined);
   }
 
   /** A statistic's entry, its constant text written into the arena (UTF-8). */
-  private entry(v: StatView, family: Family, header: Buffer, text: string): Entry {
+  private entry(v: StatView, family: Family, header: Buffer, text: string, twin: Entry | undefined): Entry {
     const room = 3 * text.length; // (UTF-8 takes at most 3 bytes per UTF-16 unit)
     if (this.arenaTop + room > this.arena.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * this.arena.length, this.arenaTop + room));
@@ -253,7 +273,7 @@ export class PrometheusSerializer {
     const at0 = this.arenaTop;
     const len = this.arena.write(text, at0, 'utf8');
     this.arenaTop += len;
-    return { group: v.group, name: v.name, kind: v.kind, family, at0, len, header, gen: 0, at: -1 };
+    return { group: v.group, name: v.name, kind: v.kind, family, at0, len, header, gen: 0, at: -1, twin };
   }
 
   private sweep(gen: number): void {
@@ -264,7 +284,7 @@ export class PrometheusSerializer {
     for (const [g, byName] of this.cache) {
       for (const [n, e] of byName) {
         if (e.gen !== gen) byName.delete(n);
-        else live += e.len;
+        else live += e.len + (e.twin?.len ?? 0);
       }
       if (byName.size === 0) this.cache.delete(g);
       else this.cached += byName.size;
@@ -272,11 +292,12 @@ export class PrometheusSerializer {
     this.arena = Buffer.allocUnsafe(Math.max(64 * 1024, Math.ceil(live * 1.5)));
     this.arenaTop = 0;
     for (const byName of this.cache.values())
-      for (const e of byName.values()) {
-        old.copy(this.arena, this.arenaTop, e.at0, e.at0 + e.len);
-        e.at0 = this.arenaTop;
-        this.arenaTop += e.len;
-      }
+      for (const e of byName.values())
+        for (let x: Entry | undefined = e; x !== undefined; x = x.twin) {
+          old.copy(this.arena, this.arenaTop, x.at0, x.at0 + x.len);
+          x.at0 = this.arenaTop;
+          this.arenaTop += x.len;
+        }
     for (const [n, f] of this.families) if (f.gen !== gen) this.families.delete(n);
   }
 }
