@@ -181,6 +181,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       outcomes: i.tracker.outcomes,
       acdFrom: i.tracker.acdFrom,
       maxCustomers: i.tracker.maxCustomers,
+      percentiles: i.tracker.percentiles,
     });
     const acc = new AccKpiFeeder(pipeline.sink, accOptions(ingest));
     const events = ingest.events === null ? null : await listenOpensipsEvents(ingest.events, acc, stats.engine);

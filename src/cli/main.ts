@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { TRACKER_DEFAULTS } from '../kpi/call-tracker.ts';
+import { HEADLINE_KPI } from '../kpi/catalogue.ts';
 import { callMi, miParams } from '../mi/client.ts';
 import { ConfigError } from '../errors.ts';
 import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
@@ -52,7 +53,7 @@ commands:
                      ({"statistics": [...]} split on spaces); else positional, the
                      commands taking statistics names (get_statistics, get_history,
                      cluster_get_statistics, ...) taking every ARG as one array:
-                     [["ASR","stats_10m:"]] (get_history: points=N beside it)
+                     [["${HEADLINE_KPI.name}","stats_10m:"]] (get_history: points=N beside it)
   replay FILE        KPIs of a pcap/pcapng capture (UDP SIP, HEP-in-UDP), on the capture's clock
     --json           print what get_statistics all returns at the end of the capture
     --config FILE    profiles (default: the embedded KPI profiles)

@@ -9,6 +9,7 @@ import { parseCarrierKey, PrefixTable } from '../kpi/dimensions.ts';
 import type { CarrierKey, DestinationOptions } from '../kpi/dimensions.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { OutcomeTable } from '../kpi/outcomes.ts';
+import { OUTCOME_KPIS, outcomeKey } from '../kpi/catalogue.ts';
 import type { OutcomeRule } from '../kpi/outcomes.ts';
 import { isPlainObject, parseListen, show } from './schema.ts';
 import type { ListenAddress } from './schema.ts';
@@ -188,7 +189,7 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
     else tracker.customer = c;
   }
   if (k.outcomes !== undefined) {
-    if (!Array.isArray(k.outcomes)) bad('kpi.outcomes', 'must be a list of { codes, asr, ner, ccr }');
+    if (!Array.isArray(k.outcomes)) bad('kpi.outcomes', `must be a list of { ${['codes', ...OUTCOME_KPIS.map(outcomeKey)].join(', ')} }`);
     else {
       const rules = k.outcomes as OutcomeRule[];
       const p = OutcomeTable.validate(rules);

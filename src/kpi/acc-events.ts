@@ -3,7 +3,7 @@ import { sanitizeDimensionValue, WINDOWS } from './catalogue.ts';
 import type { WindowDef } from './catalogue.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable } from './outcomes.ts';
 import type { OutcomeRule } from './outcomes.ts';
-import { K, Scopes } from './scopes.ts';
+import { K, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 import { TRACKER_DEFAULTS } from './call-tracker.ts';
 
@@ -21,6 +21,8 @@ export interface AccOptions {
   /** ACD from the INVITE (set-up + duration, default) or from the answer (duration). */
   acdFrom?: 'invite' | 'answer';
   maxCustomers?: number;
+  /** Feed the percentiles (catalogue `of`: AST_p95 beside AST), as the call tracker's option of that name. Default true. */
+  percentiles?: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ export class AccKpiFeeder {
   private customerParam!: string;
   private setupMsParam!: string;
   private acdFromAnswer!: boolean;
+  private percentiles!: boolean;
 
   constructor(
     private readonly sink: KpiSink,
@@ -53,6 +56,7 @@ export class AccKpiFeeder {
     this.customerParam = opts.customerParam ?? 'customer';
     this.setupMsParam = opts.setupMsParam ?? 'setuptime_ms';
     this.acdFromAnswer = opts.acdFrom === 'answer';
+    this.percentiles = opts.percentiles ?? TRACKER_DEFAULTS.percentiles;
   }
 
   /** Returns false (and counts it) for events that are not accounting events or lack what they need. */
@@ -85,12 +89,16 @@ export class AccKpiFeeder {
     const t = 0; // accounting scopes never expire (idleMs 0): their time is not needed
     const scopes: ScopeHandles[] = [this.scopes.all];
     if (cust !== null) scopes.push(this.scopes.get({ customer: cust }, t));
+    // a value, and the percentiles that rank it (catalogue `of`): as the call tracker feeds them
+    const pct = this.percentiles ? PERCENTILES_OF : null;
     const add = (k: number, v: number) => {
-      for (const sc of scopes) sc.add(k, v, t);
+      for (const sc of scopes) {
+        sc.add(k, v, t);
+        if (pct !== null) for (const p of pct[k]) sc.add(p, v, t);
+      }
     };
-    if (out.asr) add(K.ASR, out.asr);
-    if (out.ner) add(K.NER, out.ner);
-    if (out.ccr) add(K.CCR, out.ccr);
+    const w = out.weights;
+    for (let i = 0; i < w.length; i++) if (w[i] !== 0) add(OUTCOME_INDEX[i], w[i]);
     if (e.name === 'E_ACC_CDR') {
       const ms = num(p[this.setupMsParam]);
       const setup = ms !== null ? ms / 1000 : num(p.setuptime);

@@ -9,7 +9,7 @@ import { carrierExtractor, DEFAULT_CARRIER_KEY, destinationExtractor } from './d
 import type { CarrierKey, DestinationOptions } from './dimensions.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable, TIMEOUT } from './outcomes.ts';
 import type { Outcome, OutcomeRule } from './outcomes.ts';
-import { K, Scopes } from './scopes.ts';
+import { K, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 
 export type { KpiSink } from './scopes.ts';
@@ -94,6 +94,9 @@ export const TRACKER_DEFAULTS: Defaults = {
   percentiles: true,
   acdFrom: 'invite',
 };
+
+/** No percentile to feed. */
+const NONE: readonly number[] = [];
 
 const PENDING = 0;
 const ANSWERED = 1;
@@ -765,19 +768,18 @@ export class CallTracker {
   }
 
   private decide(leg: Leg, out: Outcome, t: number): void {
-    if (out.asr !== 0) this.add(leg, K.ASR, out.asr, t);
-    if (out.ner !== 0) this.add(leg, K.NER, out.ner, t);
-    if (out.ccr !== 0) this.add(leg, K.CCR, out.ccr, t);
+    const w = out.weights;
+    for (let i = 0; i < w.length; i++) if (w[i] !== 0) this.add(leg, OUTCOME_INDEX[i], w[i], t);
     if (this.isPlatform !== null && leg.isCall) this.add(leg, K.FOR, leg.attempts > 1 ? 1 : -1, t);
   }
 
-  /** One KPI value to every window of every scope of the leg (and its percentile, for PDD and AST). */
+  /** One KPI value to every window of every scope of the leg (and the percentiles that rank it: catalogue `of`). */
   private add(leg: Leg, k: number, v: number, t: number): void {
-    const p95 = this.opt.percentiles ? (k === K.PDD ? K.PDD_p95 : k === K.AST ? K.AST_p95 : -1) : -1;
+    const pct = this.opt.percentiles ? PERCENTILES_OF[k] : NONE;
     const now = this.sink.now();
     for (const s of leg.scopes) {
       s.add(k, v, t, now);
-      if (p95 >= 0) s.add(p95, v, t, now);
+      for (let i = 0; i < pct.length; i++) s.add(pct[i], v, t, now);
     }
   }
 }

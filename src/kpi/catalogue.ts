@@ -22,16 +22,21 @@ export interface KpiDef {
   readonly better: 'higher' | 'lower';
   /** What the sample count of this KPI counts (dashboard text). */
   readonly samples: string;
-  /** For a percentile: the KPI whose values it ranks (fed together). */
+  /** For a percentile: the KPI whose values it ranks (every feeder of that KPI feeds it too). */
   readonly of?: string;
+  /**
+   * A ratio the reply-code outcome table decides: each rule of `kpi.outcomes` gives it a weight
+   * (+1, −1 or 0) under its name in lower case (`asr`), and every feeder of outcomes feeds it.
+   */
+  readonly outcome?: true;
   /** Shown as a card and a chart (true), or only in tables (false). */
   readonly card: boolean;
 }
 
 export const KPIS: readonly KpiDef[] = Object.freeze([
-  { name: 'ASR', unit: '%', kind: 'ratio', title: 'Answer-seizure ratio', better: 'higher', samples: 'calls', card: true },
-  { name: 'NER', unit: '%', kind: 'ratio', title: 'Network effectiveness ratio', better: 'higher', samples: 'calls', card: true },
-  { name: 'CCR', unit: '%', kind: 'ratio', title: 'Call completion ratio', better: 'higher', samples: 'calls', card: true },
+  { name: 'ASR', unit: '%', kind: 'ratio', title: 'Answer-seizure ratio', better: 'higher', samples: 'calls', card: true, outcome: true },
+  { name: 'NER', unit: '%', kind: 'ratio', title: 'Network effectiveness ratio', better: 'higher', samples: 'calls', card: true, outcome: true },
+  { name: 'CCR', unit: '%', kind: 'ratio', title: 'Call completion ratio', better: 'higher', samples: 'calls', card: true, outcome: true },
   { name: 'PDD', unit: 'ms', kind: 'average', title: 'Post-dial delay', better: 'lower', samples: 'calls timed', card: true },
   { name: 'AST', unit: 'ms', kind: 'average', title: 'Answer seizure time', better: 'lower', samples: 'answered calls', card: true },
   { name: 'ACD', unit: 's', kind: 'average', title: 'Average call duration', better: 'higher', samples: 'ended calls', card: true },
@@ -42,6 +47,20 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
 ] as const satisfies readonly KpiDef[]);
 
 export type KpiName = (typeof KPIS)[number]['name'];
+
+/** The ratios the reply-code outcome table decides, in catalogue order (its columns). */
+export const OUTCOME_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.outcome === true));
+
+/** The column of an outcome KPI in `kpi.outcomes` rules: its name in lower case (`asr`). */
+export const outcomeKey = (k: KpiDef): string => k.name.toLowerCase();
+
+/** The percentiles that rank a KPI's values (catalogue `of`), for each KPI. */
+export function percentilesOf(k: KpiDef): KpiDef[] {
+  return KPIS.filter((p) => p.kind === 'percentile' && p.of === k.name);
+}
+
+/** The KPI the dashboard's heat map and overview lead with (the first card ratio). */
+export const HEADLINE_KPI: KpiDef = KPIS.find((k) => k.kind === 'ratio' && k.card)!;
 
 /** A profile line, in OpenSIPS `stat_series_profile` syntax after the name. */
 interface ProfileLine {

@@ -1,17 +1,14 @@
 import { SipstatsError } from '../errors.ts';
+import { OUTCOME_KPIS, outcomeKey } from './catalogue.ts';
 
 /**
  * The reply-code → KPI outcome table (docs/kpis.md), configurable. Each rule gives the weights a call
- * decided by that code adds to ASR, NER and CCR (+1 success, −1 failure). The first rule whose
+ * decided by that code adds to each outcome ratio of the catalogue (OUTCOME_KPIS: ASR, NER, CCR),
+ * +1 success, −1 failure, 0 not counted, under the KPI's name in lower case. The first rule whose
  * codes match wins; `timeout` is the pseudo-code of a call that got no final reply in time.
  */
-export interface OutcomeRule {
-  /** e.g. "200-299", "486,408", "timeout". */
-  readonly codes: string;
-  readonly asr: 1 | -1 | 0;
-  readonly ner: 1 | -1 | 0;
-  readonly ccr: 1 | -1 | 0;
-}
+export type OutcomeWeight = 1 | -1 | 0;
+export type OutcomeRule = { readonly codes: string } & { readonly [outcomeKey: string]: OutcomeWeight | string };
 
 /** The default definitions (docs/kpis.md). */
 export const DEFAULT_OUTCOMES: readonly OutcomeRule[] = Object.freeze([
@@ -23,9 +20,8 @@ export const DEFAULT_OUTCOMES: readonly OutcomeRule[] = Object.freeze([
 ]);
 
 export interface Outcome {
-  readonly asr: number;
-  readonly ner: number;
-  readonly ccr: number;
+  /** The weight of each outcome KPI, in OUTCOME_KPIS order. */
+  readonly weights: readonly number[];
   readonly answered: boolean;
 }
 
@@ -41,7 +37,7 @@ export class OutcomeTable {
     for (let code = 0; code < 700; code++) {
       if (code !== TIMEOUT && code < 200) continue;
       const r = rules.find((x) => matches(x.codes, code));
-      if (r !== undefined) this.byCode[code] = Object.freeze({ asr: r.asr, ner: r.ner, ccr: r.ccr, answered: code >= 200 && code < 300 });
+      if (r !== undefined) this.byCode[code] = Object.freeze({ weights: Object.freeze(OUTCOME_KPIS.map((k) => r[outcomeKey(k)] as number)), answered: code >= 200 && code < 300 });
     }
   }
 
@@ -59,7 +55,7 @@ export class OutcomeTable {
         const m = /^(\d{3})(?:-(\d{3}))?$/.exec(p);
         if (!m || Number(m[1]) < 200 || Number(m[2] ?? m[1]) > 699 || Number(m[2] ?? m[1]) < Number(m[1])) out.push(`rule ${i}: bad code range '${p}' (200..699 or 'timeout')`);
       }
-      for (const k of ['asr', 'ner', 'ccr'] as const) if (![1, -1, 0].includes(r[k])) out.push(`rule ${i}: ${k} must be 1, -1 or 0`);
+      for (const k of OUTCOME_KPIS.map(outcomeKey)) if (![1, -1, 0].includes(r[k] as number)) out.push(`rule ${i}: ${k} must be 1, -1 or 0`);
     });
     return out;
   }

@@ -1,6 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
-import { DIMENSIONS, identify, identityOf, KPIS, profileOf, seriesName, WINDOWS } from './catalogue.ts';
+import { DIMENSIONS, identify, identityOf, KPIS, OUTCOME_KPIS, percentilesOf, profileOf, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
@@ -29,6 +29,12 @@ export interface KpiSink {
 
 /** Index of a catalogue KPI (handles are laid out KPI-major). */
 export const K = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
+
+/** The index of each outcome KPI (catalogue OUTCOME_KPIS order: an Outcome's weights). */
+export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => K[k.name]);
+
+/** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
+export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => K[p.name]));
 
 /** Location-table entries that are not a local index: no series yet (or removed); a series this scope does not own (see ScopeHandles). */
 const EMPTY = -1;

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { Route, RouteContext } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind, statKey } from '../core/stat.ts';
-import { DIMENSION_VALUE_RE, DIMENSIONS, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
+import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
 import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
 import type { HistoryRecorder } from '../core/history.ts';
 
@@ -139,8 +139,9 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
     if (w === undefined) continue;
     const cells = Object.entries(w.carrierDestinations);
     if (cells.length <= maxCells) continue;
-    const asr = KPI_INDEX.get('ASR')!;
-    cells.sort((a, b) => (b[1].n[asr] ?? 0) - (a[1].n[asr] ?? 0));
+    // the busiest cells (most samples of the headline KPI) are kept
+    const head = KPI_INDEX.get(HEADLINE_KPI.name)!;
+    cells.sort((a, b) => (b[1].n[head] ?? 0) - (a[1].n[head] ?? 0));
     w.carrierDestinations = Object.fromEntries(cells.slice(0, maxCells));
     w.carrierDestinationsOmitted = cells.length - maxCells;
   }

@@ -72,3 +72,24 @@ test('the core reads no clock and sets no timer', () => {
   const bad = files(join(SRC, 'core')).filter((f) => /Date\.now\(|setTimeout|setInterval|performance\.now|new Date\(/.test(readFileSync(f, 'utf8')));
   assert.deepEqual(bad.map((f) => relative(SRC, f)), []);
 });
+
+test('no KPI name is spelled as a string literal outside the catalogue (a KPI is one row there plus its feeder)', async () => {
+  const { KPIS } = await import('../../src/kpi/catalogue.ts');
+  const names = new Set(KPIS.map((k) => k.name));
+  const problems: string[] = [];
+  const all = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? all(p) : /\.(ts|js|mjs|html)$/.test(p) ? [p] : [];
+    });
+  for (const f of all(SRC)) {
+    if (relative(SRC, f) === join('kpi', 'catalogue.ts')) continue;
+    // comments may name KPIs (examples in documentation); code may not
+    const code = readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+    for (const m of code.matchAll(/(['"`])([A-Za-z0-9_]+)\1/g)) if (names.has(m[2])) problems.push(`${relative(SRC, f)}: ${m[0]}`);
+  }
+  assert.deepEqual(problems, []);
+});
