@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Builds the native modules with the system's C compiler and Node's own headers. Part of
-// `npm run build` (so of `npm ci`). Both are optional: when one cannot be built (no compiler, no
+// `npm run build` (so of `npm ci`). All are optional: when one cannot be built (no compiler, no
 // headers, not Linux), it says so and sipstats does the same in JavaScript; the build does not fail.
 //  - native/udp-recv.c -> native/build/udp-recv.node: the UDP receiver (recvmmsg on a thread of
 //    its own); without it UDP is read by a JavaScript thread (src/ingest/hep-udp.ts).
 //  - native/sip-index.c -> native/build/sip-index.node: the frame indexer (the fast path of HEP
 //    decoding and SIP parsing); without it the JavaScript decoder and parser read every frame.
+//  - native/file-lock.c -> native/build/file-lock.node: flock(2) for the data directory's lock,
+//    which the kernel drops when the process dies; without it the lock is a PID file
+//    (src/persist/dir-lock.ts, docs/persistence.md: its limits).
 // buildNative() is also what test/integration/native-stale.test.ts builds an old module with.
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const NATIVE_MODULES = [
   { name: 'udp-recv', linuxOnly: 'recvmmsg is Linux only', without: 'UDP will be read by a JavaScript thread', flags: ['-pthread'] },
   { name: 'sip-index', without: 'HEP frames will be decoded and parsed in JavaScript only', flags: [] },
+  { name: 'file-lock', without: 'the data directory will be locked with a PID file (docs/persistence.md: its limits)', flags: [] },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { createStats } from '../index.ts';
 import type { Stats } from '../index.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../errors.ts';
+import { dirLockKind } from '../persist/dir-lock.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
@@ -205,6 +206,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     print(`dashboard: ${url}/`);
     if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by ${hep.udp.receiver === 'native' ? 'the native receiver' : `a JavaScript thread: ${nativeUdp().why}`}; frames read by ${indexer.indexer !== null ? 'the native frame indexer, JavaScript for the rest' : `JavaScript only: ${indexer.why}`})`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
+    if (persistence !== null) print(`data directory locked with ${dirLockKind().why}`);
     if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
 
     let closing: Promise<void> | undefined;

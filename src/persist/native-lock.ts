@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The native file lock's API (native/file-lock.c, built by scripts/build-native.mjs): flock(2) on a
+ * file descriptor opened by JavaScript. Used by src/persist/dir-lock.ts for the data directory.
+ */
+export interface NativeLock {
+  /** flock(fd, LOCK_EX | LOCK_NB): 0, or the errno's name ("EWOULDBLOCK": held by another open file). */
+  lock(fd: number): 0 | string;
+  /** flock(fd, LOCK_UN): 0, or the errno's name. */
+  unlock(fd: number): 0 | string;
+  /** The version of this API the module was built with (FILE_LOCK_API). */
+  readonly api?: number;
+}
+
+/** The API version this source speaks (FILE_LOCK_API in native/file-lock.c). */
+const API = 1;
+
+let loaded: { native: NativeLock | null; why: string } | undefined;
+
+/**
+ * The native file lock, or null with the reason it is not there (not built: no C compiler or
+ * headers at install; built from another source; turned off with SIPSTATS_NATIVE_LOCK=0). The same
+ * relative path from src/persist and dist/persist.
+ */
+export function nativeLock(): { native: NativeLock | null; why: string } {
+  if (loaded !== undefined) return loaded;
+  if (process.env.SIPSTATS_NATIVE_LOCK === '0') return (loaded = { native: null, why: 'native file lock turned off (SIPSTATS_NATIVE_LOCK=0)' });
+  try {
+    const m = createRequire(import.meta.url)('../../native/build/file-lock.node') as NativeLock;
+    loaded = m.api === API ? { native: m, why: 'native file lock (flock)' } : { native: null, why: 'native file lock built from another source: rebuild it with `npm run build`' };
+  } catch (e) {
+    loaded = { native: null, why: `native file lock not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
+  }
+  return loaded;
+}
