@@ -5,12 +5,13 @@
  * HEP/UDP rate sustained with zero loss (the C load generator on 127.0.0.1 at fixed rates), native
  * receiver against the JavaScript-thread fallback.
  */
+import { inflatePayload } from '../src/ingest/inflate.ts';
 // @ts-expect-error hep-js ships no type declarations
 import hepjsModule from 'hep-js';
 import { createStats } from '../src/index.ts';
 import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
 import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
-import { hepFrameHandler, udpCounted } from '../src/ingest/ingest.ts';
+import { udpCounted } from '../src/ingest/ingest.ts';
 import { listenUdp } from '../src/ingest/hep-udp.ts';
 import type { UdpReceiver } from '../src/ingest/hep-udp.ts';
 import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
@@ -75,7 +76,7 @@ export function pipelineRate(): BenchResult[] {
   const MSGS = CALLS * 7;
   let now = 1_795_508_400_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER });
+  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER, inflate: inflatePayload });
   let callNo = 0;
   // the frames are made before the clock starts (patched copies in a FrameBatch): the timed part is
   // the pipeline alone, reading frames from memory as it reads the datagrams a receiver hands it;
@@ -102,7 +103,7 @@ export function pipelineRate(): BenchResult[] {
       const { batch, first } = batchOf();
       return () => {
         for (let c = 0, i = 0; c < CALLS; c++) {
-          for (let m = 0; m < 7; m++) pipe.onHep(batch.frame(i++));
+          for (let m = 0; m < 7; m++) pipe.onFrame(batch.frame(i++));
           if (((first + c) & 1023) === 0) now += 1;
         }
       };
@@ -133,13 +134,13 @@ function bytesPerCall(): BenchResult[] {
   const N = 100_000;
   let now = 1_795_508_400_000;
   const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-  const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, indexer: INDEXER });
+  const pipe = new SipPipeline(stats.engine, { maxCalls: 1_000_000, indexer: INDEXER, inflate: inflatePayload });
   // warm: customers and series exist before measuring
   for (let n = 0; n < 20; n++) {
     patch(T.frames[0], 9_000_000 + n, T.idAt[0]);
     patch(T.frames[0], 9_000_000 + n, T.brAt[0]);
     T.frames[0][T.custAt + 2] = 48 + (n % 10);
-    pipe.onHep(T.frames[0]);
+    pipe.onFrame(T.frames[0]);
   }
   gc();
   const before = process.memoryUsage().heapUsed;
@@ -147,7 +148,7 @@ function bytesPerCall(): BenchResult[] {
     patch(T.frames[0], n, T.idAt[0]);
     patch(T.frames[0], n, T.brAt[0]);
     T.frames[0][T.custAt + 2] = 48 + (n % 10);
-    pipe.onHep(T.frames[0]);
+    pipe.onFrame(T.frames[0]);
   }
   gc();
   const bytes = (process.memoryUsage().heapUsed - before) / N;
@@ -167,8 +168,8 @@ export function pacedFrames(): PacedFrame[] {
  */
 export async function zeroLossRate(receiver: UdpReceiver, frames: PacedFrame[], options: PipelineOptions = {}): Promise<{ best: number; tried: string[]; pipe: SipPipeline }> {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER, ...options });
-  const udp = await listenUdp('127.0.0.1', 0, hepFrameHandler(pipe, stats.engine), { ...udpCounted(stats.engine), receiver });
+  const pipe = new SipPipeline(stats.engine, { indexer: INDEXER, inflate: inflatePayload, ...options });
+  const udp = await listenUdp('127.0.0.1', 0, (f, sender) => pipe.onFrame(f, sender), { ...udpCounted(stats.engine), receiver });
   let best = 0;
   const tried: string[] = [];
   const per = frames.length;

@@ -24,6 +24,8 @@ export const ERRORS = {
   E_READ_ONLY: { mi: 403, title: 'Forbidden' },
   E_CLUSTER_UNAVAILABLE: { mi: 503, title: 'Cluster values unavailable' },
   E_DATA_DIR_LOCKED: { mi: 500, title: 'Data directory in use' },
+  // a listener (HTTP, HEP, OpenSIPS events) that cannot bind: the message names it and its address
+  E_LISTEN: { mi: 500, title: 'Cannot listen' },
   // snapshots (reported at start; the file is moved aside, never deleted)
   E_SNAPSHOT_MAGIC: { mi: 500, title: 'Not a sipstats snapshot' },
   E_SNAPSHOT_VERSION: { mi: 500, title: 'Snapshot format version not supported' },
@@ -81,6 +83,24 @@ export class ConfigError extends SipstatsError {
     );
     this.issues = issues;
   }
+}
+
+/** What a bind failure's errno means, in the words of the message. */
+const BIND_ERRNO: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'address not available on this host',
+};
+
+/**
+ * A listener that cannot bind, named with its address: `HEP listener 127.0.0.1:9060 (UDP): address
+ * already in use`. `details.errno` keeps the system code (EADDRINUSE, ...).
+ */
+export function listenError(listener: string, host: string, port: number, e: unknown, transport?: 'UDP' | 'TCP'): SipstatsError {
+  const errno = (e as NodeJS.ErrnoException | null)?.code;
+  const what = (errno !== undefined ? BIND_ERRNO[errno] : undefined) ?? (e instanceof Error ? e.message : String(e));
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return new SipstatsError('E_LISTEN', `${listener} ${at}${transport !== undefined ? ` (${transport})` : ''}: ${what}`, { listener, address: at, ...(transport !== undefined ? { transport } : {}), ...(errno !== undefined ? { errno } : {}) });
 }
 
 export type Result<T, E = ConfigIssue[]> = { ok: true; value: T } | { ok: false; issues: E };

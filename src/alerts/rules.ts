@@ -122,6 +122,33 @@ function stringMap(v: unknown, path: string, code: ErrorCode, problems: Problem[
   return out;
 }
 
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The catalogue KPI (src/kpi/catalogue.ts `KPIS`) a name that is not one was most likely meant to
+ * be: the same name in another case (`asr`), or the nearest within one edit (two for names longer
+ * than 4: `ASRR`, `PDD_p59`), compared without case. Undefined when none is that near.
+ */
+export function nearestKpi(name: string): { name: string; caseOnly: boolean } | undefined {
+  const lower = name.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const k of KPIS) {
+    const d = editDistance(lower, k.name.toLowerCase());
+    if (best === undefined || d < best.d) best = { name: k.name, d };
+  }
+  if (best === undefined || best.d > (Math.min(name.length, best.name.length) > 4 ? 2 : 1)) return undefined;
+  return { name: best.name, caseOnly: best.d === 0 };
+}
+
 function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefined {
   const code: ErrorCode = 'E_CFG_BAD_ALERT';
   const bad = (key: string, message: string) => problems.push([key === '' ? path : `${path}.${key}`, code, message]);
@@ -144,6 +171,10 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
     const w = r.window ?? '1m';
     if (typeof w !== 'string' || windowByName(w) === undefined) bad('window', `must be one of ${WINDOWS.map((x) => x.name).join(', ')}, got ${show(w)}`);
     else target = { type: 'kpi', kpi, window: w };
+  } else if (!kpi.includes(':') && nearestKpi(kpi) !== undefined) {
+    // a bare name one slip away from a KPI (ASRR, asr) is a typo, not a statistic: it would never fire
+    const near = nearestKpi(kpi)!;
+    bad('kpi', `'${kpi}' is not a KPI: did you mean ${near.name}? ${near.caseOnly ? 'KPI names are case-sensitive' : `(for a statistic of that name, give its group: 'GROUP:${kpi}')`}`);
   } else {
     if (r.window !== undefined) bad('window', `only applies to a catalogue KPI (${KPIS.map((k) => k.name).join(', ')}); '${kpi}' is a statistic name`);
     if (kpi.endsWith(':') && GROUP_RE.test(kpi.slice(0, -1))) target = { type: 'group', group: kpi.slice(0, -1) };
@@ -169,7 +200,7 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
     else
       for (const [k, x] of Object.entries(r.match)) {
         const d = DIMENSIONS.find((y) => y.name === k);
-        if (d === undefined) bad(`match.${k}`, `unknown dimension (allowed: ${DIMENSIONS.map((y) => y.name).join(', ')})`);
+        if (d === undefined) problems.push([`${path}.match.${k}`, 'E_CFG_UNKNOWN_PARAM', `unknown key: not a dimension (allowed: ${DIMENSIONS.map((y) => y.name).join(', ')})`]);
         else if (!by.includes(d.name)) bad(`match.${k}`, `the rule is not by ${k} (by: ${by.length === 0 ? 'all traffic' : by.join(',')})`);
         else if (typeof x !== 'string' || x === '') bad(`match.${k}`, `must be a regular expression, got ${show(x)}`);
         else {

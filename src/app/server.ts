@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createStats } from '../index.ts';
 import type { Stats } from '../index.ts';
 import { DEFAULTS } from '../config/defaults.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, listenError } from '../errors.ts';
 import { dirLockKind } from '../persist/dir-lock.ts';
+import { inflatePayload } from '../ingest/inflate.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
@@ -134,7 +135,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   if (kpi.declared.length > 0) log('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock });
   const indexer = nativeIndexer();
-  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock, indexer: indexer.indexer });
+  const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock, indexer: indexer.indexer, inflate: inflatePayload });
   const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
   stats.addMiCommand(historyCommand(history, stats.engine));
   const configPath = options.config === undefined ? options.configPath : undefined;
@@ -169,7 +170,9 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       const c = cluster;
       http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster' }, '/metrics/cluster'));
     }
-    const url = await http.listen(listen.host, listen.port);
+    const url = await http.listen(listen.host, listen.port).catch((e: unknown) => {
+      throw listenError('HTTP listener', listen.host, listen.port, e);
+    });
     if (ingest.hep !== null && !isLoopback(ingest.hep.host) && ingest.hepAuthKey === undefined)
       log('warn', `HEP on ${ingest.hep.host}:${ingest.hep.port} without an auth key takes packets from anyone who can reach it: set --hep-auth-key (hep.authKey)`);
     if (ingest.events !== null && !isLoopback(ingest.events.host))

@@ -59,7 +59,7 @@ commands:
     --config FILE    profiles (default: the embedded KPI profiles)
     --invite-timeout S, --customer-key K, --platform CIDRS, --carrier-key K, --acd-from W   as for serve
     --by VIEW        rows of the table: customer (default, with all traffic), carrier,
-                     destination, or carrier,destination
+                     destination, or carrier,destination (carriers need --platform)
   export prometheus-rules   the configuration's alert rules as Prometheus alerting rules (YAML)
     --config FILE    native YAML/JSON with an \`alerts\` section (default: none)
     --out FILE       write there instead of stdout
@@ -203,9 +203,31 @@ async function mi(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** What EPIPE on stdout/stderr does: a one-shot command ends, a server keeps running. */
+let onClosedPipe: 'exit' | 'ignore' = 'exit';
+let pipesWatched = false;
+
+/**
+ * The reader of our output went away (`sipstats replay FILE | head -1`): the write fails with EPIPE.
+ * A one-shot command then ends quietly with exit 0 (nobody is left to read a word of it), as `yes |
+ * head -1` ends; a server keeps running and what it would have printed is dropped. Other write
+ * errors are thrown as before.
+ */
+function watchClosedPipes(mode: 'exit' | 'ignore'): void {
+  onClosedPipe = mode;
+  if (pipesWatched) return;
+  pipesWatched = true;
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      if (onClosedPipe === 'exit') process.exit(0);
+    });
+}
+
 /** Runs the CLI; resolves with the exit code, or -1 when a server keeps running. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  watchClosedPipes(command === 'serve' || command === 'demo' ? 'ignore' : 'exit');
   try {
     switch (command) {
       case 'serve':
@@ -239,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sipstats: ${e.message}\n`);
       return 2;
     }
-    if (code === 'E_DATA_DIR_LOCKED') {
+    if (code === 'E_DATA_DIR_LOCKED' || code === 'E_LISTEN') {
       process.stderr.write(`sipstats: ${(e as Error).message}\n`);
       return 1;
     }

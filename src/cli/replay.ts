@@ -32,6 +32,27 @@ export function captureSummary(r: Pick<ReplayResult, 'read' | 'skippedBy' | 'pac
   return out;
 }
 
+/**
+ * With a platform, when no call and no attempt was seen and SIP was only between platform addresses
+ * or only outside them: why, naming the platform given (`source`), so that the user fixes it.
+ */
+export function platformMissed(r: Pick<ReplayResult, 'stats'>, platform: readonly string[], source: string): string | null {
+  if (platform.length === 0) return null;
+  const n = (name: string) => Number(r.stats.getStat(`sipstats:${name}`) ?? 0);
+  if (n('calls_started') + n('attempts_started') > 0) return null;
+  const inside = n('sip_internal');
+  const outside = n('sip_outside_platform');
+  if (inside + outside === 0) return null;
+  const given = `${source} ${platform.join(',')}`;
+  const what =
+    outside === 0
+      ? `every SIP message (${inside}) was between platform addresses (${given})`
+      : inside === 0
+        ? `no SIP message (${outside}) was to or from a platform address (${given})`
+        : `${inside} SIP messages were between platform addresses and ${outside} to or from none (${given})`;
+  return `no call: ${what}; calls come in from outside the platform, attempts go out of it: check ${source}`;
+}
+
 export const REPLAY_USAGE = `usage: sipstats replay FILE [options]
 KPIs of a pcap/pcapng capture on the capture's clock: SIP over UDP, TCP, SCTP and WebSocket, HEP
 (compressed too), through VLAN/QinQ, PPPoE, MPLS, GRE/ERSPAN, VXLAN, IP-in-IP; what could not be
@@ -39,7 +60,7 @@ read is listed per reason.
   --json               print what get_statistics all returns at the end of the capture
   --config FILE        profiles and the kpi section (default: the embedded KPI profiles)
   --by VIEW            rows of the table: customer (default, with all traffic), carrier,
-                       destination, or carrier,destination
+                       destination, or carrier,destination (carriers need --platform)
   --invite-timeout S   a call with no final reply after S seconds fails (default ${TRACKER_DEFAULTS.inviteTimeoutMs / 1000})
   --customer-key K     header:NAME (default header:X-Customer), from-user, from-domain, to-domain,
                        source-ip, hep-node
@@ -66,13 +87,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const by = (values.by ?? 'customer') as TableView;
   if (!TABLE_VIEWS.includes(by)) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.join(', ')}, got '${values.by}'`);
   const config = values.config !== undefined ? await loadConfigFile(values.config) : defaultConfig();
+  const tracker = replayTracker(config, values);
+  const platform = tracker.platform ?? [];
+  // carriers are those of attempts, the INVITEs the platform sends out: without a platform there are none
+  if (by.includes('carrier') && platform.length === 0)
+    throw new UsageError(`replay: --by ${by} needs --platform CIDRS (or kpi.platform in the --config file): calls come in to the platform, attempts go out to carriers`);
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
   // memory follows what replay holds (bounded), not the file's size (DEFAULTS.replay)
   boundHeapGrowth();
   let last = 0;
   const r = await replayCapture(positionals[0], {
     config: config.engine,
-    ...replayTracker(config, values),
+    ...tracker,
     log: (level, m) => process.stderr.write(`sipstats replay ${level}: ${m}\n`),
     progress: (done, packets) => {
       if (!tty || (done < 1 && Date.now() - last < 100)) return;
@@ -90,16 +116,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 1;
   }
   if (r.error !== undefined) process.stderr.write(`sipstats replay: warning: ${r.error.code}: ${r.error.message} (stopped there)\n`);
+  const missed = platformMissed(r, platform, values.platform !== undefined ? '--platform' : `kpi.platform of ${values.config}`);
   if (values.json) {
     // get_statistics all; what was read and skipped is in it as sipstats:read_* and sipstats:skipped_*
     const reply = await r.stats.mi('get_statistics', [['all']]);
     process.stdout.write(`${JSON.stringify('result' in reply ? reply.result : reply, null, 2)}\n`);
+    if (missed !== null) process.stderr.write(`sipstats replay: ${missed}\n`);
   } else {
     const span = r.packets > 0 ? `${new Date(r.firstMs).toISOString()} .. ${new Date(r.lastMs).toISOString()}` : 'empty';
     process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n`);
     process.stdout.write(captureSummary(r));
     process.stdout.write('\n');
-    process.stdout.write(formatKpiTable(r.stats.engine, by));
+    process.stdout.write(missed !== null ? `${missed}\n` : formatKpiTable(r.stats.engine, by));
     const started = r.stats.getStat('sipstats:calls_started') ?? 0;
     process.stdout.write(`calls: ${started} started, ${r.stats.getStat('sipstats:calls_tracked') ?? 0} still open at the end, ${r.stats.getStat('sipstats:calls_timed_out') ?? 0} timed out\n`);
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CustomerKey } from '../kpi/customer.ts';
 import { parseCustomerKey } from '../kpi/customer.ts';
@@ -58,6 +59,10 @@ const KPI_KEYS = [
 ];
 const DESTINATION_KEYS = ['number', 'strip', 'prefixes'];
 const CORRELATION_KEYS = ['header', 'hep'];
+/** `kpi.customer` / `kpi.carrier` as an object: `{ kind }`, `{ kind: header, name }`, `{ kind: cidr, map }`. */
+const KEY_FORM_KEYS = ['kind', 'name', 'map'];
+/** A rule of kpi.outcomes: its codes and a weight per outcome KPI of the catalogue. */
+const OUTCOME_KEYS = ['codes', ...OUTCOME_KPIS.map(outcomeKey)];
 
 /** The prefix table shipped with sipstats: ITU-T E.164 country calling codes (`prefix,name,description`). */
 export function defaultPrefixTableFile(): string {
@@ -68,9 +73,10 @@ export function defaultPrefixTableFile(): string {
 }
 
 let defaultTable: PrefixTable | undefined;
-function loadPrefixTable(file: string | undefined): PrefixTable | string {
+/** `file` relative to `baseDir` (the configuration file's directory), else to the working directory; errors name the absolute path. */
+function loadPrefixTable(file: string | undefined, baseDir?: string): PrefixTable | string {
   if (file === undefined && defaultTable !== undefined) return defaultTable;
-  const path = file ?? defaultPrefixTableFile();
+  const path = file === undefined ? defaultPrefixTableFile() : resolve(baseDir ?? '', file);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -83,17 +89,25 @@ function loadPrefixTable(file: string | undefined): PrefixTable | string {
   return r.table;
 }
 
+/** A problem of the `hep`/`kpi` sections: path, message, and its code when it is not E_CFG_SYNTAX. */
+export type IngestProblem = [path: string, message: string, code?: ErrorCode];
+
 /**
  * Reads the native config's `hep` and `kpi` sections (both optional). Problems are returned as
- * `[path, message]` pairs, all of them.
+ * `[path, message, code?]`, all of them: an unknown key is E_CFG_UNKNOWN_PARAM (as in every
+ * section), anything else E_CFG_SYNTAX. A relative `kpi.destination.prefixes` is read from
+ * `baseDir` (the configuration file's directory), else from the working directory.
  */
-export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: Readonly<Record<string, unknown>> | null): { value: IngestSettings; problems: [string, string][] } {
-  const problems: [string, string][] = [];
+export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: Readonly<Record<string, unknown>> | null, baseDir?: string): { value: IngestSettings; problems: IngestProblem[] } {
+  const problems: IngestProblem[] = [];
   const bad = (path: string, msg: string) => problems.push([path, msg]);
+  const unknownKeys = (obj: Readonly<Record<string, unknown>>, allowed: readonly string[], path: string) => {
+    for (const key of Object.keys(obj)) if (!allowed.includes(key)) problems.push([`${path}.${key}`, `unknown key (allowed: ${allowed.join(', ')})`, 'E_CFG_UNKNOWN_PARAM']);
+  };
   const h = hep ?? {};
   const k = kpi ?? {};
-  for (const key of Object.keys(h)) if (!HEP_KEYS.includes(key)) bad(`hep.${key}`, `unknown key (allowed: ${HEP_KEYS.join(', ')})`);
-  for (const key of Object.keys(k)) if (!KPI_KEYS.includes(key)) bad(`kpi.${key}`, `unknown key (allowed: ${KPI_KEYS.join(', ')})`);
+  unknownKeys(h, HEP_KEYS, 'hep');
+  unknownKeys(k, KPI_KEYS, 'kpi');
 
   let hepAt: ListenAddress | null = null;
   if (h.enabled !== undefined && typeof h.enabled !== 'boolean') bad('hep.enabled', `must be true or false, got ${show(h.enabled)}`);
@@ -151,13 +165,14 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
     }
   }
   if (k.carrier !== undefined) {
+    if (isPlainObject(k.carrier)) unknownKeys(k.carrier, KEY_FORM_KEYS, 'kpi.carrier');
     const c = readCarrier(k.carrier);
     if (typeof c === 'string') bad('kpi.carrier', c);
     else if (k.platform === undefined) bad('kpi.carrier', 'needs kpi.platform (attempts are the INVITEs the platform sends out)');
     else tracker.carrier = c;
   }
   if (k.destination !== undefined && k.destination !== null) {
-    const d = readDestination(k.destination, (path, msg) => bad(`kpi.destination${path}`, msg));
+    const d = readDestination(k.destination, (path, msg, code) => problems.push([`kpi.destination${path}`, msg, ...(code !== undefined ? [code] : [])] as IngestProblem), baseDir);
     if (d !== undefined) tracker.destination = d;
   } else if (k.platform !== undefined && k.destination !== null) {
     const table = loadPrefixTable(undefined);
@@ -168,7 +183,7 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
     const c = k.correlation;
     if (!isPlainObject(c)) bad('kpi.correlation', `must be { header: NAME } or { hep: true }, got ${show(c)}`);
     else {
-      for (const key of Object.keys(c)) if (!CORRELATION_KEYS.includes(key)) bad(`kpi.correlation.${key}`, `unknown key (allowed: ${CORRELATION_KEYS.join(', ')})`);
+      unknownKeys(c, CORRELATION_KEYS, 'kpi.correlation');
       if (c.header !== undefined && (typeof c.header !== 'string' || !/^[A-Za-z0-9!%'*+.^_`|~-]+$/.test(c.header))) bad('kpi.correlation.header', `must be a header name, got ${show(c.header)}`);
       if (c.hep !== undefined && typeof c.hep !== 'boolean') bad('kpi.correlation.hep', `must be true or false, got ${show(c.hep)}`);
       tracker.correlation = { ...(typeof c.header === 'string' ? { header: c.header } : {}), ...(c.hep === true ? { hep: true } : {}) };
@@ -184,13 +199,17 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
     else tracker.ringingCodes = k.ringing as number[];
   }
   if (k.customer !== undefined) {
+    if (isPlainObject(k.customer)) unknownKeys(k.customer, KEY_FORM_KEYS, 'kpi.customer');
     const c = readCustomer(k.customer);
     if (typeof c === 'string') bad('kpi.customer', c);
     else tracker.customer = c;
   }
   if (k.outcomes !== undefined) {
-    if (!Array.isArray(k.outcomes)) bad('kpi.outcomes', `must be a list of { ${['codes', ...OUTCOME_KPIS.map(outcomeKey)].join(', ')} }`);
+    if (!Array.isArray(k.outcomes)) bad('kpi.outcomes', `must be a list of { ${OUTCOME_KEYS.join(', ')} }`);
     else {
+      k.outcomes.forEach((o, i) => {
+        if (isPlainObject(o)) unknownKeys(o, OUTCOME_KEYS, `kpi.outcomes[${i}]`);
+      });
       const rules = k.outcomes as OutcomeRule[];
       const p = OutcomeTable.validate(rules);
       if (p.length > 0) p.forEach((m) => bad('kpi.outcomes', m));
@@ -221,7 +240,7 @@ export function completeTracker(t: TrackerOptions): TrackerOptions {
   return { ...t, destination: { table } };
 }
 
-function readDestination(v: unknown, bad: (path: string, msg: string) => void): DestinationOptions | undefined {
+function readDestination(v: unknown, bad: (path: string, msg: string, code?: ErrorCode) => void, baseDir: string | undefined): DestinationOptions | undefined {
   if (!isPlainObject(v)) {
     bad('', `must be { number: ruri-user|to-user, strip: [...], prefixes: FILE.csv }, got ${show(v)}`);
     return undefined;
@@ -229,7 +248,7 @@ function readDestination(v: unknown, bad: (path: string, msg: string) => void): 
   let ok = true;
   for (const key of Object.keys(v))
     if (!DESTINATION_KEYS.includes(key)) {
-      bad(`.${key}`, `unknown key (allowed: ${DESTINATION_KEYS.join(', ')})`);
+      bad(`.${key}`, `unknown key (allowed: ${DESTINATION_KEYS.join(', ')})`, 'E_CFG_UNKNOWN_PARAM');
       ok = false;
     }
   if (v.number !== undefined && v.number !== 'ruri-user' && v.number !== 'to-user') {
@@ -244,7 +263,7 @@ function readDestination(v: unknown, bad: (path: string, msg: string) => void): 
     bad('.prefixes', `must be the path of a CSV file prefix,name; got ${show(v.prefixes)}`);
     ok = false;
   }
-  const table = loadPrefixTable(typeof v.prefixes === 'string' && v.prefixes !== '' ? v.prefixes : undefined);
+  const table = loadPrefixTable(typeof v.prefixes === 'string' && v.prefixes !== '' ? v.prefixes : undefined, baseDir);
   if (typeof table === 'string') {
     bad('.prefixes', table);
     ok = false;

@@ -1,6 +1,6 @@
 import { readIngest } from './ingest-config.ts';
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { Result } from '../errors.ts';
 import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
@@ -37,9 +37,12 @@ function fromOpenSips(text: string, source: ServerConfig['source']): Result<Serv
   };
 }
 
-/** Parses configuration text of either format (`path` only helps the detection). */
-export function parseConfigText(text: string, path?: string): Result<ServerConfig> {
-  return detectFormat(text, path) === 'opensips' ? fromOpenSips(text, 'opensips') : parseNativeText(text);
+/**
+ * Parses configuration text of either format (`path` only helps the detection). `baseDir`: where
+ * relative paths in a native file resolve (the file's directory; default the working directory).
+ */
+export function parseConfigText(text: string, path?: string, baseDir?: string): Result<ServerConfig> {
+  return detectFormat(text, path) === 'opensips' ? fromOpenSips(text, 'opensips') : parseNativeText(text, baseDir);
 }
 
 /** The embedded default configuration (DEFAULT_MODPARAMS, listener 127.0.0.1:8888, no token). */
@@ -49,15 +52,20 @@ export function defaultConfig(): ServerConfig {
   return r.value;
 }
 
-/** Loads a configuration file; throws ConfigError listing every problem (with `path` as source). */
+/**
+ * Loads a configuration file (`path` relative to the working directory); throws ConfigError listing
+ * every problem (with `path` as source). Relative paths inside the file resolve against the file's
+ * own directory.
+ */
 export async function loadConfigFile(path: string): Promise<ServerConfig> {
+  const abs = resolve(path);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(abs, 'utf8');
   } catch (e) {
-    throw new ConfigError([{ code: 'E_CONFIG', line: 0, path, message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }], path);
+    throw new ConfigError([{ code: 'E_CONFIG', line: 0, path, message: `cannot read ${abs}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }], path);
   }
-  const r = parseConfigText(text, path);
+  const r = parseConfigText(text, path, dirname(abs));
   if (!r.ok) throw new ConfigError(r.issues, path);
   return r.value;
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
 import { readIngest } from './ingest-config.ts';
@@ -19,7 +20,8 @@ import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './sc
  *   groups: [custgrp]
  *   variables: [register_counter, { name: active_calls, noReset: true }]
  *   profiles: [{ name: 10m-perc, algorithm: percentage, window: 600, slots: 10, group: stats_10m }]
- * Unknown keys are refused; every problem is reported at once with its path; the result is frozen.
+ * Unknown keys are refused, in every section with one code (E_CFG_UNKNOWN_PARAM); every problem is
+ * reported at once with its path; the result is frozen.
  * Without `profiles` the embedded default profiles apply; with `profiles: []` there are none.
  */
 
@@ -114,8 +116,12 @@ function list(doc: Record<string, unknown>, key: string, is: Issues): unknown[] 
   return v;
 }
 
-/** Checks a parsed native document (the value of the YAML/JSON file). */
-export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
+/**
+ * Checks a parsed native document (the value of the YAML/JSON file). `baseDir`: the directory of
+ * the file, against which relative paths in it (`dataDir`, `kpi.destination.prefixes`) resolve, as
+ * nginx and Prometheus do; without it they stay relative to the working directory.
+ */
+export function parseNativeConfig(doc: unknown, baseDir?: string): Result<ServerConfig> {
   const is = new Issues();
   if (doc === null || doc === undefined) doc = {};
   if (!isPlainObject(doc)) return { ok: false, issues: [{ code: 'E_CFG_SYNTAX', line: 0, path: '', message: `the configuration must be a mapping of ${TOP_KEYS.join(', ')}; got ${show(doc)}` }] };
@@ -187,9 +193,10 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   const hep = opaque(doc, 'hep', is);
   const redis = readRedis(doc.redis, is);
   const kpi = opaque(doc, 'kpi', is);
-  const dataDir = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
-  const ingest = readIngest(hep, kpi);
-  for (const [path, msg] of ingest.problems) is.add(path, 'E_CFG_SYNTAX', msg);
+  const dataDirText = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
+  const dataDir = dataDirText === null || baseDir === undefined ? dataDirText : resolve(baseDir, dataDirText);
+  const ingest = readIngest(hep, kpi, baseDir);
+  for (const [path, msg, code] of ingest.problems) is.add(path, code ?? 'E_CFG_SYNTAX', msg);
   const alerts = parseAlertsConfig(doc.alerts, doc.notify);
   for (const [path, code, msg] of alerts.problems) is.add(path, code, msg);
 
@@ -198,13 +205,16 @@ export function parseNativeConfig(doc: unknown): Result<ServerConfig> {
   return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, ingest: ingest.value, source: 'native' as const }) };
 }
 
-/** Parses native YAML or JSON text (JSON is read by the YAML 1.2 parser too: duplicate keys are refused). */
-export function parseNativeText(text: string): Result<ServerConfig> {
+/**
+ * Parses native YAML or JSON text (JSON is read by the YAML 1.2 parser too: duplicate keys are
+ * refused). `baseDir`: see parseNativeConfig.
+ */
+export function parseNativeText(text: string, baseDir?: string): Result<ServerConfig> {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0)
     return {
       ok: false,
       issues: doc.errors.map((e) => ({ code: 'E_CFG_SYNTAX' as const, line: e.linePos?.[0].line ?? 0, message: e.message.split('\n')[0].replace(/:$/, '') })),
     };
-  return parseNativeConfig(doc.toJS({ maxAliasCount: 100 }));
+  return parseNativeConfig(doc.toJS({ maxAliasCount: 100 }), baseDir);
 }

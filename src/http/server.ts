@@ -234,12 +234,12 @@ export class SipstatsHttpServer {
         return this.sendError(res, new HttpError('E_HTTP_BAD_REQUEST'));
       }
       const candidates = this.match(url.pathname);
-      if (candidates.length === 0) return this.sendError(res, new HttpError('E_HTTP_NOT_FOUND'));
       const method = req.method ?? 'GET';
+      if (candidates.length === 0) return this.sendError(res, new HttpError('E_HTTP_NOT_FOUND', this.takenAt(method, url.pathname, 'no such path')));
       const route = candidates.find((r) => r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
       if (route === undefined) {
         const allow = [...new Set(candidates.flatMap((r) => (r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods)))].join(', ');
-        return this.sendError(res, new HttpError('E_HTTP_METHOD'), {}, { allow });
+        return this.sendError(res, new HttpError('E_HTTP_METHOD', this.takenAt(method, url.pathname, `this path takes ${allow}`)), {}, { allow });
       }
       const access = route.auth === false ? 'admin' : this.access(req);
       if (access === null) return this.sendError(res, new HttpError('E_HTTP_UNAUTHORIZED'), {}, { 'www-authenticate': 'Bearer realm="sipstats"' });
@@ -262,6 +262,18 @@ export class SipstatsHttpServer {
       if (!res.headersSent) this.sendError(res, new HttpError('E_HTTP_INTERNAL'));
       else res.destroy();
     }
+  }
+
+  /**
+   * For a method other than GET/HEAD sent where no route takes it (`POST /` instead of `POST /mi`):
+   * the paths that do take it, e.g. `POST /: no such path; POST is taken at /mi, /api/session`.
+   * Undefined (the bare title) for GET/HEAD or a method no route takes.
+   */
+  private takenAt(method: string, path: string, why: string): string | undefined {
+    if (method === 'GET' || method === 'HEAD') return undefined;
+    const paths = [...new Set(this.routes.filter((r) => r.methods.includes(method)).map((r) => r.path))];
+    if (paths.length === 0) return undefined;
+    return `${method} ${path.length > 100 ? `${path.slice(0, 100)}...` : path}: ${why}; ${method} is taken at ${paths.join(', ')}`;
   }
 
   /** A coded error reply (see HttpError). */

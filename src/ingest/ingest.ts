@@ -2,14 +2,11 @@ import type { StatsEngine } from '../core/engine.ts';
 import type { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { AccKpiFeeder } from '../kpi/acc-events.ts';
 import { HepStreamFramer } from '../protocol/hep/stream.ts';
-import { decodeHep } from '../protocol/hep/decode.ts';
-import { readStatName, skipStatName } from '../protocol/net/stats.ts';
-import { CAPTURE_DEFAULTS } from '../protocol/net/capture.ts';
-import { inflatePayload } from './inflate.ts';
 import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/event.ts';
 import { listenUdp } from './hep-udp.ts';
 import type { UdpListener, UdpOptions } from './hep-udp.ts';
 import { listenTcp } from './stream-tcp.ts';
+import { listenError } from '../errors.ts';
 import type { TcpListener, TcpPeer } from './stream-tcp.ts';
 
 export interface HostPort {
@@ -33,19 +30,25 @@ const ANY_PORT_ATTEMPTS = 20;
  * ephemeral port is tried: the one UDP got may be taken for TCP by another program.
  */
 async function listenBoth(
+  name: string,
   at: HostPort,
   onDatagram: (buf: Buffer, sender: number) => void,
   newConnection: (peer: TcpPeer) => { data(chunk: Buffer): void; end(): void },
   udpOptions: UdpOptions,
 ): Promise<DualListener> {
   for (let attempt = 1; ; attempt++) {
-    const udp = await listenUdp(at.host, at.port, onDatagram, udpOptions);
+    let udp: UdpListener;
+    try {
+      udp = await listenUdp(at.host, at.port, onDatagram, udpOptions);
+    } catch (e) {
+      throw listenError(name, at.host, at.port, e, 'UDP');
+    }
     try {
       const tcp = await listenTcp(at.host, udp.port, newConnection);
       return { udp, tcp, close: async () => void (await Promise.all([udp.close(), tcp.close()])) };
     } catch (e) {
       await udp.close();
-      if (at.port !== 0 || attempt >= ANY_PORT_ATTEMPTS || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      if (at.port !== 0 || attempt >= ANY_PORT_ATTEMPTS || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw listenError(name, at.host, udp.port, e, 'TCP');
     }
   }
 }
@@ -57,48 +60,16 @@ export const udpCounted = (engine: StatsEngine): UdpOptions => ({
   onKernelDropped: (n) => engine.selfStat('udp_socket_dropped', n),
 });
 
-/** Largest inflated HEP payload accepted, bytes: the capture decoder's (replay) bound. */
-const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
-
 /**
- * One HEP frame from the network into the pipeline: decoded here so that a compressed payload
- * (chunk 0x0010, zlib/gzip/deflate) is inflated first (bounded). Counted like replay counts it:
- * `read_hep`, `skipped_hep_decode_errors`, `skipped_hep_inflate_errors` (and, as before,
- * `hep_decode_errors`).
+ * HEP over UDP and TCP on the same address (what heplify, Kamailio and OpenSIPS send). A port that
+ * cannot be bound rejects with E_LISTEN naming the listener, its address and transport.
+ * `udp.receiver` picks the UDP receiver (default: the native one when built).
  */
-export function hepFrameHandler(pipe: SipPipeline, engine: StatsEngine): (buf: Buffer, sender?: number) => void {
-  // (spelled once: a name built per frame is a new string to hash at each count)
-  const readHep = readStatName('hep');
-  return (buf, sender = 0) => {
-    if (pipe.indexed(buf, sender)) {
-      engine.selfStat(readHep);
-      return;
-    }
-    const r = decodeHep(buf);
-    if (!r.ok) {
-      engine.selfStat('hep_decode_errors');
-      engine.selfStat(skipStatName('hep_decode_errors'));
-      return;
-    }
-    const p = r.value;
-    if (p.compressed) {
-      const out = inflatePayload(p.payload, MAX_INFLATED);
-      if (out === null) {
-        engine.selfStat(skipStatName('hep_inflate_errors'));
-        return;
-      }
-      p.payload = out;
-      p.compressed = false;
-    }
-    engine.selfStat(readHep);
-    pipe.onHepPacket(p, sender);
-  };
-}
-
-/** HEP over UDP and TCP on the same address (what heplify, Kamailio and OpenSIPS send). */
-export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine): Promise<DualListener> {
-  const onFrame = hepFrameHandler(pipe, engine);
+export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine, udp: Pick<UdpOptions, 'receiver'> = {}): Promise<DualListener> {
+  // the pipeline's one entry for a HEP frame: it decodes, inflates and counts
+  const onFrame = (frame: Buffer, sender = 0) => pipe.onFrame(frame, sender);
   return listenBoth(
+    'HEP listener',
     at,
     onFrame,
     (peer) => {
@@ -120,7 +91,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine):
         },
       };
     },
-    udpCounted(engine),
+    { ...udpCounted(engine), ...udp },
   );
 }
 
@@ -139,10 +110,12 @@ export function eventStreamReply(request: unknown, ok: boolean): string | null {
 
 /**
  * OpenSIPS accounting events: event_datagram over UDP and event_stream (JSON-RPC) over TCP, on one
- * port. event_stream requests with an `id` (reliable mode) are answered on their connection.
+ * port. event_stream requests with an `id` (reliable mode) are answered on their connection. A
+ * port that cannot be bound rejects with E_LISTEN, as listenHep does.
  */
-export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: StatsEngine): Promise<DualListener> {
+export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: StatsEngine, udp: Pick<UdpOptions, 'receiver'> = {}): Promise<DualListener> {
   return listenBoth(
+    'OpenSIPS events listener',
     at,
     (buf) => {
       const r = decodeEvent(buf);
@@ -171,6 +144,6 @@ export function listenOpensipsEvents(at: HostPort, acc: AccKpiFeeder, engine: St
         end() {},
       };
     },
-    udpCounted(engine),
+    { ...udpCounted(engine), ...udp },
   );
 }

@@ -11,6 +11,15 @@ import type { TrackerOptions } from './call-tracker.ts';
 import type { KpiSink } from './scopes.ts';
 import type { PacketMeta } from './customer.ts';
 import { SipstatsError } from '../errors.ts';
+import { readStatName, skipStatName } from '../protocol/net/stats.ts';
+import { CAPTURE_DEFAULTS } from '../protocol/net/capture.ts';
+
+// (spelled once: a name built per frame is a new string to hash at each count)
+const READ_HEP = readStatName('hep');
+const SKIPPED_DECODE = skipStatName('hep_decode_errors');
+const SKIPPED_INFLATE = skipStatName('hep_inflate_errors');
+/** The most a compressed payload may inflate to. */
+const MAX_INFLATED = CAPTURE_DEFAULTS.maxInflated;
 
 export interface PipelineOptions extends TrackerOptions {
   /** HEP auth key (chunk 0x000e) that packets must carry; undefined = none required. */
@@ -39,6 +48,12 @@ export interface PipelineOptions extends TrackerOptions {
    * read every frame. The results are the same.
    */
   indexer?: FrameIndexer | null;
+  /**
+   * Inflates a compressed HEP payload (chunk 0x0010) into at most `max` bytes, null when it does not
+   * inflate (src/ingest/inflate.ts: inflatePayload; injected: this module stays free of I/O and
+   * zlib). None: a compressed frame is counted `skipped_hep_inflate_errors`, as one that fails.
+   */
+  inflate?: ((payload: Buffer, max: number) => Buffer | null) | null;
 }
 
 /**
@@ -78,6 +93,7 @@ export class SipPipeline {
   private readonly agents: AgentClocks | undefined;
   /** The native frame indexer (null: not built, or turned off). */
   private readonly indexer: FrameIndexer | null;
+  private readonly inflate: ((payload: Buffer, max: number) => Buffer | null) | null;
 
   constructor(
     private readonly engine: StatsEngine,
@@ -121,6 +137,7 @@ export class SipPipeline {
     this.clock = options.clock;
     this.agents = options.clock === undefined ? undefined : new AgentClocks(() => engine.selfStat('capture_clock_adjustments'));
     this.indexer = options.indexer ?? null;
+    this.inflate = options.inflate ?? null;
   }
 
   /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */
@@ -129,27 +146,40 @@ export class SipPipeline {
     this.authKey = options.hepAuthKey;
   }
 
-  /** One HEP frame (a UDP datagram, or a frame cut from a TCP stream). */
-  onHep(buf: Buffer): void {
-    if (this.indexed(buf, 0)) return;
-    const r = decodeHep(buf);
-    if (!r.ok) {
-      this.engine.selfStat('hep_decode_errors');
+  /**
+   * One HEP frame (a UDP datagram, or a frame cut from a TCP stream): the one entry for HEP bytes,
+   * used by the server's listeners and the benchmarks alike. It decodes (the native indexer's fast
+   * path when built and the frame is plain, else the JavaScript decoder), inflates a compressed
+   * payload, and counts what it read (`read_hep`) and what it skipped (`hep_decode_errors` with
+   * `skipped_hep_decode_errors`, `skipped_hep_inflate_errors`); `sender` is a key of the address
+   * the frame came from (see senderKey; 0 when unknown).
+   */
+  onFrame(frame: Buffer, sender = 0): void {
+    const engine = this.engine;
+    const ix = this.indexer;
+    if (ix !== null && ix.indexFrame(frame)) {
+      engine.selfStat(READ_HEP);
+      this.onHepPacket(hepFromIndex(frame, IX), sender, sipFromIndex(frame, IX));
       return;
     }
-    this.onHepPacket(r.value);
-  }
-
-  /**
-   * A HEP frame through the native indexer's fast path (native-index.ts), when it is built and
-   * takes the frame: true when the frame went through the pipeline so, false when it is still to
-   * be decoded (decodeHep, then onHepPacket) — what the indexer does not take, the decoder reads.
-   */
-  indexed(frame: Buffer, sender: number): boolean {
-    const ix = this.indexer;
-    if (ix === null || !ix.indexFrame(frame)) return false;
-    this.onHepPacket(hepFromIndex(frame, IX), sender, sipFromIndex(frame, IX));
-    return true;
+    const r = decodeHep(frame);
+    if (!r.ok) {
+      engine.selfStat('hep_decode_errors');
+      engine.selfStat(SKIPPED_DECODE);
+      return;
+    }
+    const p = r.value;
+    if (p.compressed) {
+      const out = this.inflate === null ? null : this.inflate(p.payload, MAX_INFLATED);
+      if (out === null) {
+        engine.selfStat(SKIPPED_INFLATE);
+        return;
+      }
+      p.payload = out;
+      p.compressed = false;
+    }
+    engine.selfStat(READ_HEP);
+    this.onHepPacket(p, sender);
   }
 
   /**

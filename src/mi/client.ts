@@ -55,6 +55,18 @@ export function miParams(method: string, args: readonly string[]): unknown[] | R
 
 export type MiCallResult = { ok: true; reply: { result?: unknown; error?: { code: number; message: string; data?: unknown } } } | { ok: false; problem: string };
 
+/** Where the MI of the server `url` points at is (`http://host:port/mi`), or null when `url` is on /mi already. */
+export function miUrlFor(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.pathname === '/mi' || u.pathname.startsWith('/mi/')) return null;
+  return `${u.origin}/mi`;
+}
+
 /** POSTs one JSON-RPC request to `url` (30 s at most); a transport or HTTP failure is a `problem` text. */
 export async function callMi(url: string, token: string | undefined, method: string, params: unknown): Promise<MiCallResult> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -67,7 +79,12 @@ export async function callMi(url: string, token: string | undefined, method: str
     return { ok: false, problem: `cannot reach ${url}: ${cause ?? (e as Error).message}` };
   }
   const text = await res.text();
-  if (res.status !== 200) return { ok: false, problem: `HTTP ${res.status} ${res.statusText}${text ? `: ${text}` : ''}` };
+  if (res.status !== 200) {
+    // a server URL without its /mi path (`--url http://host:port/`): say where the MI is
+    const mi = miUrlFor(url);
+    if ((res.status === 404 || res.status === 405) && mi !== null) return { ok: false, problem: `HTTP ${res.status} from ${url}: the MI is at ${mi}` };
+    return { ok: false, problem: `HTTP ${res.status} ${res.statusText}${text ? `: ${text}` : ''}` };
+  }
   try {
     return { ok: true, reply: JSON.parse(text) };
   } catch {

@@ -182,7 +182,13 @@ test('cluster on a real redis-server: three nodes equal one node fed everything,
   const views: StatView[] = [];
   await nodes[2].h.forEachClusterStat((v) => views.push(v));
   const asr = views.find((v) => v.name === 'ASR');
-  assert.deepEqual(asr, { group: 'stats', name: 'ASR', kind: 'series', profile: 'perc', value: ref.getStat('ASR'), labels: { kpi: 'ASR', window: '1m', customer: undefined, carrier: undefined, destination: undefined } });
+  // (with the samples behind the value: /metrics exports them beside each KPI, as one node does)
+  let refSamples: number | null | undefined;
+  ref.forEachStat((v) => {
+    if (v.name === 'ASR' && v.group === 'stats') refSamples = v.samples;
+  });
+  assert.ok(typeof refSamples === 'number' && refSamples > 0);
+  assert.deepEqual(asr, { group: 'stats', name: 'ASR', kind: 'series', profile: 'perc', value: ref.getStat('ASR'), samples: refSamples, labels: { kpi: 'ASR', window: '1m', customer: undefined, carrier: undefined, destination: undefined } });
   const calls = views.find((v) => v.name === 'calls');
   assert.equal(calls?.value, ref.getStat('calls'));
   // self-statistics: counts are summed over the nodes; levels (cluster_redis_up, pending slots)

@@ -8,6 +8,7 @@ import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
+import { inflatePayload } from '../../src/ingest/inflate.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 import { invite, newBranch, reply } from '../support/sip-builder.ts';
 
@@ -18,7 +19,7 @@ const wait = async (cond: () => boolean, what: string) => {
 
 test('compressed HEP (zlib, gzip, raw deflate) over UDP and TCP feeds the KPIs; a bomb or junk is counted', async () => {
   const stats = createStats({ config: KPI_MODPARAMS });
-  const pipe = new SipPipeline(stats.engine);
+  const pipe = new SipPipeline(stats.engine, { inflate: inflatePayload });
   const hep = await listenHep({ host: '127.0.0.1', port: 0 }, pipe, stats.engine);
   try {
     const now = Date.now();

@@ -90,14 +90,14 @@ test('OpenSIPS accounting events over event_datagram (JSON and legacy text) and 
   }
 });
 
-test('a port whose TCP side is taken: the listener fails with EADDRINUSE and leaves no UDP socket bound', async () => {
+test('a port whose TCP side is taken: the listener fails with E_LISTEN (EADDRINUSE, named) and leaves no UDP socket bound', async () => {
   const stats = createStats({ config: KPI_MODPARAMS });
   const taken = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
   const port = (taken.address() as { port: number }).port;
   try {
-    await assert.rejects(listenHep({ host: '127.0.0.1', port }, new SipPipeline(stats.engine), stats.engine), { code: 'EADDRINUSE' });
-    await assert.rejects(listenOpensipsEvents({ host: '127.0.0.1', port }, new AccKpiFeeder(new SipPipeline(stats.engine).sink), stats.engine), { code: 'EADDRINUSE' });
+    await assert.rejects(listenHep({ host: '127.0.0.1', port }, new SipPipeline(stats.engine), stats.engine), { code: 'E_LISTEN', message: `Cannot listen: HEP listener 127.0.0.1:${port} (TCP): address already in use` });
+    await assert.rejects(listenOpensipsEvents({ host: '127.0.0.1', port }, new AccKpiFeeder(new SipPipeline(stats.engine).sink), stats.engine), { code: 'E_LISTEN', message: `Cannot listen: OpenSIPS events listener 127.0.0.1:${port} (TCP): address already in use` });
     // the UDP port the listeners bound first is free again (a leaked socket would also keep the process alive)
     const probe = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {

@@ -168,7 +168,7 @@ test('a pipeline with the indexer counts exactly what one without it counts', { 
     let now = 1_795_508_400_000;
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
     const pipe = new SipPipeline(stats.engine, { platform: ['10.0.0.0/24'], indexer: withIndexer ? indexer : null, onPacketTime: (t) => (now = Math.max(now, t)) });
-    for (const f of frames) pipe.onHep(f);
+    for (const f of frames) pipe.onFrame(f);
     pipe.tick(now + 60_000);
     return stats.mi('get_statistics', { statistics: ['all'] });
   };

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
-import { hepFrameHandler, listenHep } from '../../src/ingest/ingest.ts';
+import { listenHep } from '../../src/ingest/ingest.ts';
 import { listenUdp } from '../../src/ingest/hep-udp.ts';
 import type { UdpReceiver } from '../../src/ingest/hep-udp.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
@@ -58,7 +58,7 @@ for (const receiver of ['native', 'thread'] as UdpReceiver[]) {
   test(`two agents with one capture id, no node name, an hour apart, over UDP (${receiver} receiver): one shift each`, async () => {
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => SERVER });
     const pipe = new SipPipeline(stats.engine, { clock: () => SERVER });
-    const udp = await listenUdp('127.0.0.1', 0, hepFrameHandler(pipe, stats.engine), { receiver });
+    const udp = await listenUdp('127.0.0.1', 0, (f, sender) => pipe.onFrame(f, sender), { receiver });
     const agents = [createSocket('udp4'), createSocket('udp4')];
     try {
       const frames = interleaved();

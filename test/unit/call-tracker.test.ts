@@ -162,7 +162,7 @@ test('BYE from the callee ends the call too; garbage and incomplete messages are
   assert.equal(h.stats.getStat('ACD'), 2);
   h.send(Buffer.from('garbage\r\n\r\n'), t + 3000);
   h.send(Buffer.from('OPTIONS sip:x SIP/2.0\r\n\r\n'), t + 3000);
-  h.pipe.onHep(Buffer.from('HEP3 not really'));
+  h.pipe.onFrame(Buffer.from('HEP3 not really'));
   assert.equal(h.stats.getStat('sipstats:sip_decode_errors'), 1);
   assert.equal(h.stats.getStat('sipstats:sip_incomplete'), 1);
   assert.equal(h.stats.getStat('sipstats:hep_decode_errors'), 1);
