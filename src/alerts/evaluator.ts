@@ -1,7 +1,7 @@
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind } from '../core/stat.ts';
 import type { Stat } from '../core/stat.ts';
-import { DIMENSIONS } from '../kpi/catalogue.ts';
+import { viewOf } from '../kpi/catalogue.ts';
 import type { AlertRule } from './rules.ts';
 
 /**
@@ -118,7 +118,6 @@ export interface EvaluatorState {
 }
 
 const EMPTY: readonly AlertInstance[] = Object.freeze([]);
-const VIEW_ALL = 'all';
 
 export interface EvaluatorOptions {
   /** Resolved alerts kept for list_alerts (default 200). */
@@ -190,7 +189,7 @@ export class AlertEvaluator {
     for (const rule of rules) {
       const c: CompiledRule = { rule, matchers: Object.entries(rule.match).map(([d, re]) => [d, new RegExp(`^(?:${re})$`)] as const) };
       const t = rule.target;
-      if (t.type === 'kpi') add(byKpi, `${t.kpi}|${t.window}|${rule.by.length === 0 ? VIEW_ALL : rule.by.join(',')}`, c);
+      if (t.type === 'kpi') add(byKpi, `${t.kpi}|${t.window}|${viewOf(Object.fromEntries(rule.by.map((d) => [d, ''])))?.name}`, c);
       else if (t.type === 'stat') add(byStat, t.name.slice(t.name.indexOf(':') + 1), c);
       else add(byGroup, t.group.toLowerCase(), c);
     }
@@ -229,9 +228,8 @@ export class AlertEvaluator {
     };
     const l = s.kind === StatKind.Series ? s.labels : null; // read once: a kept series' labels are spelled when asked
     if (l != null && l.kpi !== undefined) {
-      let view = '';
-      for (const d of DIMENSIONS) if (l[d.name] !== undefined) view = view === '' ? d.name : `${view},${d.name}`;
-      const rules = this.byKpi.get(`${l.kpi}|${l.window}|${view === '' ? VIEW_ALL : view}`);
+      const view = viewOf(l);
+      const rules = view === undefined ? undefined : this.byKpi.get(`${l.kpi}|${l.window}|${view.name}`);
       if (rules !== undefined)
         for (const c of rules) {
           if (c.matchers.every(([d, re]) => re.test(l[d] ?? ''))) {

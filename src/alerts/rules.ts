@@ -1,4 +1,4 @@
-import { DIMENSIONS, KPIS, kpiByName, WINDOWS, windowByName } from '../kpi/catalogue.ts';
+import { ALL_TRAFFIC, DIMENSIONS, KPIS, kpiByName, VIEWS, viewByName, WINDOWS, windowByName } from '../kpi/catalogue.ts';
 import type { DimensionName } from '../kpi/catalogue.ts';
 import type { ErrorCode } from '../errors.ts';
 
@@ -65,8 +65,8 @@ export const NOTIFY_DEFAULTS = Object.freeze({ timeoutMs: 5_000, resendMs: 60_00
 /** Labels an alert sets itself: a rule's `labels` may not use them. */
 export const RESERVED_LABELS: readonly string[] = ['alertname', 'severity', 'state', 'alertstate', 'stat', 'kpi', 'window', 'group', ...DIMENSIONS.map((d) => d.name)];
 
-/** The views a rule may name in `by`. */
-export const VIEWS: readonly string[] = ['customer', 'carrier', 'destination', 'carrier,destination'];
+/** The views a rule may name in `by` (the catalogue's views; all traffic is `by` omitted). */
+export const RULE_VIEWS: readonly string[] = VIEWS.filter((v) => v.dimensions.length > 0).map((v) => v.name);
 
 const RULE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const LABEL_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -168,7 +168,7 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
   if (kpi === undefined) bad('kpi', `is required: a KPI (${KPIS.map((k) => k.name).join(', ')}), a statistic name or a group as 'group:'`);
   else if (typeof kpi !== 'string' || kpi === '') bad('kpi', `must be a string, got ${show(kpi)}`);
   else if (kpiByName(kpi) !== undefined) {
-    const w = r.window ?? '1m';
+    const w = r.window ?? WINDOWS[0].name;
     if (typeof w !== 'string' || windowByName(w) === undefined) bad('window', `must be one of ${WINDOWS.map((x) => x.name).join(', ')}, got ${show(w)}`);
     else target = { type: 'kpi', kpi, window: w };
   } else if (!kpi.includes(':') && nearestKpi(kpi) !== undefined) {
@@ -189,19 +189,20 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
   let by: DimensionName[] = [];
   if (r.by !== undefined && r.by !== null) {
     const b = Array.isArray(r.by) ? r.by.join(',') : r.by;
-    if (typeof b !== 'string' || !VIEWS.includes(b.replace(/\s+/g, ''))) bad('by', `must be one of ${VIEWS.join(' | ')} (omitted: all traffic), got ${show(r.by)}`);
+    const view = typeof b === 'string' && RULE_VIEWS.includes(b.replace(/\s+/g, '')) ? viewByName(b.replace(/\s+/g, '')) : undefined;
+    if (view === undefined) bad('by', `must be one of ${RULE_VIEWS.join(' | ')} (omitted: all traffic), got ${show(r.by)}`);
     else if (target !== undefined && target.type !== 'kpi') bad('by', 'only applies to a catalogue KPI');
-    else by = b.replace(/\s+/g, '').split(',') as DimensionName[];
+    else by = view.dimensions.map((d) => d.name);
   }
 
   const match: Partial<Record<DimensionName, string>> = {};
   if (r.match !== undefined && r.match !== null) {
-    if (!isObj(r.match)) bad('match', `must be a mapping {customer|carrier|destination: regex}, got ${show(r.match)}`);
+    if (!isObj(r.match)) bad('match', `must be a mapping {${DIMENSIONS.map((d) => d.name).join('|')}: regex}, got ${show(r.match)}`);
     else
       for (const [k, x] of Object.entries(r.match)) {
         const d = DIMENSIONS.find((y) => y.name === k);
         if (d === undefined) problems.push([`${path}.match.${k}`, 'E_CFG_UNKNOWN_PARAM', `unknown key: not a dimension (allowed: ${DIMENSIONS.map((y) => y.name).join(', ')})`]);
-        else if (!by.includes(d.name)) bad(`match.${k}`, `the rule is not by ${k} (by: ${by.length === 0 ? 'all traffic' : by.join(',')})`);
+        else if (!by.includes(d.name)) bad(`match.${k}`, `the rule is not by ${k} (by: ${by.length === 0 ? ALL_TRAFFIC.title : by.join(',')})`);
         else if (typeof x !== 'string' || x === '') bad(`match.${k}`, `must be a regular expression, got ${show(x)}`);
         else {
           try {

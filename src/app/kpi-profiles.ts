@@ -1,6 +1,6 @@
 import type { EngineConfig, ProfileDef } from '../core/types.ts';
-import { parseOpenSipsConfig } from '../config/opensips.ts';
-import { KPI_MODPARAMS, requiredProfiles } from '../kpi/catalogue.ts';
+import { defaultProfiles } from '../config/default-profiles.ts';
+import { requiredProfiles } from '../kpi/catalogue.ts';
 
 /**
  * The profiles the KPI feature feeds, checked at start: a configuration that lacks some of them
@@ -17,12 +17,9 @@ export interface DeclaredProfile {
 
 let catalogueDefs: Map<string, ProfileDef> | undefined;
 
-/** The catalogue's own profile definitions (KPI_MODPARAMS), by lower-case name. */
+/** The catalogue's own profile definitions (its KPI_PROFILES data), by lower-case name. */
 function catalogueProfiles(): Map<string, ProfileDef> {
-  if (catalogueDefs !== undefined) return catalogueDefs;
-  const r = parseOpenSipsConfig(KPI_MODPARAMS);
-  if (!r.ok) throw new Error(`KPI catalogue profiles refused: ${JSON.stringify(r.issues)}`);
-  catalogueDefs = new Map(r.value.profiles.map((p) => [p.name.toLowerCase(), p]));
+  catalogueDefs ??= new Map(defaultProfiles().map((p) => [p.name.toLowerCase(), p]));
   return catalogueDefs;
 }
 

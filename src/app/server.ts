@@ -160,7 +160,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   try {
     // restore first (a corrupt snapshot is moved aside and reported; the server still starts)
     const dataDir = options.dataDir !== undefined ? options.dataDir : config.dataDir;
-    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? DEFAULTS.snapshotIntervalS) * 1000, log, sections: [alerts.snapshotSection()] });
+    if (dataDir !== null) persistence = await attachPersistence(stats, { dataDir, intervalMs: (options.snapshotIntervalS ?? DEFAULTS.snapshotIntervalS) * 1000, log, sections: [alerts.snapshotSection(), pipeline.snapshotSection()] });
     const redisTarget = resolveRedisTarget(options.redisTarget ?? (options.redis !== undefined ? { mode: 'single', url: options.redis } : undefined), config.redis);
     if (redisTarget !== undefined) {
       const nodeId = options.nodeId ?? config.redis?.nodeId ?? hostname();

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { boundHeapGrowth, replayCapture } from '../app/replay.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
-import { formatKpiTable, TABLE_VIEWS } from '../kpi/kpi-table.ts';
-import type { TableView } from '../kpi/kpi-table.ts';
+import { DEFAULT_TABLE_VIEW, formatKpiTable, TABLE_VIEWS, tableView } from '../kpi/kpi-table.ts';
 import { trackerFlags, UsageError } from './args.ts';
 import { completeTracker } from '../config/ingest-config.ts';
 import type { ServerConfig } from '../config/schema.ts';
@@ -84,14 +83,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('replay: give exactly one capture file');
-  const by = (values.by ?? 'customer') as TableView;
-  if (!TABLE_VIEWS.includes(by)) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.join(', ')}, got '${values.by}'`);
+  const by = values.by === undefined ? DEFAULT_TABLE_VIEW : tableView(values.by);
+  if (by === undefined) throw new UsageError(`replay: --by must be one of ${TABLE_VIEWS.map((v) => v.name).join(', ')}, got '${values.by}'`);
   const config = values.config !== undefined ? await loadConfigFile(values.config) : defaultConfig();
   const tracker = replayTracker(config, values);
   const platform = tracker.platform ?? [];
   // carriers are those of attempts, the INVITEs the platform sends out: without a platform there are none
-  if (by.includes('carrier') && platform.length === 0)
-    throw new UsageError(`replay: --by ${by} needs --platform CIDRS (or kpi.platform in the --config file): calls come in to the platform, attempts go out to carriers`);
+  if (by.of === 'attempt' && platform.length === 0)
+    throw new UsageError(`replay: --by ${by.name} needs --platform CIDRS (or kpi.platform in the --config file): calls come in to the platform, attempts go out to carriers`);
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
   // memory follows what replay holds (bounded), not the file's size (DEFAULTS.replay)
   boundHeapGrowth();

@@ -39,6 +39,8 @@ const HEP_KEYS = ['listen', 'authKey', 'enabled'];
 const KPI_KEYS = [
   'customer',
   'inviteTimeout',
+  'maxCallDuration',
+  'shortCall',
   'maxCalls',
   'maxCustomers',
   'maxCarriers',
@@ -138,6 +140,10 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
   };
   const timeout = num('inviteTimeout', 1, 3600, 1000);
   if (timeout !== undefined) tracker.inviteTimeoutMs = timeout;
+  const longest = num('maxCallDuration', 60, 7 * 86400, 1000);
+  if (longest !== undefined) tracker.maxCallDurationMs = longest;
+  const short = num('shortCall', 1, 3600, 1000);
+  if (short !== undefined) tracker.shortCallMs = short;
   const maxCalls = num('maxCalls', 1, 100_000_000);
   if (maxCalls !== undefined) tracker.maxCalls = Math.floor(maxCalls);
   const maxCustomers = num('maxCustomers', 1, 1_000_000);

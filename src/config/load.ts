@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { Result } from '../errors.ts';
-import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
+import type { EngineConfig } from '../core/types.ts';
+import { DEFAULTS } from './defaults.ts';
+import { defaultEngineConfig } from './default-profiles.ts';
 import { parseNativeText } from './native.ts';
 import { parseOpenSipsConfig } from './opensips.ts';
 import type { ServerConfig } from './schema.ts';
@@ -26,15 +28,17 @@ export function detectFormat(text: string, path?: string): ConfigFormat {
   return /(^|[^A-Za-z0-9_])modparam\s*\(/.test(text) ? 'opensips' : 'native';
 }
 
+/** A server configuration of statistics only: the listener, token and the rest from the defaults. */
+function withDefaults(engine: EngineConfig, source: ServerConfig['source']): ServerConfig {
+  const listen = parseListen(DEFAULTS.listen);
+  if (!listen.ok) throw new Error('bad default listen address');
+  return deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine, hep: null, dataDir: null, redis: null, kpi: null, ingest: readIngest(null, null).value, source });
+}
+
 function fromOpenSips(text: string, source: ServerConfig['source']): Result<ServerConfig> {
   const r = parseOpenSipsConfig(text);
   if (!r.ok) return r;
-  const listen = parseListen(DEFAULTS.listen);
-  if (!listen.ok) throw new Error('bad default listen address');
-  return {
-    ok: true,
-    value: deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine: r.value, hep: null, dataDir: null, redis: null, kpi: null, ingest: readIngest(null, null).value, source }),
-  };
+  return { ok: true, value: withDefaults(r.value, source) };
 }
 
 /**
@@ -45,11 +49,9 @@ export function parseConfigText(text: string, path?: string, baseDir?: string): 
   return detectFormat(text, path) === 'opensips' ? fromOpenSips(text, 'opensips') : parseNativeText(text, baseDir);
 }
 
-/** The embedded default configuration (DEFAULT_MODPARAMS, listener 127.0.0.1:8888, no token). */
+/** The embedded default configuration (the catalogue's profiles: DEFAULT_MODPARAMS; listener 127.0.0.1:8888, no token). */
 export function defaultConfig(): ServerConfig {
-  const r = fromOpenSips(DEFAULT_MODPARAMS, 'default');
-  if (!r.ok) throw new ConfigError(r.issues, 'embedded default configuration');
-  return r.value;
+  return withDefaults(defaultEngineConfig(), 'default');
 }
 
 /**

@@ -7,8 +7,9 @@ import { readRedis } from './redis-config.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import type { Result } from '../errors.ts';
-import { DEFAULT_MODPARAMS, DEFAULTS } from './defaults.ts';
-import { buildProfile, parseOpenSipsConfig, PROFILE_LIMITS } from './opensips.ts';
+import { DEFAULTS } from './defaults.ts';
+import { defaultProfiles } from './default-profiles.ts';
+import { buildProfile, PROFILE_LIMITS } from './opensips.ts';
 import type { OpaqueSection, ServerConfig } from './schema.ts';
 
 import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './schema.ts';
@@ -28,13 +29,6 @@ import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './sc
 export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'alerts', 'notify'] as const;
 export const PROFILE_KEYS = ['name', 'algorithm', 'window', 'slots', 'group', 'percentage_factor', 'precision', 'min_samples', 'max_series', 'idle', 'overflow'] as const;
 export const VARIABLE_KEYS = ['name', 'noReset', 'group'] as const;
-
-/** The profiles of the embedded default configuration. */
-function defaultProfiles(): readonly ProfileDef[] {
-  const r = parseOpenSipsConfig(DEFAULT_MODPARAMS);
-  if (!r.ok) throw new Error(`embedded default configuration refused: ${JSON.stringify(r.issues)}`);
-  return r.value.profiles;
-}
 
 function profile(p: unknown, path: string, is: Issues): ProfileDef | undefined {
   const code = 'E_CFG_BAD_PROFILE';

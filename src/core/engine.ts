@@ -429,13 +429,51 @@ export class StatsEngine {
 
   /** Sets a level of the engine itself (`sipstats:name`, a /no_reset counter created when first needed). */
   setGauge(name: string, value: number): void {
-    const g = this.declareGroup('sipstats');
+    this.setLevel('sipstats', name, value);
+  }
+
+  /** Sets `group:name`, a /no_reset counter created when first needed (a series of that name is left alone). */
+  setLevel(group: string, name: string, value: number): void {
+    const g = this.declareGroup(group);
     let s = this.find(g, name);
     if (s === undefined) {
       s = new Counter(name, g, true);
       this.link(s);
     }
     if (s.kind === StatKind.Counter) s.value = value;
+  }
+
+  /** Adds to `group:name`, a resettable counter created when first needed (e.g. `dialog:processed_dialogs`). */
+  count(group: string, name: string, by = 1): void {
+    const g = this.declareGroup(group);
+    let s = this.find(g, name);
+    if (s === undefined) {
+      s = new Counter(name, g, false);
+      this.link(s);
+    }
+    if (s.kind === StatKind.Counter) s.value += by;
+  }
+
+  /**
+   * A level a feeder keeps and sets (`group:name`, a /no_reset counter with `labels`: the KPI
+   * levels, e.g. concurrent calls `CCacme`), made when missing; undefined when a series holds the
+   * name in that group. The feeder writes `value` itself; snapshots leave levels out.
+   */
+  level(group: string, name: string, labels: SeriesLabels | null): Counter | undefined {
+    const g = this.declareGroup(group);
+    let s = this.find(g, name);
+    if (s === undefined) {
+      s = new Counter(name, g, true);
+      this.link(s);
+    }
+    if (s.kind !== StatKind.Counter) return undefined;
+    s.labels = labels;
+    return s;
+  }
+
+  /** Removes a counter (a level whose feeder let it go). */
+  removeCounter(c: Counter): void {
+    this.unlink(c);
   }
 
   /**
@@ -490,7 +528,10 @@ export class StatsEngine {
     const t = this.clock();
     const cell: { v: number | null; n: number | null } = { v: null, n: null };
     for (const s of this.all()) {
-      if (s.kind === StatKind.Counter) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
+      if (s.kind === StatKind.Counter) {
+        if (s.labels === null) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
+        else cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value, labels: s.labels });
+      }
       else {
         s.profile.readWithCount(s, t, cell);
         cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: cell.v, samples: cell.n, labels: s.labels });

@@ -22,6 +22,12 @@ export class Counter {
   value = 0;
   /** Next statistic with the same bare name in another group (bare-name lookups walk this chain). */
   next: Stat | undefined = undefined;
+  /**
+   * A level a feeder keeps (StatsEngine.level: the KPI levels such as concurrent calls, CC): its
+   * structured identity, as a series has. Levels are state derived from what the feeder tracks:
+   * snapshots do not keep them (the feeder sets them again).
+   */
+  labels: SeriesLabels | null = null;
   constructor(
     readonly name: string,
     readonly group: Group,

@@ -31,7 +31,8 @@ export function exportState(engine: StatsEngine): EngineState {
   const series: { profile: string; name: string; slots: number[][] }[] = [];
   for (const s of engine.all()) {
     if (s.kind === StatKind.Counter) {
-      counters.push({ group: s.group.name, name: s.name, value: s.value });
+      // (a level is its feeder's state, set again by it: not kept)
+      if (s.labels === null) counters.push({ group: s.group.name, name: s.name, value: s.value });
       continue;
     }
     const p = s.profile;

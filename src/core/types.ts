@@ -68,6 +68,6 @@ export interface StatView {
    * OpenSIPS' 0), or null when neither the profile (min_samples) nor the algorithm's parts tell.
    */
   readonly samples?: number | null;
-  /** Series only: its labels (see SeriesLabels). */
+  /** A series', or a level's (StatsEngine.level), labels (see SeriesLabels). */
   readonly labels?: SeriesLabels | null;
 }

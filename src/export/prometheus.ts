@@ -233,7 +233,8 @@ export class PrometheusSerializer {
   /** Renders the constant part of one statistic's line (done once per statistic). */
   private render(v: StatView): Entry {
     const group = `group="${escapeLabelValue(v.group)}"`;
-    if (v.kind === 'series' && v.labels != null && v.labels.kpi !== undefined) {
+    // a KPI series, or a KPI level (concurrent calls: a /no_reset counter its feeder labelled)
+    if (v.kind !== 'counter' && v.labels != null && v.labels.kpi !== undefined) {
       const name = `${this.ns}_kpi`;
       const [f, header] = this.family(name, 'gauge', 'Call KPIs by kpi, window and customer, carrier and/or destination (customer="" alone: all traffic)');
       let labels = '';

@@ -9,7 +9,7 @@ import { carrierExtractor, DEFAULT_CARRIER_KEY, destinationExtractor } from './d
 import type { CarrierKey, DestinationOptions } from './dimensions.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable, TIMEOUT } from './outcomes.ts';
 import type { Outcome, OutcomeRule } from './outcomes.ts';
-import { K, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
+import { K, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 
 export type { KpiSink } from './scopes.ts';
@@ -43,8 +43,13 @@ export interface CorrelationOptions {
 export interface TrackerOptions {
   /** A call with no final reply this long after its (last) INVITE is a failure, in ms. */
   inviteTimeoutMs?: number;
-  /** An answered call with no BYE after this long is forgotten (no ACD), in ms. */
+  /**
+   * An answered call with no BYE after this long is no longer up (no ACD; counted in
+   * `calls_unended` and, for calls, `dialog:expired_dialogs`), in ms.
+   */
   maxCallDurationMs?: number;
+  /** SDR: an answered call that ended within this long of its answer is short, in ms. */
+  shortCallMs?: number;
   /** Decided calls are remembered this long to absorb retransmissions and late replies, in ms. */
   lingerMs?: number;
   /** At most this many calls (and, apart, attempts) are tracked; the oldest pending is evicted past it. */
@@ -93,10 +98,22 @@ export const TRACKER_DEFAULTS: Defaults = {
   inviteSeries: true,
   percentiles: true,
   acdFrom: 'invite',
+  shortCallMs: 10_000,
 };
 
 /** No percentile to feed. */
 const NONE: readonly number[] = [];
+
+/** The KPI levels a scope keeps (LEVEL_KPIS order). */
+const L_CC = LEVEL_INDEX.CC;
+const L_EARLY = LEVEL_INDEX.CC_early;
+
+/**
+ * How often every scope with a leg up gets a CC_max sample (packet time, ms): no longer than the
+ * shortest slot of the KPI windows (1 minute in 6 slots), so a window whose calls were all up
+ * before it began still holds their number.
+ */
+const UP_SAMPLE_MS = 5_000;
 
 const PENDING = 0;
 const ANSWERED = 1;
@@ -373,6 +390,10 @@ export class CallTracker {
   private nextSweep = -Infinity;
   /** The message being fed, on its capture agent's own clock (durations are measured in it). */
   private own = 0;
+  /** Set while an answered leg is ended by a BYE (not expired). */
+  private ending = false;
+  /** When tick() next gives every scope with a leg up a CC_max sample (packet time). */
+  private nextUpSample = -Infinity;
   private nextExpiry = -Infinity;
 
   constructor(
@@ -497,6 +518,7 @@ export class CallTracker {
     const leg = new Leg(t, this.own, seq, msg.viaBranch, this.scopeList(this.scopes.all, c, d), dc, '', '', true);
     dc.call = leg;
     this.calls.pending.append(leg);
+    this.started(leg, t);
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -548,6 +570,7 @@ export class CallTracker {
     a.call = call;
     da.addAttempt(a);
     this.attempts.pending.append(a);
+    this.started(a, t);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -621,7 +644,11 @@ export class CallTracker {
 
   private end(table: LegTable, leg: Leg, t: number): void {
     this.add(leg, K.ACD, (this.own - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
+    // short-duration ratio: answered and over within kpi.short_call of its answer
+    this.add(leg, K.SDR, this.own - leg.answeredAt < this.opt.shortCallMs ? 1 : -1, t);
+    this.ending = true;
     this.finish(table, leg, table.answered, t);
+    this.ending = false;
   }
 
   private reply(table: LegTable, leg: Leg, msg: SipView, seq: number, t: number): void {
@@ -703,11 +730,100 @@ export class CallTracker {
       this.nextExpiry = now + 10_000;
       this.scopes.expire(now);
     }
+    if (now >= this.nextUpSample) {
+      // calls up for longer than a window still count in its CC_max: a sample of every scope with
+      // a leg up, once per UP_SAMPLE_MS (every slot of the finest window has one)
+      this.nextUpSample = now + UP_SAMPLE_MS;
+      const at = this.sink.now();
+      this.scopes.forEachUp((s) => s.add(K.CC_max, s.up, now, at));
+    }
     this.publishGauges();
+  }
+
+  /**
+   * The legs up now (answered, not ended), as text for a snapshot section: a restart restores them
+   * (restoreUp), so CC does not drop to 0 and their BYEs still end them (ACD, SDR). Calls setting
+   * up are not kept: their outcome is unknown to the next server (docs/persistence.md).
+   */
+  saveUp(): string {
+    const row = (leg: Leg) => {
+      const sc = leg.scopes.find((x) => x.scope.destination !== undefined)?.scope.destination ?? null;
+      const who = leg.isCall ? (leg.scopes.find((x) => x.scope.customer !== undefined)?.scope.customer ?? null) : (leg.scopes[0]?.scope.carrier ?? null);
+      return [leg.callId, who, sc, leg.t0, leg.answeredAt, leg.since, leg.seq, leg.branchKey, leg.dst, leg.call?.callId ?? null];
+    };
+    const calls: unknown[] = [];
+    const attempts: unknown[] = [];
+    for (let l = this.calls.answered.head; l !== null; l = l.next) calls.push(row(l));
+    for (let l = this.attempts.answered.head; l !== null; l = l.next) attempts.push(row(l));
+    return JSON.stringify({ v: 1, calls, attempts });
+  }
+
+  /**
+   * Restores the legs up that saveUp() wrote, at `now` (packet timeline): those answered less than
+   * the idle limit for answered calls (maxCallDurationMs) before `now`; returns how many legs came
+   * back and how many were too old. Text that does not parse restores nothing (counted by the caller).
+   */
+  restoreUp(text: string, now: number): { restored: number; tooOld: number } {
+    const data = JSON.parse(text) as { v?: number; calls?: unknown[][]; attempts?: unknown[][] };
+    if (data.v !== 1 || !Array.isArray(data.calls) || !Array.isArray(data.attempts)) throw new Error('not a calls-up section of version 1');
+    let restored = 0;
+    let tooOld = 0;
+    const str = (x: unknown) => (typeof x === 'string' ? x : null);
+    const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+    for (const [isCall, rows] of [[true, data.calls], [false, data.attempts]] as const) {
+      const table = isCall ? this.calls : this.attempts;
+      for (const r of rows) {
+        if (!Array.isArray(r)) continue;
+        const callId = str(r[0]);
+        const who = str(r[1]);
+        const dest = str(r[2]);
+        const t0 = num(r[3]);
+        const answeredAt = num(r[4]);
+        const since = num(r[5]);
+        const seq = num(r[6]);
+        if (callId === null || t0 === null || answeredAt === null || since === null || seq === null) continue;
+        if (since + this.opt.maxCallDurationMs <= now) {
+          tooOld++;
+          continue;
+        }
+        const known = this.dialogs.get(callId);
+        if (isCall ? known?.call != null : known?.answered != null) continue; // (seen since the start: the live one wins)
+        let scopes: readonly ScopeHandles[];
+        if (isCall) {
+          const c = who === null ? null : this.scopes.get({ customer: who }, since);
+          const d = dest === null ? null : this.scopes.get({ destination: dest }, since);
+          scopes = this.scopeList(this.scopes.all, c, d);
+        } else {
+          const carrier = who ?? 'unknown';
+          const cd = dest === null ? null : this.scopes.get({ carrier, destination: dest }, since);
+          scopes = this.scopeList(this.scopes.get({ carrier }, since), cd, null);
+        }
+        const d = this.dialogOf(known, callId);
+        const leg = new Leg(since, t0, seq, null, scopes, d, str(r[7]) ?? '', str(r[8]) ?? '', isCall);
+        leg.openSeq = -1;
+        leg.pddDone = true;
+        leg.state = ANSWERED;
+        leg.answeredAt = answeredAt;
+        leg.since = since;
+        if (isCall) d.call = leg;
+        else {
+          d.addAttempt(leg);
+          if (d.answered === null) d.answered = leg;
+          const callOf = str(r[9]);
+          leg.call = callOf === null ? null : (this.dialogs.get(callOf)?.call ?? null);
+        }
+        table.answered.append(leg);
+        for (const sc of scopes) sc.setLevel(L_CC, ++sc.up);
+        restored++;
+      }
+    }
+    this.publishDialogs();
+    return { restored, tooOld };
   }
 
   /** The tracked-leg gauges (`sipstats:calls_tracked`, with `kpi.platform` `attempts_tracked`): at every tick, and from the start. */
   private publishGauges(): void {
+    this.publishDialogs();
     this.sink.gauge('calls_tracked', this.calls.size);
     if (this.isPlatform !== null) this.sink.gauge('attempts_tracked', this.attempts.size);
   }
@@ -731,6 +847,7 @@ export class CallTracker {
       if (first === null) continue;
       this.forget(first);
       list.remove(first);
+      this.changed(first, list, null, first.since);
       this.release(first);
       this.sink.selfStat(what, 1);
       return;
@@ -742,9 +859,68 @@ export class CallTracker {
     from.remove(leg);
     leg.since = t;
     to.append(leg);
+    if (from !== to) this.changed(leg, from, to, t);
+  }
+
+  /**
+   * A new leg, ringing from now (CC_early of each of its scopes), one more start (CPS; CPS_max:
+   * the starts in its second, packet time); a call is one more `dialog:processed_dialogs`.
+   */
+  private started(leg: Leg, t: number): void {
+    // (the second on the capture agent's own clock: a backlog delivered in a burst has the same seconds)
+    const sec = Math.floor(this.own / 1000);
+    const now = this.sink.now();
+    for (const s of leg.scopes) {
+      s.setLevel(L_EARLY, ++s.early);
+      s.setLevel(L_CC, s.up); // (CC reads 0, not absent, from a scope's first call)
+      if (s.sec !== sec) {
+        s.sec = sec;
+        s.inSec = 0;
+      }
+      s.add(K.CPS, 1, t, now);
+      s.add(K.CPS_max, ++s.inSec, t, now);
+    }
+    if (leg.isCall) {
+      this.sink.count('dialog', 'processed_dialogs', 1);
+      this.sink.setLevel('dialog', 'early_dialogs', this.calls.pending.size);
+    }
+  }
+
+  /**
+   * A leg left list `from` for list `to` (null: forgotten, evicted): its scopes' levels follow. A
+   * leg is up (CC) from its 2xx to its end (BYE either side, the idle limit for answered calls,
+   * eviction) and ringing (CC_early) from its INVITE to its final reply or timeout; neither goes
+   * below 0. Each rise of CC is a sample of CC_max (which tick() also refreshes).
+   */
+  private changed(leg: Leg, from: LegList, to: LegList | null, t: number): void {
+    const table = leg.isCall ? this.calls : this.attempts;
+    const wasEarly = from === table.pending;
+    const wasUp = from === table.answered;
+    const isUp = to === table.answered;
+    if (!wasEarly && !wasUp && !isUp) return;
+    const now = this.sink.now();
+    for (const s of leg.scopes) {
+      if (wasEarly && s.early > 0) s.setLevel(L_EARLY, --s.early);
+      if (wasUp && s.up > 0) s.setLevel(L_CC, --s.up);
+      if (isUp) {
+        s.setLevel(L_CC, ++s.up);
+        s.add(K.CC_max, s.up, t, now);
+      }
+    }
+    if (leg.isCall) this.publishDialogs();
+  }
+
+  /** The dialog module's levels for all traffic (OpenSIPS `dialog:active_dialogs`, `dialog:early_dialogs`). */
+  private publishDialogs(): void {
+    this.sink.setLevel('dialog', 'active_dialogs', this.calls.answered.size);
+    this.sink.setLevel('dialog', 'early_dialogs', this.calls.pending.size);
   }
 
   private finish(table: LegTable, leg: Leg, from: LegList, t: number): void {
+    if (leg.isCall) {
+      if (from === table.pending) this.sink.count('dialog', 'failed_dialogs', 1);
+      else if (from === table.answered && leg.state === ANSWERED && !this.ending) this.sink.count('dialog', 'expired_dialogs', 1);
+    }
     leg.state = DONE;
     this.forget(leg);
     this.move(leg, from, table.done, t);

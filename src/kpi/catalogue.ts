@@ -9,13 +9,20 @@
  * towards a carrier (the "seizure" view). Ratios count calls or attempts, averages time them.
  */
 
-/** ratio: a percentage of calls (+1 / −1 per call); average: a mean of values; percentile: a quantile. */
-export type KpiKind = 'ratio' | 'average' | 'percentile';
+/**
+ * ratio: a percentage of calls (+1 / −1 per call); average: a mean of values; percentile: a
+ * quantile; rate: a count per second over the time the window covers; max: the highest value fed
+ * in the window; level: a value now, not windowed (window "now": kept by the feeder, see `NOW`).
+ */
+export type KpiKind = 'ratio' | 'average' | 'percentile' | 'rate' | 'max' | 'level';
+
+/** The kinds kept as series of a window's profile (every kind but `level`). */
+export type SeriesKind = Exclude<KpiKind, 'level'>;
 
 export interface KpiDef {
   /** Series name prefix and Prometheus `kpi` label. */
   readonly name: string;
-  readonly unit: '%' | 'ms' | 's' | '';
+  readonly unit: '%' | 'ms' | 's' | '/s' | '';
   readonly kind: KpiKind;
   readonly title: string;
   /** Which way is good (the dashboard sorts worst first). */
@@ -44,9 +51,19 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
   { name: 'AST_p95', unit: 'ms', kind: 'percentile', title: 'Answer seizure time, 95th percentile', better: 'lower', samples: 'answered calls', of: 'AST', card: false },
   // fed only with kpi.platform: the share of calls that took more than one outbound attempt
   { name: 'FOR', unit: '%', kind: 'ratio', title: 'Failover ratio (calls with more than one attempt)', better: 'lower', samples: 'calls', card: false },
+  // capacity: calls (customers, all traffic, destinations) or attempts (carriers: trunk channels and seizures)
+  { name: 'CC', unit: '', kind: 'level', title: 'Concurrent calls (answered, not ended)', better: 'higher', samples: '', card: true },
+  { name: 'CC_early', unit: '', kind: 'level', title: 'Calls setting up (no final reply yet)', better: 'higher', samples: '', card: false },
+  { name: 'CC_max', unit: '', kind: 'max', title: 'Most concurrent calls in the window', better: 'higher', samples: '', card: false },
+  { name: 'CPS', unit: '/s', kind: 'rate', title: 'Calls started per second', better: 'higher', samples: '', card: true },
+  { name: 'CPS_max', unit: '/s', kind: 'max', title: 'Calls started in the busiest second of the window', better: 'higher', samples: '', card: false },
+  { name: 'SDR', unit: '%', kind: 'ratio', title: 'Short-duration ratio (answered calls ended within kpi.shortCall)', better: 'lower', samples: 'ended calls', card: false },
 ] as const satisfies readonly KpiDef[]);
 
 export type KpiName = (typeof KPIS)[number]['name'];
+
+/** The KPIs that are levels (a value now, kept by their feeder: concurrent calls). */
+export const LEVEL_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.kind === 'level'));
 
 /** The ratios the reply-code outcome table decides, in catalogue order (its columns). */
 export const OUTCOME_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.outcome === true));
@@ -62,10 +79,19 @@ export function percentilesOf(k: KpiDef): KpiDef[] {
 /** The KPI the dashboard's heat map and overview lead with (the first card ratio). */
 export const HEADLINE_KPI: KpiDef = KPIS.find((k) => k.kind === 'ratio' && k.card)!;
 
-/** A profile line, in OpenSIPS `stat_series_profile` syntax after the name. */
-interface ProfileLine {
+/**
+ * A profile as data: the keys of OpenSIPS' `stat_series_profile` (src/core/types.ts ProfileDef);
+ * `window` and `slots` left out keep OpenSIPS' defaults (60 s, slots of 1 s), `group` left out its
+ * default group. KPI_MODPARAMS is written from these, never parsed back.
+ */
+export interface ProfileSpec {
   readonly name: string;
-  readonly def: string;
+  readonly algorithm: string;
+  /** Seconds of data kept. */
+  readonly window?: number;
+  /** Clock-aligned slots the window is cut into. */
+  readonly slots?: number;
+  readonly group?: string;
 }
 
 export interface WindowDef {
@@ -76,8 +102,15 @@ export interface WindowDef {
   readonly seconds: number;
   readonly title: string;
   /** The profile each kind of KPI is kept under in this window. */
-  readonly profiles: Readonly<Record<KpiKind, ProfileLine>>;
+  readonly profiles: Readonly<Record<SeriesKind, ProfileSpec>>;
 }
+
+/**
+ * The "window" of a level KPI (concurrent calls): its value now. Levels are named without a window
+ * suffix (`CC`, `CCacme`, `CC~carrier=carrier_a`: MI), labelled `window="now"` (Prometheus), and
+ * kept in the 1-minute KPI group (`stats:CC`).
+ */
+export const NOW: Pick<WindowDef, 'name' | 'suffix' | 'seconds' | 'title'> & { readonly group: string } = Object.freeze({ name: 'now', suffix: '', seconds: 0, title: 'now', group: 'stats' });
 
 export const WINDOWS: readonly WindowDef[] = Object.freeze([
   {
@@ -86,9 +119,11 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
     seconds: 60,
     title: '1 minute',
     profiles: {
-      ratio: { name: 'perc', def: 'algorithm=percentage group=stats' },
-      average: { name: 'avg', def: 'algorithm=average group=stats' },
-      percentile: { name: 'p95', def: 'algorithm=p95 window=60 slots=6 group=stats' },
+      ratio: { name: 'perc', algorithm: 'percentage', group: 'stats' },
+      average: { name: 'avg', algorithm: 'average', group: 'stats' },
+      percentile: { name: 'p95', algorithm: 'p95', window: 60, slots: 6, group: 'stats' },
+      rate: { name: 'rate', algorithm: 'rate', window: 60, slots: 6, group: 'stats' },
+      max: { name: 'max', algorithm: 'max', window: 60, slots: 6, group: 'stats' },
     },
   },
   {
@@ -97,9 +132,11 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
     seconds: 600,
     title: '10 minutes',
     profiles: {
-      ratio: { name: '10m-perc', def: 'algorithm=percentage window=600 slots=10 group=stats_10m' },
-      average: { name: '10m-avg', def: 'algorithm=average window=600 slots=10 group=stats_10m' },
-      percentile: { name: '10m-p95', def: 'algorithm=p95 window=600 slots=10 group=stats_10m' },
+      ratio: { name: '10m-perc', algorithm: 'percentage', window: 600, slots: 10, group: 'stats_10m' },
+      average: { name: '10m-avg', algorithm: 'average', window: 600, slots: 10, group: 'stats_10m' },
+      percentile: { name: '10m-p95', algorithm: 'p95', window: 600, slots: 10, group: 'stats_10m' },
+      rate: { name: '10m-rate', algorithm: 'rate', window: 600, slots: 10, group: 'stats_10m' },
+      max: { name: '10m-max', algorithm: 'max', window: 600, slots: 10, group: 'stats_10m' },
     },
   },
   {
@@ -108,9 +145,11 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
     seconds: 3600,
     title: '1 hour',
     profiles: {
-      ratio: { name: '1h-perc', def: 'algorithm=percentage window=3600 slots=6 group=stats_1h' },
-      average: { name: '1h-avg', def: 'algorithm=average window=3600 slots=6 group=stats_1h' },
-      percentile: { name: '1h-p95', def: 'algorithm=p95 window=3600 slots=6 group=stats_1h' },
+      ratio: { name: '1h-perc', algorithm: 'percentage', window: 3600, slots: 6, group: 'stats_1h' },
+      average: { name: '1h-avg', algorithm: 'average', window: 3600, slots: 6, group: 'stats_1h' },
+      percentile: { name: '1h-p95', algorithm: 'p95', window: 3600, slots: 6, group: 'stats_1h' },
+      rate: { name: '1h-rate', algorithm: 'rate', window: 3600, slots: 6, group: 'stats_1h' },
+      max: { name: '1h-max', algorithm: 'max', window: 3600, slots: 6, group: 'stats_1h' },
     },
   },
 ]);
@@ -170,7 +209,7 @@ export type KpiIdentity = {
 export type Scope = Readonly<Partial<Record<DimensionName, string>>>;
 
 /** The series name of a KPI in a window for a scope (the only place names are spelled). */
-export function seriesName(kpi: KpiDef, window: WindowDef, scope: Scope): string {
+export function seriesName(kpi: KpiDef, window: Pick<WindowDef, 'suffix'>, scope: Scope): string {
   let n = kpi.name + window.suffix;
   for (const d of DIMENSIONS) {
     const v = scope[d.name];
@@ -184,13 +223,13 @@ export function seriesName(kpi: KpiDef, window: WindowDef, scope: Scope): string
  * name): one object of a fixed shape with every dimension (undefined where the scope has none),
  * sharing the catalogue's and the scope's strings — a series keeps it for its whole life.
  */
-export function identityOf(kpi: KpiDef, window: WindowDef, scope: Scope): KpiIdentity {
+export function identityOf(kpi: KpiDef, window: Pick<WindowDef, 'name'>, scope: Scope): KpiIdentity {
   return { kpi: kpi.name as KpiName, window: window.name, customer: scope.customer, carrier: scope.carrier, destination: scope.destination };
 }
 
-/** The profile a KPI is kept under in a window. */
+/** The profile a KPI is kept under in a window ('' for a level: it has none). */
 export function profileOf(kpi: KpiDef, window: WindowDef): string {
-  return window.profiles[kpi.kind].name;
+  return kpi.kind === 'level' ? '' : window.profiles[kpi.kind].name;
 }
 
 export function kpiByName(name: string): KpiDef | undefined {
@@ -201,30 +240,53 @@ export function windowByName(name: string): WindowDef | undefined {
   return WINDOWS.find((w) => w.name === name);
 }
 
-/** Every profile the catalogue needs, in OpenSIPS modparam syntax (part of the embedded default). */
-export const KPI_MODPARAMS: string = (() => {
-  const kinds: KpiKind[] = ['ratio', 'average', 'percentile'];
-  const lines = ['# call KPIs (src/kpi/catalogue.ts): ratios, averages and 95th percentiles over each window'];
-  for (const kind of kinds)
-    for (const w of WINDOWS) lines.push(`modparam("statistics", "stat_series_profile", "${w.profiles[kind].name}: ${w.profiles[kind].def}")`);
-  lines.push('# INVITEs per minute, and the share of initial INVITEs among all requests');
-  lines.push('modparam("statistics", "stat_series_profile", "inv_acc_per_min: algorithm=accumulate window=60")');
-  lines.push('modparam("statistics", "stat_series_profile", "inv_perc_per_min: algorithm=percentage window=60")');
-  return `${lines.join('\n')}\n`;
-})();
+const INVITE_PER_MIN: ProfileSpec = { name: 'inv_acc_per_min', algorithm: 'accumulate', window: 60 };
+const INVITE_RATIO: ProfileSpec = { name: 'inv_perc_per_min', algorithm: 'percentage', window: 60 };
 
 /** The two per-minute INVITE series and their profiles (OpenSIPS' statistics module example). */
 export const INVITE_SERIES = Object.freeze({
-  perMinute: { profile: 'inv_acc_per_min', name: 'INVITE_per_min' },
-  ratio: { profile: 'inv_perc_per_min', name: 'INVITE_ratio' },
+  perMinute: { profile: INVITE_PER_MIN.name, name: 'INVITE_per_min', spec: INVITE_PER_MIN },
+  ratio: { profile: INVITE_RATIO.name, name: 'INVITE_ratio', spec: INVITE_RATIO },
 });
+
+/** The kinds kept in a window's profiles, in the order of `WindowDef.profiles` (KPI_MODPARAMS' order). */
+const SERIES_KINDS = Object.keys(WINDOWS[0].profiles) as SeriesKind[];
+
+/**
+ * Every profile the catalogue feeds, as data (the embedded default configuration's profiles): each
+ * kind's profile in each window, kind by kind, then the two INVITE profiles.
+ */
+export const KPI_PROFILES: readonly ProfileSpec[] = Object.freeze([
+  ...SERIES_KINDS.flatMap((kind) => WINDOWS.map((w) => w.profiles[kind])),
+  INVITE_SERIES.perMinute.spec,
+  INVITE_SERIES.ratio.spec,
+]);
+
+/** A profile in OpenSIPS `stat_series_profile` syntax: `perc: algorithm=percentage group=stats`. */
+export function profileText(p: ProfileSpec): string {
+  let s = `${p.name}: algorithm=${p.algorithm}`;
+  if (p.window !== undefined) s += ` window=${p.window}`;
+  if (p.slots !== undefined) s += ` slots=${p.slots}`;
+  if (p.group !== undefined) s += ` group=${p.group}`;
+  return s;
+}
+
+/** Every profile the catalogue needs, in OpenSIPS modparam syntax (part of the embedded default), written from KPI_PROFILES. */
+export const KPI_MODPARAMS: string = (() => {
+  const line = (p: ProfileSpec) => `modparam("statistics", "stat_series_profile", "${profileText(p)}")`;
+  const lines = ['# call KPIs (src/kpi/catalogue.ts): ratios, averages, 95th percentiles, rates and maxima over each window'];
+  for (const kind of SERIES_KINDS) for (const w of WINDOWS) lines.push(line(w.profiles[kind]));
+  lines.push('# INVITEs per minute, and the share of initial INVITEs among all requests');
+  for (const s of Object.values(INVITE_SERIES)) lines.push(line(s.spec));
+  return `${lines.join('\n')}\n`;
+})();
 
 /** Every profile name the catalogue feeds, with the KPIs that need it (start-up check). */
 export function requiredProfiles(options: { percentiles: boolean; inviteSeries: boolean }): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const w of WINDOWS)
     for (const k of KPIS) {
-      if (k.kind === 'percentile' && !options.percentiles) continue;
+      if (k.kind === 'level' || (k.kind === 'percentile' && !options.percentiles)) continue;
       const p = profileOf(k, w);
       const list = out.get(p) ?? [];
       list.push(seriesName(k, w, {}));
@@ -292,8 +354,67 @@ export function isAllTraffic(labels: { readonly [k: string]: string | undefined 
   return true;
 }
 
-/** Which view a scope belongs to: 'all', a single dimension, or 'carrier,destination'. */
-export function viewOf(id: KpiIdentity): string {
-  const dims = DIMENSIONS.filter((d) => id[d.name] !== undefined).map((d) => d.name);
-  return dims.length === 0 ? 'all' : dims.join(',');
+// ---- views: the rows KPIs are read in
+
+/**
+ * A view: the rows of the scopes that have exactly its dimensions. Derived from DIMENSIONS: all
+ * traffic (no dimension), each dimension alone, and the dimensions of an attempt together
+ * (carrier × destination). The read model (kpi-read.ts), /api/kpis and the dashboard's tabs and
+ * heat map, `sipstats replay --by` and alert rules' `by` all take their views from here.
+ */
+export interface ViewDef {
+  /** 'all', or its dimensions' names joined by ',' (`carrier,destination`: replay's `--by`, rules' `by`). */
+  readonly name: string;
+  /** Its dimensions, in catalogue order (none: all traffic). */
+  readonly dimensions: readonly DimensionDef[];
+  /** 'all traffic', or its dimensions' names joined by ' × ' (`carrier × destination`). */
+  readonly title: string;
+  /** The name of its rows in /api/kpis and of the dashboard's tab: `overall`, `customers`, `carrierDestinations`. */
+  readonly rows: string;
+  /** Whose KPIs its rows hold: calls, or attempts (a view with a dimension of attempts). */
+  readonly of: 'call' | 'attempt';
+}
+
+function viewOfDimensions(dims: readonly DimensionDef[]): ViewDef {
+  const names = dims.map((d) => d.name as string);
+  return Object.freeze({
+    name: dims.length === 0 ? 'all' : names.join(','),
+    dimensions: Object.freeze([...dims]),
+    title: dims.length === 0 ? 'all traffic' : names.join(' × '),
+    rows: dims.length === 0 ? 'overall' : `${names.map((n, i) => (i === 0 ? n : n[0].toUpperCase() + n.slice(1))).join('')}s`,
+    of: dims.some((d) => d.of === 'attempt') ? 'attempt' : 'call',
+  });
+}
+
+const ATTEMPT_DIMENSIONS = DIMENSIONS.filter((d) => d.of !== 'call');
+
+/** Every view: all traffic first, then each dimension alone, then carrier × destination. */
+export const VIEWS: readonly ViewDef[] = Object.freeze([
+  viewOfDimensions([]),
+  ...DIMENSIONS.map((d) => viewOfDimensions([d])),
+  ...(ATTEMPT_DIMENSIONS.length > 1 ? [viewOfDimensions(ATTEMPT_DIMENSIONS)] : []),
+]);
+
+/** The view of all traffic (no dimension). */
+export const ALL_TRAFFIC: ViewDef = VIEWS[0];
+
+/** Views by the dimensions they have (bit i: DIMENSIONS[i]). */
+const VIEW_BY_MASK: readonly (ViewDef | undefined)[] = (() => {
+  const out: (ViewDef | undefined)[] = new Array(1 << DIMENSIONS.length).fill(undefined);
+  for (const v of VIEWS) out[v.dimensions.reduce((m, d) => m | (1 << DIMENSIONS.indexOf(d)), 0)] = v;
+  return out;
+})();
+
+/**
+ * The view a scope (or a series' identity, or labels) is read in: the one of exactly the
+ * dimensions it has; undefined for a combination no view has. The only place a view is computed.
+ */
+export function viewOf(scope: { readonly [K in DimensionName]?: string | undefined }): ViewDef | undefined {
+  let m = 0;
+  for (let i = 0; i < DIMENSIONS.length; i++) if (scope[DIMENSIONS[i].name] !== undefined) m |= 1 << i;
+  return VIEW_BY_MASK[m];
+}
+
+export function viewByName(name: string): ViewDef | undefined {
+  return VIEWS.find((v) => v.name === name);
 }

@@ -1,6 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
-import type { KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
-import { DIMENSIONS, identify, identityOf, KPIS, OUTCOME_KPIS, percentilesOf, profileOf, seriesName, WINDOWS } from './catalogue.ts';
+import type { Counter, KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
+import { DIMENSIONS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
@@ -25,6 +25,14 @@ export interface KpiSink {
   selfStat(name: string, delta: number): void;
   /** ...and levels (not reset by reset_statistics). */
   gauge(name: string, value: number): void;
+  /** Counts in another group (the dialog module's statistics: `dialog:processed_dialogs`). */
+  count(group: string, name: string, delta: number): void;
+  /** Sets a level in another group (`dialog:active_dialogs`). */
+  setLevel(group: string, name: string, value: number): void;
+  /** A KPI level of a scope (`CCacme`: a labelled /no_reset counter the scope writes); undefined when refused. */
+  level(name: string, labels: KpiIdentity): Counter | undefined;
+  /** Lets a level go (its scope expired). */
+  removeLevel(c: Counter): void;
 }
 
 /** Index of a catalogue KPI (handles are laid out KPI-major). */
@@ -32,6 +40,9 @@ export const K = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<s
 
 /** The index of each outcome KPI (catalogue OUTCOME_KPIS order: an Outcome's weights). */
 export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => K[k.name]);
+
+/** Index of a catalogue KPI level (LEVEL_KPIS order: a scope's levels). */
+export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
 export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => K[p.name]));
@@ -65,6 +76,14 @@ export class ScopeHandles implements SeriesOwner {
   private foreign: (Series | undefined)[] | undefined = undefined;
   /** A list holding only this scope (legs that feed one scope share it). */
   readonly alone: readonly ScopeHandles[] = [this];
+  /** Its legs answered and not ended (CC), and set up with no final reply yet (CC_early): the call tracker keeps them. */
+  up = 0;
+  early = 0;
+  /** CPS_max: the second (packet time, s) of its last start, and the starts in that second. */
+  sec = -1;
+  inSec = 0;
+  /** Its KPI levels (LEVEL_KPIS order), made at their first value. */
+  private levels: (Counter | undefined)[] | undefined = undefined;
   constructor(
     readonly owner: Scopes,
     readonly scope: Scope,
@@ -119,6 +138,25 @@ export class ScopeHandles implements SeriesOwner {
       sc.loc[at] = FOREIGN;
       (this.foreign ??= [])[slot] = s;
     }
+  }
+
+  /** Sets the scope's KPI level number `i` (LEVEL_KPIS order: CC, CC_early) to `v`. */
+  setLevel(i: number, v: number): void {
+    const levels = (this.levels ??= []);
+    let c = levels[i];
+    if (c === undefined) {
+      const kpi = LEVEL_KPIS[i];
+      c = levels[i] = this.owner.sink.level(seriesName(kpi, NOW, this.scope), identityOf(kpi, NOW, this.scope));
+      if (c === undefined) return;
+    }
+    c.value = v;
+  }
+
+  /** Lets its levels go (the scope expired: nothing of it is up). */
+  dropLevels(): void {
+    if (this.levels === undefined) return;
+    for (const c of this.levels) if (c !== undefined) this.owner.sink.removeLevel(c);
+    this.levels = undefined;
   }
 
   /** The all-traffic scope (no dimension value). */
@@ -372,13 +410,21 @@ export class Scopes implements SeriesDirectory {
     return s;
   }
 
+  /** Visits every scope with a leg up (CC > 0), all traffic first. */
+  forEachUp(cb: (s: ScopeHandles) => void): void {
+    if (this.all.up > 0) cb(this.all);
+    for (const s of this.registered) if (s.up > 0) cb(s);
+  }
+
   /** Removes scopes idle since before `now - idleMs` (and their series). Returns how many. */
   expire(now: number): number {
     if (this.limits.idleMs <= 0) return 0;
     let n = 0;
     for (const s of this.registered) {
-      if (s.lastUsed + this.limits.idleMs > now) continue;
+      // (a scope with a call up or ringing stays, however long since its last KPI update)
+      if (s.lastUsed + this.limits.idleMs > now || s.up > 0 || s.early > 0) continue;
       s.removeAll();
+      s.dropLevels();
       s.expired = true;
       this.freeRows.push(s.row);
       s.row = -1;

@@ -6,6 +6,7 @@ import type { SipMessage } from '../protocol/sip/parse.ts';
 import { IX } from '../protocol/native-index.ts';
 import type { FrameIndexer } from '../protocol/native-index.ts';
 import { AgentClocks } from './agent-clocks.ts';
+import { NOW } from './catalogue.ts';
 import { CallTracker } from './call-tracker.ts';
 import type { TrackerOptions } from './call-tracker.ts';
 import type { KpiSink } from './scopes.ts';
@@ -130,6 +131,11 @@ export class SipPipeline {
       },
       selfStat: (name, delta) => engine.selfStat(name, delta),
       gauge: (name, value) => engine.setGauge(name, value),
+      count: (group, name, delta) => engine.count(group, name, delta),
+      setLevel: (group, name, value) => engine.setLevel(group, name, value),
+      // KPI levels live in the 1-minute KPI group (`stats:CCacme`), window "now"
+      level: (name, labels) => engine.level(NOW.group, name, labels),
+      removeLevel: (c) => engine.removeCounter(c),
     });
     this.tracker = new CallTracker(sink, options);
     this.authKey = options.hepAuthKey;
@@ -138,6 +144,23 @@ export class SipPipeline {
     this.agents = options.clock === undefined ? undefined : new AgentClocks(() => engine.selfStat('capture_clock_adjustments'));
     this.indexer = options.indexer ?? null;
     this.inflate = options.inflate ?? null;
+  }
+
+  /**
+   * The calls up (answered, not ended), kept across restarts as a snapshot section (src/persist:
+   * attach's `sections`): restored at start when younger than the idle limit for answered calls,
+   * counted in `sipstats:calls_restored` (and `calls_restore_expired` for older ones).
+   */
+  snapshotSection(): { name: string; save(): string; restore(text: string): void } {
+    return {
+      name: 'calls-up',
+      save: () => this.tracker.saveUp(),
+      restore: (text) => {
+        const r = this.tracker.restoreUp(text, this.clock?.() ?? this.engine.clock());
+        this.engine.selfStat('calls_restored', r.restored);
+        if (r.tooOld > 0) this.engine.selfStat('calls_restore_expired', r.tooOld);
+      },
+    };
   }
 
   /** A configuration reload: new tracking options and HEP auth key; tracked calls and series stay. */

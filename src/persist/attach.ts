@@ -48,7 +48,7 @@ export async function encodeEngine(engine: StatsEngine, opts: { yieldEvery?: num
   const w = new SnapshotWriter(at, engine.profileDefs(), opts.sizeHint);
   let counters = 0;
   for (const s of all) {
-    if (s.kind !== StatKind.Counter) continue;
+    if (s.kind !== StatKind.Counter || s.labels !== null) continue; // (a level is its feeder's state: not kept)
     w.counter(s.group.name, s.name, s.value);
     counters++;
   }
@@ -172,7 +172,13 @@ export async function attachPersistence(stats: Stats, options: PersistOptions): 
     for (const s of rr.skipped) log('warn', `snapshot: not restored '${s.name}': ${s.reason}`);
     for (const sec of options.sections ?? []) {
       const text = loaded.sections?.[sec.name];
-      if (text !== undefined) sec.restore(text);
+      if (text === undefined) continue;
+      try {
+        sec.restore(text);
+      } catch (e) {
+        // a section that does not read (another version, damaged) is reported and left out: the server starts
+        log('warn', `snapshot: section '${sec.name}' not restored: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
   const restoreReport: PersistRestoreReport = {

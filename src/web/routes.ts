@@ -8,13 +8,16 @@ import { gzipSync } from 'node:zlib';
 import type { Route, RouteContext } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind, statKey } from '../core/stat.ts';
-import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, profileOf, seriesName, viewOf, WINDOWS } from '../kpi/catalogue.ts';
-import type { KpiIdentity, Scope } from '../kpi/catalogue.ts';
+import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, profileOf, seriesName, VIEWS, windowByName, WINDOWS } from '../kpi/catalogue.ts';
+import type { DimensionName, Scope } from '../kpi/catalogue.ts';
+import { emptyKpiRow, readKpis } from '../kpi/kpi-read.ts';
+import type { KpiWindowRead } from '../kpi/kpi-read.ts';
 import type { HistoryRecorder } from '../core/history.ts';
 
 /**
- * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), and
- * the JSON it polls (`/api/kpis`, `/api/history`: the bearer token like /metrics). See docs/dashboard.md.
+ * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), the
+ * catalogue it is built from (`/api/catalogue`) and the JSON it polls (`/api/kpis`, `/api/history`):
+ * the bearer token like /metrics. See docs/dashboard.md.
  */
 
 export interface DashboardOptions {
@@ -40,6 +43,20 @@ const KPI_INFO = KPIS.map((k) => ({ name: k.name, unit: k.unit, title: k.title, 
 const DIMENSION_INFO = DIMENSIONS.map((d) => ({ name: d.name, title: d.title, of: d.of }));
 const WINDOW_NAMES: readonly string[] = WINDOWS.map((w) => w.name);
 type WindowName = string;
+/** `1m, 10m or 1h`. */
+const WINDOW_CHOICES = `${WINDOW_NAMES.slice(0, -1).join(', ')} or ${WINDOW_NAMES[WINDOW_NAMES.length - 1]}`;
+
+/**
+ * What `/api/catalogue` answers: the catalogue the page is built from (its window buttons, view tabs
+ * and heat map, cards and columns), so that app.js names no window, view, dimension nor KPI.
+ */
+export const DASHBOARD_CATALOGUE = Object.freeze({
+  kpis: KPI_INFO,
+  windows: WINDOWS.map((w) => ({ name: w.name, title: w.title, seconds: w.seconds })),
+  dimensions: DIMENSION_INFO,
+  /** Views: `rows` names their map in /api/kpis windows; `dimensions` by name, in catalogue order. */
+  views: VIEWS.map((v) => ({ name: v.name, title: v.title, rows: v.rows, dimensions: v.dimensions.map((d) => d.name), of: v.of })),
+});
 
 /** KPI values of one scope (all traffic, or a customer) in one window: `v[i]`, `n[i]` for DASHBOARD_KPIS[i]. */
 export interface KpiRow {
@@ -47,7 +64,10 @@ export interface KpiRow {
   n: (number | null)[];
 }
 
-/** One window of /api/kpis: all traffic and each view's rows (carrier × destination keyed `carrier|destination`). */
+/**
+ * One window of /api/kpis: all traffic and each view's rows under the view's `rows` name (catalogue
+ * VIEWS; carrier × destination keyed `carrier|destination`).
+ */
 export interface KpiWindowRows {
   overall: KpiRow;
   customers: Record<string, KpiRow>;
@@ -74,83 +94,79 @@ export interface KpiSnapshot {
   countersOmitted: number;
 }
 
-const vn: { v: number | null; n: number | null } = { v: null, n: null };
-const KPI_INDEX = new Map<string, number>(DASHBOARD_KPIS.map((k, i) => [k, i]));
-const emptyRow = (): KpiRow => ({ v: new Array(DASHBOARD_KPIS.length).fill(null), n: new Array(DASHBOARD_KPIS.length).fill(0) });
+const HEADLINE = KPIS.indexOf(HEADLINE_KPI);
+const emptyRow = (): KpiRow => {
+  const r = emptyKpiRow();
+  return { v: r.v, n: r.n };
+};
 
 /**
- * Everything /api/kpis answers, read at the engine's clock in one pass over the statistics. Values
- * are those of get_statistics at the same instant; `n` is the number of samples behind each.
+ * Everything /api/kpis answers, read at the engine's clock in one pass over the statistics (the
+ * KPI read model, src/kpi/kpi-read.ts, and the counters beside it). Values are those of
+ * get_statistics at the same instant; `n` is the number of samples behind each.
  */
 export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number; maxCells?: number } = {}): KpiSnapshot {
-  const t = engine.clock();
   const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
-  const windows: KpiSnapshot['windows'] = {};
-  for (const w of WINDOW_NAMES) if (options.window === undefined || options.window === w) windows[w] = { overall: emptyRow(), customers: {}, carriers: {}, destinations: {}, carrierDestinations: {}, carrierDestinationsOmitted: 0 };
+  const maxCells = options.maxCells ?? DASHBOARD_DEFAULTS.maxCells;
   const snap: KpiSnapshot = {
-    now: t,
+    now: 0,
     kpis: DASHBOARD_KPIS,
     units: KPI_UNITS,
     info: KPI_INFO,
     dimensions: DIMENSION_INFO,
     thresholds: { minSamples: options.minSamples ?? DASHBOARD_DEFAULTS.minSamples, lowSamples: options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples },
-    windows,
+    windows: {},
     self: {},
     counters: {},
     countersOmitted: 0,
   };
   let listed = 0;
-  for (const s of engine.all()) {
-    if (s.kind === StatKind.Counter) {
-      if (s.group.name === 'sipstats') snap.self[s.name] = s.value;
-      else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.value;
+  const read = readKpis(engine, {
+    windows: options.window === undefined ? WINDOWS : WINDOWS.filter((w) => w.name === options.window),
+    other(s, t) {
+      if (s.kind === StatKind.Counter) {
+        if (s.group.name === 'sipstats') snap.self[s.name] = s.value;
+        else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.value;
+        else snap.countersOmitted++;
+      } else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.profile.read(s, t);
       else snap.countersOmitted++;
-      continue;
-    }
-    const k = s.labels as KpiIdentity | null;
-    if (k === null || k.kpi === undefined) {
-      if (listed++ < maxCounters) snap.counters[statKey(s)] = s.profile.read(s, t);
-      else snap.countersOmitted++;
-      continue;
-    }
-    const w = windows[k.window];
-    if (w === undefined) continue;
-    const view = viewOf(k);
-    const row =
-      view === 'all'
-        ? w.overall
-        : view === 'customer'
-          ? (w.customers[k.customer!] ??= emptyRow())
-          : view === 'carrier'
-            ? (w.carriers[k.carrier!] ??= emptyRow())
-            : view === 'destination'
-              ? (w.destinations[k.destination!] ??= emptyRow())
-              : view === 'carrier,destination'
-                ? (w.carrierDestinations[`${k.carrier}|${k.destination}`] ??= emptyRow())
-                : null;
-    if (row === null) continue;
-    const i = KPI_INDEX.get(k.kpi)!;
-    s.profile.readWithCount(s, t, vn);
-    row.n[i] = vn.n;
-    row.v[i] = vn.v;
-  }
-  const maxCells = options.maxCells ?? DASHBOARD_DEFAULTS.maxCells;
-  for (const w of Object.values(windows)) {
-    if (w === undefined) continue;
-    const cells = Object.entries(w.carrierDestinations);
-    if (cells.length <= maxCells) continue;
-    // the busiest cells (most samples of the headline KPI) are kept
-    const head = KPI_INDEX.get(HEADLINE_KPI.name)!;
-    cells.sort((a, b) => (b[1].n[head] ?? 0) - (a[1].n[head] ?? 0));
-    w.carrierDestinations = Object.fromEntries(cells.slice(0, maxCells));
-    w.carrierDestinationsOmitted = cells.length - maxCells;
-  }
+    },
+  });
+  snap.now = read.now;
+  for (const [w, views] of read.windows) snap.windows[w.name] = windowRows(views, maxCells);
   return snap;
+}
+
+/** A window of the read model as /api/kpis has it: all traffic as one row, each view as a map of rows. */
+function windowRows(views: KpiWindowRead, maxCells: number): KpiWindowRows {
+  const out: Record<string, unknown> = {};
+  for (const [view, rows] of views) {
+    if (view.dimensions.length === 0) {
+      const r = rows.get('');
+      out[view.rows] = r === undefined ? emptyRow() : { v: r.v, n: r.n };
+      continue;
+    }
+    let cells = [...rows];
+    let omitted = 0;
+    if (view.dimensions.length > 1) {
+      // at most maxCells of a crossed view (carrier × destination): the busiest (most samples of the headline KPI)
+      if (cells.length > maxCells) {
+        cells.sort((a, b) => (b[1].n[HEADLINE] ?? 0) - (a[1].n[HEADLINE] ?? 0));
+        omitted = cells.length - maxCells;
+        cells = cells.slice(0, maxCells);
+      }
+    }
+    const o: Record<string, KpiRow> = {};
+    for (const [k, r] of cells) o[k] = { v: r.v, n: r.n };
+    out[view.rows] = o;
+    if (view.dimensions.length > 1) out[`${view.rows}Omitted`] = omitted;
+  }
+  return out as unknown as KpiWindowRows;
 }
 
 /** What /api/history answers: per KPI of one window and scope, its points (times shared per profile). */
 export function historyFor(engine: StatsEngine, history: HistoryRecorder, window: WindowName, scope: Scope, points: number) {
-  const kw = WINDOWS.find((w) => w.name === window);
+  const kw = windowByName(window);
   const series: Record<string, { t: number[]; v: (number | null)[]; n: (number | null)[] }> = {};
   for (const kpi of KPIS) {
     const s = kw === undefined ? undefined : engine.lookup(seriesName(kpi, kw, scope));
@@ -252,7 +268,7 @@ function windowParam(url: URL): WindowName | null | undefined {
 }
 
 /**
- * The dashboard routes: `GET /`, `GET /assets/...`, `GET /api/kpis[?window=1m]`,
+ * The dashboard routes: `GET /`, `GET /assets/...`, `GET /api/catalogue`, `GET /api/kpis[?window=1m]`,
  * `GET /api/history?window=1m[&customer=NAME|&carrier=NAME[&destination=NAME]|&destination=NAME][&points=N]`. Add them to the HTTP listener's routes.
  */
 export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history: HistoryRecorder, options: DashboardOptions = {}): Route[] {
@@ -279,11 +295,19 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
     },
     {
       methods: ['GET'],
+      path: '/api/catalogue',
+      auth: true,
+      handle(_req, _res, ctx) {
+        ctx.json(200, DASHBOARD_CATALOGUE, noStore);
+      },
+    },
+    {
+      methods: ['GET'],
       path: '/api/kpis',
       auth: true,
       handle(_req, _res, ctx) {
         const window = windowParam(ctx.url);
-        if (window === null) return ctx.fail('E_HTTP_BAD_REQUEST', 'window must be 1m, 10m or 1h');
+        if (window === null) return ctx.fail('E_HTTP_BAD_REQUEST', `window must be ${WINDOW_CHOICES}`);
         ctx.json(200, kpiSnapshot(engine, { window, minSamples, lowSamples, maxCounters }), noStore);
       },
     },
@@ -293,10 +317,10 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
       auth: true,
       handle(_req, _res, ctx) {
         const w = windowParam(ctx.url);
-        if (w === null) return ctx.fail('E_HTTP_BAD_REQUEST', 'window must be 1m, 10m or 1h');
-        const window = w ?? '1m';
-        const scope: { customer?: string; carrier?: string; destination?: string } = {};
-        for (const d of ['customer', 'carrier', 'destination'] as const) {
+        if (w === null) return ctx.fail('E_HTTP_BAD_REQUEST', `window must be ${WINDOW_CHOICES}`);
+        const window = w ?? WINDOW_NAMES[0];
+        const scope: { [K in DimensionName]?: string } = {};
+        for (const { name: d } of DIMENSIONS) {
           const v = ctx.url.searchParams.get(d);
           if (v === null || v === '') continue;
           if (!DIMENSION_VALUE_RE.test(v)) return ctx.fail('E_HTTP_BAD_REQUEST', `${d} must be 1-64 characters of [A-Za-z0-9_.@+-], not starting with '_'`);

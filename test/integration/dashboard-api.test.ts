@@ -13,7 +13,7 @@ import type { SipstatsHttpServer } from '../../src/http/server.ts';
 import { createStats } from '../../src/index.ts';
 import type { Stats } from '../../src/index.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
-import { KPI_MODPARAMS, KPIS } from '../../src/kpi/catalogue.ts';
+import { DIMENSIONS, KPI_MODPARAMS, KPIS, VIEWS, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/demo/traffic.ts';
 import { kpiHistory } from '../../src/kpi/history.ts';
@@ -93,10 +93,11 @@ describe('dashboard routes on a server with a token', () => {
     assert.equal(head.body.length, 0);
   });
 
-  test('the page: tabs for the three views and a heat map, no inline script or style (CSP), no KPI named in app.js', async () => {
+  test('the page: a tab list, window buttons and a heat map built from /api/catalogue, no inline script or style (CSP), no KPI, window or view named in app.js', async () => {
     const html = (await http(url, '/')).body.toString('utf8');
-    for (const v of ['customers', 'carriers', 'destinations']) assert.match(html, new RegExp(`role="tab" id="tab-${v}"[^>]*aria-controls="view-panel"[^>]*aria-selected="(true|false)"`), v);
-    assert.match(html, /role="tablist"/);
+    assert.match(html, /role="tablist"[^>]*id="tabs"><\/div>/, 'the tabs are built from the catalogue');
+    assert.match(html, /<nav class="windows" id="windows"[^>]*><\/nav>/, 'the window buttons are built from the catalogue');
+    assert.doesNotMatch(html, /data-window=|data-view=/);
     assert.match(html, /role="tabpanel" id="view-panel"/);
     assert.match(html, /data-testid="heatmap"/);
     assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'every script has a src');
@@ -107,6 +108,33 @@ describe('dashboard routes on a server with a token', () => {
       assert.doesNotMatch(js, new RegExp(`['"\`]${k.name}['"\`]|\\b${k.name}\\s*:`), `app.js names ${k.name}`);
       assert.ok(!js.includes(k.title), `app.js holds the title of ${k.name}`);
     }
+    // nor the windows, dimensions and views: /api/catalogue has them
+    for (const name of [...WINDOWS.map((w) => w.name), ...DIMENSIONS.map((d) => d.name), ...VIEWS.flatMap((v) => [v.name, v.rows, v.title])])
+      assert.doesNotMatch(js, new RegExp(`['"\`]${name}['"\`]`), `app.js names ${name}`);
+  });
+
+  test('/api/catalogue: the windows, dimensions, views and KPIs the page is built from, from the catalogue', async () => {
+    assert.equal((await http(url, '/api/catalogue')).status, 401);
+    const r = await http(url, '/api/catalogue', auth);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    const c = json(r);
+    assert.deepEqual(c.windows, WINDOWS.map((w) => ({ name: w.name, title: w.title, seconds: w.seconds })));
+    assert.deepEqual(c.dimensions, DIMENSIONS.map((d) => ({ name: d.name, title: d.title, of: d.of })));
+    assert.deepEqual(
+      c.views.map((v: { name: string; rows: string; dimensions: string[]; of: string; title: string }) => [v.name, v.rows, v.dimensions.join(','), v.of, v.title]),
+      [
+        ['all', 'overall', '', 'call', 'all traffic'],
+        ['customer', 'customers', 'customer', 'call', 'customer'],
+        ['carrier', 'carriers', 'carrier', 'attempt', 'carrier'],
+        ['destination', 'destinations', 'destination', 'call', 'destination'],
+        ['carrier,destination', 'carrierDestinations', 'carrier,destination', 'attempt', 'carrier × destination'],
+      ],
+    );
+    assert.deepEqual(c.kpis.map((k: { name: string }) => k.name), KPIS.map((k) => k.name));
+    // every view's rows are a map of /api/kpis (all traffic: one row)
+    const k = json(await http(url, '/api/kpis?window=1m', auth));
+    for (const v of c.views) assert.ok(v.rows in k.windows['1m'], v.rows);
   });
 
   test('no path reaches the file system: only the files of the table are served', async () => {
@@ -119,7 +147,7 @@ describe('dashboard routes on a server with a token', () => {
   });
 
   test('/api/* honour the bearer token; bad parameters are 400', async () => {
-    for (const p of ['/api/kpis', '/api/history?window=1m']) {
+    for (const p of ['/api/catalogue', '/api/kpis', '/api/history?window=1m']) {
       assert.equal((await http(url, p)).status, 401, p);
       assert.equal((await http(url, p, { authorization: 'Bearer wrong' })).status, 401, p);
       assert.equal((await http(url, p, auth)).status, 200, p);
@@ -147,7 +175,7 @@ describe('dashboard routes on a server with a token', () => {
     assert.equal(r.headers['cache-control'], 'no-store');
     const k = json(r);
     assert.equal(k.now, T0);
-    assert.deepEqual(k.kpis, ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95', 'FOR']);
+    assert.deepEqual(k.kpis, KPIS.map((x) => x.name), 'every KPI of the catalogue, in its order');
     assert.deepEqual(k.thresholds, { minSamples: 2, lowSamples: 10 });
     assert.deepEqual(Object.keys(k.windows), ['1m', '10m', '1h']);
     const mi = await stats.mi('get_statistics', { statistics: ['stats:', 'stats_10m:', 'stats_1h:'] });
@@ -193,7 +221,7 @@ describe('dashboard routes on a server with a token', () => {
   test('/api/history: the KPI series of a window and customer, aligned per profile, from the recorder', async () => {
     const h0 = json(await http(url, '/api/history?window=1m&customer=nobody', auth));
     assert.equal(h0.customer, 'nobody');
-    assert.deepEqual(Object.keys(h0.series), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD', 'PDD_p95', 'AST_p95', 'FOR']);
+    assert.deepEqual(Object.keys(h0.series), KPIS.map((x) => x.name));
     for (let i = 0; i < 5; i++) {
       clock.now = T0 + i * 1000;
       stats.updateStatSeries('perc', 'ASRacme', i % 2 === 0 ? 1 : -1);
@@ -242,7 +270,7 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
         { name: 'destination', title: 'Destinations', of: 'both' },
       ]);
       assert.deepEqual(k.info.map((i: { name: string }) => i.name), k.kpis, 'info in the order of v and n');
-      assert.deepEqual(k.info.filter((i: { card: boolean }) => i.card).map((i: { name: string }) => i.name), ['ASR', 'NER', 'CCR', 'PDD', 'AST', 'ACD']);
+      assert.deepEqual(k.info.filter((i: { card: boolean }) => i.card).map((i: { name: string }) => i.name), KPIS.filter((x) => x.card).map((x) => x.name));
       const win = k.windows['1m'];
       const asr = k.kpis.indexOf('ASR');
       assert.deepEqual(Object.keys(win.customers), []);

@@ -20,6 +20,8 @@ import { parseNativeText } from '../../src/config/native.ts';
 import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp } from '../../src/protocol/pcap/link.ts';
 import { sipstatsYaml } from '../support/kamailio.ts';
+import { kpiByName } from '../../src/kpi/catalogue.ts';
+import { StatKind } from '../../src/core/stat.ts';
 
 const FIXTURE = new URL('../fixtures/kamailio-5.6/hep.pcap', import.meta.url);
 
@@ -45,9 +47,12 @@ function frames(): { bytes: Buffer; timeMs: number; secAt: number; usecAt: numbe
   });
 }
 
-/** The frames with every capture time moved so that the first one is `firstMs` (whole ms). */
+/**
+ * The frames with every capture time moved so that the first one is `firstMs`, give or take half a
+ * second: by whole seconds, so every run has the same second boundaries (CPS_max counts per second).
+ */
 function moved(fs: ReturnType<typeof frames>, firstMs: number): { bytes: Buffer; timeMs: number }[] {
-  const d = firstMs - fs[0].timeMs;
+  const d = Math.round((firstMs - fs[0].timeMs) / 1000) * 1000;
   return fs.map((f) => {
     const b = Buffer.from(f.bytes);
     const t = f.timeMs + d;
@@ -83,14 +88,26 @@ async function send(srv: RunningServer, fs: readonly { bytes: Buffer; timeMs: nu
   assert.equal(srv.stats.getStat('sipstats:hep_packets'), fs.length, 'every frame reached the server');
 }
 
-/** Every 1-minute KPI series (all traffic, customers, carriers, destinations) by name. */
+/**
+ * Every 1-minute KPI series (all traffic, customers, carriers, destinations) by name; a rate (CPS)
+ * by its count (its value divides by the time its window covers when read).
+ */
 function kpis(srv: RunningServer): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   srv.stats.engine.forEachStat((v) => {
     const l = v.labels as { kpi?: string; window?: string } | null | undefined;
-    if (v.kind === 'series' && l?.kpi !== undefined && l.window === '1m') out[v.name] = v.value;
+    if (v.kind !== 'series' || l?.kpi === undefined || l.window !== '1m') return;
+    out[v.name] = kpiByName(l.kpi)?.kind === 'rate' ? readCount(srv, v.name) : v.value;
   });
   return out;
+}
+
+/** The starts behind a rate series: its sum over the window (what `rate` divides). */
+function readCount(srv: RunningServer, name: string): number {
+  const s = srv.stats.engine.lookup(name);
+  assert.ok(s !== undefined && s.kind === StatKind.Series);
+  const x = s.profile.window(s, srv.stats.engine.clock());
+  return x[0];
 }
 
 test('an agent\'s backlog: a real capture\'s HEP in one burst gives the KPIs it gives at its own pace (PDD, AST, ACD exact)', { timeout: 120_000 }, async () => {

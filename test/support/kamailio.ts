@@ -331,6 +331,19 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Log every SIP message SIPp sends and receives, and Kamailio at debug level. */
   trace?: boolean;
+  /**
+   * What each customer's SIPp places (default: the calls of PLAN, 4 calls/s, all at once). Each
+   * call of `calls` is one line of the customer's injection file, placed in that order.
+   */
+  load?: readonly CustomerLoad[];
+}
+
+/** One customer's traffic: its calls, paced at `rate` calls/s (SIPp -r), at most `limit` at once (-l). */
+export interface CustomerLoad {
+  customer: Customer;
+  calls: readonly PlannedCall[];
+  rate: number;
+  limit: number;
 }
 
 export interface RunResult {
@@ -473,7 +486,12 @@ export async function runCarriers(opts: RunOptions): Promise<RunResult> {
   );
   const uasTemplate = readFileSync(join(FIXTURES, 'uas.xml'), 'utf8');
   for (const l of Object.keys(CARRIERS) as CarrierLetter[]) writeFileSync(join(dir, `uas-${l}.xml`), fill(uasTemplate, { CARRIER: l }, 'uas.xml'));
-  for (const c of Object.keys(CUSTOMERS) as Customer[]) writeFileSync(join(dir, `${c}.csv`), injectionFile(c));
+  const load: readonly CustomerLoad[] =
+    opts.load ?? (Object.keys(CUSTOMERS) as Customer[]).map((customer) => ({ customer, calls: PLAN.filter((p) => p.customer === customer), rate: 4, limit: PLAN.filter((p) => p.customer === customer).length }));
+  for (const l of load) {
+    if (l.calls.some((p) => p.customer !== l.customer)) throw new Error(`load: a call of ${l.customer}'s is another customer's`);
+    writeFileSync(join(dir, `${l.customer}.csv`), injectionFile(l.customer, l.calls));
+  }
 
   const children: ChildProcess[] = [];
   const extraPids: number[] = [];
@@ -550,8 +568,10 @@ export async function runCarriers(opts: RunOptions): Promise<RunResult> {
     }
 
     const uacs: { customer: Customer; child: ChildProcess; out: string }[] = [];
-    for (const [customer, port] of [['acme', uacAcme], ['globex', uacGlobex]] as const) {
-      const calls = PLAN.filter((p) => p.customer === customer).length;
+    const uacPorts: Record<Customer, number> = { acme: uacAcme, globex: uacGlobex };
+    for (const { customer, calls: placed, rate, limit } of load) {
+      const port = uacPorts[customer];
+      const calls = placed.length;
       const name = `${opts.mode}-uac-${customer}.out`;
       const out = log(name);
       const child = start(
@@ -564,8 +584,8 @@ export async function runCarriers(opts: RunOptions): Promise<RunResult> {
           '-p', String(port),
           '-cp', String(ctl[k++]),
           '-m', String(calls),
-          '-r', '4', '-rp', '1000',
-          '-l', String(calls),
+          '-r', String(rate), '-rp', '1000',
+          '-l', String(limit),
           '-timeout_error',
           ...common,
           ...trace(`uac-${customer}`),
@@ -594,7 +614,7 @@ export async function runCarriers(opts: RunOptions): Promise<RunResult> {
     for (const pid of descendants(kamailio.pid ?? -1)) if (pid !== kamailio.pid) extraPids.push(pid);
     await stop(kamailio, 'SIGTERM', 5000);
     await gone(extraPids, 5000);
-    for (const side of ['uac-acme', 'uac-globex', 'uas-a', 'uas-b', 'uas-c']) {
+    for (const side of [...load.map((l) => `uac-${l.customer}`), 'uas-a', 'uas-b', 'uas-c']) {
       const errors = readText(join(dir, `${opts.mode}-${side}-errors.log`));
       if (errors.trim() !== '') throw new Error(`sipp ${side} reported unexpected messages (${join(dir, `${opts.mode}-${side}-errors.log`)}):\n${errors.slice(0, 4000)}`);
     }

@@ -93,3 +93,32 @@ test('no KPI name is spelled as a string literal outside the catalogue (a KPI is
   }
   assert.deepEqual(problems, []);
 });
+
+test('no window or view is spelled as a string literal outside the catalogue (windows are rows there, views follow from DIMENSIONS)', async () => {
+  const { ALL_TRAFFIC, DIMENSIONS, VIEWS, WINDOWS } = await import('../../src/kpi/catalogue.ts');
+  const dimensions = new Set<string>(DIMENSIONS.map((d) => d.name));
+  // A view of one dimension is named (and titled) by its dimension, which is also a configuration key
+  // and a label (kpi.customer, match.carrier), and 'all' is also the MI's `get_statistics all`: those
+  // are refused in the dashboard's assets only, which take every view from /api/catalogue.
+  const spelled = [...WINDOWS.map((w) => w.name), ...VIEWS.flatMap((v) => [v.name, v.title, v.rows])];
+  const anywhere = new Set(spelled.filter((x) => !dimensions.has(x) && x !== ALL_TRAFFIC.name));
+  const inAssets = new Set([...spelled, ...dimensions]);
+  const problems: string[] = [];
+  const all = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? all(p) : /\.(ts|js|mjs|html)$/.test(p) && !/uPlot/.test(n) ? [p] : [];
+    });
+  for (const f of all(SRC)) {
+    const rel = relative(SRC, f);
+    if (rel === join('kpi', 'catalogue.ts')) continue;
+    const banned = rel.startsWith(join('web', 'assets')) ? inAssets : anywhere;
+    // comments may name them (examples in documentation); code may not
+    const code = readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+    for (const m of code.matchAll(/(['"`])((?:(?!\1)[^\n\\])*)\1/g)) if (banned.has(m[2])) problems.push(`${rel}: ${m[0]}`);
+  }
+  assert.deepEqual(problems, []);
+});

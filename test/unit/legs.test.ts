@@ -358,6 +358,6 @@ describe('destinations and names', () => {
     const names: string[] = [];
     stats.forEachStat((v) => v.kind === 'series' && names.push(v.name));
     assert.ok(names.length > 0);
-    for (const name of names) assert.match(name, /^(ASR|NER|CCR|PDD|AST|PDD_p95|AST_p95)(_10m|_1h)?(acme)?$|^INVITE_(per_min|ratio)$/);
+    for (const name of names) assert.match(name, /^(ASR|NER|CCR|PDD|AST|PDD_p95|AST_p95|CC_max|CPS|CPS_max|SDR)(_10m|_1h)?(acme)?$|^INVITE_(per_min|ratio)$/);
   });
 });

@@ -165,6 +165,12 @@ test('the default configuration: the seed KPI profiles of SPEC 7, the p95 profil
     p95: ['p95', 60, 6, 'stats'],
     '10m-p95': ['p95', 600, 10, 'stats_10m'],
     '1h-p95': ['p95', 3600, 6, 'stats_1h'],
+    rate: ['rate', 60, 6, 'stats'],
+    '10m-rate': ['rate', 600, 10, 'stats_10m'],
+    '1h-rate': ['rate', 3600, 6, 'stats_1h'],
+    max: ['max', 60, 6, 'stats'],
+    '10m-max': ['max', 600, 10, 'stats_10m'],
+    '1h-max': ['max', 3600, 6, 'stats_1h'],
     inv_acc_per_min: ['accumulate', 60, 60, 'inv_acc_per_min'],
     inv_perc_per_min: ['percentage', 60, 60, 'inv_perc_per_min'],
   });

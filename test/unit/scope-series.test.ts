@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
-import { identityLabels, KPI_MODPARAMS, KPIS, WINDOWS } from '../../src/kpi/catalogue.ts';
+import { identityLabels, KPI_MODPARAMS, KPIS, profileOf, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { K, Scopes } from '../../src/kpi/scopes.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { StatKind } from '../../src/core/stat.ts';
@@ -121,8 +121,8 @@ test('property: updates through scopes give the values the same updates by name 
           const v = o.k === K.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
           for (const w of WINDOWS) {
             const name = `${kpi.name}${w.suffix}${CUST[o.c]}`;
-            ref.updateStatSeries(w.profiles[kpi.kind].name, name, v);
-            if (o.byName) stats.updateStatSeries(w.profiles[kpi.kind].name, name, v);
+            ref.updateStatSeries(profileOf(kpi, w), name, v);
+            if (o.byName) stats.updateStatSeries(profileOf(kpi, w), name, v);
           }
           if (!o.byName) held[o.c].add(o.k, v, T0 + t);
           for (const c of CUST) for (const k of [K.ASR, K.PDD, K.PDD_p95]) for (const w of WINDOWS) {

@@ -2,19 +2,23 @@
 // (and /api/alerts, when the server has alerts) every second and renders the active alerts, the
 // KPI cards, the uPlot charts, the customer / carrier / destination tables, the carrier ×
 // destination heat map and the counters, with the alerts marked on rows, cells and cards. The KPIs (names, units, titles,
-// which way is good, which are cards) come from /api/kpis `info`: nothing here names a KPI.
+// which way is good, which are cards) come from /api/kpis `info`, the windows, dimensions and views (the window
+// buttons, the tabs, the heat map's rows and columns) from /api/catalogue: nothing here names a KPI, a window or a view.
 // Hooks for tests and benchmarks: data-testid attributes, the `sipstats:first-chart` performance
 // mark, and window.sipstatsDashboard (render times).
 'use strict';
 (function () {
-  const WINDOWS = ['1m', '10m', '1h'];
-  /** The breakdowns of /api/kpis: its map, the scope dimension, and what its sample counts count. */
-  const VIEWS = [
-    { key: 'customers', dim: 'customer', one: 'Customer', volume: 'Calls', of: 'calls' },
-    { key: 'carriers', dim: 'carrier', one: 'Carrier', volume: 'Attempts', of: 'attempts' },
-    { key: 'destinations', dim: 'destination', one: 'Destination', volume: 'Calls', of: 'calls' },
-  ];
-  const DIMS = ['customer', 'carrier', 'destination'];
+  // ---- the catalogue (GET /api/catalogue, read once before the first poll) ----------------------
+  /** The windows' names, in catalogue order (the first is the default). */
+  let WINDOWS = [];
+  /** The dimensions' names, in catalogue order (the order of a scope's values). */
+  let DIMS = [];
+  /** The tabs, one per view of a single dimension: its map in /api/kpis, the scope dimension, and what its sample counts count. */
+  let VIEWS = [];
+  /** The views as the catalogue has them: all traffic (`ALL`), and the crossed view of the heat map (`HEAT`: rows × columns). */
+  let CATALOGUE_VIEWS = [];
+  let ALL = null;
+  let HEAT = null;
   const POLL_MS = 1000;
   const ROW_LIMIT = 200;
   const HEAT_ROWS = 30;
@@ -39,6 +43,15 @@
     return e;
   };
   const viewByKey = (k) => VIEWS.find((v) => v.key === k);
+  const cap = (t) => t.charAt(0).toUpperCase() + t.slice(1);
+  /** The catalogue view of exactly these dimensions (names, in catalogue order), or undefined. */
+  const viewOfDims = (names) => CATALOGUE_VIEWS.find((v) => v.dimensions.join() === names.join());
+  /** The view a scope is read in (its non-empty dimensions). */
+  const scopeView = (s) => viewOfDims(DIMS.filter((d) => s[d]));
+  /** A scope with every dimension empty (all traffic). */
+  const emptyScope = () => Object.fromEntries(DIMS.map((d) => [d, '']));
+  /** What a sample count counts in a view: `calls` becomes `attempts` in a view of attempts. */
+  const countedIn = (text, view) => (view && view.of !== 'call' ? text.replace(/\bcalls\b/, view.of + 's') : text);
 
   // ---- state, from the URL ------------------------------------------------------------------
   const url = new URL(location.href);
@@ -49,10 +62,11 @@
     url.searchParams.delete('token');
     history.replaceState(null, '', url);
   }
+  // window, scope and view are read from the URL once the catalogue is known (useCatalogue)
   const state = {
-    window: WINDOWS.includes(url.searchParams.get('window')) ? url.searchParams.get('window') : '1m',
-    scope: scopeFromUrl(url.searchParams),
-    view: 'customers',
+    window: '',
+    scope: {},
+    view: '',
     sortKey: '',
     sortDir: 1,
     search: '',
@@ -66,22 +80,28 @@
     gen: 0,
     timer: 0,
   };
-  state.view = viewByKey(url.searchParams.get('view')) ? url.searchParams.get('view') : state.scope.carrier ? 'carriers' : state.scope.destination ? 'destinations' : 'customers';
   const perf = { renders: 0, views: 0, lastRenderMs: 0, renderMs: [], firstChart: false };
   window.sipstatsDashboard = perf;
 
-  /** The scopes /api/history knows: all traffic, a customer, a carrier, a destination, or a carrier and a destination. */
+  /**
+   * The scopes /api/history knows: those of a view (all traffic, a customer, a carrier, a
+   * destination, a carrier and a destination). Of dimensions no view has together, the first win.
+   */
   function scopeFromUrl(p) {
-    const s = { customer: p.get('customer') || '', carrier: p.get('carrier') || '', destination: p.get('destination') || '' };
-    if (s.customer) s.carrier = s.destination = '';
+    const s = emptyScope();
+    let has = DIMS.filter((d) => p.get(d));
+    while (has.length > 0 && !viewOfDims(has)) has = has.slice(0, -1);
+    for (const d of has) s[d] = p.get(d);
     return s;
   }
+  /** The tab a scope opens: the first whose dimension the scope has, else the first. */
+  const tabOf = (s) => (VIEWS.find((v) => s[v.dim]) || VIEWS[0]).key;
   const sameScope = (a, b) => DIMS.every((d) => (a[d] || '') === (b[d] || ''));
 
   function syncUrl() {
     const u = new URL(location.href);
     u.searchParams.set('window', state.window);
-    if (state.view !== 'customers') u.searchParams.set('view', state.view);
+    if (state.view !== VIEWS[0].key) u.searchParams.set('view', state.view);
     else u.searchParams.delete('view');
     for (const d of DIMS) {
       if (state.scope[d]) u.searchParams.set(d, state.scope[d]);
@@ -116,7 +136,7 @@
         p.set(d, state.scope[d]);
         any = true;
       }
-    if (!any) p.set('customer', '');
+    if (!any) p.set(DIMS[0], '');
     return 'api/history?' + p.toString();
   }
 
@@ -147,6 +167,11 @@
     clearTimeout(state.timer);
     const gen = ++state.gen;
     try {
+      if (!WINDOWS.length) {
+        const c = await api('api/catalogue');
+        if (gen !== state.gen) return; // a newer poll reads it
+        useCatalogue(c);
+      }
       let alerts = alertsWanted(state.kpis) ? fetchAlerts() : null;
       const [kpis, hist] = await Promise.all([api('api/kpis?window=' + state.window), api(historyPath())]);
       // the first answer tells whether the server has alerts: ask at once rather than a second later
@@ -220,7 +245,7 @@
   /** What a KPI's samples count in the current scope: a carrier's KPIs count attempts, not calls. */
   function samplesText(kpi) {
     const s = cat.byName[kpi] ? cat.byName[kpi].samples : 'samples';
-    return state.scope.carrier ? s.replace(/\bcalls\b/, 'attempts') : s;
+    return countedIn(s, scopeView(state.scope));
   }
 
   // ---- formatting ---------------------------------------------------------------------------
@@ -483,7 +508,7 @@
     $('view-count').textContent = q ? shown.length + ' of ' + names.length : '';
     const empty = $('view-empty');
     empty.hidden = names.length > 0;
-    if (!empty.hidden) empty.textContent = 'No ' + v.key + ' in this window.' + (v.dim === 'customer' ? '' : ' Carriers and destinations need kpi.platform (the platform\u2019s own addresses).');
+    if (!empty.hidden) empty.textContent = 'No ' + v.key + ' in this window.' + (v.platform ? ' ' + PLATFORM_DIMS + ' need kpi.platform (the platform\u2019s own addresses).' : '');
     const more = $('more');
     more.hidden = limit >= keyed.length;
     if (!more.hidden) more.firstChild.textContent = 'show all ' + keyed.length + ' (' + (keyed.length - limit) + ' more)';
@@ -501,7 +526,7 @@
       tr.append(td);
       cells[c.key] = td;
     }
-    const scope = { customer: '', carrier: '', destination: '' };
+    const scope = emptyScope();
     scope[v.dim] = name;
     tr.addEventListener('click', () => selectScope(scope));
     tr.addEventListener('keydown', (e) => {
@@ -618,28 +643,30 @@
   const collator = new Intl.Collator('en', { numeric: true });
   const collate = (a, b) => collator.compare(a, b);
 
+  /** The heat map: the crossed view (carrier × destination), its first dimension in rows, its second in columns. */
   function renderHeat() {
     const w = state.kpis.windows[state.window];
-    const cd = (w && w.carrierDestinations) || {};
+    const cd = (HEAT && w && w[HEAT.rows]) || {};
     const keys = Object.keys(cd);
     const box = $('heat');
     box.hidden = keys.length === 0;
     if (box.hidden) return;
+    const [rd, colD] = HEAT.dimensions;
     const vi = cat.index.get(cat.volume);
-    const byCarrier = new Map();
-    const byDest = new Map();
+    const byRow = new Map();
+    const byCol = new Map();
     for (const k of keys) {
       const bar = k.indexOf('|');
-      const c = k.slice(0, bar);
-      const d = k.slice(bar + 1);
+      const r = k.slice(0, bar);
+      const c = k.slice(bar + 1);
       const n = cd[k].n[vi] || 0;
-      byCarrier.set(c, (byCarrier.get(c) || 0) + n);
-      byDest.set(d, (byDest.get(d) || 0) + n);
+      byRow.set(r, (byRow.get(r) || 0) + n);
+      byCol.set(c, (byCol.get(c) || 0) + n);
     }
-    const carriers = busiest(byCarrier, HEAT_ROWS);
-    const dests = busiest(byDest, HEAT_COLS);
-    const sig = carriers.join('\u0000') + '\u0001' + dests.join('\u0000');
-    if (sig !== heat.sig) buildHeat(carriers, dests, sig);
+    const rows = busiest(byRow, HEAT_ROWS);
+    const cols = busiest(byCol, HEAT_COLS);
+    const sig = rows.join('\u0000') + '\u0001' + cols.join('\u0000');
+    if (sig !== heat.sig) buildHeat(rows, cols, sig);
     const kpi = state.heatKpi;
     const info = cat.byName[kpi];
     // the colour scale: 0-100 for percentages, else the range of the cells shown
@@ -656,43 +683,44 @@
       }
     }
     for (const [key, cell] of heat.cells) updateHeatCell(cell, cd[key], kpi, info, lo, hi);
-    const more = byCarrier.size > carriers.length || byDest.size > dests.length;
+    const more = byRow.size > rows.length || byCol.size > cols.length;
+    const [rp, cp] = [plural(rd), plural(colD)];
+    const of = HEAT.of + 's';
     $('heat-note').textContent =
-      'Rows: carriers, columns: destinations, colour and value: ' + kpi + ' (' + info.title + ') of the attempts. Empty: no attempts.' +
-      (more ? ' Showing the busiest ' + carriers.length + ' of ' + byCarrier.size + ' carriers and ' + dests.length + ' of ' + byDest.size + ' destinations.' : '') +
+      'Rows: ' + rp + ', columns: ' + cp + ', colour and value: ' + kpi + ' (' + info.title + ') of the ' + of + '. Empty: no ' + of + '.' +
+      (more ? ' Showing the busiest ' + rows.length + ' of ' + byRow.size + ' ' + rp + ' and ' + cols.length + ' of ' + byCol.size + ' ' + cp + '.' : '') +
       ' Click a cell for its charts.';
   }
 
-  function buildHeat(carriers, dests, sig) {
+  /** A heading button of the heat map: the charts of one row's or one column's value alone. */
+  function heatHead(tag, attrs, dim, value) {
+    const th = el(tag, attrs);
+    const b = el('button', { type: 'button', ['data-' + dim]: value, 'data-testid': 'heat-' + dim, title: cap(dim) + ' ' + value + ': charts' }, value);
+    b.addEventListener('click', () => selectScope({ [dim]: value }));
+    th.append(b);
+    heat.heads.push({ node: th, scope: { [dim]: value } });
+    return th;
+  }
+
+  function buildHeat(rows, cols, sig) {
     heat.sig = sig;
     heat.cells = new Map();
     heat.heads = [];
+    const [rd, colD] = HEAT.dimensions;
     const table = $('heat-table');
     const head = el('tr');
-    head.append(el('td', { class: 'corner' }, 'carrier \u2193 destination \u2192'));
-    for (const d of dests) {
-      const th = el('th', { scope: 'col' });
-      const b = el('button', { type: 'button', 'data-destination': d, 'data-testid': 'heat-destination', title: 'Destination ' + d + ': charts' }, d);
-      b.addEventListener('click', () => selectScope({ destination: d }));
-      th.append(b);
-      head.append(th);
-      heat.heads.push({ node: th, scope: { destination: d } });
-    }
+    head.append(el('td', { class: 'corner' }, rd + ' \u2193 ' + colD + ' \u2192'));
+    for (const c of cols) head.append(heatHead('th', { scope: 'col' }, colD, c));
     const thead = el('thead');
     thead.append(head);
     const tbody = el('tbody');
-    for (const c of carriers) {
+    for (const r of rows) {
       const tr = el('tr');
-      const th = el('th', { scope: 'row' });
-      const b = el('button', { type: 'button', 'data-carrier': c, 'data-testid': 'heat-carrier', title: 'Carrier ' + c + ': charts' }, c);
-      b.addEventListener('click', () => selectScope({ carrier: c }));
-      th.append(b);
-      tr.append(th);
-      heat.heads.push({ node: th, scope: { carrier: c } });
-      for (const d of dests) {
+      tr.append(heatHead('th', { scope: 'row' }, rd, r));
+      for (const c of cols) {
         const td = el('td');
         tr.append(td);
-        heat.cells.set(c + '|' + d, { td, button: null, carrier: c, destination: d });
+        heat.cells.set(r + '|' + c, { td, button: null, scope: { [rd]: r, [colD]: c }, values: [r, c] });
       }
       tbody.append(tr);
     }
@@ -711,8 +739,10 @@
       return;
     }
     if (!cell.button) {
-      const b = el('button', { type: 'button', 'data-testid': 'heat-cell', 'data-carrier': cell.carrier, 'data-destination': cell.destination });
-      b.addEventListener('click', () => selectScope({ carrier: cell.carrier, destination: cell.destination }));
+      const attrs = { type: 'button', 'data-testid': 'heat-cell' };
+      for (const d of Object.keys(cell.scope)) attrs['data-' + d] = cell.scope[d];
+      const b = el('button', attrs);
+      b.addEventListener('click', () => selectScope(cell.scope));
       td.append(b);
       cell.button = b;
     }
@@ -729,10 +759,10 @@
     const vol = kpiOf(row, cat.volume).n;
     const text = q === 'none' ? '\u2013' : nf.format(v);
     const label =
-      cell.carrier + ' \u2192 ' + cell.destination + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null ? '' : ', ' + nf.format(n) + ' ' + info.samples.replace(/\bcalls\b/, 'attempts')) + (q === 'low' ? ' (few samples)' : '');
-    const selected = String(sameScope({ carrier: cell.carrier, destination: cell.destination }, state.scope));
+      cell.values.join(' \u2192 ') + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null ? '' : ', ' + nf.format(n) + ' ' + countedIn(info.samples, HEAT)) + (q === 'low' ? ' (few samples)' : '');
+    const selected = String(sameScope(cell.scope, state.scope));
     // the alerts of this carrier on this destination, on the KPI the map shows
-    const alerts = alertsOf(rowKey('carrier', cell.carrier) + '|' + rowKey('destination', cell.destination), (k) => k === kpi);
+    const alerts = alertsOf(dimKey(cell.scope), (k) => k === kpi);
     const asig = markSig(alerts);
     if (b.dataset.value === raw && b.dataset.samples === String(n) && b.dataset.kpi === kpi && td.dataset.heat === (bucket || undefined) && b.getAttribute('aria-current') === selected && cell.alertSig === asig) return;
     cell.alertSig = asig;
@@ -815,12 +845,12 @@
   }
   const worstState = (l) => (l.length === 0 ? '' : l[0].state);
 
+  /** The dimension of an alert in words: customer acme, carrier x \u2192 destination 44, all traffic, statistic NAME. */
   function dimText(dim) {
     const d = dim || {};
     if (d.stat) return 'statistic ' + d.stat;
-    if (d.carrier && d.destination) return 'carrier ' + d.carrier + ' \u2192 destination ' + d.destination;
-    for (const k of DIMS) if (d[k]) return k + ' ' + d[k];
-    return 'all traffic';
+    const has = DIMS.filter((k) => d[k]);
+    return has.length === 0 ? ALL.title : has.map((k) => k + ' ' + d[k]).join(' \u2192 ');
   }
   const valueText = (a) => (a.value === null || a.value === undefined ? 'n/a' : nf.format(a.value) + (a.kpi && cat.byName[a.kpi] ? unitText(a.kpi) : ''));
   /** One line for a title or an accessible name: `firing alert asr_low: ASR (1m) is 20 %, threshold < 50 (clears at 60)`. */
@@ -866,14 +896,15 @@
   /** What a click on an alert opens: its window, the view of its dimension, its scope (as a click on the row or cell). */
   function openAlert(a) {
     const d = a.dimension || {};
-    const scope = { customer: d.customer || '', carrier: d.carrier || '', destination: d.destination || '' };
+    const scope = emptyScope();
+    for (const k of DIMS) scope[k] = d[k] || '';
     const windowChanged = WINDOWS.includes(a.window) && a.window !== state.window;
     if (windowChanged) state.window = a.window;
-    if (d.carrier && d.destination && cat.byName[a.kpi] && state.heatKpi !== a.kpi) {
+    if (HEAT && scopeView(scope) === HEAT && cat.byName[a.kpi] && state.heatKpi !== a.kpi) {
       state.heatKpi = a.kpi;
       $('heat-kpi').value = a.kpi;
     }
-    const view = scope.customer ? 'customers' : scope.carrier ? 'carriers' : scope.destination ? 'destinations' : state.view;
+    const view = DIMS.some((k) => scope[k]) ? tabOf(scope) : state.view;
     selectView(view, false);
     if (sameScope(scope, state.scope)) {
       syncUrl();
@@ -1046,7 +1077,8 @@
 
   // ---- scope and render ---------------------------------------------------------------------
   function selectScope(s) {
-    const next = { customer: s.customer || '', carrier: s.carrier || '', destination: s.destination || '' };
+    const next = emptyScope();
+    for (const d of DIMS) next[d] = s[d] || '';
     if (sameScope(next, state.scope)) return;
     state.scope = next;
     syncUrl();
@@ -1054,24 +1086,17 @@
     poll();
   }
 
+  /** The row of the shown scope in a window of /api/kpis: its view's map, keyed by its values joined by '|'. */
   function scopeRow(w) {
     const s = state.scope;
-    if (!w) return null;
-    if (s.customer) return w.customers[s.customer] || null;
-    if (s.carrier && s.destination) return (w.carrierDestinations || {})[s.carrier + '|' + s.destination] || null;
-    if (s.carrier) return (w.carriers || {})[s.carrier] || null;
-    if (s.destination) return (w.destinations || {})[s.destination] || null;
-    return w.overall;
+    const v = scopeView(s);
+    if (!w || !v) return null;
+    if (v.dimensions.length === 0) return w[v.rows];
+    return (w[v.rows] || {})[v.dimensions.map((d) => s[d]).join('|')] || null;
   }
 
-  function scopeLabel() {
-    const s = state.scope;
-    if (s.customer) return 'Customer ' + s.customer;
-    if (s.carrier && s.destination) return 'Carrier ' + s.carrier + ' \u2192 destination ' + s.destination;
-    if (s.carrier) return 'Carrier ' + s.carrier;
-    if (s.destination) return 'Destination ' + s.destination;
-    return 'All traffic';
-  }
+  /** `Customer acme`, `Carrier x \u2192 destination 44`, `All traffic`. */
+  const scopeLabel = () => cap(dimText(state.scope));
 
   function renderScope() {
     const w = state.kpis.windows[state.window];
@@ -1080,7 +1105,7 @@
     renderCards(scopeRow(w));
     markCards();
     for (const r of rows.values()) r.tr.classList.toggle('selected', sameScope(r.scope, state.scope));
-    for (const c of heat.cells.values()) if (c.button) c.button.setAttribute('aria-current', String(sameScope({ carrier: c.carrier, destination: c.destination }, state.scope)));
+    for (const c of heat.cells.values()) if (c.button) c.button.setAttribute('aria-current', String(sameScope(c.scope, state.scope)));
     markHeatHeads();
   }
 
@@ -1130,16 +1155,54 @@
   }
 
   // ---- wiring -------------------------------------------------------------------------------
-  function init() {
-    for (const b of document.querySelectorAll('[data-window]')) {
+  /** Dimensions of attempts named in the empty-table note ("Carriers and destinations need kpi.platform"). */
+  let PLATFORM_DIMS = '';
+  /** A dimension's plural in a sentence, from its title (carriers). */
+  let plural = (d) => d;
+
+  /**
+   * Takes the catalogue (GET /api/catalogue): the window buttons and the view tabs are built from
+   * it, and the window, scope and view are read from the URL.
+   */
+  function useCatalogue(c) {
+    const dims = c.dimensions;
+    WINDOWS = c.windows.map((w) => w.name);
+    DIMS = dims.map((d) => d.name);
+    CATALOGUE_VIEWS = c.views;
+    ALL = c.views.find((v) => v.dimensions.length === 0);
+    HEAT = c.views.find((v) => v.dimensions.length === 2) || null;
+    const dimOf = (name) => dims.find((d) => d.name === name);
+    plural = (name) => dimOf(name).title.toLowerCase();
+    VIEWS = c.views
+      .filter((v) => v.dimensions.length === 1)
+      .map((v) => {
+        const d = dimOf(v.dimensions[0]);
+        return { key: v.rows, dim: d.name, title: d.title, one: cap(d.name), volume: cap(v.of + 's'), of: v.of + 's', platform: d.of !== 'call' };
+      });
+    const needs = dims.filter((d) => d.of !== 'call').map((d, i) => (i === 0 ? d.title : d.title.toLowerCase()));
+    PLATFORM_DIMS = needs.length > 1 ? needs.slice(0, -1).join(', ') + ' and ' + needs[needs.length - 1] : needs.join('');
+
+    state.window = WINDOWS.includes(url.searchParams.get('window')) ? url.searchParams.get('window') : WINDOWS[0];
+    state.scope = scopeFromUrl(url.searchParams);
+    state.view = viewByKey(url.searchParams.get('view')) ? url.searchParams.get('view') : tabOf(state.scope);
+
+    const nav = $('windows');
+    nav.replaceChildren();
+    for (const w of c.windows) {
+      const b = el('button', { type: 'button', 'data-window': w.name, 'data-testid': 'window-' + w.name }, w.title);
       b.addEventListener('click', () => {
         if (state.window === b.dataset.window) return;
         state.window = b.dataset.window;
         syncUrl();
         poll();
       });
+      nav.append(b);
     }
-    for (const t of tabs()) {
+    const list = $('tabs');
+    list.replaceChildren();
+    for (const v of VIEWS) {
+      const t = el('button', { type: 'button', role: 'tab', id: 'tab-' + v.key, 'data-view': v.key, 'data-testid': 'view-' + v.key, 'aria-controls': 'view-panel' }, v.title + ' ');
+      t.append(el('span', { class: 'count', 'data-count': v.key }));
       t.addEventListener('click', () => selectView(t.dataset.view, false));
       t.addEventListener('keydown', (e) => {
         // the tablist pattern: arrows move between tabs (and select), Home / End to the ends
@@ -1150,9 +1213,15 @@
         e.preventDefault();
         selectView(all[to].dataset.view, true);
       });
+      list.append(t);
     }
+    if (HEAT) $('heat-title').textContent = cap(HEAT.title);
     markTabs();
     document.body.dataset.view = state.view;
+    syncUrl();
+  }
+
+  function init() {
     $('scope-clear').addEventListener('click', () => selectScope({}));
     $('search').addEventListener('input', (e) => {
       state.search = e.target.value;
@@ -1176,7 +1245,6 @@
         poll();
       });
     });
-    syncUrl();
     if (urlToken !== null) login(urlToken).then(() => poll());
     else poll();
   }

@@ -1,0 +1,265 @@
+/**
+ * Capacity KPIs from tracked calls (docs/kpis.md, "Capacity"): CC (up now), CC_early (setting up
+ * now), CC_max and CPS/CPS_max over the windows, SDR, and the dialog module's statistics.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createStats } from '../../src/index.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
+import { PrefixTable } from '../../src/kpi/dimensions.ts';
+import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
+import type { Leg } from '../support/sip-builder.ts';
+
+const T0 = 1_795_508_400_000;
+
+function rig(opts: { inviteTimeoutMs?: number; maxCallDurationMs?: number } = {}) {
+  let now = T0;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const send = (buf: Buffer, t: number) => pipe.onSip(buf, { timeMs: t, srcIp: '127.0.0.1' });
+  return { stats, pipe, send, tick: (t: number) => pipe.tick(t) };
+}
+
+let n = 0;
+const leg = (customer?: string): Leg => ({ callId: `cap-${++n}@test`, fromTag: `ft${n}`, customer });
+
+test('calls at a known rate and hold time: CC is rate x hold, CC_max holds it, CPS the rate; all 0 when the calls end', () => {
+  const { stats, send, tick } = rig();
+  // 4 calls a second for 90 s, each answered after 200 ms and held 5 s
+  const events: [number, () => void][] = [];
+  for (let i = 0; i < 360; i++) {
+    const t0 = T0 + i * 250;
+    const l = leg('acme');
+    const br = newBranch();
+    events.push([t0, () => send(invite(l, { branch: br }), t0)]);
+    events.push([t0 + 100, () => send(reply(180, 'Ringing', l, { branch: br, toTag: 't' }), t0 + 100)]);
+    events.push([t0 + 200, () => send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t0 + 200)]);
+    events.push([t0 + 5200, () => send(request('BYE', l, { seq: 2, toTag: 't' }), t0 + 5200)]);
+  }
+  events.sort((a, b) => a[0] - b[0]);
+  let checked = false;
+  for (const [t, f] of events) {
+    f();
+    if (!checked && t >= T0 + 75_000) {
+      // steady state: 4/s x 5 s = 20 up (19 or 20 at the instant of a start or an end), 1 ringing or none
+      checked = true;
+      const cc = stats.getStat('CC')!;
+      assert.ok(cc >= 19 && cc <= 20, `CC ${cc}`);
+      assert.equal(stats.getStat('CCacme'), cc);
+      assert.ok(stats.getStat('CC_early')! <= 1);
+      assert.equal(stats.getStat('dialog:active_dialogs'), cc);
+      assert.equal(stats.getStat('CC_max'), 20);
+      assert.equal(stats.getStat('CC_max_10macme'), 20);
+      // 4 starts in every second of the capture's clock
+      assert.equal(stats.getStat('CPS_max'), 4);
+      assert.equal(stats.getStat('CPS_maxacme'), 4);
+      // CPS: the starts in the window over the seconds its slots span (a minute of steady traffic)
+      const cps = stats.getStat('CPS')!;
+      assert.ok(Math.abs(cps - 4) < 0.3, `CPS ${cps}`);
+    }
+  }
+  assert.ok(checked);
+  tick(T0 + 100_000);
+  assert.equal(stats.getStat('CC'), 0);
+  assert.equal(stats.getStat('CCacme'), 0);
+  assert.equal(stats.getStat('CC_early'), 0);
+  assert.equal(stats.getStat('dialog:active_dialogs'), 0);
+  assert.equal(stats.getStat('dialog:early_dialogs'), 0);
+  assert.equal(stats.getStat('dialog:processed_dialogs'), 360);
+  assert.equal(stats.getStat('CC_max'), 20, 'the most up at once in the last minute');
+  // all the calls lasted 5 s: none shorter than the default 10 s short-call limit
+  assert.equal(stats.getStat('SDR'), 100);
+});
+
+test('a call up longer than a window still counts in the next window\'s CC_max; an unended call expires (dialog:expired_dialogs)', () => {
+  const { stats, send, tick } = rig({ maxCallDurationMs: 3_600_000 });
+  const l = leg('acme');
+  const br = newBranch();
+  send(invite(l, { branch: br }), T0);
+  send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 100);
+  for (let t = T0; t <= T0 + 5 * 60_000; t += 1000) tick(t);
+  assert.equal(stats.getStat('CC'), 1);
+  assert.equal(stats.getStat('CC_max'), 1, 'five minutes after its answer, the 1-minute window still sees it up');
+  for (let t = T0 + 5 * 60_000; t <= T0 + 3_700_000; t += 10_000) tick(t);
+  assert.equal(stats.getStat('CC'), 0);
+  assert.equal(stats.getStat('dialog:expired_dialogs'), 1);
+  assert.equal(stats.getStat('sipstats:calls_unended'), 1);
+});
+
+test('failed, cancelled and timed-out calls are never up; they count in CPS and dialog:failed_dialogs', () => {
+  const { stats, send, tick } = rig({ inviteTimeoutMs: 30_000 });
+  const a = leg('acme');
+  const ba = newBranch();
+  send(invite(a, { branch: ba }), T0);
+  send(reply(486, 'Busy', a, { branch: ba, toTag: 'x' }), T0 + 50);
+  const b = leg('acme');
+  const bb = newBranch();
+  send(invite(b, { branch: bb }), T0 + 10);
+  send(reply(180, 'Ringing', b, { branch: bb, toTag: 'y' }), T0 + 60);
+  assert.equal(stats.getStat('CC_early'), 1);
+  send(request('CANCEL', b, { seq: 1, branch: bb }), T0 + 500);
+  send(reply(487, 'Terminated', b, { branch: bb, toTag: 'y' }), T0 + 510);
+  const c = leg('acme');
+  send(invite(c, { branch: newBranch() }), T0 + 20);
+  assert.equal(stats.getStat('CC_early'), 1);
+  tick(T0 + 31_000);
+  assert.equal(stats.getStat('CC'), 0);
+  assert.equal(stats.getStat('CC_early'), 0);
+  assert.equal(stats.getStat('CC_max'), null, 'no call was up: no CC_max sample (as ACD has none before a call ends)');
+  assert.equal(stats.getStat('CPS_max'), 3);
+  assert.equal(stats.getStat('dialog:failed_dialogs'), 3);
+  assert.equal(stats.getStat('dialog:processed_dialogs'), 3);
+});
+
+test('SDR: the share of answered calls that ended within kpi.shortCall of their answer', () => {
+  const { stats, send } = rig();
+  for (const [i, hold] of [2000, 9000, 12_000, 30_000].entries()) {
+    const l = leg('acme');
+    const br = newBranch();
+    const t0 = T0 + i * 1000;
+    send(invite(l, { branch: br }), t0);
+    send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t0 + 500);
+    send(request('BYE', l, { seq: 2, toTag: 't' }), t0 + 500 + hold);
+  }
+  assert.equal(stats.getStat('SDR'), 50);
+  assert.equal(stats.getStat('SDRacme'), 50);
+});
+
+/**
+ * Any interleaving of a few calls' messages — retransmissions, a BYE before the 200 is seen, CANCEL
+ * races, re-INVITEs, duplicate BYEs, timeouts — never takes CC or CC_early below 0, CC_max is never
+ * below CC, and CC is what a plain model of the calls says: answered (a 2xx to the initial INVITE
+ * seen while it was setting up) and not ended (no BYE since, no expiry).
+ */
+test('property: CC never negative, CC_max >= CC, CC equals the model, under any interleaving', () => {
+  type Msg = { call: number; kind: 'invite' | '180' | '200' | '486' | 'cancel' | '487' | 'bye' | 'reinvite' | 'tick' };
+  const kinds: Msg['kind'][] = ['invite', '180', '200', '486', 'cancel', '487', 'bye', 'reinvite', 'tick'];
+  fc.assert(
+    fc.property(fc.array(fc.record({ call: fc.nat(3), kind: fc.constantFrom(...kinds) }), { minLength: 1, maxLength: 60 }), (msgs) => {
+      const { stats, send, tick } = rig({ inviteTimeoutMs: 20_000 });
+      const legs = [0, 1, 2, 3].map(() => ({ l: leg('acme'), br: newBranch() }));
+      // the model: per call, 'none' | 'ringing' | 'up' | 'over'
+      const state: ('none' | 'ringing' | 'up' | 'over')[] = ['none', 'none', 'none', 'none'];
+      const since = [0, 0, 0, 0];
+      let t = T0;
+      for (const m of msgs) {
+        t += 1000;
+        if (m.kind === 'tick') t += 15_000;
+        // the tracker first times out what waited the INVITE timeout (20 s since the INVITE) for a final reply
+        for (let i = 0; i < 4; i++) if (state[i] === 'ringing' && t - since[i] >= 20_000) state[i] = 'over';
+        const { l, br } = legs[m.call];
+        const st = state[m.call];
+        switch (m.kind) {
+          case 'invite':
+            send(invite(l, { branch: br }), t);
+            if (st === 'none') {
+              state[m.call] = 'ringing';
+              since[m.call] = t;
+            }
+            break;
+          case '180':
+            send(reply(180, 'Ringing', l, { branch: br, toTag: 't' }), t);
+            break;
+          case '200':
+            send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t);
+            if (st === 'ringing') state[m.call] = 'up';
+            break;
+          case '486':
+          case '487':
+            send(reply(m.kind === '486' ? 486 : 487, 'No', l, { branch: br, toTag: 't' }), t);
+            if (st === 'ringing') state[m.call] = 'over';
+            break;
+          case 'cancel':
+            send(request('CANCEL', l, { seq: 1, branch: br }), t);
+            break;
+          case 'bye':
+            send(request('BYE', l, { seq: 5, toTag: 't' }), t);
+            if (st === 'up') state[m.call] = 'over';
+            break;
+          case 'reinvite':
+            send(invite(l, { branch: newBranch(), seq: 3, toTag: 't' }), t);
+            break;
+          case 'tick':
+            tick(t);
+            break;
+        }
+        const cc = stats.getStat('CC') ?? 0;
+        const early = stats.getStat('CC_early') ?? 0;
+        assert.ok(cc >= 0 && early >= 0, `CC ${cc}, CC_early ${early}`);
+        assert.ok((stats.getStat('CC_max') ?? 0) >= cc);
+        assert.equal(cc, state.filter((s) => s === 'up').length, JSON.stringify({ msgs, state }));
+        assert.equal(stats.getStat('dialog:active_dialogs') ?? 0, cc);
+      }
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('Prometheus: CC as sipstats_kpi{kpi="CC",window="now",...}, CC_max and CPS per window; the dialog module\'s statistics as OpenSIPS names them', async () => {
+  const { PrometheusSerializer } = await import('../../src/export/prometheus.ts');
+  const { stats, send } = rig();
+  const l = leg('acme');
+  const br = newBranch();
+  send(invite(l, { branch: br }), T0);
+  send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 100);
+  const text = new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb));
+  assert.match(text, /^sipstats_kpi\{kpi="CC",window="now",customer="acme",group="stats"\} 1$/m);
+  assert.match(text, /^sipstats_kpi\{kpi="CC",window="now",customer="",group="stats"\} 1$/m);
+  assert.match(text, /^sipstats_kpi\{kpi="CC_early",window="now",customer="acme",group="stats"\} 0$/m);
+  assert.match(text, /^sipstats_kpi\{kpi="CC_max",window="10m",customer="acme",group="stats_10m"\} 1$/m);
+  assert.match(text, /^sipstats_kpi\{kpi="CPS",window="1h",customer="acme",group="stats_1h"\} [0-9.]+$/m);
+  assert.match(text, /^sipstats_active_dialogs\{group="dialog"\} 1$/m);
+  assert.match(text, /^sipstats_processed_dialogs_total\{group="dialog"\} 1$/m);
+  // a level has no sample count line
+  assert.doesNotMatch(text, /^sipstats_kpi_samples\{kpi="CC",/m);
+});
+
+test('restore after a restart: the calls up come back (CC, per customer, carrier, destination), their BYEs still end them; too old ones do not', () => {
+  const opts = { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr' as const, map: { '198.51.100.1/32': 'carrier_a' } }, destination: { table: PrefixTable.parseCsv('prefix,name\n44,44\n49,49\n').table, strip: ['+', '00'] } };
+  let now = T0;
+  const a = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pa = new SipPipeline(a.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const inbound = (p: SipPipeline, b: Buffer, t: number) => p.onSip(b, { timeMs: t, srcIp: '203.0.113.5', dstIp: '10.0.0.1' });
+  const toCarrier = (p: SipPipeline, b: Buffer, t: number) => p.onSip(b, { timeMs: t, srcIp: '10.0.0.1', dstIp: '198.51.100.1' });
+  const fromCarrier = (p: SipPipeline, b: Buffer, t: number) => p.onSip(b, { timeMs: t, srcIp: '198.51.100.1', dstIp: '10.0.0.1' });
+  const toCustomer = (p: SipPipeline, b: Buffer, t: number) => p.onSip(b, { timeMs: t, srcIp: '10.0.0.1', dstIp: '203.0.113.5' });
+  const legs: { l: Leg; br: string; bo: string }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const l = leg('acme');
+    const br = newBranch();
+    const bo = newBranch();
+    const t = T0 + i * 100;
+    inbound(pa, invite(l, { branch: br, ruri: '+442079460001@x' }), t);
+    toCarrier(pa, invite(l, { branch: bo, ruri: '+442079460001@x' }), t + 5);
+    fromCarrier(pa, reply(200, 'OK', l, { branch: bo, toTag: 't' }), t + 300);
+    toCustomer(pa, reply(200, 'OK', l, { branch: br, toTag: 't' }), t + 305);
+    legs.push({ l, br, bo });
+  }
+  assert.equal(a.getStat('CCacme'), 3);
+  assert.equal(a.getStat('CC~carrier=carrier_a'), 3);
+  const saved = pa.snapshotSection().save();
+
+  // the next server, 30 s later: the same calls up, per customer, carrier, destination and carrier x destination
+  now = T0 + 30_000;
+  const b = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pb = new SipPipeline(b.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
+  pb.snapshotSection().restore(saved);
+  for (const name of ['CC', 'CCacme', 'CC~carrier=carrier_a', 'CC~dest=44', 'CC~carrier=carrier_a~dest=44']) assert.equal(b.getStat(name), 3, name);
+  assert.equal(b.getStat('dialog:active_dialogs'), 3);
+  assert.equal(b.getStat('sipstats:calls_restored'), 6);
+  // a BYE (from the customer) ends the call and its carrier attempt; ACD from the INVITE: 40 s
+  inbound(pb, request('BYE', legs[0].l, { seq: 2, toTag: 't' }), T0 + 40_000);
+  assert.equal(b.getStat('CCacme'), 2);
+  assert.equal(b.getStat('CC~carrier=carrier_a'), 2);
+  assert.equal(b.getStat('ACDacme'), 40);
+  // past the idle limit for answered calls (4 h), a snapshot's calls are not restored
+  now = T0 + 5 * 3600_000;
+  const c = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  new SipPipeline(c.engine, opts).snapshotSection().restore(saved);
+  assert.equal(c.getStat('CC'), null);
+  assert.equal(c.getStat('sipstats:calls_restore_expired'), 6);
+  // a damaged section restores nothing and says why (the server's persistence logs it and starts)
+  assert.throws(() => new SipPipeline(c.engine, opts).snapshotSection().restore('{"v":2}'), /version 1/);
+});
