@@ -28,7 +28,8 @@ import type { BenchResult, Contender } from './lib.ts';
 import { compare, FrameBatch, INDEXER, INDEXER_WHY, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 import { zeroLossRate } from './kpi-pipeline.ts';
-import { loadReference, REFERENCE } from './reference.ts';
+import { BEFORE_CAPACITY, loadBeforeCapacity, loadReference, REFERENCE } from './reference.ts';
+import type { DimensionFeed } from './reference.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
@@ -124,10 +125,15 @@ function writeNumber(f: Buffer, at: number, cc: string, n: number): void {
 
 const ituTable = () => PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(), 'utf8')).table;
 
-export function dimensionOptions(): PipelineOptions {
+/** The dimensions of the feed: the platform, 50 carriers by address, destinations by the ITU table. */
+const FEED: DimensionFeed = (() => {
   const map: Record<string, string> = {};
   for (let i = 1; i <= 50; i++) map[`198.51.100.${i}/32`] = `carrier_${String(i).padStart(2, '0')}`;
-  return { platform: ['10.0.0.0/24'], carrier: { kind: 'cidr', map }, destination: { table: ituTable(), strip: ['+', '00'] }, maxCalls: 1_000_000, indexer: INDEXER, inflate: inflatePayload };
+  return { platform: ['10.0.0.0/24'], carrierMap: map, strip: ['+', '00'] };
+})();
+
+export function dimensionOptions(): PipelineOptions {
+  return { platform: FEED.platform, carrier: { kind: 'cidr', map: FEED.carrierMap }, destination: { table: ituTable(), strip: FEED.strip }, maxCalls: 1_000_000, indexer: INDEXER, inflate: inflatePayload };
 }
 
 /** Copies a few bytes (Buffer#copy's argument handling costs more than the copy). */
@@ -193,7 +199,9 @@ export function prepared(pipe: { onFrame(f: Buffer): void }, frames: Frame[], fi
 export async function rates(): Promise<BenchResult[]> {
   const CALLS = 10_000;
   // the pipeline the issue's target was measured against (see bench/reference.ts)
-  const ref = await referenceContender(CALLS * 2);
+  const ref = await referenceContender(CALLS * 2, 'reference');
+  // the same feed as `dimensions`, through the pipeline before the capacity KPIs (at most 5 % slower, they were to cost)
+  const before = await referenceContender(CALLS, 'before-capacity');
   const both = templates(true);
   const one = templates(false);
   let now = T0 * 1000;
@@ -217,6 +225,7 @@ export async function rates(): Promise<BenchResult[]> {
   const r = compare(
     {
       ...(ref.contender === null ? {} : { reference: ref.contender }),
+      ...(before.contender === null ? {} : { beforeCapacity: before.contender }),
       dimensions: {
         prepare: () => {
           const run = prepared(dimPipe, both, nd, CALLS, 1000, setNow);
@@ -266,7 +275,19 @@ export async function rates(): Promise<BenchResult[]> {
   for (const s of dimStats.engine.all()) if (s.kind === 1) series++;
   const note = `${g('sipstats:calls_started')} calls, ${g('sipstats:attempts_started')} attempts, ${series} series; ASR ${g('ASR')}, ASR~carrier=carrier_01 ${g('ASR~carrier=carrier_01')}, ASR~dest=44 ${g('ASR~dest=44')}`;
   await ref.stop();
+  await before.stop();
   const reference = r.reference;
+  const beforeRow: BenchResult[] =
+    r.beforeCapacity === undefined
+      ? []
+      : [
+          {
+            name: `every dimension, both legs, ${BEFORE_CAPACITY.what} (commit ${BEFORE_CAPACITY.commit}), the same feed`,
+            value: r.beforeCapacity,
+            unit: 'msg/s',
+            note: `${before.why}, in a worker thread, rounds alternating; today's is ${(r.dimensions / r.beforeCapacity).toFixed(3)}x it (the capacity KPIs were to cost at most 5 %: ${r.dimensions >= 0.95 * r.beforeCapacity ? 'met' : 'NOT met'})`,
+          },
+        ];
   // the target on this machine's scale: 350 k was asked where the reference ran 372.7 k
   const scaled = reference === undefined ? undefined : (reference * REFERENCE.target) / REFERENCE.measured;
   const target =
@@ -275,6 +296,7 @@ export async function rates(): Promise<BenchResult[]> {
       : `target >= 350 000 on the machine of ${REFERENCE.day}, where the reference ran ${REFERENCE.measured / 1000} k: ${Math.round(scaled / 1000)} k here (${(REFERENCE.target / REFERENCE.measured).toFixed(3)}x the reference); this is ${(r.dimensions / reference!).toFixed(2)}x the reference: ${r.dimensions >= scaled ? 'met' : 'NOT met'}`;
   return [
     { name: 'all dimensions, both legs: decode + parse + track + KPIs (msgs/s, 1 core)', value: r.dimensions, unit: 'msg/s', note: `${target}; ${note}` },
+    ...beforeRow,
     ...(reference === undefined
       ? []
       : [
@@ -470,11 +492,11 @@ const QUIT = 3;
  * (Atomics) so that its rounds alternate with the others' on the same core and the machine's
  * swings touch both alike. `contender` null (with why) when the reference cannot be loaded.
  */
-async function referenceContender(calls: number): Promise<{ contender: Contender | null; why: string; stop(): Promise<void> }> {
+async function referenceContender(calls: number, which: 'reference' | 'before-capacity'): Promise<{ contender: Contender | null; why: string; stop(): Promise<void> }> {
   const ctl = new Int32Array(new SharedArrayBuffer(8));
   // (a worker is not given the --import hooks: it registers tsx itself)
   const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(import.meta.url)});`;
-  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: { referenceWorker: ctl, calls } });
+  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: { referenceWorker: ctl, calls, which } });
   const hello = await new Promise<{ ok: boolean; why: string }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
@@ -504,15 +526,29 @@ async function referenceContender(calls: number): Promise<{ contender: Contender
 }
 
 /** In the worker: loads the reference, then prepares and runs rounds when told (see referenceContender). */
-async function referenceWorker(ctl: Int32Array, calls: number): Promise<void> {
-  const ref = await loadReference();
-  parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
-  if (ref.make === null) return;
+async function referenceWorker(ctl: Int32Array, calls: number, which: 'reference' | 'before-capacity'): Promise<void> {
   let now = T0 * 1000;
-  const old = ref.make(() => now);
-  // (its one entry for a frame was onHep then)
-  const pipe = { onFrame: old.onHep.bind(old) };
-  const one = templates(false);
+  let pipe: { onFrame(f: Buffer): void };
+  let one: Frame[];
+  let customers: number;
+  if (which === 'before-capacity') {
+    // every dimension, both legs, 1 000 customers: the `dimensions` contender's feed
+    const ref = await loadBeforeCapacity(FEED);
+    parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
+    if (ref.make === null) return;
+    pipe = ref.make(() => now);
+    one = templates(true);
+    customers = 1000;
+  } else {
+    const ref = await loadReference();
+    parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
+    if (ref.make === null) return;
+    const old = ref.make(() => now);
+    // (its one entry for a frame was onHep then)
+    pipe = { onFrame: old.onHep.bind(old) };
+    one = templates(false);
+    customers = 10;
+  }
   let n = 0;
   let run: () => void = () => {};
   for (;;) {
@@ -520,7 +556,7 @@ async function referenceWorker(ctl: Int32Array, calls: number): Promise<void> {
     const cmd = Atomics.exchange(ctl, 0, 0);
     try {
       if (cmd === PREPARE) {
-        run = prepared(pipe, one, n, calls, 10, (t) => (now = Math.max(now, t)));
+        run = prepared(pipe, one, n, calls, customers, (t) => (now = Math.max(now, t)));
         n += calls;
       } else if (cmd === RUN) run();
       Atomics.store(ctl, 1, 1);
@@ -535,8 +571,8 @@ async function referenceWorker(ctl: Int32Array, calls: number): Promise<void> {
 
 const inWorker = !isMainThread && (workerData as { referenceWorker?: Int32Array } | null)?.referenceWorker !== undefined;
 if (inWorker) {
-  const d = workerData as { referenceWorker: Int32Array; calls: number };
-  await referenceWorker(d.referenceWorker, d.calls);
+  const d = workerData as { referenceWorker: Int32Array; calls: number; which: 'reference' | 'before-capacity' };
+  await referenceWorker(d.referenceWorker, d.calls, d.which);
 } else if (process.argv[2] === '--burst-child') {
   process.send!(await burst());
   process.disconnect();

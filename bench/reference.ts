@@ -33,19 +33,74 @@ export type Reference = { make(clock: () => number): ReferencePipeline; why: str
  * Loads the reference pipeline's modules from this clone's history; `make: null` with the reason
  * when it cannot (a shallow clone without the commit, no git or tar). Its files go at exit.
  */
-export async function loadReference(): Promise<Reference> {
+/**
+ * The `src` of `commit` from this clone's history, in a directory of its own (removed at exit) with
+ * this checkout's node_modules and native modules beside it: a URL maker for its files, or why not.
+ */
+function extract(commit: string): { at: (p: string) => string } | { why: string } {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
-  const has = run('git', ['cat-file', '-e', `${REFERENCE.commit}^{commit}`]);
-  if (has.error !== undefined || has.status !== 0) return { make: null, why: `commit ${REFERENCE.commit} is not in this clone (a shallow one? \`git fetch --unshallow\`)` };
+  const has = run('git', ['cat-file', '-e', `${commit}^{commit}`]);
+  if (has.error !== undefined || has.status !== 0) return { why: `commit ${commit} is not in this clone (a shallow one? \`git fetch --unshallow\`)` };
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-reference-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const tar = join(dir, 'ref.tar');
-  const a = run('git', ['archive', '-o', tar, REFERENCE.commit, 'src', 'package.json']);
+  const a = run('git', ['archive', '-o', tar, commit, 'src', 'package.json']);
   const x = a.status === 0 ? spawnSync('tar', ['-xf', tar, '-C', dir]) : a;
-  if (x.error !== undefined || x.status !== 0) return { make: null, why: `could not extract commit ${REFERENCE.commit}: ${String(x.error ?? x.stderr).trim()}` };
+  if (x.error !== undefined || x.status !== 0) return { why: `could not extract commit ${commit}: ${String(x.error ?? x.stderr).trim()}` };
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  const at = (p: string) => pathToFileURL(join(dir, 'src', p)).href;
+  symlinkSync(join(root, 'native'), join(dir, 'native'));
+  return { at: (p: string) => pathToFileURL(join(dir, 'src', p)).href };
+}
+
+/**
+ * The pipeline with every dimension just before the capacity KPIs (CC, CC_max, CPS, CPS_max, SDR,
+ * the dialog statistics) were added: the capacity work was to cost at most 5 % of its throughput,
+ * measured in the same run on the same feed (bench/kpi-dimensions.ts).
+ */
+export const BEFORE_CAPACITY = { commit: '20618eb', what: 'the pipeline before the capacity KPIs' };
+
+/** Options of the dimension feed, the prefix table and the native parts made with the loaded commit's own modules. */
+export interface DimensionFeed {
+  readonly platform: readonly string[];
+  readonly carrierMap: Readonly<Record<string, string>>;
+  readonly strip: readonly string[];
+}
+
+/** A pipeline with today's one entry for a frame (onFrame). */
+export type Framed = { make(clock: () => number): { onFrame(frame: Buffer): void }; why: string } | { make: null; why: string };
+
+export async function loadBeforeCapacity(feed: DimensionFeed): Promise<Framed> {
+  const x = extract(BEFORE_CAPACITY.commit);
+  if ('why' in x) return { make: null, why: x.why };
+  const { at } = x;
+  const { createStats } = (await import(at('index.ts'))) as { createStats(o: { config: string; clock: () => number }): { engine: unknown } };
+  const { KPI_MODPARAMS } = (await import(at('kpi/catalogue.ts'))) as { KPI_MODPARAMS: string };
+  const { SipPipeline } = (await import(at('kpi/sip-pipeline.ts'))) as { SipPipeline: new (engine: unknown, o: object) => { onFrame(f: Buffer): void } };
+  const { PrefixTable } = (await import(at('kpi/dimensions.ts'))) as { PrefixTable: { parseCsv(t: string): { table: unknown } } };
+  const { defaultPrefixTableFile } = (await import(at('config/ingest-config.ts'))) as { defaultPrefixTableFile(): string };
+  const { nativeIndexer } = (await import(at('ingest/native-index.ts'))) as { nativeIndexer(): { indexer: unknown } };
+  const { inflatePayload } = (await import(at('ingest/inflate.ts'))) as { inflatePayload: unknown };
+  const { readFileSync } = await import('node:fs');
+  const table = PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(), 'utf8')).table;
+  return {
+    make: (clock) =>
+      new SipPipeline(createStats({ config: KPI_MODPARAMS, clock }).engine, {
+        platform: feed.platform,
+        carrier: { kind: 'cidr', map: feed.carrierMap },
+        destination: { table, strip: feed.strip },
+        maxCalls: 1_000_000,
+        indexer: nativeIndexer().indexer,
+        inflate: inflatePayload,
+      }),
+    why: `${BEFORE_CAPACITY.what} (commit ${BEFORE_CAPACITY.commit}), loaded beside today's`,
+  };
+}
+
+export async function loadReference(): Promise<Reference> {
+  const x = extract(REFERENCE.commit);
+  if ('why' in x) return { make: null, why: x.why };
+  const { at } = x;
   const { createStats } = (await import(at('index.ts'))) as { createStats(o: { config: string; clock: () => number }): { engine: unknown } };
   const { KPI_MODPARAMS } = (await import(at('kpi/kpi-profiles.ts'))) as { KPI_MODPARAMS: string };
   const { SipPipeline } = (await import(at('kpi/sip-pipeline.ts'))) as { SipPipeline: new (engine: unknown, o: { maxCalls: number }) => ReferencePipeline };

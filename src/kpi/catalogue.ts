@@ -92,6 +92,12 @@ export interface ProfileSpec {
   /** Clock-aligned slots the window is cut into. */
   readonly slots?: number;
   readonly group?: string;
+  /**
+   * Updates the window must hold for a value (OpenSIPS `min_samples`). The rates and maxima set 1:
+   * the update count it makes them keep is their sample count (starts for CPS), which /metrics
+   * exports beside them and the dashboard's history waits for (their algorithms count nothing).
+   */
+  readonly minSamples?: number;
 }
 
 export interface WindowDef {
@@ -122,8 +128,8 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       ratio: { name: 'perc', algorithm: 'percentage', group: 'stats' },
       average: { name: 'avg', algorithm: 'average', group: 'stats' },
       percentile: { name: 'p95', algorithm: 'p95', window: 60, slots: 6, group: 'stats' },
-      rate: { name: 'rate', algorithm: 'rate', window: 60, slots: 6, group: 'stats' },
-      max: { name: 'max', algorithm: 'max', window: 60, slots: 6, group: 'stats' },
+      rate: { name: 'rate', algorithm: 'rate', window: 60, slots: 6, minSamples: 1, group: 'stats' },
+      max: { name: 'max', algorithm: 'max', window: 60, slots: 6, minSamples: 1, group: 'stats' },
     },
   },
   {
@@ -135,8 +141,8 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       ratio: { name: '10m-perc', algorithm: 'percentage', window: 600, slots: 10, group: 'stats_10m' },
       average: { name: '10m-avg', algorithm: 'average', window: 600, slots: 10, group: 'stats_10m' },
       percentile: { name: '10m-p95', algorithm: 'p95', window: 600, slots: 10, group: 'stats_10m' },
-      rate: { name: '10m-rate', algorithm: 'rate', window: 600, slots: 10, group: 'stats_10m' },
-      max: { name: '10m-max', algorithm: 'max', window: 600, slots: 10, group: 'stats_10m' },
+      rate: { name: '10m-rate', algorithm: 'rate', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
+      max: { name: '10m-max', algorithm: 'max', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
     },
   },
   {
@@ -148,8 +154,8 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       ratio: { name: '1h-perc', algorithm: 'percentage', window: 3600, slots: 6, group: 'stats_1h' },
       average: { name: '1h-avg', algorithm: 'average', window: 3600, slots: 6, group: 'stats_1h' },
       percentile: { name: '1h-p95', algorithm: 'p95', window: 3600, slots: 6, group: 'stats_1h' },
-      rate: { name: '1h-rate', algorithm: 'rate', window: 3600, slots: 6, group: 'stats_1h' },
-      max: { name: '1h-max', algorithm: 'max', window: 3600, slots: 6, group: 'stats_1h' },
+      rate: { name: '1h-rate', algorithm: 'rate', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
+      max: { name: '1h-max', algorithm: 'max', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
     },
   },
 ]);
@@ -267,6 +273,7 @@ export function profileText(p: ProfileSpec): string {
   let s = `${p.name}: algorithm=${p.algorithm}`;
   if (p.window !== undefined) s += ` window=${p.window}`;
   if (p.slots !== undefined) s += ` slots=${p.slots}`;
+  if (p.minSamples !== undefined) s += ` min_samples=${p.minSamples}`;
   if (p.group !== undefined) s += ` group=${p.group}`;
   return s;
 }
