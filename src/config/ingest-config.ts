@@ -11,6 +11,7 @@ import type { CarrierKey, DestinationOptions } from '../kpi/dimensions.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { OutcomeTable } from '../kpi/outcomes.ts';
 import { OUTCOME_KPIS, outcomeKey } from '../kpi/catalogue.ts';
+import { parseLimits } from '../kpi/limits.ts';
 import type { OutcomeRule } from '../kpi/outcomes.ts';
 import { isPlainObject, parseListen, show } from './schema.ts';
 import type { ListenAddress } from './schema.ts';
@@ -100,7 +101,8 @@ export type IngestProblem = [path: string, message: string, code?: ErrorCode];
  * section), anything else E_CFG_SYNTAX. A relative `kpi.destination.prefixes` is read from
  * `baseDir` (the configuration file's directory), else from the working directory.
  */
-export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: Readonly<Record<string, unknown>> | null, baseDir?: string): { value: IngestSettings; problems: IngestProblem[] } {
+/** `limits`: the top-level section of channel and CPS limits (src/kpi/limits.ts), given to the tracker. */
+export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: Readonly<Record<string, unknown>> | null, baseDir?: string, limits?: unknown): { value: IngestSettings; problems: IngestProblem[] } {
   const problems: IngestProblem[] = [];
   const bad = (path: string, msg: string) => problems.push([path, msg]);
   const unknownKeys = (obj: Readonly<Record<string, unknown>>, allowed: readonly string[], path: string) => {
@@ -232,6 +234,9 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
     if (typeof k.accCustomerParam !== 'string' || k.accCustomerParam === '') bad('kpi.accCustomerParam', 'must be a non-empty string');
     else accCustomerParam = k.accCustomerParam;
   }
+  const lim = parseLimits(limits);
+  for (const [path, msg, code] of lim.problems) problems.push([path, msg, code]);
+  if (limits !== undefined && limits !== null) tracker.limits = lim.value;
   return { value: { hep: hepAt, hepAuthKey: typeof h.authKey === 'string' ? h.authKey : undefined, events, tracker, accCustomerParam, accSetupMsParam }, problems };
 }
 

@@ -26,7 +26,7 @@ import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './sc
  * Without `profiles` the embedded default profiles apply; with `profiles: []` there are none.
  */
 
-export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'alerts', 'notify'] as const;
+export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'limits', 'alerts', 'notify'] as const;
 export const PROFILE_KEYS = ['name', 'algorithm', 'window', 'slots', 'group', 'percentage_factor', 'precision', 'min_samples', 'max_series', 'idle', 'overflow'] as const;
 export const VARIABLE_KEYS = ['name', 'noReset', 'group'] as const;
 
@@ -189,7 +189,7 @@ export function parseNativeConfig(doc: unknown, baseDir?: string): Result<Server
   const kpi = opaque(doc, 'kpi', is);
   const dataDirText = doc.dataDir === undefined || doc.dataDir === null ? null : (is.str(doc, 'dataDir', '', 'E_CFG_SYNTAX') ?? null);
   const dataDir = dataDirText === null || baseDir === undefined ? dataDirText : resolve(baseDir, dataDirText);
-  const ingest = readIngest(hep, kpi, baseDir);
+  const ingest = readIngest(hep, kpi, baseDir, doc.limits);
   for (const [path, msg, code] of ingest.problems) is.add(path, code ?? 'E_CFG_SYNTAX', msg);
   const alerts = parseAlertsConfig(doc.alerts, doc.notify);
   for (const [path, code, msg] of alerts.problems) is.add(path, code, msg);

@@ -11,6 +11,7 @@ import { DEFAULT_OUTCOMES, OutcomeTable, TIMEOUT } from './outcomes.ts';
 import type { Outcome, OutcomeRule } from './outcomes.ts';
 import { K, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
+import type { Limits } from './limits.ts';
 
 export type { KpiSink } from './scopes.ts';
 
@@ -50,6 +51,8 @@ export interface TrackerOptions {
   maxCallDurationMs?: number;
   /** SDR: an answered call that ended within this long of its answer is short, in ms. */
   shortCallMs?: number;
+  /** Channel and CPS limits per customer and carrier (src/kpi/limits.ts): utilisation and time over them. */
+  limits?: Limits;
   /** Decided calls are remembered this long to absorb retransmissions and late replies, in ms. */
   lingerMs?: number;
   /** At most this many calls (and, apart, attempts) are tracked; the oldest pending is evicted past it. */
@@ -84,7 +87,7 @@ export interface TrackerOptions {
   correlation?: CorrelationOptions;
 }
 
-type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes' | 'platform' | 'carrier' | 'destination' | 'correlation'>>;
+type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes' | 'platform' | 'carrier' | 'destination' | 'correlation' | 'limits'>>;
 
 export const TRACKER_DEFAULTS: Defaults = {
   inviteTimeoutMs: 120_000, // OpenSIPS tm fr_inv_timeout
@@ -107,6 +110,12 @@ const NONE: readonly number[] = [];
 /** The KPI levels a scope keeps (LEVEL_KPIS order). */
 const L_CC = LEVEL_INDEX.CC;
 const L_EARLY = LEVEL_INDEX.CC_early;
+const L_CC_UTIL = LEVEL_INDEX.CC_util;
+const L_CC_OVER = LEVEL_INDEX.CC_over;
+const L_CPS_OVER = LEVEL_INDEX.CPS_over;
+
+/** How long after its last call up a scope's CC is still sampled (zeros: CC_avg sees an outage): the longest window. */
+const SAMPLE_AFTER_MS = Math.max(...WINDOWS.map((w) => w.seconds)) * 1000;
 
 /**
  * How often every scope with a leg up gets a CC_max sample (packet time, ms): no longer than the
@@ -247,6 +256,12 @@ class Dialog {
   answered: Leg | null = null;
   /** Requests remembered, oldest first (see Seen). */
   seen: Seen | null = null;
+  /**
+   * A BYE seen while nothing of the dialog was answered (captured before the 2xx: packets reordered
+   * on their way to the capture), on its agent's clock; -1: none. The leg answered next ends at once:
+   * its BYE's retransmissions are duplicates, and no later BYE would end it.
+   */
+  byeAt = -1;
   constructor(readonly callId: string) {}
 
   /** The attempt of top Via branch `branch` ('' when none). */
@@ -422,6 +437,7 @@ export class CallTracker {
     this.ringing = new Set(options.ringingCodes ?? [180, 183]);
     this.acdFromAnswer = this.opt.acdFrom === 'answer';
     this.scopes.limits = { maxValues: { customer: this.opt.maxCustomers, carrier: this.opt.maxCarriers, destination: this.opt.maxDestinations }, idleMs: this.opt.dimensionIdleMs };
+    this.scopes.setLimits(options.limits ?? {});
     // listed from the start (and from the reload that sets kpi.platform), not from the next tick:
     // `get_statistics all` gives the same names at once and a second later
     this.publishGauges();
@@ -634,12 +650,18 @@ export class CallTracker {
     if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
     if (method !== 'BYE' || dialog === undefined) return;
     const call = dialog.call;
-    if (call !== null && call.state === ANSWERED) this.end(this.calls, call, t);
+    let ended = false;
+    if (call !== null && call.state === ANSWERED) {
+      this.end(this.calls, call, t);
+      ended = true;
+    }
     const a = dialog.answered;
     if (a !== null) {
       dialog.answered = null;
       this.end(this.attempts, a, t);
+      ended = true;
     }
+    if (!ended && ((call !== null && call.state === PENDING) || dialog.attempts !== null)) dialog.byeAt = this.own;
   }
 
   private end(table: LegTable, leg: Leg, t: number): void {
@@ -680,6 +702,15 @@ export class CallTracker {
       leg.answeredAt = this.own;
       this.move(leg, table.pending, table.answered, t);
       if (table === this.attempts && leg.dialog.answered === null) leg.dialog.answered = leg;
+      const bye = leg.dialog.byeAt;
+      if (bye >= 0) {
+        // its BYE came first (reordered): over at once, at the later of the two times
+        if (table === this.attempts && leg.dialog.answered === leg) leg.dialog.answered = null;
+        const own = this.own;
+        this.own = Math.max(bye, own);
+        this.end(table, leg, t);
+        this.own = own;
+      }
     } else this.finish(table, leg, table.pending, t);
   }
 
@@ -731,11 +762,16 @@ export class CallTracker {
       this.scopes.expire(now);
     }
     if (now >= this.nextUpSample) {
-      // calls up for longer than a window still count in its CC_max: a sample of every scope with
-      // a leg up, once per UP_SAMPLE_MS (every slot of the finest window has one)
+      // calls up for longer than a window still count in its CC_max, and CC_avg is CC sampled at a
+      // steady pace: every scope with a leg up (or one within the longest window of its last) gives
+      // its CC once per UP_SAMPLE_MS (every slot of the finest window has one)
       this.nextUpSample = now + UP_SAMPLE_MS;
       const at = this.sink.now();
-      this.scopes.forEachUp((s) => s.add(K.CC_max, s.up, now, at));
+      this.scopes.forEachSampled(now, (s) => {
+        if (s.up > 0) s.add(K.CC_max, s.up, now, at);
+        s.add(K.CC_avg, s.up, now, at);
+        if (s.overSince >= 0) s.setLevel(L_CC_OVER, Math.floor((s.overMs + now - s.overSince) / 1000));
+      });
     }
     this.publishGauges();
   }
@@ -879,6 +915,11 @@ export class CallTracker {
       }
       s.add(K.CPS, 1, t, now);
       s.add(K.CPS_max, ++s.inSec, t, now);
+      if (s.cpsLimit > 0) {
+        s.add(K.CPS_util, (100 * s.inSec) / s.cpsLimit, t, now);
+        // a second over the limit counts once, when its first call past the limit starts
+        if (s.inSec > s.cpsLimit && s.inSec - 1 <= s.cpsLimit) s.setLevel(L_CPS_OVER, ++s.overCps);
+      }
     }
     if (leg.isCall) {
       this.sink.count('dialog', 'processed_dialogs', 1);
@@ -905,9 +946,23 @@ export class CallTracker {
       if (isUp) {
         s.setLevel(L_CC, ++s.up);
         s.add(K.CC_max, s.up, t, now);
+        s.sampleUntil = t + SAMPLE_AFTER_MS;
       }
+      if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);
     }
     if (leg.isCall) this.publishDialogs();
+  }
+
+  /** A scope with a channel limit whose CC changed: CC_util now, and the time over the limit (CC_over). */
+  private utilisation(s: ScopeHandles, t: number): void {
+    s.setLevel(L_CC_UTIL, Math.round((10_000 * s.up) / s.channels) / 100);
+    const over = s.up > s.channels;
+    if (over && s.overSince < 0) s.overSince = t;
+    else if (!over && s.overSince >= 0) {
+      s.overMs += Math.max(0, t - s.overSince);
+      s.overSince = -1;
+    } else return;
+    s.setLevel(L_CC_OVER, Math.floor((s.overMs + (s.overSince >= 0 ? t - s.overSince : 0)) / 1000));
   }
 
   /** The dialog module's levels for all traffic (OpenSIPS `dialog:active_dialogs`, `dialog:early_dialogs`). */

@@ -58,6 +58,13 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
   { name: 'CPS', unit: '/s', kind: 'rate', title: 'Calls started per second', better: 'higher', samples: '', card: true },
   { name: 'CPS_max', unit: '/s', kind: 'max', title: 'Calls started in the busiest second of the window', better: 'higher', samples: '', card: false },
   { name: 'SDR', unit: '%', kind: 'ratio', title: 'Short-duration ratio (answered calls ended within kpi.shortCall)', better: 'lower', samples: 'ended calls', card: false },
+  // CC sampled every 5 s while the scope has or recently had calls up: what the `drop` alert rule compares CC with
+  { name: 'CC_avg', unit: '', kind: 'average', title: 'Average concurrent calls in the window (sampled every 5 s)', better: 'higher', samples: 'samples (every 5 s)', card: false },
+  // with a configured limit (the `limits` section): utilisation, and time over the limit
+  { name: 'CC_util', unit: '%', kind: 'level', title: 'Channels in use now (% of the channel limit)', better: 'lower', samples: '', card: false },
+  { name: 'CPS_util', unit: '%', kind: 'max', title: 'Busiest second of the window (% of the CPS limit)', better: 'lower', samples: '', card: false },
+  { name: 'CC_over', unit: 's', kind: 'level', title: 'Seconds spent over the channel limit (since the server started)', better: 'lower', samples: '', card: false },
+  { name: 'CPS_over', unit: 's', kind: 'level', title: 'Seconds in which more calls started than the CPS limit (since the server started)', better: 'lower', samples: '', card: false },
 ] as const satisfies readonly KpiDef[]);
 
 export type KpiName = (typeof KPIS)[number]['name'];

@@ -2,6 +2,8 @@ import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { Counter, KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
 import { DIMENSIONS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
+import { limitOf } from './limits.ts';
+import type { Limits } from './limits.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
@@ -82,6 +84,15 @@ export class ScopeHandles implements SeriesOwner {
   /** CPS_max: the second (packet time, s) of its last start, and the starts in that second. */
   sec = -1;
   inSec = 0;
+  /** Its limits (the `limits` section; 0: none): channels, calls started per second. */
+  channels = 0;
+  cpsLimit = 0;
+  /** Time over the channel limit: ms accumulated, and since when it is over now (-1: not over); seconds over the CPS limit. */
+  overMs = 0;
+  overSince = -1;
+  overCps = 0;
+  /** Packet time until which tick() keeps sampling CC (for CC_max and CC_avg) after the scope's last call up. */
+  sampleUntil = -Infinity;
   /** Its KPI levels (LEVEL_KPIS order), made at their first value. */
   private levels: (Counter | undefined)[] | undefined = undefined;
   constructor(
@@ -265,6 +276,8 @@ export class Scopes implements SeriesDirectory {
   private noDimension: ScopeHandles | undefined = undefined;
   /** Per dimension: value → scopes that use it. */
   private readonly values = new Map<DimensionName, Map<string, number>>();
+  /** The limits a new scope takes (setLimits). */
+  private limitTable: Limits = {};
 
   /** Slots per scope: every KPI in every window. */
   readonly width: number;
@@ -376,6 +389,7 @@ export class Scopes implements SeriesDirectory {
   }
 
   private register(s: ScopeHandles): void {
+    applyLimit(s, this.limitTable);
     this.registered.add(s);
     const [shape, values] = shapeOf(s.scope);
     if (shape === 0) this.noDimension = s;
@@ -410,10 +424,18 @@ export class Scopes implements SeriesDirectory {
     return s;
   }
 
-  /** Visits every scope with a leg up (CC > 0), all traffic first. */
-  forEachUp(cb: (s: ScopeHandles) => void): void {
-    if (this.all.up > 0) cb(this.all);
-    for (const s of this.registered) if (s.up > 0) cb(s);
+  /** Visits every scope with a leg up (CC > 0) or one until `sampleUntil` (packet time `now`), all traffic first. */
+  forEachSampled(now: number, cb: (s: ScopeHandles) => void): void {
+    if (this.all.up > 0 || this.all.sampleUntil > now) cb(this.all);
+    for (const s of this.registered) if (s.up > 0 || s.sampleUntil > now) cb(s);
+  }
+
+  /** New limits (a reload): every scope held takes its own. */
+  setLimits(limits: Limits): void {
+    this.limitTable = limits;
+    this.all.channels = 0;
+    this.all.cpsLimit = 0;
+    for (const s of this.registered) applyLimit(s, limits);
   }
 
   /** Removes scopes idle since before `now - idleMs` (and their series). Returns how many. */
@@ -462,4 +484,11 @@ export class Scopes implements SeriesDirectory {
       if (path[i].size > 0) break;
     }
   }
+}
+
+/** Gives a scope its limits (0: none). */
+function applyLimit(s: ScopeHandles, limits: Limits): void {
+  const l = limitOf(limits, s.scope);
+  s.channels = l?.channels ?? 0;
+  s.cpsLimit = l?.cps ?? 0;
 }

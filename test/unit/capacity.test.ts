@@ -143,6 +143,7 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
       // the model: per call, 'none' | 'ringing' | 'up' | 'over'
       const state: ('none' | 'ringing' | 'up' | 'over')[] = ['none', 'none', 'none', 'none'];
       const since = [0, 0, 0, 0];
+      const byeFirst = [false, false, false, false];
       let t = T0;
       for (const m of msgs) {
         t += 1000;
@@ -164,7 +165,8 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
             break;
           case '200':
             send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t);
-            if (st === 'ringing') state[m.call] = 'up';
+            // a BYE seen before the 200 (reordered on its way to the capture) ends the call as it is answered
+            if (st === 'ringing') state[m.call] = byeFirst[m.call] ? 'over' : 'up';
             break;
           case '486':
           case '487':
@@ -177,6 +179,7 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
           case 'bye':
             send(request('BYE', l, { seq: 5, toTag: 't' }), t);
             if (st === 'up') state[m.call] = 'over';
+            if (st === 'ringing') byeFirst[m.call] = true;
             break;
           case 'reinvite':
             send(invite(l, { branch: newBranch(), seq: 3, toTag: 't' }), t);
@@ -262,4 +265,42 @@ test('restore after a restart: the calls up come back (CC, per customer, carrier
   assert.equal(c.getStat('sipstats:calls_restore_expired'), 6);
   // a damaged section restores nothing and says why (the server's persistence logs it and starts)
   assert.throws(() => new SipPipeline(c.engine, opts).snapshotSection().restore('{"v":2}'), /version 1/);
+});
+
+test('limits: CC_util (% of the channels up now), CPS_util (busiest second, % of the CPS limit), CC_over and CPS_over (seconds over)', () => {
+  let now = T0;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { limits: { customer: { acme: { channels: 2, cps: 1 } } }, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const send = (b: Buffer, t: number) => pipe.onSip(b, { timeMs: t, srcIp: '127.0.0.1' });
+  const legs = [0, 1, 2].map(() => ({ l: leg('acme'), br: newBranch() }));
+  // three calls start within one second (1 over the CPS limit of 1), all answered: 3 up on 2 channels
+  legs.forEach(({ l, br }, i) => send(invite(l, { branch: br }), T0 + i * 100));
+  legs.forEach(({ l, br }, i) => send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 500 + i * 100));
+  assert.equal(stats.getStat('CC_utilacme'), 150);
+  assert.equal(stats.getStat('CPS_utilacme'), 300);
+  assert.equal(stats.getStat('CPS_overacme'), 1, 'one second over the CPS limit');
+  // 10 s over the channel limit, then one call ends
+  send(request('BYE', legs[0].l, { seq: 2, toTag: 't' }), T0 + 10_700);
+  assert.equal(stats.getStat('CC_utilacme'), 100);
+  assert.equal(stats.getStat('CC_overacme'), 10);
+  // all traffic and customers without a limit have none of these
+  assert.equal(stats.getStat('CC_util'), null);
+  // a reload drops the limit: no more utilisation updates (the last value stays until the scope goes)
+  pipe.reconfigure({ limits: {} });
+  send(request('BYE', legs[1].l, { seq: 2, toTag: 't' }), T0 + 11_000);
+  assert.equal(stats.getStat('CCacme'), 1);
+});
+
+test('limits config: checked with paths and codes; unknown keys refused', async () => {
+  const { parseLimits } = await import('../../src/kpi/limits.ts');
+  assert.deepEqual(parseLimits({ customer: { acme: { channels: 30, cps: 5 } }, carrier: { carrier_a: { channels: 120 } } }).problems, []);
+  const r = parseLimits({ customer: { acme: { channels: 2.5, burst: 3 } }, route: {} });
+  assert.deepEqual(
+    r.problems.map(([p, , c]) => [p, c]),
+    [
+      ['limits.customer.acme.channels', 'E_CFG_SYNTAX'],
+      ['limits.customer.acme.burst', 'E_CFG_UNKNOWN_PARAM'],
+      ['limits.route', 'E_CFG_UNKNOWN_PARAM'],
+    ],
+  );
 });
