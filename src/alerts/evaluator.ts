@@ -1,7 +1,7 @@
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind } from '../core/stat.ts';
 import type { Stat } from '../core/stat.ts';
-import { viewOf } from '../kpi/catalogue.ts';
+import { kpiByName, NOW, seriesName, viewOf } from '../kpi/catalogue.ts';
 import type { AlertRule } from './rules.ts';
 
 /**
@@ -33,6 +33,8 @@ export interface AlertInstance {
   samples: number | null;
   /** Pass in which its statistic was last seen. */
   seen: number;
+  /** A `drop` rule's level (CC of the instance's scope), found when bound; its value is compared with the average read. */
+  level?: Stat | undefined;
 }
 
 /** A state change to notify: an alert fired or resolved. `seq` grows by one per change, never reused. */
@@ -56,6 +58,16 @@ export interface AlertChange {
   readonly reason?: 'recovered' | 'gone' | 'rule removed';
 }
 
+/**
+ * A drop rule's value: how far the level now is below its average `avg` over the window, in % (0 when
+ * at or above it); null when the average is 0 or unknown (nothing to drop from) or the level is gone.
+ */
+export function dropOf(inst: AlertInstance, avg: number | null): number | null {
+  const lvl = inst.level;
+  if (avg === null || !(avg > 0) || lvl === undefined || lvl.kind !== StatKind.Counter) return null;
+  return Math.max(0, Math.round(10_000 * (1 - lvl.value / avg)) / 100);
+}
+
 /** What happens to one instance at one pass (exported for the property tests). */
 export function stepInstance(inst: AlertInstance, v: number | null, n: number | null, t: number): 'fire' | 'resolve' | null {
   const r = inst.rule;
@@ -63,7 +75,8 @@ export function stepInstance(inst: AlertInstance, v: number | null, n: number | 
   inst.samples = n;
   // no value, or too few calls/attempts in the window: no decision (a pending alert starts over)
   const valid = v !== null && v === v && (r.minSamples === 0 || n === null || n >= r.minSamples);
-  const breach = valid && (r.op === 'below' ? v < r.threshold : v > r.threshold);
+  // (a drop of `drop` % or more: at the threshold already)
+  const breach = valid && (r.op === 'below' ? v < r.threshold : r.drop !== undefined ? v >= r.threshold : v > r.threshold);
   switch (inst.state) {
     case 'inactive':
       if (!breach) return null;
@@ -85,7 +98,7 @@ export function stepInstance(inst: AlertInstance, v: number | null, n: number | 
       inst.firedAt = t;
       return 'fire';
     case 'firing': {
-      const recovered = valid && (r.op === 'below' ? v >= r.clear : v <= r.clear);
+      const recovered = valid && (r.op === 'below' ? v >= r.clear : r.drop !== undefined ? v < r.clear : v <= r.clear);
       if (!recovered) return null;
       inst.state = 'inactive';
       return 'resolve';
@@ -189,7 +202,8 @@ export class AlertEvaluator {
     for (const rule of rules) {
       const c: CompiledRule = { rule, matchers: Object.entries(rule.match).map(([d, re]) => [d, new RegExp(`^(?:${re})$`)] as const) };
       const t = rule.target;
-      if (t.type === 'kpi') add(byKpi, `${t.kpi}|${t.window}|${viewOf(Object.fromEntries(rule.by.map((d) => [d, ''])))?.name}`, c);
+      // (a drop rule watches the level's average over the window: bound to that series)
+      if (t.type === 'kpi') add(byKpi, `${rule.drop?.avg ?? t.kpi}|${t.window}|${viewOf(Object.fromEntries(rule.by.map((d) => [d, ''])))?.name}`, c);
       else if (t.type === 'stat') add(byStat, t.name.slice(t.name.indexOf(':') + 1), c);
       else add(byGroup, t.group.toLowerCase(), c);
     }
@@ -226,7 +240,7 @@ export class AlertEvaluator {
       }
       (out ??= []).push(inst);
     };
-    const l = s.kind === StatKind.Series ? s.labels : null; // read once: a kept series' labels are spelled when asked
+    const l = s.labels; // (a series' or a KPI level's; read once: a kept series' labels are spelled when asked)
     if (l != null && l.kpi !== undefined) {
       const view = viewOf(l);
       const rules = view === undefined ? undefined : this.byKpi.get(`${l.kpi}|${l.window}|${view.name}`);
@@ -236,6 +250,12 @@ export class AlertEvaluator {
             const dims: Record<string, string> = {};
             for (const d of c.rule.by) dims[d] = l[d] ?? '';
             push(c.rule, dims);
+            if (c.rule.drop !== undefined && c.rule.target.type === 'kpi') {
+              // the level of the same scope (CCacme beside CC_avg_10macme)
+              const lvl = kpiByName(c.rule.target.kpi)!;
+              const inst = out![out!.length - 1];
+              inst.level = this.engine.lookup(`${NOW.group}:${seriesName(lvl, NOW, dims)}`);
+            }
           }
         }
     }
@@ -291,7 +311,7 @@ export class AlertEvaluator {
         if (inst.seen === gen) continue; // two statistics feeding one instance: the first wins
         inst.seen = gen;
         const was = inst.state;
-        const what = stepInstance(inst, v, n, t);
+        const what = stepInstance(inst, inst.rule.drop === undefined ? v : dropOf(inst, v), n, t);
         if (was === 'inactive' && inst.state !== 'inactive') this.activeCount++;
         else if (was !== 'inactive' && inst.state === 'inactive') this.activeCount--;
         if (what === 'fire') changes.push(this.change(inst, 'firing', t));
@@ -418,6 +438,10 @@ function annotationsOf(inst: AlertInstance): Record<string, string> {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const what = r.target.type === 'kpi' ? `${r.target.kpi} (${r.target.window})` : r.target.type === 'stat' ? r.target.name : `${inst.dims.stat ?? '?'}`;
-  const summary = `${what}${dims !== '' && r.target.type === 'kpi' ? ` of ${dims}` : r.target.type === 'kpi' ? ' of all traffic' : ''} is ${inst.value ?? 'n/a'}, ${r.op} ${r.threshold}`;
+  const of = dims !== '' && r.target.type === 'kpi' ? ` of ${dims}` : r.target.type === 'kpi' ? ' of all traffic' : '';
+  const summary =
+    r.drop !== undefined && r.target.type === 'kpi'
+      ? `${r.target.kpi}${of} is ${inst.value ?? 'n/a'} % below its ${r.target.window} average (${inst.level?.kind === StatKind.Counter ? inst.level.value : '?'} now), a drop of ${r.threshold} % or more`
+      : `${what}${of} is ${inst.value ?? 'n/a'}, ${r.op} ${r.threshold}`;
   return { summary, ...r.annotations };
 }

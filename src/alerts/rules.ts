@@ -1,4 +1,4 @@
-import { ALL_TRAFFIC, DIMENSIONS, KPIS, kpiByName, VIEWS, viewByName, WINDOWS, windowByName } from '../kpi/catalogue.ts';
+import { ALL_TRAFFIC, averageOf, DIMENSIONS, KPIS, kpiByName, NOW, VIEWS, viewByName, WINDOWS, windowByName } from '../kpi/catalogue.ts';
 import type { DimensionName } from '../kpi/catalogue.ts';
 import type { ErrorCode } from '../errors.ts';
 
@@ -30,6 +30,12 @@ export interface AlertRule {
   readonly minSamples: number;
   /** Milliseconds the condition must hold before firing. */
   readonly forMs: number;
+  /**
+   * A `drop` rule (outages: `kpi: CC, drop: 50`): the value watched is how far the level KPI now
+   * is below its own average over the window (`avg`: the catalogue's average of it, CC_avg), in %:
+   * 100 × (1 − CC / CC_avg); it fires `above` the drop; `min_samples` counts the average's samples.
+   */
+  readonly drop?: { readonly avg: string };
   readonly severity: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
@@ -57,7 +63,7 @@ export interface AlertsConfig {
   readonly notify: readonly NotifyTarget[];
 }
 
-export const ALERT_RULE_KEYS = ['name', 'kpi', 'window', 'by', 'match', 'below', 'above', 'clear', 'min_samples', 'for', 'severity', 'labels', 'annotations'] as const;
+export const ALERT_RULE_KEYS = ['name', 'kpi', 'window', 'by', 'match', 'below', 'above', 'drop', 'clear', 'min_samples', 'for', 'severity', 'labels', 'annotations'] as const;
 export const NOTIFY_KEYS = ['url', 'format', 'timeout', 'resend', 'max_backoff', 'max_queue', 'headers'] as const;
 
 export const NOTIFY_DEFAULTS = Object.freeze({ timeoutMs: 5_000, resendMs: 60_000, maxBackoffMs: 30_000, maxQueue: 10_000 });
@@ -168,8 +174,13 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
   if (kpi === undefined) bad('kpi', `is required: a KPI (${KPIS.map((k) => k.name).join(', ')}), a statistic name or a group as 'group:'`);
   else if (typeof kpi !== 'string' || kpi === '') bad('kpi', `must be a string, got ${show(kpi)}`);
   else if (kpiByName(kpi) !== undefined) {
+    const def = kpiByName(kpi)!;
     const w = r.window ?? WINDOWS[0].name;
-    if (typeof w !== 'string' || windowByName(w) === undefined) bad('window', `must be one of ${WINDOWS.map((x) => x.name).join(', ')}, got ${show(w)}`);
+    if (def.kind === 'level' && r.drop === undefined) {
+      // a level is a value now: it has no window but "now"
+      if (r.window !== undefined && r.window !== NOW.name) bad('window', `'${kpi}' is a value now (window ${NOW.name}), not kept over a window; for a drop against its average over a window, give 'drop'`);
+      else target = { type: 'kpi', kpi, window: NOW.name };
+    } else if (typeof w !== 'string' || windowByName(w) === undefined) bad('window', `must be one of ${WINDOWS.map((x) => x.name).join(', ')}, got ${show(w)}`);
     else target = { type: 'kpi', kpi, window: w };
   } else if (!kpi.includes(':') && nearestKpi(kpi) !== undefined) {
     // a bare name one slip away from a KPI (ASRR, asr) is a typo, not a statistic: it would never fire
@@ -226,11 +237,25 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
   };
   const below = num('below');
   const above = num('above');
+  const dropPct = num('drop');
   let op: 'below' | 'above' = 'below';
   let threshold = NaN;
-  if (below !== undefined && above !== undefined) bad('', "give either 'below' or 'above', not both");
+  let drop: AlertRule['drop'];
+  if (r.drop !== undefined) {
+    // an outage: the level (CC) fell by `drop` % against its own average over the window
+    const def = typeof kpi === 'string' ? kpiByName(kpi) : undefined;
+    const avg = def === undefined ? undefined : averageOf(def);
+    if (avg === undefined) bad('drop', `applies to a level KPI the catalogue averages over a window (${KPIS.filter((k) => averageOf(k) !== undefined).map((k) => k.name).join(', ')}), not to ${show(kpi)}`);
+    if (below !== undefined || above !== undefined) bad('drop', "give 'drop' alone: it fires when the value falls that many % below its average ('below'/'above' are thresholds of the value itself)");
+    if (dropPct !== undefined && !(dropPct > 0 && dropPct <= 100)) bad('drop', `must be a percentage above 0, up to 100, got ${dropPct}`);
+    else if (dropPct !== undefined && avg !== undefined) {
+      op = 'above';
+      threshold = dropPct;
+      drop = { avg: avg.name };
+    }
+  } else if (below !== undefined && above !== undefined) bad('', "give either 'below' or 'above', not both");
   else if (below === undefined && above === undefined) {
-    if (r.below === undefined && r.above === undefined) bad('', "needs a threshold: 'below: N' or 'above: N'");
+    if (r.below === undefined && r.above === undefined) bad('', "needs a threshold: 'below: N', 'above: N', or for a level 'drop: PERCENT'");
   } else if (below !== undefined) threshold = below;
   else {
     op = 'above';
@@ -263,7 +288,7 @@ function rule(r: unknown, path: string, problems: Problem[]): AlertRule | undefi
   const labels = stringMap(r.labels, `${path}.labels`, code, problems, LABEL_NAME_RE, RESERVED_LABELS);
   const annotations = stringMap(r.annotations, `${path}.annotations`, code, problems, LABEL_NAME_RE);
   if (problems.length > before || target === undefined || typeof name !== 'string') return undefined;
-  return { name, target, by, match, op, threshold, clear, minSamples, forMs, severity, labels, annotations };
+  return { name, target, by, match, op, threshold, clear, minSamples, forMs, severity, labels, annotations, ...(drop !== undefined ? { drop } : {}) };
 }
 
 function target(t: unknown, path: string, problems: Problem[]): NotifyTarget | undefined {

@@ -299,6 +299,8 @@ class Dialog {
 class Seen {
   /** The next request of the same Call-ID, in arrival order. */
   next: Seen | null = null;
+  /** A BYE: it ended a call or an attempt (or marked the dialog's next answer as ended). */
+  applied = false;
   constructor(
     readonly dialog: Dialog,
     readonly seq: number,
@@ -636,18 +638,28 @@ export class CallTracker {
   private otherRequest(method: string, dialog: Dialog | undefined, callId: string, seq: number, t: number, side: number): void {
     let last: Seen | null = null;
     let n = 0;
+    let again: Seen | null = null;
     for (let e = dialog?.seen ?? null; e !== null; e = e.next, n++) {
-      if (e.seq === seq && e.method === method) return; // a retransmission, or the same request forwarded by a proxy
+      if (e.seq === seq && e.method === method) {
+        // a retransmission, or the same request forwarded by a proxy: counted once; except a BYE
+        // whose first copy ended nothing (captured before its INVITE) while the dialog has a leg now
+        if (method !== 'BYE' || e.applied || dialog === undefined || (dialog.call === null && dialog.attempts === null)) return;
+        again = e;
+        break;
+      }
       last = e;
     }
-    if (n < SEEN_PER_DIALOG) {
-      const d = this.dialogOf(dialog, callId);
-      const seen = new Seen(d, seq, method, t);
-      if (last === null) d.seen = seen;
-      else last.next = seen;
-      this.recentQueue.push(seen);
-    } else this.sink.selfStat('requests_unremembered', 1); // a flood of requests in one dialog: bounded work per request
-    if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
+    let seen = again;
+    if (seen === null) {
+      if (n < SEEN_PER_DIALOG) {
+        const d = this.dialogOf(dialog, callId);
+        seen = new Seen(d, seq, method, t);
+        if (last === null) d.seen = seen;
+        else last.next = seen;
+        this.recentQueue.push(seen);
+      } else this.sink.selfStat('requests_unremembered', 1); // a flood of requests in one dialog: bounded work per request
+      if (this.opt.inviteSeries && side === IN) this.sink.updateStatSeries(INVITE_SERIES.ratio.profile, INVITE_SERIES.ratio.name, -1);
+    }
     if (method !== 'BYE' || dialog === undefined) return;
     const call = dialog.call;
     let ended = false;
@@ -661,7 +673,11 @@ export class CallTracker {
       this.end(this.attempts, a, t);
       ended = true;
     }
-    if (!ended && ((call !== null && call.state === PENDING) || dialog.attempts !== null)) dialog.byeAt = this.own;
+    if (!ended && ((call !== null && call.state === PENDING) || dialog.attempts !== null)) {
+      dialog.byeAt = this.own; // (the leg answered next ends at once: see Dialog.byeAt)
+      ended = true;
+    }
+    if (seen !== null) seen.applied = ended;
   }
 
   private end(table: LegTable, leg: Leg, t: number): void {

@@ -29,7 +29,11 @@ export interface KpiDef {
   readonly better: 'higher' | 'lower';
   /** What the sample count of this KPI counts (dashboard text). */
   readonly samples: string;
-  /** For a percentile: the KPI whose values it ranks (every feeder of that KPI feeds it too). */
+  /**
+   * For a percentile: the KPI whose values it ranks (every feeder of that KPI feeds it too). For an
+   * average of a level (CC_avg): the level it averages over the window (what a `drop` alert rule
+   * compares the level with).
+   */
   readonly of?: string;
   /**
    * A ratio the reply-code outcome table decides: each rule of `kpi.outcomes` gives it a weight
@@ -59,7 +63,7 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
   { name: 'CPS_max', unit: '/s', kind: 'max', title: 'Calls started in the busiest second of the window', better: 'higher', samples: '', card: false },
   { name: 'SDR', unit: '%', kind: 'ratio', title: 'Short-duration ratio (answered calls ended within kpi.shortCall)', better: 'lower', samples: 'ended calls', card: false },
   // CC sampled every 5 s while the scope has or recently had calls up: what the `drop` alert rule compares CC with
-  { name: 'CC_avg', unit: '', kind: 'average', title: 'Average concurrent calls in the window (sampled every 5 s)', better: 'higher', samples: 'samples (every 5 s)', card: false },
+  { name: 'CC_avg', unit: '', kind: 'average', title: 'Average concurrent calls in the window (sampled every 5 s)', better: 'higher', samples: 'samples (every 5 s)', of: 'CC', card: false },
   // with a configured limit (the `limits` section): utilisation, and time over the limit
   { name: 'CC_util', unit: '%', kind: 'level', title: 'Channels in use now (% of the channel limit)', better: 'lower', samples: '', card: false },
   { name: 'CPS_util', unit: '%', kind: 'max', title: 'Busiest second of the window (% of the CPS limit)', better: 'lower', samples: '', card: false },
@@ -81,6 +85,11 @@ export const outcomeKey = (k: KpiDef): string => k.name.toLowerCase();
 /** The percentiles that rank a KPI's values (catalogue `of`), for each KPI. */
 export function percentilesOf(k: KpiDef): KpiDef[] {
   return KPIS.filter((p) => p.kind === 'percentile' && p.of === k.name);
+}
+
+/** The average over a window of a level KPI (CC → CC_avg), if the catalogue keeps one. */
+export function averageOf(k: KpiDef): KpiDef | undefined {
+  return KPIS.find((a) => a.kind === 'average' && a.of === k.name);
 }
 
 /** The KPI the dashboard's heat map and overview lead with (the first card ratio). */

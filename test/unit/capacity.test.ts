@@ -196,7 +196,7 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
         assert.equal(stats.getStat('dialog:active_dialogs') ?? 0, cc);
       }
     }),
-    { numRuns: 400 },
+    { numRuns: 1000 },
   );
 });
 
@@ -303,4 +303,56 @@ test('limits config: checked with paths and codes; unknown keys refused', async 
       ['limits.route', 'E_CFG_UNKNOWN_PARAM'],
     ],
   );
+});
+
+test('alert rules on the capacity KPIs: CC_util above a threshold (a level, window now), and drop (an outage: CC far below its own average)', async () => {
+  const { parseAlertsConfig } = await import('../../src/alerts/rules.ts');
+  const { AlertEvaluator } = await import('../../src/alerts/evaluator.ts');
+  const cfg = parseAlertsConfig(
+    [
+      { name: 'channels_full', kpi: 'CC_util', by: 'customer', above: 90 },
+      { name: 'outage', kpi: 'CC', window: '1m', by: 'customer', drop: 50, for: '10s', min_samples: 6 },
+    ],
+    undefined,
+  );
+  assert.deepEqual(cfg.problems, []);
+  let now = T0;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { limits: { customer: { acme: { channels: 10 } } }, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const send = (b: Buffer, t: number) => pipe.onSip(b, { timeMs: t, srcIp: '127.0.0.1' });
+  const ev = new AlertEvaluator(stats.engine, cfg.value.rules);
+  const fired: string[] = [];
+  const run = (until: number) => {
+    for (; now < until; now += 1000) {
+      pipe.tick(now);
+      for (const c of ev.evaluate(now)) fired.push(`${c.rule}:${c.status}@${Math.floor((now - T0) / 1000)}`);
+    }
+  };
+  // 10 calls up for a minute: 100 % of acme's 10 channels
+  const legs = Array.from({ length: 10 }, () => ({ l: leg('acme'), br: newBranch() }));
+  legs.forEach(({ l, br }, i) => {
+    send(invite(l, { branch: br }), T0 + i);
+    send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 100 + i);
+  });
+  run(T0 + 60_000);
+  assert.equal(stats.getStat('CC_utilacme'), 100);
+  assert.deepEqual(fired, ['channels_full:firing@0'], 'channels full at once; no drop while steady');
+  // the carrier behind acme goes down: every call drops
+  legs.forEach(({ l }, i) => send(request('BYE', l, { seq: 2, toTag: 't' }), now + i));
+  run(now + 30_000);
+  assert.equal(stats.getStat('CCacme'), 0);
+  assert.ok(fired.includes('channels_full:resolved@60'), fired.join());
+  const outage = fired.find((f) => f.startsWith('outage:firing'));
+  assert.ok(outage !== undefined, `the drop fired: ${fired.join()}`);
+  // after `for` (10 s) past the drop, not before
+  const at = Number(outage.split('@')[1]);
+  assert.ok(at >= 70 && at <= 72, outage);
+  // calls come back: 8 up again, more than half of the average (which the zeros of the outage lowered)
+  const back = Array.from({ length: 8 }, () => ({ l: leg('acme'), br: newBranch() }));
+  back.forEach(({ l, br }, i) => {
+    send(invite(l, { branch: br }), now + i);
+    send(reply(200, 'OK', l, { branch: br, toTag: 't' }), now + 100 + i);
+  });
+  run(now + 5000);
+  assert.ok(fired.some((f) => f.startsWith('outage:resolved')), fired.join());
 });
