@@ -126,7 +126,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.skipped} skipped), ${span}\n`);
     process.stdout.write(captureSummary(r));
     process.stdout.write('\n');
-    process.stdout.write(missed !== null ? `${missed}\n` : formatKpiTable(r.stats.engine, by));
+    process.stdout.write(missed !== null ? `${missed}\n` : formatKpiTable(r.stats.engine, by, { spanMs: r.packets > 1 ? r.lastMs - r.firstMs : undefined }));
     const started = r.stats.getStat('sipstats:calls_started') ?? 0;
     process.stdout.write(`calls: ${started} started, ${r.stats.getStat('sipstats:calls_tracked') ?? 0} still open at the end, ${r.stats.getStat('sipstats:calls_timed_out') ?? 0} timed out\n`);
   }

@@ -20,7 +20,7 @@ export function tableView(name: string): ViewDef | undefined {
  * A plain-text table per window, from the KPI read model (kpi-read.ts): all traffic first (default
  * view), then rows by name.
  */
-export function formatKpiTable(engine: StatsEngine, by: ViewDef | string = DEFAULT_TABLE_VIEW): string {
+export function formatKpiTable(engine: StatsEngine, by: ViewDef | string = DEFAULT_TABLE_VIEW, options: { spanMs?: number } = {}): string {
   const view = typeof by === 'string' ? tableView(by) : by;
   if (view === undefined) throw new Error(`no KPI table by '${String(by)}' (one of ${TABLE_VIEWS.map((v) => v.name).join(', ')})`);
   const withAll = view === DEFAULT_TABLE_VIEW;
@@ -35,9 +35,12 @@ export function formatKpiTable(engine: StatsEngine, by: ViewDef | string = DEFAU
     const cols = KPIS.map((k, i) => ({ k, i })).filter(({ i }) => [...rows.values()].some((r) => r.has[i]));
     const names = [...rows.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
     const head = [label, ...cols.map(({ k }) => (k.unit === '' ? k.name : `${k.name} (${k.unit})`))];
-    const body = names.map((r) => [r === '' ? '(all)' : r, ...cols.map(({ i }) => fmt(rows.get(r)!, i))]);
+    // a capture shorter than the window: a rate (CPS) is its starts over the capture's duration
+    // (its sample count: the rate profiles keep one), not over the window's span
+    const over = options.spanMs !== undefined && options.spanMs > 0 && options.spanMs < win.seconds * 1000 ? options.spanMs : undefined;
+    const body = names.map((r) => [r === '' ? '(all)' : r, ...cols.map(({ k, i }) => (over !== undefined && k.kind === 'rate' ? overCapture(rows.get(r)!, i, over) : fmt(rows.get(r)!, i)))]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-    lines.push(`KPIs over ${win.title}${withAll ? '' : `, by ${label}`}`);
+    lines.push(`KPIs over ${win.title}${withAll ? '' : `, by ${label}`}${over !== undefined && cols.some(({ k }) => k.kind === 'rate') ? ` (rates over the capture's ${(over / 1000).toFixed(1)} s)` : ''}`);
     lines.push(head.map((h, i) => (i === 0 ? h.padEnd(widths[i]) : h.padStart(widths[i]))).join('  '));
     for (const b of body) lines.push(b.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  '));
     lines.push('');
@@ -51,4 +54,13 @@ function fmt(r: KpiRow, i: number): string {
   const v = r.v[i];
   if (v === null || r.n[i] === 0) return 'n/a';
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+/** A rate over `spanMs` from its sample count (the starts behind CPS). */
+function overCapture(r: KpiRow, i: number, spanMs: number): string {
+  if (!r.has[i]) return '-';
+  const n = r.n[i];
+  if (n === null || n === 0) return 'n/a';
+  const v = (n * 1000) / spanMs;
+  return v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
