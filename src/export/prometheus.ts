@@ -1,5 +1,5 @@
 import type { StatView } from '../core/types.ts';
-import { identityLabels } from '../kpi/catalogue.ts';
+import { DIMENSIONS, identityLabels, replyCodeLabel } from '../kpi/catalogue.ts';
 import type { KpiIdentity } from '../kpi/catalogue.ts';
 
 /**
@@ -233,6 +233,22 @@ export class PrometheusSerializer {
   /** Renders the constant part of one statistic's line (done once per statistic). */
   private render(v: StatView): Entry {
     const group = `group="${escapeLabelValue(v.group)}"`;
+    // the final replies by code of a scope in a window (the "why calls fail" view)
+    if (v.kind === 'series' && v.labels != null && v.labels.reply !== undefined) {
+      const name = `${this.ns}_final_replies`;
+      const [f, header] = this.family(name, 'gauge', 'Failed calls (attempts, for carriers) in the window by final reply: code, class (4xx) or timeout, and Q.850 cause; by customer, carrier and/or destination (customer="" alone: all traffic)');
+      const l = v.labels;
+      let labels = `code="${escapeLabelValue(replyCodeLabel(l.reply!))}",window="${escapeLabelValue(l.window ?? '')}",`;
+      let any = false;
+      for (const d of DIMENSIONS) {
+        const x = l[d.name];
+        if (x === undefined) continue;
+        labels += `${d.name}="${escapeLabelValue(x)}",`;
+        any = true;
+      }
+      if (!any) labels += 'customer="",';
+      return this.entry(v, f, header, `${name}{${labels}${group}} `, undefined);
+    }
     // a KPI series, or a KPI level (concurrent calls: a /no_reset counter its feeder labelled)
     if (v.kind !== 'counter' && v.labels != null && v.labels.kpi !== undefined) {
       const name = `${this.ns}_kpi`;

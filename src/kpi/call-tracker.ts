@@ -1,6 +1,6 @@
 import type { HeaderName } from '../protocol/sip/parse.ts';
 import { headerName } from '../protocol/sip/parse.ts';
-import { INVITE_SERIES, WINDOWS } from './catalogue.ts';
+import { INVITE_SERIES, REPLIES, replyKey, WINDOWS } from './catalogue.ts';
 import type { Scope, WindowDef } from './catalogue.ts';
 import { compileCidrs } from './cidr.ts';
 import { customerExtractor, DEFAULT_CUSTOMER_KEY } from './customer.ts';
@@ -106,6 +106,11 @@ export const TRACKER_DEFAULTS: Defaults = {
 
 /** No percentile to feed. */
 const NONE: readonly number[] = [];
+
+/** The Reason header (RFC 3326) and its Q.850 cause. */
+const REASON = headerName('Reason');
+const Q850_RE = /(?:^|,)\s*Q\.850\s*;(?:[^,]*?;)?\s*cause\s*=\s*(\d{1,3})/i;
+const REPLY_TIMEOUT = replyKey(TIMEOUT);
 
 /** The KPI levels a scope keeps (LEVEL_KPIS order). */
 const L_CC = LEVEL_INDEX.CC;
@@ -712,6 +717,7 @@ export class CallTracker {
     if (!out.answered && stillOpen > 0) return; // an earlier transaction may still answer the call
     if (!leg.pddDone) this.pdd(leg, t);
     this.decide(leg, out, t);
+    if (!out.answered) this.failedWith(leg, code, msg);
     if (out.answered) {
       this.add(leg, K.AST, this.own - leg.t0, t);
       leg.state = ANSWERED;
@@ -748,6 +754,7 @@ export class CallTracker {
         } else {
           const out = this.outcomes.of(TIMEOUT);
           if (out !== undefined) this.decide(leg, out, now);
+          for (const s of leg.scopes) s.addReply(REPLY_TIMEOUT, now);
           this.sink.selfStat(`${what}_timed_out`, 1);
         }
         this.finish(table, leg, table.pending, now);
@@ -1012,6 +1019,22 @@ export class CallTracker {
   private pdd(leg: Leg, t: number): void {
     leg.pddDone = true;
     this.add(leg, K.PDD, this.own - leg.t0, t);
+  }
+
+  /**
+   * A failed leg's final reply, by code (the "why calls fail" view: catalogue REPLIES), and the Q.850
+   * cause of its Reason header when it has one (`Reason: Q.850;cause=34;text="..."`).
+   */
+  private failedWith(leg: Leg, code: number, msg: SipView): void {
+    const key = replyKey(code);
+    const reason = msg.header(REASON);
+    const m = reason === null ? null : Q850_RE.exec(reason);
+    const cause = m === null ? null : Number(m[1]);
+    const t = this.own;
+    for (const s of leg.scopes) {
+      s.addReply(key, t);
+      if (cause !== null && cause >= 1 && cause <= 127) s.addReply(REPLIES.q850 + cause, t);
+    }
   }
 
   private decide(leg: Leg, out: Outcome, t: number): void {

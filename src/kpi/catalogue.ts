@@ -16,8 +16,8 @@
  */
 export type KpiKind = 'ratio' | 'average' | 'percentile' | 'rate' | 'max' | 'level';
 
-/** The kinds kept as series of a window's profile (every kind but `level`). */
-export type SeriesKind = Exclude<KpiKind, 'level'>;
+/** The kinds kept as series of a window's profile (every kind but `level`, and `count`: the final replies by code). */
+export type SeriesKind = Exclude<KpiKind, 'level'> | 'count';
 
 export interface KpiDef {
   /** Series name prefix and Prometheus `kpi` label. */
@@ -146,6 +146,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       percentile: { name: 'p95', algorithm: 'p95', window: 60, slots: 6, group: 'stats' },
       rate: { name: 'rate', algorithm: 'rate', window: 60, slots: 6, minSamples: 1, group: 'stats' },
       max: { name: 'max', algorithm: 'max', window: 60, slots: 6, minSamples: 1, group: 'stats' },
+      count: { name: 'count', algorithm: 'accumulate', window: 60, slots: 6, group: 'stats' },
     },
   },
   {
@@ -159,6 +160,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       percentile: { name: '10m-p95', algorithm: 'p95', window: 600, slots: 10, group: 'stats_10m' },
       rate: { name: '10m-rate', algorithm: 'rate', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
       max: { name: '10m-max', algorithm: 'max', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
+      count: { name: '10m-count', algorithm: 'accumulate', window: 600, slots: 10, group: 'stats_10m' },
     },
   },
   {
@@ -172,6 +174,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       percentile: { name: '1h-p95', algorithm: 'p95', window: 3600, slots: 6, group: 'stats_1h' },
       rate: { name: '1h-rate', algorithm: 'rate', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
       max: { name: '1h-max', algorithm: 'max', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
+      count: { name: '1h-count', algorithm: 'accumulate', window: 3600, slots: 6, group: 'stats_1h' },
     },
   },
 ]);
@@ -317,8 +320,58 @@ export function requiredProfiles(options: { percentiles: boolean; inviteSeries: 
     }
   if (options.inviteSeries)
     for (const s of Object.values(INVITE_SERIES)) out.set(s.profile, [...(out.get(s.profile) ?? []), s.name]);
+  // the final replies by code
+  for (const w of WINDOWS) out.set(w.profiles.count.name, [replySeriesName('503', w, {}), '...']);
   return out;
 }
+
+// ---- final replies by code: the "why calls fail" view
+
+/**
+ * Final replies by code, per scope and window: the failed calls (attempts, for carriers) by the
+ * final reply that decided them — answered ones are ASR's, not counted here; a code outside `codes`
+ * counts under its class (`4xx`), a call with no final reply in time under `timeout`. Series
+ * `FR_503`, `FR_503_10macme`, `FR_4xx~carrier=carrier_a` (MI), kept in the windows' `count`
+ * profiles; Prometheus `sipstats_final_replies{code="503",window="1m",carrier="carrier_a"}`. The
+ * Q.850 cause of a `Reason` header counts the same way, as `FR_Q850_34` (code label `Q.850/34`).
+ */
+export const REPLIES = Object.freeze({
+  prefix: 'FR_',
+  /** Codes counted under their own number (the usual reasons a call fails); others fold into their class. */
+  codes: Object.freeze([400, 401, 403, 404, 405, 407, 408, 410, 413, 415, 420, 480, 481, 482, 483, 484, 485, 486, 487, 488, 491, 500, 501, 502, 503, 504, 513, 600, 603, 604, 606]),
+  timeout: 'timeout',
+  /** Q.850 causes (1..127) from a Reason header: FR_Q850_N. */
+  q850: 'Q850_',
+});
+const REPLY_CODE_SET: ReadonlySet<number> = new Set(REPLIES.codes);
+
+/** The key a final reply counts under: its code, its class (`4xx`), `timeout` (code 0). */
+export function replyKey(code: number): string {
+  if (code === 0) return REPLIES.timeout;
+  return REPLY_CODE_SET.has(code) ? String(code) : `${Math.floor(code / 100)}xx`;
+}
+
+/** The series name of a reply key in a window for a scope (`FR_503_10m~carrier=carrier_a`). */
+export function replySeriesName(key: string, window: Pick<WindowDef, 'suffix'>, scope: Scope): string {
+  let n = REPLIES.prefix + key + window.suffix;
+  for (const d of DIMENSIONS) {
+    const v = scope[d.name];
+    if (v !== undefined) n += d.marker + v;
+  }
+  return n;
+}
+
+/** The structured identity of a final-replies series (see identify). */
+export type ReplyIdentity = {
+  readonly reply: string;
+  readonly window: WindowName;
+  readonly customer?: string | undefined;
+  readonly carrier?: string | undefined;
+  readonly destination?: string | undefined;
+};
+
+/** The code label of a reply key (`503`, `4xx`, `timeout`, `Q.850/34`). */
+export const replyCodeLabel = (key: string): string => (key.startsWith(REPLIES.q850) ? `Q.850/${key.slice(REPLIES.q850.length)}` : key);
 
 // ---- names back to identities: one inverse of seriesName, used once per series when it is created
 
@@ -343,6 +396,7 @@ const KPI_BY_NAME = new Map(KPIS.map((k) => [k.name as string, k]));
  * the result beside the series: readers use those labels and never parse names.
  */
 export function identify(name: string): KpiIdentity | null {
+  if (name.startsWith(REPLIES.prefix)) return identifyReply(name) as unknown as KpiIdentity | null;
   const m = NAME_RE.exec(name);
   if (m === null) return null;
   const values: { [K in DimensionName]?: string } = {};
@@ -440,4 +494,29 @@ export function viewOf(scope: { readonly [K in DimensionName]?: string | undefin
 
 export function viewByName(name: string): ViewDef | undefined {
   return VIEWS.find((v) => v.name === name);
+}
+
+const REPLY_RE = new RegExp(
+  `^${escapeRe(REPLIES.prefix)}(${alt([...REPLIES.codes.map(String), '3xx', '4xx', '5xx', '6xx', REPLIES.timeout])}|${escapeRe(REPLIES.q850)}\\d{1,3})(${alt(WINDOWS.map((w) => w.suffix).filter((x) => x !== ''))})?` +
+    '([^~]+)?' +
+    DIMENSIONS.filter((d) => d.marker !== '')
+      .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
+      .join('') +
+    '$',
+  's',
+);
+
+/** The identity of a final-replies series name (`FR_503_10macme`), or null. */
+export function identifyReply(name: string): ReplyIdentity | null {
+  const m = REPLY_RE.exec(name);
+  if (m === null) return null;
+  const out: { -readonly [K in keyof ReplyIdentity]?: ReplyIdentity[K] } = { reply: m[1], window: (WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? WINDOWS[0]).name };
+  if (m[3] !== undefined) out.customer = m[3];
+  let i = 4;
+  for (const d of DIMENSIONS) {
+    if (d.marker === '') continue;
+    if (m[i] !== undefined) out[d.name] = m[i];
+    i++;
+  }
+  return out as ReplyIdentity;
 }

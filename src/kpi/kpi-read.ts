@@ -98,7 +98,8 @@ export function readKpis(engine: StatsEngine, options: ReadKpisOptions = {}): Kp
     const id = s.labels as KpiIdentity | null; // read once: a kept series' labels are spelled when asked
     const i = id === null ? undefined : KPI_INDEX.get(id.kpi);
     if (id === null || i === undefined) {
-      if (other !== undefined) other(s, t);
+      // (the final replies by code are neither KPIs nor plain statistics: their own view)
+      if (other !== undefined && (id === null || (id as { reply?: string }).reply === undefined)) other(s, t);
       continue;
     }
     const view = viewOf(id);

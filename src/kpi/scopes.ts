@@ -1,6 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { Counter, KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
-import { DIMENSIONS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, seriesName, WINDOWS } from './catalogue.ts';
+import { DIMENSIONS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 import { limitOf } from './limits.ts';
 import type { Limits } from './limits.ts';
@@ -35,6 +35,8 @@ export interface KpiSink {
   level(name: string, labels: KpiIdentity): Counter | undefined;
   /** Lets a level go (its scope expired). */
   removeLevel(c: Counter): void;
+  /** Removes the series of this name, if there is one (a final-replies series of a scope that expired). */
+  removeNamed(name: string): void;
 }
 
 /** Index of a catalogue KPI (handles are laid out KPI-major). */
@@ -95,6 +97,8 @@ export class ScopeHandles implements SeriesOwner {
   sampleUntil = -Infinity;
   /** Its KPI levels (LEVEL_KPIS order), made at their first value. */
   private levels: (Counter | undefined)[] | undefined = undefined;
+  /** Its final-replies series names by reply key, one per window (catalogue REPLIES), spelled at the key's first failure. */
+  private replies: Map<string, string[]> | undefined = undefined;
   constructor(
     readonly owner: Scopes,
     readonly scope: Scope,
@@ -161,6 +165,22 @@ export class ScopeHandles implements SeriesOwner {
       if (c === undefined) return;
     }
     c.value = v;
+  }
+
+  /** One more failed call (attempt) with reply key `key` (`503`, `4xx`, `timeout`) in every window, at packet time `t`. */
+  addReply(key: string, t: number): void {
+    this.lastUsed = t;
+    const ws = this.owner.windows;
+    let names = (this.replies ??= new Map()).get(key);
+    if (names === undefined) this.replies.set(key, (names = ws.map((w) => replySeriesName(key, w, this.scope))));
+    for (let i = 0; i < ws.length; i++) this.owner.sink.updateStatSeries(ws[i].profiles.count.name, names[i], 1);
+  }
+
+  /** Removes its final-replies series (the scope expired). */
+  dropReplies(): void {
+    if (this.replies === undefined) return;
+    for (const names of this.replies.values()) for (const n of names) this.owner.sink.removeNamed(n);
+    this.replies = undefined;
   }
 
   /** Lets its levels go (the scope expired: nothing of it is up). */
@@ -447,6 +467,7 @@ export class Scopes implements SeriesDirectory {
       if (s.lastUsed + this.limits.idleMs > now || s.up > 0 || s.early > 0) continue;
       s.removeAll();
       s.dropLevels();
+      s.dropReplies();
       s.expired = true;
       this.freeRows.push(s.row);
       s.row = -1;

@@ -7,6 +7,7 @@ import { IX } from '../protocol/native-index.ts';
 import type { FrameIndexer } from '../protocol/native-index.ts';
 import { AgentClocks } from './agent-clocks.ts';
 import { NOW } from './catalogue.ts';
+import { StatKind } from '../core/stat.ts';
 import { CallTracker } from './call-tracker.ts';
 import type { TrackerOptions } from './call-tracker.ts';
 import type { KpiSink } from './scopes.ts';
@@ -136,6 +137,10 @@ export class SipPipeline {
       // KPI levels live in the 1-minute KPI group (`stats:CCacme`), window "now"
       level: (name, labels) => engine.level(NOW.group, name, labels),
       removeLevel: (c) => engine.removeCounter(c),
+      removeNamed: (name) => {
+        const s = engine.lookup(name);
+        if (s !== undefined && s.kind === StatKind.Series && !s.removed) engine.removeSeries(s);
+      },
     });
     this.tracker = new CallTracker(sink, options);
     this.authKey = options.hepAuthKey;

@@ -356,3 +356,40 @@ test('alert rules on the capacity KPIs: CC_util above a threshold (a level, wind
   run(now + 5000);
   assert.ok(fired.some((f) => f.startsWith('outage:resolved')), fired.join());
 });
+
+test('final replies by code: failed calls per code (class past the known codes, timeout, Q.850 cause) per scope and window; MI and Prometheus', async () => {
+  const { PrometheusSerializer } = await import('../../src/export/prometheus.ts');
+  const { stats, send, tick } = rig({ inviteTimeoutMs: 30_000 });
+  const fail = (code: number, customer: string, t: number, reason?: string) => {
+    const l = leg(customer);
+    const br = newBranch();
+    send(invite(l, { branch: br }), t);
+    let r = reply(code, 'Failed', l, { branch: br, toTag: 'x' });
+    if (reason !== undefined) r = Buffer.from(r.toString().replace('\r\n\r\n', `\r\nReason: ${reason}\r\n\r\n`));
+    send(r, t + 50);
+  };
+  fail(503, 'acme', T0);
+  fail(503, 'acme', T0 + 10, 'Q.850;cause=34;text="No circuit/channel available"');
+  fail(486, 'globex', T0 + 20);
+  fail(499, 'globex', T0 + 30); // not a code of its own: its class
+  const l = leg('acme');
+  send(invite(l, { branch: newBranch() }), T0 + 40); // never answered: a timeout
+  const ok = leg('acme');
+  const bo = newBranch();
+  send(invite(ok, { branch: bo }), T0 + 50);
+  send(reply(200, 'OK', ok, { branch: bo, toTag: 't' }), T0 + 60); // answered: not a failure
+  tick(T0 + 31_000);
+  assert.equal(stats.getStat('FR_503'), 2);
+  assert.equal(stats.getStat('FR_503acme'), 2);
+  assert.equal(stats.getStat('FR_503_10macme'), 2);
+  assert.equal(stats.getStat('FR_Q850_34acme'), 1);
+  assert.equal(stats.getStat('FR_486globex'), 1);
+  assert.equal(stats.getStat('FR_4xxglobex'), 1);
+  assert.equal(stats.getStat('FR_timeoutacme'), 1);
+  assert.equal(stats.getStat('FR_200'), null, 'answered calls are not failures');
+  const text = new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb));
+  assert.match(text, /^sipstats_final_replies\{code="503",window="1m",customer="acme",group="stats"\} 2$/m);
+  assert.match(text, /^sipstats_final_replies\{code="503",window="10m",customer="",group="stats_10m"\} 2$/m);
+  assert.match(text, /^sipstats_final_replies\{code="Q.850\/34",window="1h",customer="acme",group="stats_1h"\} 1$/m);
+  assert.match(text, /^sipstats_final_replies\{code="timeout",window="1m",customer="acme",group="stats"\} 1$/m);
+});

@@ -171,6 +171,9 @@ test('the default configuration: the seed KPI profiles of SPEC 7, the p95 profil
     max: ['max', 60, 6, 'stats'],
     '10m-max': ['max', 600, 10, 'stats_10m'],
     '1h-max': ['max', 3600, 6, 'stats_1h'],
+    count: ['accumulate', 60, 6, 'stats'],
+    '10m-count': ['accumulate', 600, 10, 'stats_10m'],
+    '1h-count': ['accumulate', 3600, 6, 'stats_1h'],
     inv_acc_per_min: ['accumulate', 60, 60, 'inv_acc_per_min'],
     inv_perc_per_min: ['percentage', 60, 60, 'inv_perc_per_min'],
   });
