@@ -5,6 +5,7 @@ import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError, listenError } from '../errors.ts';
 import { dirLockKind } from '../persist/dir-lock.ts';
 import { inflatePayload } from '../ingest/inflate.ts';
+import { durationHistogramText } from '../export/duration-histogram.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/schema.ts';
@@ -151,7 +152,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     token,
     readToken,
     limits: options.http,
-    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText()), healthRoute(packageVersion()), ...dashboardRoutes(stats, history), alerts.route()],
+    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history), alerts.route()],
   });
   http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];

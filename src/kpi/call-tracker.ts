@@ -687,8 +687,10 @@ export class CallTracker {
 
   private end(table: LegTable, leg: Leg, t: number): void {
     this.add(leg, K.ACD, (this.own - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
-    // short-duration ratio: answered and over within kpi.short_call of its answer
-    this.add(leg, K.SDR, this.own - leg.answeredAt < this.opt.shortCallMs ? 1 : -1, t);
+    // short-duration ratio: answered and over within kpi.short_call of its answer; the duration histogram
+    const held = Math.max(0, this.own - leg.answeredAt);
+    this.add(leg, K.SDR, held < this.opt.shortCallMs ? 1 : -1, t);
+    for (const s of leg.scopes) s.addDuration(held / 1000);
     this.ending = true;
     this.finish(table, leg, table.answered, t);
     this.ending = false;
@@ -878,6 +880,11 @@ export class CallTracker {
     }
     this.publishDialogs();
     return { restored, tooOld };
+  }
+
+  /** Visits the call-duration histogram of every scope that has one (the scope's dimension values; {} for all traffic). */
+  forEachDurations(cb: (scope: Scope, h: Float64Array) => void): void {
+    this.scopes.forEachDurations((s, h) => cb(s.scope, h));
   }
 
   /** The tracked-leg gauges (`sipstats:calls_tracked`, with `kpi.platform` `attempts_tracked`): at every tick, and from the start. */

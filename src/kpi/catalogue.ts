@@ -373,6 +373,13 @@ export type ReplyIdentity = {
 /** The code label of a reply key (`503`, `4xx`, `timeout`, `Q.850/34`). */
 export const replyCodeLabel = (key: string): string => (key.startsWith(REPLIES.q850) ? `Q.850/${key.slice(REPLIES.q850.length)}` : key);
 
+/**
+ * The call-duration histogram of each scope (Prometheus `sipstats_call_duration_seconds`): the
+ * answered calls (attempts) that ended, by their duration from the answer to the BYE, since the
+ * server started (a Prometheus histogram: cumulative; rate() gives any window). Upper bounds, s.
+ */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([5, 10, 30, 60, 120, 300, 600, 1800, 3600]);
+
 // ---- names back to identities: one inverse of seriesName, used once per series when it is created
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,6 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { Counter, KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
-import { DIMENSIONS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
+import { DIMENSIONS, DURATION_BUCKETS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 import { limitOf } from './limits.ts';
 import type { Limits } from './limits.ts';
@@ -97,6 +97,8 @@ export class ScopeHandles implements SeriesOwner {
   sampleUntil = -Infinity;
   /** Its KPI levels (LEVEL_KPIS order), made at their first value. */
   private levels: (Counter | undefined)[] | undefined = undefined;
+  /** Its call-duration histogram: counts per DURATION_BUCKETS bound, +Inf, then the sum (s) and the count; made at its first ended call. */
+  durations: Float64Array | undefined = undefined;
   /** Its final-replies series names by reply key, one per window (catalogue REPLIES), spelled at the key's first failure. */
   private replies: Map<string, string[]> | undefined = undefined;
   constructor(
@@ -165,6 +167,17 @@ export class ScopeHandles implements SeriesOwner {
       if (c === undefined) return;
     }
     c.value = v;
+  }
+
+  /** An answered call (attempt) of this scope ended after `seconds` from its answer (the duration histogram). */
+  addDuration(seconds: number): void {
+    const b = DURATION_BUCKETS;
+    const h = (this.durations ??= new Float64Array(b.length + 3));
+    let i = 0;
+    while (i < b.length && seconds > b[i]) i++;
+    h[i]++; // (per bucket here; cumulative when exported)
+    h[b.length + 1] += seconds;
+    h[b.length + 2]++;
   }
 
   /** One more failed call (attempt) with reply key `key` (`503`, `4xx`, `timeout`) in every window, at packet time `t`. */
@@ -442,6 +455,12 @@ export class Scopes implements SeriesDirectory {
     s.row = this.allocRow();
     this.register(s);
     return s;
+  }
+
+  /** Visits every scope with a duration histogram, all traffic first. */
+  forEachDurations(cb: (s: ScopeHandles, h: Float64Array) => void): void {
+    if (this.all.durations !== undefined) cb(this.all, this.all.durations);
+    for (const s of this.registered) if (s.durations !== undefined) cb(s, s.durations);
   }
 
   /** Visits every scope with a leg up (CC > 0) or one until `sampleUntil` (packet time `now`), all traffic first. */

@@ -393,3 +393,29 @@ test('final replies by code: failed calls per code (class past the known codes, 
   assert.match(text, /^sipstats_final_replies\{code="Q.850\/34",window="1h",customer="acme",group="stats_1h"\} 1$/m);
   assert.match(text, /^sipstats_final_replies\{code="timeout",window="1m",customer="acme",group="stats"\} 1$/m);
 });
+
+test('the call-duration histogram per scope, as Prometheus reads it (promtool check metrics)', async () => {
+  const { durationHistogramText } = await import('../../src/export/duration-histogram.ts');
+  const { spawnSync } = await import('node:child_process');
+  const { stats, pipe, send } = rig();
+  for (const [i, hold] of [3000, 8000, 45_000, 700_000].entries()) {
+    const l = leg(i % 2 === 0 ? 'acme' : 'globex');
+    const br = newBranch();
+    const t0 = T0 + i * 1000;
+    send(invite(l, { branch: br }), t0);
+    send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t0 + 500);
+    send(request('BYE', l, { seq: 2, toTag: 't' }), t0 + 500 + hold);
+  }
+  assert.ok(stats.getStat('ACD') !== null);
+  const text = durationHistogramText((cb) => pipe.tracker.forEachDurations(cb));
+  assert.match(text, /^sipstats_call_duration_seconds_bucket\{customer="",le="5"\} 1$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_bucket\{customer="",le="10"\} 2$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_bucket\{customer="",le="60"\} 3$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_bucket\{customer="",le="\+Inf"\} 4$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_count\{customer=""\} 4$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_sum\{customer=""\} 756$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_bucket\{customer="acme",le="60"\} 2$/m);
+  assert.match(text, /^sipstats_call_duration_seconds_count\{customer="globex"\} 2$/m);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(check.status, 0, `promtool check metrics (Debian package prometheus): ${check.stdout}${check.stderr}`);
+});
