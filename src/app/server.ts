@@ -25,7 +25,7 @@ import { HISTORY_DEFAULTS } from '../core/history.ts';
 import { kpiHistory } from '../kpi/history.ts';
 import { historyCommand } from '../mi/history-command.ts';
 import { dashboardRoutes } from '../web/routes.ts';
-import { startDemoTraffic } from '../demo/traffic.ts';
+import { DEMO_KPI, startDemoTraffic } from '../demo/traffic.ts';
 import { attachPersistence } from '../persist/attach.ts';
 import type { PersistenceHandle } from '../persist/attach.ts';
 import { attachCluster } from '../persist/cluster/attach.ts';
@@ -138,6 +138,8 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const indexer = nativeIndexer();
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock, indexer: indexer.indexer, inflate: inflatePayload });
   const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
+  // the limits in force (a reload replaces them): drawn on the dashboard's charts
+  let limits = ingest.tracker.limits;
   stats.addMiCommand(historyCommand(history, stats.engine));
   const configPath = options.config === undefined ? options.configPath : undefined;
   const alerts = new AlertService(stats.engine, {
@@ -152,7 +154,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     token,
     readToken,
     limits: options.http,
-    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history), alerts.route()],
+    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route()],
   });
   http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];
@@ -211,7 +213,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     if (hep !== null) print(`HEP on udp+tcp ${hep.udp.address} (UDP read by ${hep.udp.receiver === 'native' ? 'the native receiver' : `a JavaScript thread: ${nativeUdp().why}`}; frames read by ${indexer.indexer !== null ? 'the native frame indexer, JavaScript for the rest' : `JavaScript only: ${indexer.why}`})`);
     if (events !== null) print(`OpenSIPS events on udp+tcp ${events.udp.address}`);
     if (persistence !== null) print(`data directory locked with ${dirLockKind().why}`);
-    if (demo !== null) print('demo traffic: acme, globex, initech, umbrella (HEP, about 20 calls/s)');
+    if (demo !== null) print('demo traffic: customers acme, globex, initech, umbrella through a platform to carrier_a, carrier_b, carrier_c (failover on 503), six countries (HEP, about 20 calls/s)');
 
     let closing: Promise<void> | undefined;
     const close = async () => {
@@ -238,6 +240,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       const r = stats.engine.reconfigure(next.engine);
       if (!r.ok) throw new ConfigError(r.problems.map((m) => ({ code: 'E_CONFIG' as const, line: 0, path: 'profiles', message: m })), `reload of ${options.configPath}`);
       pipeline.reconfigure({ ...nextIngest.tracker, hepAuthKey: nextIngest.hepAuthKey });
+      limits = nextIngest.tracker.limits;
       acc.reconfigure(accOptions(nextIngest));
       history.syncProfiles();
       alerts.apply(next.alerts ?? { rules: [], notify: [] });
@@ -317,7 +320,8 @@ function ingestSettings(config: ServerConfig, o: StartOptions): IngestSettings {
     hep: at('--hep-listen', o.hepListen, parsed.hep),
     hepAuthKey: o.hepAuthKey ?? parsed.hepAuthKey,
     events: at('--events-listen', o.eventsListen, parsed.events),
-    tracker: completeTracker({ ...parsed.tracker, ...o.tracker }),
+    // (the demo's platform, carriers and limits, under what the configuration and the command line say)
+    tracker: completeTracker({ ...(o.demo === true ? DEMO_KPI : {}), ...parsed.tracker, ...o.tracker }),
   };
 }
 

@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib';
 import type { Route, RouteContext } from '../http/server.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind, statKey } from '../core/stat.ts';
-import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, profileOf, seriesName, VIEWS, windowByName, WINDOWS } from '../kpi/catalogue.ts';
-import type { DimensionName, Scope } from '../kpi/catalogue.ts';
+import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, NOW, profileOf, seriesName, VIEWS, windowByName, WINDOWS } from '../kpi/catalogue.ts';
+import type { DimensionName, KpiDef, Scope } from '../kpi/catalogue.ts';
 import { emptyKpiRow, readKpis } from '../kpi/kpi-read.ts';
 import type { KpiWindowRead } from '../kpi/kpi-read.ts';
 import type { HistoryRecorder } from '../core/history.ts';
@@ -29,7 +29,28 @@ export interface DashboardOptions {
   maxCounters?: number;
   /** Where index.html, app.js and app.css are (default: src/web/assets of the package). */
   assetsDir?: string;
+  /**
+   * The channel and CPS limits in force (the configuration's `limits` section, read at every
+   * /api/kpis: a reload shows at the next poll). The page draws them on the CC and CPS charts and
+   * cards of a customer or carrier, and marks the table cells over them.
+   */
+  limits?: () => LimitsInput | null | undefined;
 }
+
+/** What a limit bounds: the channels (concurrent calls; a carrier's attempts) or the calls started per second. */
+export type LimitName = 'channels' | 'cps';
+
+/** One scope's limits. */
+export type Limit = { channels?: number; cps?: number };
+
+/** The limits the page gets in /api/kpis: per customer and per carrier, by name. */
+export type Limits = Record<'customer' | 'carrier', Record<string, Limit>>;
+
+/** What the `limits` option may give: Limits, any key left out (the configuration's parsed `limits` section fits). */
+export type LimitsInput = Readonly<Partial<Record<string, Readonly<Record<string, Readonly<Limit>>>>>>;
+
+/** The dimensions limits are set on (sold and bought in channels: a customer's calls, a carrier's attempts). */
+const LIMITED: readonly (keyof Limits)[] = ['customer', 'carrier'];
 
 /** maxCells: carrier × destination pairs sent per window at most (the busiest; the rest are counted). */
 export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000, maxCells: 2000 } as const;
@@ -37,8 +58,52 @@ export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1
 /** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units (from the catalogue). */
 export const DASHBOARD_KPIS: readonly string[] = KPIS.map((k) => k.name);
 export const KPI_UNITS: Readonly<Record<string, string>> = Object.fromEntries(KPIS.map((k) => [k.name, k.unit]));
-/** What the page needs to know of each KPI (title, unit, which way is good, shown as a card). */
-const KPI_INFO = KPIS.map((k) => ({ name: k.name, unit: k.unit, title: k.title, better: k.better, samples: k.samples, card: k.card, ...(k.of !== undefined ? { of: k.of } : {}) }));
+/** The kinds whose values are numbers of calls (up now, most or average up, started per second), when their unit says so. */
+const CALL_COUNT_KINDS: ReadonlySet<string> = new Set(['level', 'max', 'average', 'rate']);
+
+/**
+ * The limit a KPI's values are compared with: the channels for the numbers of calls up (unit '':
+ * CC, CC_early, CC_max, CC_avg), the calls per second for the rates ('/s': CPS, CPS_max); none for
+ * the rest (ratios, times, utilisation in %).
+ */
+export function limitOfKpi(k: Pick<KpiDef, 'unit' | 'kind'>): LimitName | undefined {
+  if (!CALL_COUNT_KINDS.has(k.kind)) return undefined;
+  return k.unit === '' ? 'channels' : k.unit === '/s' ? 'cps' : undefined;
+}
+
+/**
+ * The windowed KPIs that chart a card KPI's history beside it: its maximum and its average over
+ * each window (a `max` or `average` KPI of the same unit named `<name>_…` or whose `of` names it:
+ * CC → CC_max, CC_avg; CPS → CPS_max). A level (CC) has no history of its own: these are its chart.
+ */
+export function chartedWith(k: KpiDef): string[] {
+  if (!k.card) return [];
+  return KPIS.filter((o) => o !== k && (o.kind === 'max' || o.kind === 'average') && o.unit === k.unit && (o.of === k.name || (o.of === undefined && o.name.startsWith(`${k.name}_`)))).map((o) => o.name);
+}
+
+/**
+ * What the page needs to know of each KPI (title, unit, which way is good, shown as a card), and
+ * what it draws from: `kind`; `window` for a level (its value is now, in every window); `limit`
+ * (which limit its values are compared with); `magnitude` (a count of calls: coloured and sorted by
+ * size, not by good or bad); `chartWith` (the KPIs charted with a card KPI).
+ */
+const KPI_INFO = KPIS.map((k) => {
+  const limit = limitOfKpi(k);
+  const chartWith = chartedWith(k);
+  return {
+    name: k.name,
+    unit: k.unit,
+    title: k.title,
+    better: k.better,
+    samples: k.samples,
+    card: k.card,
+    ...(k.of !== undefined ? { of: k.of } : {}),
+    kind: k.kind,
+    ...(k.kind === 'level' ? { window: NOW.name } : {}),
+    ...(limit !== undefined ? { limit, magnitude: true } : {}),
+    ...(chartWith.length > 0 ? { chartWith } : {}),
+  };
+});
 /** The dimensions and whose KPIs they hold (calls or attempts). */
 const DIMENSION_INFO = DIMENSIONS.map((d) => ({ name: d.name, title: d.title, of: d.of }));
 const WINDOW_NAMES: readonly string[] = WINDOWS.map((w) => w.name);
@@ -92,6 +157,8 @@ export interface KpiSnapshot {
   counters: Record<string, number | null>;
   /** Counters and series left out past maxCounters. */
   countersOmitted: number;
+  /** The limits of the customers and carriers that have a row in `windows` (the `limits` option). */
+  limits: Limits;
 }
 
 const HEADLINE = KPIS.indexOf(HEADLINE_KPI);
@@ -105,7 +172,7 @@ const emptyRow = (): KpiRow => {
  * KPI read model, src/kpi/kpi-read.ts, and the counters beside it). Values are those of
  * get_statistics at the same instant; `n` is the number of samples behind each.
  */
-export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number; maxCells?: number } = {}): KpiSnapshot {
+export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName; minSamples?: number; lowSamples?: number; maxCounters?: number; maxCells?: number; limits?: LimitsInput | null } = {}): KpiSnapshot {
   const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
   const maxCells = options.maxCells ?? DASHBOARD_DEFAULTS.maxCells;
   const snap: KpiSnapshot = {
@@ -119,6 +186,7 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
     self: {},
     counters: {},
     countersOmitted: 0,
+    limits: { customer: {}, carrier: {} },
   };
   let listed = 0;
   const read = readKpis(engine, {
@@ -134,7 +202,35 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
   });
   snap.now = read.now;
   for (const [w, views] of read.windows) snap.windows[w.name] = windowRows(views, maxCells);
+  if (options.limits) snap.limits = limitsShown(options.limits, snap.windows);
   return snap;
+}
+
+/** A limit is a positive finite number; anything else is none. */
+const limitValue = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+
+/**
+ * The limits of the customers and carriers that have a row in one of `windows` (the page shows
+ * no other), each with its positive limits only: a thousand configured accounts cost nothing
+ * while they have no calls.
+ */
+function limitsShown(input: LimitsInput, windows: KpiSnapshot['windows']): Limits {
+  const out: Limits = { customer: {}, carrier: {} };
+  for (const dim of LIMITED) {
+    const byName = input[dim];
+    if (!byName) continue;
+    const rowsOf = VIEWS.find((v) => v.dimensions.length === 1 && v.dimensions[0].name === dim)!.rows as keyof KpiWindowRows;
+    const shown = Object.values(windows).map((w) => w![rowsOf] as Record<string, KpiRow>);
+    for (const name of Object.keys(byName)) {
+      if (!shown.some((rows) => Object.hasOwn(rows, name))) continue;
+      const l = byName[name];
+      const channels = limitValue(l?.channels);
+      const cps = limitValue(l?.cps);
+      if (channels === undefined && cps === undefined) continue;
+      out[dim][name] = { ...(channels !== undefined ? { channels } : {}), ...(cps !== undefined ? { cps } : {}) };
+    }
+  }
+  return out;
 }
 
 /** A window of the read model as /api/kpis has it: all traffic as one row, each view as a map of rows. */
@@ -278,6 +374,7 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
   const minSamples = options.minSamples ?? DASHBOARD_DEFAULTS.minSamples;
   const lowSamples = options.lowSamples ?? DASHBOARD_DEFAULTS.lowSamples;
   const maxCounters = options.maxCounters ?? DASHBOARD_DEFAULTS.maxCounters;
+  const limits = options.limits;
   const noStore = { 'cache-control': 'no-store' };
   return [
     {
@@ -308,7 +405,7 @@ export function dashboardRoutes(stats: { readonly engine: StatsEngine }, history
       handle(_req, _res, ctx) {
         const window = windowParam(ctx.url);
         if (window === null) return ctx.fail('E_HTTP_BAD_REQUEST', `window must be ${WINDOW_CHOICES}`);
-        ctx.json(200, kpiSnapshot(engine, { window, minSamples, lowSamples, maxCounters }), noStore);
+        ctx.json(200, kpiSnapshot(engine, { window, minSamples, lowSamples, maxCounters, limits: limits?.() }), noStore);
       },
     },
     {

@@ -38,8 +38,14 @@ const SCREENSHOT = fileURLToPath(new URL(process.env.SIPSTATS_UPDATE_SCREENSHOT 
 const END = Date.UTC(2026, 2, 10, 14, 30, 0);
 /** The KPIs shown as cards: the catalogue's (the page takes them from /api/kpis `info`). */
 const CARD_KPIS = KPIS.filter((k) => k.card).map((k) => k.name);
-/** The KPIs shown under a card (the percentiles of PDD and AST). */
-const EXTRA_KPIS = KPIS.filter((k) => !k.card && k.of !== undefined).map((k) => k.name);
+/**
+ * The KPIs shown under a card: those whose `of` names it (the percentiles of PDD and AST, the
+ * average of CC), and a card's `<name>_…` variants in its unit (calls setting up, most calls up, the
+ * busiest second).
+ */
+const EXTRA_KPIS = KPIS.filter((k) => !k.card && CARD_KPIS.some((c) => (k.of !== undefined ? k.of === c : k.name.startsWith(`${c}_`) && k.unit === KPIS.find((d) => d.name === c)!.unit))).map((k) => k.name);
+/** The limits the server is given (the configuration's `limits`): acme and carrier_a have some; alpha only calls per second. */
+const LIMITS = { customer: { acme: { channels: 10, cps: 1 }, alpha: { cps: 100 }, nobody: { channels: 5 } }, carrier: { carrier_a: { channels: 2, cps: 20 } } };
 
 interface Packet {
   timeMs: number;
@@ -230,10 +236,26 @@ async function assertCardsMatchMi(page: Page, url: string, window: '1m' | '10m',
   return withValue;
 }
 
+/** A chart's KPIs, the points drawn of each and its last value, and the limit drawn on it ('' for none). */
+async function chart(page: Page, id: string) {
+  return page.$eval(`[data-testid="${id}"]`, (n) => {
+    const d = (n as HTMLElement).dataset;
+    return { kpis: d.kpis ?? '', points: Number(d.points), series: JSON.parse(d.series ?? '{}') as Record<string, { points: number; last: number | null }>, limit: d.limit ?? '', legend: n.querySelector('.u-legend')?.textContent ?? '' };
+  });
+}
+
+/** What a table cell or heat-map cell must hold for a KPI of a scope: the MI's value, or '' when /api/kpis has no samples behind it. */
+function expected(values: Record<string, number | null>, api: { kpis: string[] }, row: { v: (number | null)[]; n: (number | null)[] } | undefined, k: string, sc: Scope): string {
+  const kpi = KPIS.find((d) => d.name === k)!;
+  const key = kpi.kind === 'level' ? `${NOW.group}:${seriesName(kpi, NOW, sc)}` : `stats:${seriesName(kpi, WINDOWS[0], sc)}`;
+  const n = row === undefined ? 0 : row.n[api.kpis.indexOf(k)];
+  return n === 0 || !(key in values) || values[key] === null ? '' : String(values[key]);
+}
+
 test('the dashboard in chromium shows the MI values, "not enough data" for an empty window, and takes a screenshot', { timeout: 120_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does) — this test never downloads a browser`);
   const { stats, history } = fixture();
-  const http: SipstatsHttpServer = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history)] });
+  const http: SipstatsHttpServer = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { limits: () => LIMITS })] });
   http.addRoute(sessionRoute(http));
   const profileDir = mkdtempSync(join(tmpdir(), 'sipstats-chromium-'));
   let context: BrowserContext | undefined;
@@ -309,6 +331,77 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
     const staleCell = await page.$eval('[data-testid="customer-row"][data-customer="stale"] [data-kpi="ASR"]', (td) => ({ text: td.textContent, title: td.getAttribute('title') }));
     assert.deepEqual(staleCell, { text: 'n/a', title: 'not enough data' });
 
+    // ---- capacity: the CC and CPS cards, charts and columns, and the limits of a customer ----
+    {
+      // the chart of calls up: CC as the page polled it (a level has no server history), CC_max and CC_avg from the server's; calls per second likewise
+      const all = await mi(url, 'get_statistics', { statistics: ['stats:'] });
+      const calls = await chart(page, 'chart-calls');
+      assert.equal(calls.kpis, 'CC,CC_max,CC_avg');
+      assert.ok(calls.series.CC.points >= 1, `CC charted from the polls: ${JSON.stringify(calls.series)}`);
+      assert.equal(calls.series.CC.last, all['stats:CC'], 'the last CC point is the value now');
+      assert.equal(String(calls.series.CC.last), (await cards(page)).CC.value, 'the chart ends at the card');
+      assert.ok(calls.series.CC_max.points > 10 && calls.series.CC_avg.points > 10, `history of CC_max and CC_avg: ${JSON.stringify(calls.series)}`);
+      assert.equal(calls.series.CC_max.last, all['stats:CC_max']);
+      assert.match(calls.legend, /CC.*CC_max.*CC_avg/);
+      assert.doesNotMatch(calls.legend, /limit/, 'all traffic has no limit');
+      assert.equal(calls.limit, '');
+      const rate = await chart(page, 'chart-rate');
+      assert.equal(rate.kpis, 'CPS,CPS_max');
+      assert.ok(rate.series.CPS.points > 10 && rate.series.CPS_max.points > 10, JSON.stringify(rate.series));
+      assert.equal(rate.series.CPS.last, all['stats:CPS']);
+      for (const t of ['kpi-CC-limit', 'kpi-CPS-limit', 'chart-calls-limit', 'chart-rate-limit']) assert.equal(await page.isVisible(`[data-testid="${t}"]`), false, `${t} hidden for all traffic`);
+      // the capacity columns of the customer table: labelled, the MI's values, sortable with the busiest first
+      assert.equal(await page.textContent('[data-testid="sort-CC"]'), 'CC now');
+      assert.equal(await page.textContent('[data-testid="sort-CC_max"]'), 'CC_max');
+      assert.equal(await page.textContent('[data-testid="sort-CPS"]'), 'CPS /s');
+      const api = await kpiApi(url, '1m');
+      for (const c of ['acme', 'globex', 'alpha', 'stale'])
+        for (const k of ['CC', 'CC_max', 'CPS', 'CPS_max']) {
+          const v = await page.$eval(`[data-testid="customer-row"][data-customer="${c}"] [data-kpi="${k}"]`, (td) => (td as HTMLElement).dataset.value);
+          assert.equal(v, expected(all, api, api.windows['1m'].customers[c], k, { customer: c }), `table ${c} ${k}`);
+        }
+      assert.ok(Number(all['stats:CCacme']) > 0, 'acme has calls up at the end');
+      await page.click('[data-testid="sort-CC"]');
+      assert.equal(await page.getAttribute('[data-testid="sort-CC"]', 'aria-sort'), 'descending', 'calls up: the busiest first');
+      const ccs = await page.$$eval('[data-testid="customer-row"] [data-kpi="CC"]', (tds) => tds.map((td) => Number((td as HTMLElement).dataset.value)));
+      assert.deepEqual(ccs, [...ccs].sort((a, b) => b - a), `by CC, most first: ${ccs}`);
+      await page.click('[data-testid="sort-CPS"]');
+      const cpss = await page.$$eval('[data-testid="customer-row"] [data-kpi="CPS"]', (tds) => tds.map((td) => (td as HTMLElement).dataset.value ?? '').filter((v) => v !== '').map(Number));
+      assert.deepEqual(cpss, [...cpss].sort((a, b) => b - a), `by CPS, most first: ${cpss}`);
+      // a row's limit on its cells: acme's channels (10) and calls per second (1), alpha's calls per second only
+      const limitCell = (c: string, k: string) => page.$eval(`[data-testid="customer-row"][data-customer="${c}"] [data-kpi="${k}"]`, (td) => ({ limit: (td as HTMLElement).dataset.limit ?? null, over: (td as HTMLElement).dataset.over ?? null, title: td.getAttribute('title') }));
+      assert.deepEqual(await limitCell('acme', 'CC'), { limit: '10', over: String(Number(all['stats:CCacme']) > 10), title: 'limit 10' });
+      assert.deepEqual((await limitCell('acme', 'CPS')).limit, '1');
+      assert.equal((await limitCell('acme', 'CPS')).over, String(Number(all['stats:CPSacme']) > 1));
+      assert.deepEqual([(await limitCell('alpha', 'CPS')).limit, (await limitCell('alpha', 'CPS')).over, (await limitCell('alpha', 'CC')).limit], ['100', 'false', null]);
+      assert.equal((await limitCell('globex', 'CC')).limit, null, 'no limit: no mark');
+      assert.equal((await limitCell('acme', 'ASR')).limit, null, 'a ratio has no limit');
+
+      // acme's cards and charts: its limits on the CC and CPS cards, a dashed line on each chart
+      await page.click('[data-testid="customer-row"][data-customer="acme"]');
+      await view(page, '1m', 'acme');
+      await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="chart-calls"]')?.dataset.limit === '10');
+      const ccLimit = await page.$eval('[data-testid="kpi-CC-limit"]', (n) => ({ hidden: (n as HTMLElement).hidden, value: (n as HTMLElement).dataset.value, over: (n as HTMLElement).dataset.over, text: n.textContent }));
+      const ccAcme = Number(all['stats:CCacme']);
+      assert.deepEqual(ccLimit, { hidden: false, value: '10', over: String(ccAcme > 10), text: `limit 10 · ${Math.round((100 * ccAcme) / 10).toLocaleString('en-US')} %` });
+      assert.equal(await page.getAttribute('[data-testid="kpi-CPS-limit"]', 'data-value'), '1');
+      const acmeCalls = await chart(page, 'chart-calls');
+      assert.equal(acmeCalls.limit, '10');
+      assert.match(acmeCalls.legend, /limit/, 'the limit is a series of the chart');
+      assert.equal(acmeCalls.series.CC.last, ccAcme, "acme's CC, polled since its row was clicked");
+      assert.equal(await page.textContent('[data-testid="chart-calls-limit"]'), ' — limit 10');
+      assert.equal(await page.isVisible('[data-testid="chart-calls-limit"]'), true);
+      assert.equal((await chart(page, 'chart-rate')).limit, '1');
+      assert.equal(await page.getAttribute('[data-testid="chart-rate-limit"]', 'data-value'), '1');
+      assert.equal(await page.getAttribute('[data-testid="kpi-CC"]', 'class'), ccAcme > 10 ? 'card over' : 'card');
+      // back to all traffic: no limit drawn
+      await page.click('[data-testid="scope-clear"]');
+      await view(page, '1m', '');
+      await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="chart-calls"]')?.dataset.limit === '');
+      assert.doesNotMatch((await chart(page, 'chart-calls')).legend, /limit/);
+      await page.click('[data-testid="sort-ASR"]');
+    }
+
     // search narrows the table; sorting by a column header reorders it
     await page.fill('[data-testid="customer-search"]', 'ALP');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="customer-row"]').length === 1);
@@ -323,6 +416,8 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
     await view(page, '1m', 'alpha');
     assert.equal(await assertCardsMatchMi(page, url, '1m', 'alpha'), CARD_KPIS.length + EXTRA_KPIS.length, 'every card and its percentile have a value');
     assert.equal(await page.textContent('[data-testid="scope"]'), 'Customer alpha');
+    // alpha has a limit of calls per second only: on the CPS card, not the CC card
+    assert.deepEqual([await page.isVisible('[data-testid="kpi-CC-limit"]'), await page.getAttribute('[data-testid="kpi-CPS-limit"]', 'data-value')], [false, '100']);
 
     // the customer with no data in this window: "not enough data", not the MI's 0 %
     await page.click('[data-testid="customer-row"][data-customer="stale"]');
@@ -331,7 +426,8 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
     // (but a level is a value now, whatever the window: no call of stale is up, CC 0)
     const COUNTED = KPIS.filter((k) => k.card && k.kind === 'level').map((k) => k.name);
     for (const k of CARD_KPIS) assert.match(staleCards[k].text ?? '', COUNTED.includes(k) ? /^0$/ : /^not enough data$/, `stale ${k}`);
-    assert.equal(await assertCardsMatchMi(page, url, '1m', 'stale'), COUNTED.length);
+    // (the levels under the cards too, and CC_avg: CC sampled as 0 after its calls ended)
+    assert.ok((await assertCardsMatchMi(page, url, '1m', 'stale')) >= KPIS.filter((k) => k.kind === 'level' && [...CARD_KPIS, ...EXTRA_KPIS].includes(k.name)).length);
 
     // 10 minutes: the same customer has values now, equal to the MI's
     await page.click('[data-testid="window-10m"]');
@@ -399,6 +495,54 @@ test('the dashboard in chromium shows the MI values, "not enough data" for an em
     assert.equal(cells.find((x) => x.key === 'carrier_a|49')!.heat, '0', '0 % is the worst colour');
     assert.equal(cells.find((x) => x.key === 'carrier_b|44')!.heat, '9', '100 % is the best colour');
     assert.equal(await page.locator('[data-testid="heat-cell"][data-carrier="carrier_a"][data-destination="1"]').count(), 0);
+
+    // the carriers' capacity columns: each value the MI's, carrier_a's channel limit (2) on its cells
+    {
+      const all = await mi(url, 'get_statistics', { statistics: ['stats:'] });
+      const api = await kpiApi(url, '1m');
+      for (const c of Object.keys(CARRIER_ASR))
+        for (const k of ['CC', 'CC_max', 'CPS'])
+          assert.equal(
+            await page.$eval(`[data-testid="carrier-row"][data-carrier="${c}"] [data-kpi="${k}"]`, (td) => (td as HTMLElement).dataset.value),
+            expected(all, api, api.windows['1m'].carriers[c], k, { carrier: c }),
+            `carrier ${c} ${k}`,
+          );
+      const a = await page.$eval('[data-testid="carrier-row"][data-carrier="carrier_a"] [data-kpi="CC_max"]', (td) => ({ limit: (td as HTMLElement).dataset.limit, over: (td as HTMLElement).dataset.over, value: Number((td as HTMLElement).dataset.value) }));
+      assert.deepEqual([a.limit, a.over], ['2', String(a.value > 2)]);
+      assert.ok(a.value > 2, 'carrier_a had more than 2 attempts up at once: past its limit');
+
+      // the heat map coloured by any KPI of the catalogue: a count of calls by its size (0 to the largest cell), the others worst to best
+      assert.deepEqual(await page.$$eval('[data-testid="heat-kpi"] option', (os) => os.map((o) => (o as HTMLOptionElement).value)), KPIS.map((k) => k.name));
+      const heatCells = () =>
+        page.$$eval('[data-testid="heat-cell"]', (bs) =>
+          bs.map((b) => ({ carrier: b.getAttribute('data-carrier')!, destination: b.getAttribute('data-destination')!, kpi: (b as HTMLElement).dataset.kpi, value: (b as HTMLElement).dataset.value ?? '', heat: b.parentElement!.dataset.heat ?? '' })),
+        );
+      const colourBy = async (k: string) => {
+        await page.selectOption('[data-testid="heat-kpi"]', k);
+        await page.waitForFunction((kpi) => Array.from(document.querySelectorAll<HTMLElement>('[data-testid="heat-cell"]')).every((b) => b.dataset.kpi === kpi), k);
+        return heatCells();
+      };
+      for (const k of ['CC', 'CC_max', 'CPS']) {
+        const hc = await colourBy(k);
+        assert.equal(await page.getAttribute('[data-testid="heatmap"]', 'data-scale'), 'magnitude', `${k}: by size`);
+        assert.equal(await page.getAttribute('[data-testid="heat-scale"]', 'data-scale'), 'magnitude');
+        assert.equal(new URL(page.url()).searchParams.get('heat'), k, 'the KPI of the map is in the address');
+        for (const c of hc) assert.equal(c.value, expected(all, api, api.windows['1m'].carrierDestinations[`${c.carrier}|${c.destination}`], k, { carrier: c.carrier, destination: c.destination }), `heat ${k} ${c.carrier}|${c.destination}`);
+        const shown = hc.filter((c) => c.value !== '');
+        const top = Math.max(...shown.map((c) => Number(c.value)));
+        for (const c of shown) assert.equal(c.heat, top > 0 ? String(Math.min(9, Math.floor((Number(c.value) / top) * 10))) : '0', `${k} ${c.carrier}|${c.destination}: ${c.value} of ${top}`);
+        if (top > 0) assert.ok(shown.some((c) => c.heat === '9'), `${k}: the largest cell is the darkest`);
+      }
+      // PDD: lower is better, the range of the cells shown: the longest is the worst colour
+      const pdd = (await colourBy('PDD')).filter((c) => c.value !== '');
+      assert.equal(await page.getAttribute('[data-testid="heatmap"]', 'data-scale'), 'better');
+      const longest = pdd.reduce((a, b) => (Number(b.value) > Number(a.value) ? b : a));
+      const shortest = pdd.reduce((a, b) => (Number(b.value) < Number(a.value) ? b : a));
+      if (Number(longest.value) > Number(shortest.value)) assert.deepEqual([longest.heat, shortest.heat], ['0', '9']);
+      for (const c of pdd) assert.equal(c.value, String(all[`stats:PDD~carrier=${c.carrier}~dest=${c.destination}`]));
+      await colourBy('ASR');
+      assert.equal(new URL(page.url()).searchParams.get('heat'), null, 'the default KPI leaves the address alone');
+    }
 
     // a click on a carrier loads its charts: /api/history with carrier=, cards equal to the MI
     const carrierHistory = page.waitForResponse((r) => r.url().includes('/api/history?') && new URL(r.url()).searchParams.get('carrier') === 'carrier_a');

@@ -134,7 +134,7 @@ test('bin/sipstats.js runs the built CLI from dist/', () => {
   assert.match(bin, /import\('\.\.\/dist\/cli\/main\.js'\)/);
 });
 
-test('sipstats demo: the server plus built-in HEP traffic; KPIs move within seconds; SIGTERM exits 0', async () => {
+test('sipstats demo: the server plus built-in HEP traffic through a platform; customers, carriers (failover), destinations and calls up within seconds; SIGTERM exits 0', { timeout: 90_000 }, async () => {
   const p = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', '--listen', '127.0.0.1:0', '--hep-listen', '127.0.0.1:0'], { cwd: ROOT, env: { ...process.env, SIPSTATS_TOKEN: '' } });
   try {
     let out = '';
@@ -154,6 +154,36 @@ test('sipstats demo: the server plus built-in HEP traffic; KPIs move within seco
     }
     assert.ok(started >= 5, `demo calls started: ${started}`);
     assert.match(out, /dashboard: http/);
+    // every view of the dashboard fills: the demo's platform (DEMO_KPI) is applied, so attempts go to
+    // carriers named by address, destinations are country codes, some calls fail over on a 503, calls are held
+    type Row = { v: (number | null)[]; n: (number | null)[] };
+    type Kpis = { kpis: string[]; limits: { customer: Record<string, { channels?: number }> }; windows: Record<string, Record<'customers' | 'carriers' | 'destinations' | 'carrierDestinations', Record<string, Row>> & { overall: Row }> };
+    const stat = async (name: string) => {
+      const r = await (await fetch(`${url}/mi`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'get_statistics', params: [[name]] }) })).json();
+      return (Object.values(r.result as Record<string, number | null>)[0] ?? 0) as number;
+    };
+    let k: Kpis | undefined;
+    let w: Kpis['windows'][string] | undefined;
+    let failedOver = 0;
+    let up = 0;
+    const deadline = Date.now() + 40_000;
+    for (;;) {
+      k = (await (await fetch(`${url}/api/kpis?window=1m`)).json()) as Kpis;
+      w = k.windows['1m'];
+      failedOver = await stat('sipstats:calls_failed_over');
+      up = await stat('stats:CC');
+      if ((Object.keys(w.carriers).length >= 3 && Object.keys(w.destinations).length >= 4 && failedOver > 0 && up > 0) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(Object.keys(w.carriers).sort(), ['carrier_a', 'carrier_b', 'carrier_c'], 'carriers named from their addresses (the server applies DEMO_KPI when --demo is on: src/app/server.ts)');
+    const dests = Object.keys(w.destinations);
+    assert.ok(dests.length >= 4 && dests.every((d) => ['1', '33', '34', '44', '49', '81'].includes(d)), `destinations by country code: ${dests}`);
+    assert.ok(Object.keys(w.carrierDestinations).length >= 4, 'the carrier × destination heat map has cells');
+    assert.ok(Object.keys(w.customers).length >= 3, 'customers');
+    assert.ok(failedOver > 0, 'some calls failed over to the next carrier');
+    assert.ok(up > 0, `calls are held: CC ${up}`);
+    assert.ok((await stat('sipstats:attempts_started')) > started, 'an attempt per call, more with failover');
+    assert.equal(k.limits.customer.acme?.channels, 500, "the demo's limits reach the dashboard");
     const code = await new Promise<number | null>((resolve) => {
       p.on('exit', (c) => resolve(c));
       p.kill('SIGTERM');

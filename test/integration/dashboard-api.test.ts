@@ -15,9 +15,11 @@ import type { Stats } from '../../src/index.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
 import { DIMENSIONS, KPI_MODPARAMS, KPIS, VIEWS, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
-import { DEMO_CUSTOMERS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/demo/traffic.ts';
+import { DEMO_CARRIERS, DEMO_CUSTOMERS, DEMO_DESTINATIONS, DEMO_KPI, DEMO_LIMITS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/demo/traffic.ts';
+import { completeTracker } from '../../src/config/ingest-config.ts';
 import { kpiHistory } from '../../src/kpi/history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../../src/web/routes.ts';
+import type { Limits, LimitsInput } from '../../src/web/routes.ts';
 
 const TOKEN = 'api-secret';
 const T0 = 1_800_000_000_000;
@@ -259,11 +261,23 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
       now += 1000;
       history.sample(now);
       const k = json(await http(url, '/api/kpis?window=1m', auth));
+      const base = ['name', 'unit', 'title', 'better', 'samples', 'card', 'of', 'kind'];
       assert.deepEqual(
-        k.info,
-        KPIS.map((d) => ({ name: d.name, unit: d.unit, title: d.title, better: d.better, samples: d.samples, card: d.card, ...(d.of !== undefined ? { of: d.of } : {}) })),
+        k.info.map((i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).filter(([key]) => base.includes(key)))),
+        KPIS.map((d) => ({ name: d.name, unit: d.unit, title: d.title, better: d.better, samples: d.samples, card: d.card, ...(d.of !== undefined ? { of: d.of } : {}), kind: d.kind })),
       );
       assert.deepEqual(k.info.find((i: { name: string }) => i.name === 'PDD_p95').of, 'PDD');
+      // what the page draws from: a level's window (now), the limit a count of calls is compared with, what charts a card
+      const info = (n: string) => k.info.find((i: { name: string }) => i.name === n);
+      const extra = (n: string) => Object.fromEntries(Object.entries(info(n)).filter(([key]) => !base.includes(key)));
+      assert.deepEqual(extra('CC'), { window: 'now', limit: 'channels', magnitude: true, chartWith: ['CC_max', 'CC_avg'] });
+      assert.deepEqual(extra('CC_max'), { limit: 'channels', magnitude: true });
+      assert.deepEqual(extra('CPS'), { limit: 'cps', magnitude: true, chartWith: ['CPS_max'] });
+      assert.deepEqual(extra('CPS_max'), { limit: 'cps', magnitude: true });
+      assert.deepEqual(extra('CC_util'), { window: 'now' }, 'a utilisation is a % (0-100, lower is better), not a count of calls');
+      assert.deepEqual(extra('ASR'), {});
+      assert.deepEqual(extra('PDD'), {}, 'no chartWith: the percentile is shown under the card, not charted');
+      assert.deepEqual(k.limits, { customer: {}, carrier: {} }, 'no limits option: none');
       assert.deepEqual(k.dimensions, [
         { name: 'customer', title: 'Customers', of: 'call' },
         { name: 'carrier', title: 'Carriers', of: 'attempt' },
@@ -294,6 +308,35 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
   });
 });
 
+describe('dashboard API: limits', () => {
+  test('/api/kpis limits: from the limits option at every request, for the customers and carriers that have rows, positive numbers only', async () => {
+    const stats = createStats({ config: KPI_MODPARAMS, clock: () => T0 });
+    const history = kpiHistory(stats.engine, { points: 10 });
+    let limits: LimitsInput | undefined = {
+      customer: { acme: { channels: 30, cps: 5 }, idle: { channels: 10 }, globex: { channels: 0, cps: -1 } },
+      carrier: { carrier_a: { channels: 120, cps: 20 }, carrier_b: { cps: Number.NaN } },
+      destination: { 44: { channels: 5 } },
+    };
+    const server = createHttpServer({ token: TOKEN, routes: dashboardRoutes(stats, history, { limits: () => limits }) });
+    const url = await server.listen('127.0.0.1', 0);
+    try {
+      for (const n of ['ASRacme', 'ASRglobex', 'ASR~carrier=carrier_a', 'ASR~carrier=carrier_b', 'ASR~dest=44']) stats.updateStatSeries('perc', n, 1);
+      const k = json(await http(url, '/api/kpis?window=1m', auth));
+      assert.deepEqual(k.limits, { customer: { acme: { channels: 30, cps: 5 } }, carrier: { carrier_a: { channels: 120, cps: 20 } } }, 'idle has no row; 0, -1 and NaN are no limit; destinations have none');
+      // a reload of the configuration shows at the next poll
+      limits = { customer: { acme: { cps: 8 } } };
+      assert.deepEqual(json(await http(url, '/api/kpis', auth)).limits, { customer: { acme: { cps: 8 } }, carrier: {} });
+      limits = undefined;
+      assert.deepEqual(json(await http(url, '/api/kpis', auth)).limits, { customer: {}, carrier: {} });
+      // the type the page is given: every key there
+      const typed: Limits = json(await http(url, '/api/kpis', auth)).limits;
+      assert.deepEqual(Object.keys(typed), ['customer', 'carrier']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('demo traffic', () => {
   test('planned calls of each customer through the KPI pipeline give each its quality', () => {
     let now = T0;
@@ -317,6 +360,46 @@ describe('demo traffic', () => {
     assert.ok(g('NER_1hglobex') > g('ASR_1hglobex'), '486s count for NER');
     assert.ok(g('ACD_1hacme') >= 10 && g('ACD_1hacme') <= 160);
     assert.ok(g('AST_1hacme') > g('PDD_1hacme'));
+  });
+
+  test('through the platform (DEMO_KPI): carriers by address, destinations by country code, failover on 503, calls held, the demo limits', () => {
+    let now = T0;
+    const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+    const pipe = new SipPipeline(stats.engine, { ...completeTracker({ ...DEMO_KPI }), onPacketTime: (t) => (now = t) });
+    const packets = planDemoTraffic({ from: T0, to: T0 + 300_000, until: T0 + 300_000, callsPerSecond: 10, seed: 11 });
+    let second = T0 + 1000;
+    for (const p of packets) {
+      for (; second <= p.timeMs; second += 1000) pipe.tick(second);
+      pipe.onSip(Buffer.from(p.sip), { timeMs: p.timeMs, srcIp: p.srcIp, dstIp: p.dstIp });
+    }
+    now = T0 + 300_000;
+    const g = (n: string) => stats.getStat(n);
+    assert.equal(g('sipstats:sip_decode_errors') ?? 0, 0);
+    assert.equal(g('sipstats:sip_outside_platform') ?? 0, 0, 'every message crosses the platform');
+    assert.equal(g('sipstats:attempts_uncorrelated') ?? 0, 0, 'each attempt is linked to its call (one Call-ID: a proxy)');
+    assert.equal(g('sipstats:calls_started'), 3000);
+    const failedOver = g('sipstats:calls_failed_over')!;
+    assert.ok(failedOver > 300 && failedOver < 1200, `some calls fail over: ${failedOver}`);
+    assert.equal(g('sipstats:attempts_started'), 3000 + failedOver, 'one attempt per call, one more per failover (routes of two carriers)');
+    // every carrier, every destination, and the congested carrier_c worse than carrier_a
+    const snap = kpiSnapshot(stats.engine, { window: '10m', limits: DEMO_LIMITS });
+    const w = snap.windows['10m']!;
+    assert.deepEqual(Object.keys(w.carriers).sort(), DEMO_CARRIERS.map((c) => c.name).sort());
+    assert.deepEqual(Object.keys(w.destinations).sort(), DEMO_DESTINATIONS.map((d) => d.code).sort());
+    const asr = KPIS.findIndex((k) => k.name === 'ASR');
+    assert.ok(w.carriers.carrier_c.v[asr]! < w.carriers.carrier_a.v[asr]!, 'carrier_c refuses 30 % with 503');
+    for (const d of DEMO_DESTINATIONS) for (const c of d.route) assert.ok(`${c}|${d.code}` in w.carrierDestinations, `${c} on ${d.code}`);
+    assert.ok(g('FOR_10m')! > 0, 'failover ratio');
+    // calls held: calls up now, per customer and carrier; the demo's limits give utilisation
+    assert.ok(g('CC')! > 100, `calls up: ${g('CC')}`);
+    assert.ok(g('CC~carrier=carrier_a')! > 0 && g('CCacme')! > 0);
+    assert.ok(g('CC_utilacme')! > 0, 'acme has a channel limit');
+    assert.deepEqual(snap.limits, { customer: { acme: { channels: 500, cps: 10 }, globex: { channels: 150, cps: 5 } }, carrier: { carrier_a: { channels: 600, cps: 15 }, carrier_c: { channels: 200, cps: 5 } } });
+    // the customers' side is as it was: their outcome does not depend on the carriers
+    assert.ok(Math.abs(g('ASR_10macme')! - 70) <= 6, `acme ASR ${g('ASR_10macme')}`);
+    // without routing: the customers' side only, as before
+    const plain = planDemoTraffic({ from: T0, to: T0 + 10_000, callsPerSecond: 5, seed: 3, routing: null });
+    assert.ok(plain.every((p) => p.srcIp !== DEMO_CARRIERS[0].ip && p.dstIp !== DEMO_CARRIERS[0].ip && !/Via:.*\r\nVia:/.test(p.sip)));
   });
 
   test('a call plan: INVITE first, replies on the INVITE branch, 401 challenges re-sent with credentials, CANCEL → 487', () => {

@@ -97,6 +97,11 @@ test('the dashboard has KPI panels, customer/carrier/destination variables, a he
   assert.deepEqual(dashboard.templating.list.map((v: { name: string }) => v.name), ['datasource', 'window', 'customer', 'carrier', 'destination']);
   assert.ok(dashboard.annotations.list.some((a: { expr?: string }) => a.expr?.includes('sipstats_alert')));
   assert.ok(expressions().length >= 15);
+  // capacity: calls up now (a level: window="now") and calls per second over the chosen window, for all traffic, by customer and by carrier
+  const exprs = expressions().map((e) => e.expr);
+  for (const [kpi, window] of [['CC', 'now'], ['CPS', '$window']])
+    for (const scope of ['customer="",carrier="",destination=""', 'customer=~"$customer",customer!="",carrier="",destination=""', 'carrier=~"$carrier",carrier!="",customer="",destination=""'])
+      assert.ok(exprs.some((x) => x === `sipstats_kpi{kpi="${kpi}",window="${window}",${scope}}`), `a panel of ${kpi} for ${scope}`);
 });
 
 test('every query of the dashboard runs in a real Prometheus and returns data, for each window and dimension choice', { timeout: 120_000 }, async () => {

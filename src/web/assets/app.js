@@ -1,8 +1,9 @@
 // sipstats dashboard: plain browser JavaScript, no build step. Polls /api/kpis and /api/history
 // (and /api/alerts, when the server has alerts) every second and renders the active alerts, the
 // KPI cards, the uPlot charts, the customer / carrier / destination tables, the carrier ×
-// destination heat map and the counters, with the alerts marked on rows, cells and cards. The KPIs (names, units, titles,
-// which way is good, which are cards) come from /api/kpis `info`, the windows, dimensions and views (the window
+// destination heat map and the counters, with the alerts marked on rows, cells and cards, and the channel and CPS
+// limits of a customer or carrier on its cards, charts and table cells. The KPIs (names, units, titles, which way is
+// good, which are cards, which limit bounds them, what charts a level) come from /api/kpis `info`, the windows, dimensions and views (the window
 // buttons, the tabs, the heat map's rows and columns) from /api/catalogue: nothing here names a KPI, a window or a view.
 // Hooks for tests and benchmarks: data-testid attributes, the `sipstats:first-chart` performance
 // mark, and window.sipstatsDashboard (render times).
@@ -26,8 +27,11 @@
   const HEAT_BUCKETS = 10;
   const NOT_ENOUGH = 'not enough data';
   const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#7c3aed', '#dc2626', '#0d9488', '#ca8a04', '#db2777', '#4b5563'];
-  // stable element ids (and test ids) of the charts of the usual units; other units get chart-N
-  const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd' };
+  // stable element ids (and test ids) of the charts of the usual units (calls up, calls per second); other units get chart-N
+  const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd', '': 'chart-calls', '/s': 'chart-rate' };
+  /** Values of a level (calls up now) the page records itself, per scope, while it is open (1 a poll). */
+  const LIVE_POINTS = 600;
+  const LIMIT_COLOR = '#b91c1c';
   /** Resolved alerts listed at most (the server keeps 50 by default). */
   const RECENT_LIMIT = 20;
   /** After a 404 from /api/alerts (a server without the route), asked again only this much later. */
@@ -72,6 +76,8 @@
     search: '',
     showAll: false,
     heatKpi: '',
+    // a level's values as this page polled them (a level has no server-side history): { key, t, v: { KPI: [] } }
+    live: null,
     kpis: null,
     hist: null,
     // the last /api/alerts answer; null: none (no alert service, an old server, or it failed)
@@ -107,6 +113,9 @@
       if (state.scope[d]) u.searchParams.set(d, state.scope[d]);
       else u.searchParams.delete(d);
     }
+    // the heat map's KPI, when not the default one
+    if (state.heatKpi && (!cat || state.heatKpi !== cat.volume)) u.searchParams.set('heat', state.heatKpi);
+    else u.searchParams.delete('heat');
     history.replaceState(null, '', u);
   }
 
@@ -199,7 +208,7 @@
   }
 
   // ---- the KPI catalogue, as /api/kpis describes it -------------------------------------------
-  let cat = null; // { sig, info, byName, index, cards, volume, p95, charts }
+  let cat = null; // { sig, info, byName, index, cards, volume, extras, charts }
 
   /** (Re)derives everything KPI-specific from `info`; true when it changed (the page is rebuilt). */
   function catalogue(k) {
@@ -210,20 +219,24 @@
     for (const i of info) byName[i.name] = i;
     const index = new Map(k.kpis.map((n, i) => [n, i]));
     const cards = info.filter((i) => i.card);
-    // a non-card KPI shown under a card: the one that ranks its values (`of`), else its `<name>_…` variant in the same unit
-    const p95 = {};
-    for (const c of cards) {
-      const sub = info.find((i) => !i.card && (i.of ? i.of === c.name : i.name.startsWith(c.name + '_') && i.unit === c.unit));
-      if (sub) p95[c.name] = sub;
-    }
+    // the non-card KPIs shown under a card: those whose `of` names it, else its `<name>_…` variants in the same unit
+    const extras = {};
+    for (const c of cards) extras[c.name] = info.filter((i) => !i.card && (i.of ? i.of === c.name : i.name.startsWith(c.name + '_') && i.unit === c.unit));
+    // one chart per unit: the card KPIs, and the KPIs that chart their history with them (a level: its maximum and average per window)
     const charts = [];
-    cards.forEach((c, n) => {
+    let n = 0;
+    for (const c of cards) {
       let ch = charts.find((x) => x.unit === c.unit);
-      if (!ch) charts.push((ch = { unit: c.unit, id: CHART_IDS[c.unit] || 'chart-' + charts.length, kpis: [], colors: [] }));
-      ch.kpis.push(c.name);
-      ch.colors.push(PALETTE[n % PALETTE.length]);
-    });
-    cat = { sig, info, byName, index, cards, volume: (cards[0] || info[0]).name, p95, charts };
+      if (!ch) charts.push((ch = { unit: c.unit, id: CHART_IDS[c.unit] || 'chart-' + charts.length, kpis: [], colors: [], limit: '', magnitude: false }));
+      for (const k of [c.name].concat(c.chartWith || [])) {
+        if (ch.kpis.includes(k) || !byName[k]) continue;
+        ch.kpis.push(k);
+        ch.colors.push(PALETTE[n++ % PALETTE.length]);
+        if (byName[k].limit && !ch.limit) ch.limit = byName[k].limit;
+        if (byName[k].magnitude) ch.magnitude = true;
+      }
+    }
+    cat = { sig, info, byName, index, cards, volume: (cards[0] || info[0]).name, extras, charts };
     if (!state.sortKey || (state.sortKey !== 'name' && state.sortKey !== 'calls' && !byName[state.sortKey])) {
       state.sortKey = cat.volume;
       state.sortDir = worstDir(cat.volume);
@@ -236,11 +249,16 @@
     const u = cat.byName[kpi] ? cat.byName[kpi].unit : '';
     return u ? ' ' + u : '';
   };
-  /** The sort direction that puts the worst first: low where higher is better, high where lower is. */
+  /**
+   * The sort direction of a column's first click: the worst first (low where higher is better, high
+   * where lower is); for a count of calls (calls up, calls per second), the busiest first.
+   */
   function worstDir(key) {
     if (key === 'name') return 1;
     if (key === 'calls') return -1;
-    return cat.byName[key] && cat.byName[key].better === 'lower' ? -1 : 1;
+    const i = cat.byName[key];
+    if (i && i.magnitude) return -1;
+    return i && i.better === 'lower' ? -1 : 1;
   }
   /** What a KPI's samples count in the current scope: a carrier's KPIs count attempts, not calls. */
   function samplesText(kpi) {
@@ -265,6 +283,19 @@
     return row && i !== undefined ? { v: row.v[i], n: row.n[i] } : { v: null, n: 0 };
   }
 
+  /** The limit (a number, or null) of one dimension value (a customer named acme) by its name (channels, cps), from /api/kpis `limits`. */
+  function limitOf(dim, name, which) {
+    const l = state.kpis && state.kpis.limits && state.kpis.limits[dim];
+    const v = l && Object.prototype.hasOwnProperty.call(l, name) ? l[name][which] : undefined;
+    return typeof v === 'number' ? v : null;
+  }
+  /** The limit of the shown scope (a customer or a carrier alone has limits; all traffic and the others none). */
+  function scopeLimit(which) {
+    if (!which) return null;
+    const has = DIMS.filter((d) => state.scope[d]);
+    return has.length === 1 ? limitOf(has[0], state.scope[has[0]], which) : null;
+  }
+
   // ---- cards --------------------------------------------------------------------------------
   let cards = {};
   function buildCards() {
@@ -278,14 +309,18 @@
       const value = el('div', { class: 'value', 'data-testid': 'kpi-' + k + '-value' }, '…');
       const sub = el('div', { class: 'sub', 'data-testid': 'kpi-' + k + '-samples' });
       card.append(value, sub);
-      let p95 = null;
-      const extra = cat.p95[k];
-      if (extra) {
-        p95 = el('div', { class: 'p95', title: extra.title, 'data-testid': 'kpi-' + extra.name + '-value' });
-        card.append(p95);
+      // the KPIs under it (PDD_p95 under PDD; calls setting up, most and average up under the calls up)
+      const extras = cat.extras[k].map((x) => ({ def: x, node: el('span', { class: 'p95', title: x.title, 'data-testid': 'kpi-' + x.name + '-value' }) }));
+      if (extras.length > 0) {
+        const line = el('div', { class: 'extras' });
+        for (const x of extras) line.append(x.node);
+        card.append(line);
       }
+      // its limit, when the scope shown has one (a customer's or carrier's channels or calls per second)
+      const limit = i.limit ? el('div', { class: 'limit', 'data-testid': 'kpi-' + k + '-limit', hidden: '' }) : null;
+      if (limit) card.append(limit);
       box.append(card);
-      cards[k] = { card, value, sub, p95, extra };
+      cards[k] = { card, value, sub, extras, limit, def: i };
     }
   }
 
@@ -306,13 +341,29 @@
       const { v, n } = kpiOf(row, k);
       setValue(c.value, k, v, n);
       c.card.dataset.state = quality(v, n);
-      c.sub.textContent = n === null ? '' : nf.format(n) + ' ' + samplesText(k);
-      if (c.p95) {
-        const p = kpiOf(row, c.extra.name);
-        const label = c.extra.name.startsWith(k + '_') ? c.extra.name.slice(k.length + 1) + ' ' : c.extra.name + ' ';
-        setValue(c.p95, c.extra.name, p.v, p.n, label);
+      const counted = samplesText(k);
+      c.sub.textContent = n === null || !counted ? '' : nf.format(n) + ' ' + counted;
+      for (const x of c.extras) {
+        const p = kpiOf(row, x.def.name);
+        const label = x.def.name.startsWith(k + '_') ? x.def.name.slice(k.length + 1) + ' ' : x.def.name + ' ';
+        setValue(x.node, x.def.name, p.v, p.n, label);
       }
+      if (c.limit) renderCardLimit(c, v, quality(v, n) !== 'none');
     }
+  }
+
+  /** `limit 30 · 40 %` under a card whose scope has a limit; data-over when the value is past it. */
+  function renderCardLimit(c, v, known) {
+    const lim = scopeLimit(c.def.limit);
+    const node = c.limit;
+    node.hidden = lim === null;
+    const text = lim === null ? '' : 'limit ' + nf.format(lim) + unitText(c.def.name) + (known ? ' \u00b7 ' + nf.format(Math.round((100 * v) / lim)) + ' %' : '');
+    if (node.textContent !== text) node.textContent = text;
+    node.dataset.value = lim === null ? '' : String(lim);
+    node.dataset.limit = c.def.limit;
+    const over = lim !== null && known && v > lim;
+    node.dataset.over = String(over);
+    c.card.classList.toggle('over', over);
   }
 
   // ---- charts -------------------------------------------------------------------------------
@@ -330,23 +381,29 @@
     // every figure first, then the plots: each measures its width in the final grid
     const nodes = cat.charts.map((c) => {
       const fig = el('figure');
-      fig.append(el('figcaption', null, c.kpis.join(' · ') + (c.unit ? ' (' + c.unit + ')' : '')));
-      const node = el('div', { class: 'chart', id: c.id, 'data-testid': c.id, 'data-unit': c.unit, 'data-points': '0' });
+      const cap = el('figcaption', null, c.kpis.join(' \u00b7 ') + (c.unit ? ' (' + c.unit + ')' : ''));
+      // the limit drawn on this chart (a dashed line), named in words too
+      const limit = c.limit ? el('span', { class: 'limit', 'data-testid': c.id + '-limit', 'data-limit': c.limit, hidden: '' }) : null;
+      if (limit) cap.append(limit);
+      fig.append(cap);
+      const node = el('div', { class: 'chart', id: c.id, 'data-testid': c.id, 'data-unit': c.unit, 'data-points': '0', 'data-kpis': c.kpis.join(',') });
       fig.append(node);
       box.append(fig);
-      return node;
+      return { node, limit };
     });
     if (typeof uPlot !== 'function') return;
     cat.charts.forEach((c, at) => {
-      const node = nodes[at];
+      const { node, limit } = nodes[at];
       const opts = {
         width: chartWidth(node),
         height: 180,
         ms: 1,
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: c.unit === '%' ? { range: [0, 100] } : { auto: true } },
-        series: [{}].concat(c.kpis.map((k, i) => ({ label: k, stroke: c.colors[i], width: 2, spanGaps: false, points: { show: false } }))),
+        // percentages 0-100; counts of calls from 0 (up to their limit, when one is drawn); the rest as the data goes
+        scales: { x: { time: true }, y: c.unit === '%' ? { range: [0, 100] } : c.magnitude ? { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } : { auto: true } },
+        // a level's line (recorded by the page) ends in a dot: its value now, seen from the first poll
+        series: [{}].concat(c.kpis.map((k, i) => ({ label: k, stroke: c.colors[i], width: 2, spanGaps: false, points: cat.byName[k].window ? { show: false, size: 8, fill: c.colors[i], filter: lastPoint } : { show: false } }))),
         axes: [{ stroke: '#64748b', grid: { stroke: '#e2e8f0' } }, { stroke: '#64748b', grid: { stroke: '#e2e8f0' }, size: 56 }],
         hooks: {
           draw: [
@@ -359,8 +416,15 @@
           ],
         },
       };
-      plots.push({ def: c, node, plot: new uPlot(opts, [[]].concat(c.kpis.map(() => [])), node) });
+      plots.push({ def: c, node, limitTag: limit, limitShown: null, plot: new uPlot(opts, [[]].concat(c.kpis.map(() => [])), node) });
     });
+  }
+
+  /** The index of a series' last value (uPlot points.filter): where a level's dot goes. */
+  function lastPoint(u, si) {
+    const ys = u.data[si];
+    for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null && ys[i] !== undefined) return [i];
+    return null;
   }
 
   let resizePending = 0;
@@ -371,23 +435,91 @@
     });
   });
 
+  /**
+   * Records the levels of the shown scope (calls up now) as this page polls them: a level is a value
+   * now, with no server-side history (its chart also draws its maximum and average per window, which
+   * have one). Starts again when the scope changes; the same in every window.
+   */
+  function recordLive(row) {
+    const key = dimKey(state.scope);
+    if (!state.live || state.live.key !== key) state.live = { key, t: [], v: {} };
+    const live = state.live;
+    const t = state.kpis.now;
+    if (live.t.length > 0 && t <= live.t[live.t.length - 1]) return;
+    live.t.push(t);
+    for (const i of cat.info) {
+      if (!i.window) continue;
+      if (!live.v[i.name]) live.v[i.name] = live.t.slice(0, -1).map(() => null);
+      const { v, n } = kpiOf(row, i.name);
+      live.v[i.name].push(quality(v, n) === 'none' ? null : v);
+    }
+    if (live.t.length > LIVE_POINTS) {
+      live.t.shift();
+      for (const k in live.v) live.v[k].shift();
+    }
+  }
+
+  /** The points of one KPI of a chart: its history from /api/history, or for a level the values this page recorded. */
+  function chartSeries(k) {
+    const s = state.hist.series[k];
+    const info = cat.byName[k];
+    if (info && info.window && (!s || s.t.length === 0) && state.live) return { t: state.live.t, v: state.live.v[k] || [], n: null };
+    return s || { t: [], v: [], n: [] };
+  }
+
   function renderCharts() {
     const h = state.hist;
     if (!h) return;
     for (const p of plots) {
-      const first = h.series[p.def.kpis[0]];
-      const xs = first ? first.t : [];
+      // one time axis for the chart: the times of all its KPIs (their profiles may differ, and a level's are the page's polls)
+      const cols = p.def.kpis.map(chartSeries);
+      let xs = cols[0].t;
+      if (cols.some((c) => c.t !== xs && (c.t.length !== xs.length || c.t.some((x, i) => x !== xs[i])))) {
+        const all = new Set();
+        for (const c of cols) for (const x of c.t) all.add(x);
+        xs = Array.from(all).sort((a, b) => a - b);
+      }
+      const at = new Map(xs.map((x, i) => [x, i]));
       const data = [xs];
       let points = 0;
-      for (const k of p.def.kpis) {
-        const s = h.series[k];
-        // points under the sample threshold are gaps, not zeros
-        const ys = xs.map((_, i) => (s && s.v[i] !== undefined && quality(s.v[i], s.n[i]) !== 'none' ? s.v[i] : null));
-        for (const y of ys) if (y !== null) points++;
+      const counts = {};
+      p.def.kpis.forEach((k, j) => {
+        const c = cols[j];
+        // undefined: no point of this KPI at that time (the line goes on); null: not enough samples (a gap, not a zero)
+        const ys = new Array(xs.length);
+        let mine = 0;
+        let last = null;
+        for (let i = 0; i < c.t.length; i++) {
+          const v = c.v[i];
+          const y = v !== undefined && quality(v, c.n ? c.n[i] : null) !== 'none' ? v : null;
+          ys[at.get(c.t[i])] = y;
+          if (y !== null) {
+            mine++;
+            last = y;
+          }
+        }
+        points += mine;
+        counts[k] = { points: mine, last };
         data.push(ys);
+      });
+      // the limit of the shown scope, a dashed line across the chart
+      const lim = scopeLimit(p.def.limit);
+      if (lim !== p.limitShown) {
+        if (p.limitShown !== null) p.plot.delSeries(p.def.kpis.length + 1);
+        if (lim !== null) p.plot.addSeries({ label: 'limit', stroke: LIMIT_COLOR, width: 1.5, dash: [6, 4], spanGaps: true, points: { show: false } }, p.def.kpis.length + 1);
+        p.limitShown = lim;
       }
+      if (lim !== null) data.push(xs.map(() => lim));
       p.plot.setData(data);
       p.node.dataset.points = String(points);
+      p.node.dataset.series = JSON.stringify(counts);
+      p.node.dataset.limit = lim === null ? '' : String(lim);
+      if (p.limitTag) {
+        p.limitTag.hidden = lim === null;
+        const text = lim === null ? '' : ' \u2014 limit ' + nf.format(lim) + (p.def.unit ? ' ' + p.def.unit : '');
+        if (p.limitTag.textContent !== text) p.limitTag.textContent = text;
+        p.limitTag.dataset.value = lim === null ? '' : String(lim);
+      }
     }
   }
 
@@ -414,7 +546,8 @@
           }
         if (!any) continue;
       }
-      cols.push({ key: i.name, label: i.name + (i.unit ? ' ' + i.unit : ''), title: i.title });
+      // a count of calls that is a level is the number now, in every window (`CC now`)
+      cols.push({ key: i.name, label: i.name + (i.window && i.magnitude ? ' ' + i.window : '') + (i.unit ? ' ' + i.unit : ''), title: i.title });
     }
     return cols;
   }
@@ -532,7 +665,7 @@
     tr.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') selectScope(scope);
     });
-    r = { tr, cells, scope, key: rowKey(v.dim, name), alertSig: undefined };
+    r = { tr, cells, scope, dim: v.dim, name, key: rowKey(v.dim, name), alertSig: undefined };
     rows.set(name, r);
     return r;
   }
@@ -542,17 +675,29 @@
     const calls = kpiOf(row, cat.volume).n;
     const ct = calls === null ? '' : nf.format(calls);
     if (r.cells.calls.textContent !== ct) r.cells.calls.textContent = ct;
+    const dim = r.dim;
     for (const c of columns) {
       if (c.key === 'name' || c.key === 'calls') continue;
       const td = r.cells[c.key];
       const { v, n } = kpiOf(row, c.key);
       const qy = quality(v, n);
       const raw = qy === 'none' ? '' : String(v);
-      if (td.dataset.value === raw && td.dataset.state === qy) continue;
+      // the row's limit on this KPI (its channels, its calls per second), if it has one
+      const which = cat.byName[c.key] && cat.byName[c.key].limit;
+      const lim = which ? limitOf(dim, r.name, which) : null;
+      const limText = lim === null ? '' : String(lim);
+      if (td.dataset.value === raw && td.dataset.state === qy && (td.dataset.limit || '') === limText) continue;
       td.dataset.value = raw;
       td.dataset.state = qy;
       td.textContent = qy === 'none' ? 'n/a' : nf.format(v);
-      td.title = qy === 'none' ? NOT_ENOUGH : n === null ? '' : n + ' samples';
+      td.title = [qy === 'none' ? NOT_ENOUGH : n === null ? '' : n + ' samples', lim === null ? '' : 'limit ' + nf.format(lim) + unitText(c.key)].filter(Boolean).join(', ');
+      if (lim === null) {
+        delete td.dataset.limit;
+        delete td.dataset.over;
+      } else {
+        td.dataset.limit = limText;
+        td.dataset.over = String(qy !== 'none' && v > lim);
+      }
     }
     markRow(r);
   }
@@ -626,10 +771,19 @@
     }
     sel.value = state.heatKpi;
     const scale = $('heat-scale');
-    scale.replaceChildren(el('span', null, 'worst'));
+    delete $('heat-table').dataset.scale; // its ends are named at the next render
+    scale.replaceChildren(el('span', { 'data-end': 'low' }));
     for (let b = 0; b < HEAT_BUCKETS; b++) scale.append(el('i', { 'data-heat': String(b) }));
-    scale.append(el('span', null, 'best'));
+    scale.append(el('span', { 'data-end': 'high' }));
   }
+
+  /**
+   * How the heat map colours a KPI: a count of calls (calls up, calls per second) by its size, from
+   * 0 to the largest cell shown (`magnitude`: light to dark); the others from worst to best by their
+   * `better` direction (`better`: red to blue), 0-100 for percentages, the range of the cells shown
+   * for the others.
+   */
+  const heatScaleOf = (info) => (info.magnitude ? 'magnitude' : 'better');
 
   /** The busiest `max` names (by samples of the volume KPI), shown in name order. */
   function busiest(totals, max) {
@@ -669,11 +823,12 @@
     if (sig !== heat.sig) buildHeat(rows, cols, sig);
     const kpi = state.heatKpi;
     const info = cat.byName[kpi];
-    // the colour scale: 0-100 for percentages, else the range of the cells shown
+    const mode = heatScaleOf(info);
+    // the colour scale: 0-100 for percentages; 0 to the largest cell for a count of calls; else the range of the cells shown
     let lo = 0;
     let hi = 100;
-    if (info.unit !== '%') {
-      lo = Infinity;
+    if (mode === 'magnitude' || info.unit !== '%') {
+      lo = mode === 'magnitude' ? 0 : Infinity;
       hi = -Infinity;
       for (const [key] of heat.cells) {
         const { v, n } = kpiOf(cd[key], kpi);
@@ -682,12 +837,20 @@
         hi = Math.max(hi, v);
       }
     }
-    for (const [key, cell] of heat.cells) updateHeatCell(cell, cd[key], kpi, info, lo, hi);
+    const table = $('heat-table');
+    if (table.dataset.scale !== mode) {
+      table.dataset.scale = mode;
+      const scale = $('heat-scale');
+      scale.dataset.scale = mode;
+      scale.firstChild.textContent = mode === 'magnitude' ? '0' : 'worst';
+      scale.lastChild.textContent = mode === 'magnitude' ? 'most' : 'best';
+    }
+    for (const [key, cell] of heat.cells) updateHeatCell(cell, cd[key], kpi, info, lo, hi, mode);
     const more = byRow.size > rows.length || byCol.size > cols.length;
     const [rp, cp] = [plural(rd), plural(colD)];
     const of = HEAT.of + 's';
     $('heat-note').textContent =
-      'Rows: ' + rp + ', columns: ' + cp + ', colour and value: ' + kpi + ' (' + info.title + ') of the ' + of + '. Empty: no ' + of + '.' +
+      'Rows: ' + rp + ', columns: ' + cp + ', colour and value: ' + kpi + ' (' + info.title + ') of the ' + of + (mode === 'magnitude' ? ', darker: more (0 to the largest cell)' : '') + '. Empty: no ' + of + '.' +
       (more ? ' Showing the busiest ' + rows.length + ' of ' + byRow.size + ' ' + rp + ' and ' + cols.length + ' of ' + byCol.size + ' ' + cp + '.' : '') +
       ' Click a cell for its charts.';
   }
@@ -727,7 +890,7 @@
     table.replaceChildren(thead, tbody);
   }
 
-  function updateHeatCell(cell, row, kpi, info, lo, hi) {
+  function updateHeatCell(cell, row, kpi, info, lo, hi, mode) {
     const td = cell.td;
     if (!row) {
       if (cell.button) {
@@ -752,14 +915,14 @@
     const raw = q === 'none' ? '' : String(v);
     let bucket = '';
     if (q !== 'none') {
-      let t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-      if (info.better === 'lower') t = 1 - t;
+      let t = hi > lo ? (v - lo) / (hi - lo) : mode === 'magnitude' ? 0 : 0.5;
+      if (mode !== 'magnitude' && info.better === 'lower') t = 1 - t;
       bucket = String(Math.max(0, Math.min(HEAT_BUCKETS - 1, Math.floor(t * HEAT_BUCKETS))));
     }
     const vol = kpiOf(row, cat.volume).n;
     const text = q === 'none' ? '\u2013' : nf.format(v);
     const label =
-      cell.values.join(' \u2192 ') + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null ? '' : ', ' + nf.format(n) + ' ' + countedIn(info.samples, HEAT)) + (q === 'low' ? ' (few samples)' : '');
+      cell.values.join(' \u2192 ') + ': ' + kpi + ' ' + (q === 'none' ? NOT_ENOUGH : nf.format(v) + unitText(kpi)) + (n === null || !info.samples ? '' : ', ' + nf.format(n) + ' ' + countedIn(info.samples, HEAT)) + (q === 'low' ? ' (few samples)' : '');
     const selected = String(sameScope(cell.scope, state.scope));
     // the alerts of this carrier on this destination, on the KPI the map shows
     const alerts = alertsOf(dimKey(cell.scope), (k) => k === kpi);
@@ -1067,7 +1230,7 @@
     const key = dimKey(state.scope);
     for (const k of Object.keys(cards)) {
       const c = cards[k];
-      const list = alertsOf(key, (kpi) => kpi === k || (c.extra && kpi === c.extra.name));
+      const list = alertsOf(key, (kpi) => kpi === k || c.extras.some((x) => x.def.name === kpi));
       if (!setMark(c, c.card.querySelector('.label'), list)) continue;
       const st = worstState(list);
       if (st) c.card.dataset.alert = st;
@@ -1120,6 +1283,7 @@
       alertIdx = indexAlerts();
       renderAlerts();
       renderScope();
+      recordLive(scopeRow(state.kpis.windows[state.window]));
       renderCharts();
       renderTabCounts();
       renderTable();
@@ -1185,6 +1349,8 @@
     state.window = WINDOWS.includes(url.searchParams.get('window')) ? url.searchParams.get('window') : WINDOWS[0];
     state.scope = scopeFromUrl(url.searchParams);
     state.view = viewByKey(url.searchParams.get('view')) ? url.searchParams.get('view') : tabOf(state.scope);
+    // the heat map's KPI (checked against the KPIs at the first answer of /api/kpis)
+    state.heatKpi = url.searchParams.get('heat') || '';
 
     const nav = $('windows');
     nav.replaceChildren();
@@ -1233,6 +1399,7 @@
     });
     $('heat-kpi').addEventListener('change', (e) => {
       state.heatKpi = e.target.value;
+      syncUrl();
       if (state.kpis) timed(renderHeat);
     });
     $('auth-form').addEventListener('submit', (e) => {
