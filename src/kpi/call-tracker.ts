@@ -119,6 +119,20 @@ const L_CC_UTIL = LEVEL_INDEX.CC_util;
 const L_CC_OVER = LEVEL_INDEX.CC_over;
 const L_CPS_OVER = LEVEL_INDEX.CPS_over;
 
+/**
+ * The shortest slot of the maxima's profiles (ms): a maximum (CC_max, CPS_max, CPS_util) is fed only
+ * when a value passes what the current such slot already holds, and every slot of a coarser window
+ * starts on one of these (slots are clock-aligned), so each of its slots gets its own maximum too.
+ */
+const MAX_SLOT_MS = Math.min(...WINDOWS.map((w) => (1000 * (w.profiles.max.window ?? 60)) / (w.profiles.max.slots ?? 60)));
+
+/** A scope's maxima enter the finest slot of engine time `now`: nothing fed in it yet. */
+function newMaxSlot(s: ScopeHandles, now: number): void {
+  s.maxSlotEnd = (Math.floor(now / MAX_SLOT_MS) + 1) * MAX_SLOT_MS;
+  s.ccMaxFed = 0;
+  s.cpsMaxFed = 0;
+}
+
 /** How long after its last call up a scope's CC is still sampled (zeros: CC_avg sees an outage): the longest window. */
 const SAMPLE_AFTER_MS = Math.max(...WINDOWS.map((w) => w.seconds)) * 1000;
 
@@ -793,7 +807,11 @@ export class CallTracker {
       this.nextUpSample = now + UP_SAMPLE_MS;
       const at = this.sink.now();
       this.scopes.forEachSampled(now, (s) => {
-        if (s.up > 0) s.add(K.CC_max, s.up, now, at);
+        if (at >= s.maxSlotEnd) newMaxSlot(s, at);
+        if (s.up > s.ccMaxFed) {
+          s.ccMaxFed = s.up;
+          s.add(K.CC_max, s.up, now, at);
+        }
         s.add(K.CC_avg, s.up, now, at);
         if (s.overSince >= 0) s.setLevel(L_CC_OVER, Math.floor((s.overMs + now - s.overSince) / 1000));
       });
@@ -944,9 +962,14 @@ export class CallTracker {
         s.inSec = 0;
       }
       s.add(K.CPS, 1, t, now);
-      s.add(K.CPS_max, ++s.inSec, t, now);
+      // a maximum needs a sample only when it is one: past what its finest slot already holds
+      if (now >= s.maxSlotEnd) newMaxSlot(s, now);
+      if (++s.inSec > s.cpsMaxFed) {
+        s.cpsMaxFed = s.inSec;
+        s.add(K.CPS_max, s.inSec, t, now);
+        if (s.cpsLimit > 0) s.add(K.CPS_util, (100 * s.inSec) / s.cpsLimit, t, now);
+      }
       if (s.cpsLimit > 0) {
-        s.add(K.CPS_util, (100 * s.inSec) / s.cpsLimit, t, now);
         // a second over the limit counts once, when its first call past the limit starts
         if (s.inSec > s.cpsLimit && s.inSec - 1 <= s.cpsLimit) s.setLevel(L_CPS_OVER, ++s.overCps);
       }
@@ -975,7 +998,11 @@ export class CallTracker {
       if (wasUp && s.up > 0) s.setLevel(L_CC, --s.up);
       if (isUp) {
         s.setLevel(L_CC, ++s.up);
-        s.add(K.CC_max, s.up, t, now);
+        if (now >= s.maxSlotEnd) newMaxSlot(s, now);
+        if (s.up > s.ccMaxFed) {
+          s.ccMaxFed = s.up;
+          s.add(K.CC_max, s.up, t, now);
+        }
         s.sampleUntil = t + SAMPLE_AFTER_MS;
       }
       if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);

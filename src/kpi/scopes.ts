@@ -86,6 +86,10 @@ export class ScopeHandles implements SeriesOwner {
   /** CPS_max: the second (packet time, s) of its last start, and the starts in that second. */
   sec = -1;
   inSec = 0;
+  /** The maxima fed in the current finest slot (engine time, ending at maxSlotEnd): CC_max, CPS_max. */
+  maxSlotEnd = -Infinity;
+  ccMaxFed = 0;
+  cpsMaxFed = 0;
   /** Its limits (the `limits` section; 0: none): channels, calls started per second. */
   channels = 0;
   cpsLimit = 0;
