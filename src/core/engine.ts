@@ -443,15 +443,15 @@ export class StatsEngine {
     if (s.kind === StatKind.Counter) s.value = value;
   }
 
-  /** Adds to `group:name`, a resettable counter created when first needed (e.g. `dialog:processed_dialogs`). */
-  count(group: string, name: string, by = 1): void {
+  /** `group:name`, a resettable counter made when missing (e.g. `dialog:processed_dialogs`); undefined when a series holds the name. */
+  counterOf(group: string, name: string): Counter | undefined {
     const g = this.declareGroup(group);
     let s = this.find(g, name);
     if (s === undefined) {
       s = new Counter(name, g, false);
       this.link(s);
     }
-    if (s.kind === StatKind.Counter) s.value += by;
+    return s.kind === StatKind.Counter ? s : undefined;
   }
 
   /**

@@ -428,6 +428,11 @@ export class CallTracker {
   private own = 0;
   /** Set while an answered leg is ended by a BYE (not expired). */
   private ending = false;
+  /**
+   * OpenSIPS' dialog module statistics for all traffic, written in place (made at the start; a
+   * statistic of the script's that took one of these names gets a detached stand-in).
+   */
+  private readonly dialogStats: Readonly<Record<'processed' | 'failed' | 'expired' | 'active' | 'early', { value: number }>>;
   /** When tick() next gives every scope with a leg up a CC_max sample (packet time). */
   private nextUpSample = -Infinity;
   private nextExpiry = -Infinity;
@@ -437,6 +442,13 @@ export class CallTracker {
     options: TrackerOptions = {},
   ) {
     this.scopes = new Scopes(sink, { maxValues: { customer: 0, carrier: 0, destination: 0 }, idleMs: 0 }, options.windows ?? WINDOWS);
+    this.dialogStats = {
+      processed: sink.counter('dialog', 'processed_dialogs', false) ?? { value: 0 },
+      failed: sink.counter('dialog', 'failed_dialogs', false) ?? { value: 0 },
+      expired: sink.counter('dialog', 'expired_dialogs', false) ?? { value: 0 },
+      active: sink.counter('dialog', 'active_dialogs', true) ?? { value: 0 },
+      early: sink.counter('dialog', 'early_dialogs', true) ?? { value: 0 },
+    };
     this.reconfigure(options);
   }
 
@@ -975,8 +987,8 @@ export class CallTracker {
       }
     }
     if (leg.isCall) {
-      this.sink.count('dialog', 'processed_dialogs', 1);
-      this.sink.setLevel('dialog', 'early_dialogs', this.calls.pending.size);
+      this.dialogStats.processed.value++;
+      this.dialogStats.early.value = this.calls.pending.size;
     }
   }
 
@@ -1024,14 +1036,14 @@ export class CallTracker {
 
   /** The dialog module's levels for all traffic (OpenSIPS `dialog:active_dialogs`, `dialog:early_dialogs`). */
   private publishDialogs(): void {
-    this.sink.setLevel('dialog', 'active_dialogs', this.calls.answered.size);
-    this.sink.setLevel('dialog', 'early_dialogs', this.calls.pending.size);
+    this.dialogStats.active.value = this.calls.answered.size;
+    this.dialogStats.early.value = this.calls.pending.size;
   }
 
   private finish(table: LegTable, leg: Leg, from: LegList, t: number): void {
     if (leg.isCall) {
-      if (from === table.pending) this.sink.count('dialog', 'failed_dialogs', 1);
-      else if (from === table.answered && leg.state === ANSWERED && !this.ending) this.sink.count('dialog', 'expired_dialogs', 1);
+      if (from === table.pending) this.dialogStats.failed.value++;
+      else if (from === table.answered && leg.state === ANSWERED && !this.ending) this.dialogStats.expired.value++;
     }
     leg.state = DONE;
     this.forget(leg);

@@ -27,10 +27,12 @@ export interface KpiSink {
   selfStat(name: string, delta: number): void;
   /** ...and levels (not reset by reset_statistics). */
   gauge(name: string, value: number): void;
-  /** Counts in another group (the dialog module's statistics: `dialog:processed_dialogs`). */
-  count(group: string, name: string, delta: number): void;
-  /** Sets a level in another group (`dialog:active_dialogs`). */
-  setLevel(group: string, name: string, value: number): void;
+  /**
+   * A counter of another group, made when missing (the dialog module's statistics:
+   * `dialog:processed_dialogs`, and the /no_reset levels `dialog:active_dialogs`), for its feeder to
+   * write in place; undefined when a series holds the name.
+   */
+  counter(group: string, name: string, noReset: boolean): Counter | undefined;
   /** A KPI level of a scope (`CCacme`: a labelled /no_reset counter the scope writes); undefined when refused. */
   level(name: string, labels: KpiIdentity): Counter | undefined;
   /** Lets a level go (its scope expired). */

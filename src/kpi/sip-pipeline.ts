@@ -132,8 +132,7 @@ export class SipPipeline {
       },
       selfStat: (name, delta) => engine.selfStat(name, delta),
       gauge: (name, value) => engine.setGauge(name, value),
-      count: (group, name, delta) => engine.count(group, name, delta),
-      setLevel: (group, name, value) => engine.setLevel(group, name, value),
+      counter: (group, name, noReset) => (noReset ? engine.level(group, name, null) : engine.counterOf(group, name)),
       // KPI levels live in the 1-minute KPI group (`stats:CCacme`), window "now"
       level: (name, labels) => engine.level(NOW.group, name, labels),
       removeLevel: (c) => engine.removeCounter(c),
