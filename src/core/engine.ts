@@ -471,6 +471,11 @@ export class StatsEngine {
     return s;
   }
 
+  /** The structured identity the engine's labeler gives `name` (null: none, or no labeler). */
+  labelsFor(name: string): SeriesLabels | null {
+    return this.labeler?.(name) ?? null;
+  }
+
   /** Removes a counter (a level whose feeder let it go). */
   removeCounter(c: Counter): void {
     this.unlink(c);

@@ -414,7 +414,9 @@ export function identify(name: string): KpiIdentity | null {
     if (m[i] !== undefined) values[d.name] = m[i];
     i++;
   }
-  return identityOf(KPI_BY_NAME.get(m[1])!, WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? WINDOWS[0], values);
+  const kpi = KPI_BY_NAME.get(m[1])!;
+  // (a level, CCacme, is a value now: its window is `now`)
+  return identityOf(kpi, kpi.kind === 'level' ? NOW : (WINDOW_BY_SUFFIX.get(m[2] ?? '') ?? WINDOWS[0]), values);
 }
 
 /** Prometheus/JSON labels of an identity: kpi, window and its dimensions (global: customer=""). */

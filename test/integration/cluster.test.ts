@@ -247,3 +247,24 @@ test('a node started before Redis counts locally, then connects and shares every
   assert.deepEqual(await h.getStatistics(['ASR', 'calls']), { 'stats:ASR': 66, 'script:calls': 4 });
   assert.equal(s.getStat('sipstats:cluster_redis_up'), 1);
 });
+
+test('concurrent calls (a KPI level) add up over the nodes and keep their labels in the cluster view', { timeout: 60_000 }, async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.dispose());
+  const now = Math.ceil(Date.now() / 60_000) * 60_000;
+  const a = newStats(() => now);
+  const b = newStats(() => now);
+  const ha = await attachCluster(a, { redisUrl: redis.url, nodeId: 'a', flushIntervalMs: 3_600_000, log: quiet });
+  const hb = await attachCluster(b, { redisUrl: redis.url, nodeId: 'b', flushIntervalMs: 3_600_000, log: quiet });
+  t.after(() => Promise.all([ha.close(), hb.close()]));
+  await ha.ready();
+  await hb.ready();
+  // what the call tracker keeps: CCacme, a labelled /no_reset counter of group stats
+  a.engine.level('stats', 'CCacme', { kpi: 'CC', window: 'now', customer: 'acme' })!.value = 3;
+  b.engine.level('stats', 'CCacme', { kpi: 'CC', window: 'now', customer: 'acme' })!.value = 4;
+  assert.ok((await ha.flush()).ok && (await hb.flush()).ok);
+  const views: StatView[] = [];
+  await ha.forEachClusterStat((v) => views.push(v));
+  const cc = views.find((v) => v.name === 'CCacme');
+  assert.deepEqual(cc && { value: cc.value, kind: cc.kind, labels: cc.labels && { kpi: cc.labels.kpi, window: cc.labels.window, customer: cc.labels.customer } }, { value: 7, kind: 'no_reset', labels: { kpi: 'CC', window: 'now', customer: 'acme' } });
+});

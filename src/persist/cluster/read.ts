@@ -187,6 +187,14 @@ export class ClusterReader {
       if (local !== undefined && local.kind === StatKind.Counter && local.noReset) return undefined;
       scratch.selfStat(name, 0);
     }
+    // a KPI level (CCacme: calls up now) adds up over the nodes too, and keeps its labels
+    const labels = scratch.labelsFor(name);
+    if (labels !== null && labels.kpi !== undefined && labels.window === 'now') {
+      const existing = scratch.group(group) === undefined ? undefined : scratch.find(scratch.group(group)!, name);
+      const lvl = scratch.level(group, name, labels);
+      if (lvl !== undefined && existing === undefined) lvl.value = 0;
+      return lvl;
+    }
     const g = scratch.group(group);
     if (g === undefined) return undefined;
     let c = scratch.find(g, name);
