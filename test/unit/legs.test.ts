@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
-import { DIMENSIONS, identify, identityOf, KPI_MODPARAMS, KPIS, sanitizeDimensionValue, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
+import { DIMENSIONS, identify, identityOf, KPI_MODPARAMS, KPIS, NOW, sanitizeDimensionValue, seriesName, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { normaliseNumber, PrefixTable } from '../../src/kpi/dimensions.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import type { TrackerOptions } from '../../src/kpi/call-tracker.ts';
@@ -331,16 +331,19 @@ describe('destinations and names', () => {
     fc.assert(
       fc.property(scope, scope, fc.constantFrom(...KPIS), fc.constantFrom(...KPIS), fc.constantFrom(...WINDOWS), fc.constantFrom(...WINDOWS), (s1, s2, k1, k2, w1, w2) => {
         const clean = (s: typeof s1) => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined));
-        const a = seriesName(k1, w1, clean(s1));
-        const b = seriesName(k2, w2, clean(s2));
+        // (a level, CC, is a value now: it has one name, window `now`, whatever the window)
+        const v1 = k1.kind === 'level' ? NOW : w1;
+        const v2 = k2.kind === 'level' ? NOW : w2;
+        const a = seriesName(k1, v1, clean(s1));
+        const b = seriesName(k2, v2, clean(s2));
         const id = identify(a);
         assert.ok(id !== null, a);
         assert.equal(id.kpi, k1.name);
-        assert.equal(id.window, w1.name);
+        assert.equal(id.window, v1.name);
         for (const d of DIMENSIONS) assert.equal(id[d.name], clean(s1)[d.name], `${d.name} of ${a}`);
         // the labels the tracker gives the series it makes are the ones its name would give
-        assert.deepStrictEqual(identityOf(k1, w1, clean(s1)), id);
-        const same = k1 === k2 && w1 === w2 && JSON.stringify(clean(s1)) === JSON.stringify(clean(s2));
+        assert.deepStrictEqual(identityOf(k1, v1, clean(s1)), id);
+        const same = k1 === k2 && v1.name === v2.name && JSON.stringify(clean(s1)) === JSON.stringify(clean(s2));
         if (!same) assert.notEqual(a, b);
       }),
       { numRuns: 3000 },
