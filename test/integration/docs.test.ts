@@ -9,6 +9,8 @@ import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { docBlocks } from '../support/doc-blocks.ts';
+import type { DocBlock } from '../support/doc-blocks.ts';
 
 /**
  * The docs test: the examples of README.md and docs/*.md are run, so that a changed flag, default
@@ -28,30 +30,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
-interface Block {
-  doc: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  info: string[];
-  text: string;
-}
+type Block = DocBlock;
 
-function blocks(): Block[] {
-  const out: Block[] = [];
-  for (const doc of DOCS) {
-    const lines = read(doc).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const m = /^```(.*)$/.exec(lines[i]);
-      if (m === null) continue;
-      let j = i + 1;
-      while (j < lines.length && !lines[j].startsWith('```')) j++;
-      out.push({ doc, line: i + 1, info: m[1].trim().split(/\s+/).filter((x) => x !== ''), text: lines.slice(i + 1, j).join('\n') });
-      i = j;
-    }
-  }
-  return out;
-}
-const ALL = blocks();
+const ALL = docBlocks(ROOT, DOCS);
 const tagged = (tag: string) => ALL.filter((b) => b.info.includes(tag));
 const where = (b: Block, extra = '') => `${b.doc}:${b.line}${extra}`;
 

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kamailioBinary, kamailioModules } from '../support/kamailio.ts';
 import { alive, exited, freeUdpPorts, readText, stop, tail } from '../support/processes.ts';
+import { docBlocks } from '../support/doc-blocks.ts';
+import type { DocBlock } from '../support/doc-blocks.ts';
 
 /**
  * The configurations and commands the docs give for other programs, checked by those programs, as
@@ -36,32 +38,9 @@ const walk = (d: string): string[] =>
 const EXAMPLES = walk('examples');
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), ...EXAMPLES.filter((f) => f.endsWith('.md'))];
 
-interface Block {
-  /** The document (or examples/ file) it comes from. */
-  doc: string;
-  /** 1-based line of the opening fence (1 for a whole file). */
-  line: number;
-  info: string[];
-  text: string;
-}
+type Block = DocBlock;
 
-/** The fenced blocks of the docs, found as docs.test.ts finds them. */
-function blocks(): Block[] {
-  const out: Block[] = [];
-  for (const doc of DOCS) {
-    const lines = read(doc).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const m = /^```(.*)$/.exec(lines[i]);
-      if (m === null) continue;
-      let j = i + 1;
-      while (j < lines.length && !lines[j].startsWith('```')) j++;
-      out.push({ doc, line: i + 1, info: m[1].trim().split(/\s+/).filter((x) => x !== ''), text: lines.slice(i + 1, j).join('\n') });
-      i = j;
-    }
-  }
-  return out;
-}
-const ALL = blocks();
+const ALL = docBlocks(ROOT, DOCS);
 const where = (b: Block) => `${b.doc}:${b.line}`;
 
 const looksAlertmanager = (text: string) => /^route:/m.test(text) && /^receivers:/m.test(text);
