@@ -824,6 +824,9 @@ export class CallTracker {
           s.ccMaxFed = s.up;
           s.add(K.CC_max, s.up, now, at);
         }
+        // CC_avg: a scope found with a call up at a sample is sampled for the longest window after
+        // (its zeros are how an outage shows); one whose calls all fell between two samples has none
+        if (s.up > 0) s.sampleUntil = now + SAMPLE_AFTER_MS;
         s.add(K.CC_avg, s.up, now, at);
         if (s.overSince >= 0) s.setLevel(L_CC_OVER, Math.floor((s.overMs + now - s.overSince) / 1000));
       });
@@ -1015,7 +1018,6 @@ export class CallTracker {
           s.ccMaxFed = s.up;
           s.add(K.CC_max, s.up, t, now);
         }
-        s.sampleUntil = t + SAMPLE_AFTER_MS;
       }
       if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);
     }
