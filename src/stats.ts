@@ -16,7 +16,7 @@ export interface CreateStatsOptions {
   /** Unix time in ms; default `Date.now`. */
   clock?: Clock;
   /** Gives each new series its labels; default: the KPI catalogue's (`ASR_10macme` → kpi ASR, window 10m, customer acme). */
-  labeler?: (name: string) => SeriesLabels | null;
+  labeler?: (name: string, level?: boolean) => SeriesLabels | null;
   /** Numbers a new series keeps sparse before it gets its slot rows (default SPARSE_DOUBLES = 32; 0: rows at once). */
   sparseDoubles?: number;
 }
@@ -33,7 +33,7 @@ export class Stats implements MiHandler {
   readonly engine: StatsEngine;
   readonly registry: MiRegistry;
 
-  constructor(config: EngineConfig, clock: Clock, labeler: (name: string) => SeriesLabels | null = identify, sparseDoubles?: number) {
+  constructor(config: EngineConfig, clock: Clock, labeler: (name: string, level?: boolean) => SeriesLabels | null = identify, sparseDoubles?: number) {
     this.engine = new StatsEngine(config, clock, { labeler, sparseDoubles });
     this.registry = new MiRegistry([...statisticsCommands(this.engine), ...scriptCommands(this.engine), ...seriesCommands(this.engine)]);
     // the engine's own methods, bound: no extra call layer on the hot path (measurably faster)

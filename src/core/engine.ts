@@ -16,8 +16,8 @@ const SERIES_PER_PROFILE_MAX = 1 << 21;
 const PROFILE_CACHE_MAX = 1024;
 
 export interface EngineOptions {
-  /** Gives a new series its structured identity from its name (called once per series). */
-  labeler?: (name: string) => SeriesLabels | null;
+  /** Gives a new series (or, `level` true, a level counter) its structured identity from its name (called once per statistic). */
+  labeler?: (name: string, level?: boolean) => SeriesLabels | null;
   /** Numbers a new series may keep sparse before it gets its rows (default SPARSE_DOUBLES; 0: rows at once). */
   sparseDoubles?: number;
 }
@@ -48,7 +48,7 @@ export class StatsEngine {
   readonly clock: Clock;
   /** The configuration in force (a reload replaces it). */
   config: EngineConfig;
-  private readonly labeler: ((name: string) => SeriesLabels | null) | undefined;
+  private readonly labeler: ((name: string, level?: boolean) => SeriesLabels | null) | undefined;
   private readonly sparseDoubles: number | undefined;
 
   constructor(config: EngineConfig, clock: Clock, options: EngineOptions = {}) {
@@ -471,9 +471,9 @@ export class StatsEngine {
     return s;
   }
 
-  /** The structured identity the engine's labeler gives `name` (null: none, or no labeler). */
-  labelsFor(name: string): SeriesLabels | null {
-    return this.labeler?.(name) ?? null;
+  /** The structured identity the engine's labeler gives `name`, as a series' or (`level`) a level counter's (null: none, or no labeler). */
+  labelsFor(name: string, level = false): SeriesLabels | null {
+    return this.labeler?.(name, level) ?? null;
   }
 
   /** Removes a counter (a level whose feeder let it go). */

@@ -384,16 +384,24 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([5, 10, 30, 60,
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const alt = (xs: readonly string[]) => [...xs].sort((a, b) => b.length - a.length).map(escapeRe).join('|');
-const NAME_RE = new RegExp(
-  `^(${alt(KPIS.map((k) => k.name))})(${alt(WINDOWS.map((w) => w.suffix).filter((s) => s !== ''))})?` +
-    // any customer spelling a script may use through the MI (OpenSIPS accepts them); the tracker's are sanitised
-    '([^~]+)?' +
-    DIMENSIONS.filter((d) => d.marker !== '')
-      .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
-      .join('') +
-    '$',
-  's',
-);
+const nameRe = (kpis: readonly KpiDef[]) =>
+  new RegExp(
+    `^(${alt(kpis.map((k) => k.name))})(${alt(WINDOWS.map((w) => w.suffix).filter((s) => s !== ''))})?` +
+      // any customer spelling a script may use through the MI (OpenSIPS accepts them); the tracker's are sanitised
+      '([^~]+)?' +
+      DIMENSIONS.filter((d) => d.marker !== '')
+        .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
+        .join('') +
+      '$',
+    's',
+  );
+const NAME_RE = nameRe(KPIS.filter((k) => k.kind !== 'level'));
+/**
+ * The names of levels apart: a level is a counter, never a series, and its names can be spelled as
+ * a series' (CC of customer `Rome` and CCR of customer `ome` are both `CCRome`): which one a name is
+ * depends on what holds it, and the reader says (`identify(name, true)` for a counter).
+ */
+const LEVEL_RE = nameRe(LEVEL_KPIS);
 const WINDOW_BY_SUFFIX = new Map(WINDOWS.map((w) => [w.suffix, w]));
 const KPI_BY_NAME = new Map(KPIS.map((k) => [k.name as string, k]));
 
@@ -402,10 +410,17 @@ const KPI_BY_NAME = new Map(KPIS.map((k) => [k.name as string, k]));
  * it once when a series is created (by the tracker, the MI, a restore or a cluster read) and keeps
  * the result beside the series: readers use those labels and never parse names.
  */
-export function identify(name: string): KpiIdentity | null {
+export function identify(name: string, level = false): KpiIdentity | null {
+  if (level) {
+    const l = LEVEL_RE.exec(name);
+    return l === null ? null : identityFrom(l);
+  }
   if (name.startsWith(REPLIES.prefix)) return identifyReply(name) as unknown as KpiIdentity | null;
   const m = NAME_RE.exec(name);
-  if (m === null) return null;
+  return m === null ? null : identityFrom(m);
+}
+
+function identityFrom(m: RegExpExecArray): KpiIdentity {
   const values: { [K in DimensionName]?: string } = {};
   if (m[3] !== undefined) values.customer = m[3];
   let i = 4;

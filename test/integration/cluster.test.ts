@@ -268,3 +268,19 @@ test('concurrent calls (a KPI level) add up over the nodes and keep their labels
   const cc = views.find((v) => v.name === 'CCacme');
   assert.deepEqual(cc && { value: cc.value, kind: cc.kind, labels: cc.labels && { kpi: cc.labels.kpi, window: cc.labels.window, customer: cc.labels.customer } }, { value: 7, kind: 'no_reset', labels: { kpi: 'CC', window: 'now', customer: 'acme' } });
 });
+
+test('CC of a customer whose name makes it spell another KPI (CC of Rome is CCRome, as CCR of ome) is read back as CC in the cluster view', { timeout: 60_000 }, async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.dispose());
+  const now = Math.ceil(Date.now() / 60_000) * 60_000;
+  const a = newStats(() => now);
+  const ha = await attachCluster(a, { redisUrl: redis.url, nodeId: 'a', flushIntervalMs: 3_600_000, log: quiet });
+  t.after(() => ha.close());
+  await ha.ready();
+  a.engine.level('stats', 'CCRome', { kpi: 'CC', window: 'now', customer: 'Rome' })!.value = 5;
+  assert.ok((await ha.flush()).ok);
+  const views: StatView[] = [];
+  await ha.forEachClusterStat((v) => views.push(v));
+  const cc = views.find((v) => v.name === 'CCRome');
+  assert.deepEqual(cc && { value: cc.value, kind: cc.kind, kpi: cc.labels?.kpi, window: cc.labels?.window, customer: cc.labels?.customer }, { value: 5, kind: 'no_reset', kpi: 'CC', window: 'now', customer: 'Rome' });
+});

@@ -336,7 +336,9 @@ describe('destinations and names', () => {
         const v2 = k2.kind === 'level' ? NOW : w2;
         const a = seriesName(k1, v1, clean(s1));
         const b = seriesName(k2, v2, clean(s2));
-        const id = identify(a);
+        // (a level is a counter: its name is read as a level's; it may spell a series' name, CC of
+        // customer Rome and CCR of customer ome, but never another level's nor another series')
+        const id = identify(a, k1.kind === 'level');
         assert.ok(id !== null, a);
         assert.equal(id.kpi, k1.name);
         assert.equal(id.window, v1.name);
@@ -344,7 +346,7 @@ describe('destinations and names', () => {
         // the labels the tracker gives the series it makes are the ones its name would give
         assert.deepStrictEqual(identityOf(k1, v1, clean(s1)), id);
         const same = k1 === k2 && v1.name === v2.name && JSON.stringify(clean(s1)) === JSON.stringify(clean(s2));
-        if (!same) assert.notEqual(a, b);
+        if (!same && (k1.kind === 'level') === (k2.kind === 'level')) assert.notEqual(a, b);
       }),
       { numRuns: 3000 },
     );

@@ -188,7 +188,7 @@ export class ClusterReader {
       scratch.selfStat(name, 0);
     }
     // a KPI level (CCacme: calls up now) adds up over the nodes too, and keeps its labels
-    const labels = scratch.labelsFor(name);
+    const labels = scratch.labelsFor(name, true); // (a counter: read as a level's name, CCRome is CC of Rome)
     if (labels !== null && labels.kpi !== undefined && labels.window === 'now') {
       const existing = scratch.group(group) === undefined ? undefined : scratch.find(scratch.group(group)!, name);
       const lvl = scratch.level(group, name, labels);
