@@ -170,7 +170,11 @@ export class ScopeHandles implements SeriesOwner {
     if (c === undefined) {
       const kpi = LEVEL_KPIS[i];
       c = levels[i] = this.owner.sink.level(seriesName(kpi, NOW, this.scope), identityOf(kpi, NOW, this.scope));
-      if (c === undefined) return;
+      if (c === undefined) {
+        // a series holds the name (CC of Rome spells CCR of ome): refused, and counted
+        this.owner.sink.selfStat('kpi_update_errors', 1);
+        return;
+      }
     }
     c.value = v;
   }
