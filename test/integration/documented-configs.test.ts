@@ -84,6 +84,26 @@ describe('documented Alertmanager configurations', () => {
   });
 });
 
+describe('documented Prometheus alerting rules', () => {
+  const looksRules = (text: string) => /^\s*- alert: /m.test(text) && /^\s*expr: /m.test(text);
+  test('every block of Prometheus alerting rules is tagged ```yaml prometheus-rules, and promtool check rules accepts each', () => {
+    const untagged = ALL.filter((b) => looksRules(b.text) && !b.info.includes('prometheus-rules')).map(where);
+    assert.deepEqual(untagged, [], 'Prometheus rules outside a ```yaml prometheus-rules block (so not checked)');
+    requireTool('promtool', ['--version'], 'prometheus');
+    const blocks = ALL.filter((b) => b.info.includes('prometheus-rules'));
+    assert.ok(blocks.some((b) => b.doc === 'docs/alerts.md'), 'the exported rule of docs/alerts.md is found');
+    const failed: string[] = [];
+    for (const b of blocks) {
+      // a list of rules, as a group of a rule file (indented under it)
+      const f = fileFor(b, 'rules.yml');
+      writeFileSync(f, `groups:\n  - name: documented\n    rules:\n${b.text.split('\n').map((l) => `      ${l}`).join('\n')}\n`);
+      const r = spawnSync('promtool', ['check', 'rules', f], { encoding: 'utf8', timeout: 30_000 });
+      if (r.status !== 0 || !/SUCCESS/.test(r.stdout)) failed.push(`${where(b)}: promtool check rules exit ${r.status}\n${r.stdout}${r.stderr}`);
+    }
+    assert.deepEqual(failed, []);
+  });
+});
+
 describe('documented promtool commands', () => {
   test('each ```sh promtool line runs as written from the repository root', () => {
     requireTool('promtool', ['--version'], 'prometheus');
