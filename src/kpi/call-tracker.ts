@@ -426,8 +426,6 @@ export class CallTracker {
   private nextSweep = -Infinity;
   /** The message being fed, on its capture agent's own clock (durations are measured in it). */
   private own = 0;
-  /** Set while an answered leg is ended by a BYE (not expired). */
-  private ending = false;
   /**
    * OpenSIPS' dialog module statistics for all traffic, written in place (made at the start; a
    * statistic of the script's that took one of these names gets a detached stand-in).
@@ -717,9 +715,7 @@ export class CallTracker {
     const held = Math.max(0, this.own - leg.answeredAt);
     this.add(leg, K.SDR, held < this.opt.shortCallMs ? 1 : -1, t);
     for (const s of leg.scopes) s.addDuration(held / 1000);
-    this.ending = true;
     this.finish(table, leg, table.answered, t);
-    this.ending = false;
   }
 
   private reply(table: LegTable, leg: Leg, msg: SipView, seq: number, t: number): void {
@@ -791,6 +787,7 @@ export class CallTracker {
         next = leg.next;
         if (leg.since + this.opt.maxCallDurationMs > now) break;
         this.sink.selfStat(`${what}_unended`, 1);
+        if (table === this.calls) this.dialogStats.expired.value++;
         this.finish(table, leg, table.answered, now);
       }
       for (let leg = table.done.head; leg !== null; leg = table.done.head) {
@@ -1043,10 +1040,7 @@ export class CallTracker {
   }
 
   private finish(table: LegTable, leg: Leg, from: LegList, t: number): void {
-    if (leg.isCall) {
-      if (from === table.pending) this.dialogStats.failed.value++;
-      else if (from === table.answered && leg.state === ANSWERED && !this.ending) this.dialogStats.expired.value++;
-    }
+    if (leg.isCall && from === table.pending) this.dialogStats.failed.value++;
     leg.state = DONE;
     this.forget(leg);
     this.move(leg, from, table.done, t);
