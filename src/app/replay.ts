@@ -36,6 +36,8 @@ export interface ReplayResult {
   /** SIP messages read, every transport (HEP frames not included). */
   sipMessages: number;
   hepFrames: number;
+  /** UDP datagrams the media layer took (RTP and RTCP at the addresses of the calls' SDP, or RTP nowhere named). */
+  mediaPackets: number;
   /** Sum of `skippedBy`. */
   skipped: number;
   /** SIP messages per transport ('hep': HEP frames). */
@@ -83,11 +85,14 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   const kpi = withKpiProfiles(engineConfig, opts);
   if (kpi.declared.length > 0) opts.log?.('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock: () => now });
-  const pipe = new SipPipeline(stats.engine, { ...opts, onPacketTime: (t) => (now = Math.max(now, t)) });
+  // media quality from the capture's own RTP (tied to calls by their SDP) unless asked not to
+  const pipe = new SipPipeline(stats.engine, { ...opts, media: opts.media ?? true, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const tracker = pipe.tracker;
   const decoder = new CaptureDecoder(
     {
       sip: (payload, meta) => pipe.onSip(payload, meta),
       hep: (p) => pipe.onHepPacket(p),
+      media: (b, start, end, dst, src, t) => tracker.onMedia(b, start, end, dst, src, t),
     },
     { ...opts.capture, inflate: inflatePayload },
   );
@@ -132,6 +137,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
     packets,
     sipMessages: totalSip(cs),
     hepFrames: cs.read.hep,
+    mediaPackets: cs.media,
     skipped: totalSkipped(cs),
     read: { ...cs.read },
     skippedBy: { ...cs.skipped },
@@ -142,7 +148,10 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   for (const t of Object.keys(TRANSPORTS) as Transport[]) if (cs.read[t] > 0) stats.engine.selfStat(readStatName(t), cs.read[t]);
   for (const k of Object.keys(SKIP_REASONS) as SkipReason[]) if (cs.skipped[k] > 0) stats.engine.selfStat(skipStatName(k), cs.skipped[k]);
   if (pstats.error !== null) r.error = { code: pstats.error.code, message: pstats.error.message };
-  if (packets > 0) pipe.tick(now); // decide what the capture's last instant decides (timeouts)
+  if (packets > 0) {
+    pipe.tick(now); // decide what the capture's last instant decides (timeouts)
+    tracker.finishMedia(now); // the calls still up when the capture stops add their media
+  }
   progress?.(1, packets);
   return r;
 }

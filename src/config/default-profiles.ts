@@ -16,7 +16,8 @@ export function defaultProfiles(): readonly ProfileDef[] {
   if (defs !== undefined) return defs;
   const out: ProfileDef[] = [];
   for (const p of KPI_PROFILES) {
-    const r = buildProfile({ ...p });
+    const { quantile, ...rest } = p;
+    const r = buildProfile({ ...rest, ...(quantile !== undefined ? { options: { quantile } } : {}) });
     if (r.value === undefined) throw new Error(`KPI catalogue profile '${p.name}' refused: ${r.problems.join('; ')}`);
     out.push(r.value);
   }

@@ -13,6 +13,10 @@ import { K, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 import type { Limits } from './limits.ts';
 
+import { MediaTracker } from '../media/media-tracker.ts';
+import type { EndpointKey, LegFigures } from '../media/media-tracker.ts';
+import { sdpAudio } from '../media/sdp.ts';
+
 export type { KpiSink } from './scopes.ts';
 
 /** What the tracker reads of a SIP message (the lazy parser's SipMessage fits). */
@@ -31,6 +35,8 @@ export interface SipView {
   readonly ruriUser: string | null;
   readonly ruriHost: string | null;
   header(name: HeaderName): string | null;
+  /** The message body (SDP), when the reader has it. */
+  readonly body?: Buffer;
 }
 
 /** How an attempt (outbound leg) is linked to its call besides a shared Call-ID. */
@@ -85,6 +91,13 @@ export interface TrackerOptions {
   /** Destination of calls and attempts; default with `platform` the ITU country codes, none without. */
   destination?: DestinationOptions | null;
   correlation?: CorrelationOptions;
+  /**
+   * Media quality from the RTP of a capture (sipstats replay): the SDP of each leg names where its
+   * RTP goes (MediaTracker); `onMedia` hands datagrams over. Off for live HEP (no RTP there).
+   */
+  media?: boolean;
+  /** POOR: a call whose MOS is below this is poor. */
+  poorMos?: number;
 }
 
 type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes' | 'platform' | 'carrier' | 'destination' | 'correlation' | 'limits'>>;
@@ -92,6 +105,8 @@ type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows
 export const TRACKER_DEFAULTS: Defaults = {
   inviteTimeoutMs: 120_000, // OpenSIPS tm fr_inv_timeout
   maxCallDurationMs: 4 * 3600_000,
+  media: false,
+  poorMos: 3.6,
   lingerMs: 32_000, // 64*T1: how long a transaction's retransmissions can go on
   maxCalls: 500_000,
   maxCustomers: 10_000,
@@ -142,6 +157,9 @@ const SAMPLE_AFTER_MS = Math.max(...WINDOWS.map((w) => w.seconds)) * 1000;
  * before it began still holds their number.
  */
 const UP_SAMPLE_MS = 5_000;
+
+/** NOMEDIA judges answered calls that lasted at least this long (one-way audio needs a moment to show). */
+const NOMEDIA_AFTER_MS = 2_000;
 
 const PENDING = 0;
 const ANSWERED = 1;
@@ -434,6 +452,8 @@ export class CallTracker {
   /** When tick() next gives every scope with a leg up a CC_max sample (packet time). */
   private nextUpSample = -Infinity;
   private nextExpiry = -Infinity;
+  /** Where each leg's RTP goes and what it measured (options.media), else null. */
+  readonly media: MediaTracker<Leg> | null;
 
   constructor(
     private readonly sink: KpiSink,
@@ -447,6 +467,7 @@ export class CallTracker {
       active: sink.counter('dialog', 'active_dialogs', true) ?? { value: 0 },
       early: sink.counter('dialog', 'early_dialogs', true) ?? { value: 0 },
     };
+    this.media = options.media === true ? new MediaTracker<Leg>(sink) : null;
     this.reconfigure(options);
   }
 
@@ -566,6 +587,7 @@ export class CallTracker {
     dc.call = leg;
     this.calls.pending.append(leg);
     this.started(leg, t);
+    if (this.media !== null) this.sdpOf(leg, msg, true);
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -618,6 +640,7 @@ export class CallTracker {
     da.addAttempt(a);
     this.attempts.pending.append(a);
     this.started(a, t);
+    if (this.media !== null) this.sdpOf(a, msg, true);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -722,6 +745,7 @@ export class CallTracker {
     if (seq < leg.firstSeq || seq > leg.seq) return; // a re-INVITE's reply, or unknown
     const branch = leg.openBranchOf(seq);
     const code = msg.status;
+    if (this.media !== null && code < 300 && branch !== undefined) this.sdpOf(leg, msg, false);
     if (code < 200) {
       if (branch !== undefined && !leg.pddDone && this.ringing.has(code)) this.pdd(leg, t);
       return;
@@ -1019,6 +1043,63 @@ export class CallTracker {
       if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);
     }
     if (leg.isCall) this.publishDialogs();
+    if (this.media !== null && !isUp) {
+      // its media ends with it (an answered leg's figures count; a failed one's are let go)
+      const f = this.media.end(leg);
+      if (f !== null && wasUp) this.mediaKpis(leg, f, t);
+    }
+  }
+
+  /** The audio an SDP body of `msg` (in an INVITE: the offer; in a reply: the answer) names for `leg`. */
+  private sdpOf(leg: Leg, msg: SipView, offer: boolean): void {
+    const body = msg.body;
+    if (body === undefined || body.length < 10) return;
+    const text = body.toString('latin1');
+    if (!text.includes('m=audio')) return;
+    const audio = sdpAudio(text);
+    if (audio.length > 0) this.media!.sdp(leg, audio, offer);
+  }
+
+  /**
+   * A leg that was up ended with these media figures: LOSS and JITTER per stream, MOS and POOR per
+   * call (its worst stream), NOMEDIA per answered call of 2 s or more whose SDP both sides sent
+   * (docs/kpis.md). Nothing while no RTP of any call was seen (a capture of SIP alone).
+   */
+  private mediaKpis(leg: Leg, f: LegFigures, t: number): void {
+    if (!this.media!.rtpSeen) return;
+    let worst = Infinity;
+    for (const st of f.streams) {
+      const lost = Math.max(0, st.lost);
+      if (lost > 0) this.add(leg, K.LOSS, lost, t);
+      if (st.expected - lost > 0) this.add(leg, K.LOSS, -(st.expected - lost), t);
+      if (st.received > 1) {
+        this.add(leg, K.JITTER, st.meanJitter, t);
+        this.add(leg, K.JITTER_max, st.maxJitter, t);
+      }
+      if (st.mos < worst) worst = st.mos;
+    }
+    if (worst !== Infinity) {
+      this.add(leg, K.MOS, worst, t);
+      this.add(leg, K.POOR, worst < this.opt.poorMos ? 1 : -1, t);
+    }
+    if (f.bothSides && this.own - leg.answeredAt >= NOMEDIA_AFTER_MS) this.add(leg, K.NOMEDIA, f.toOfferer && f.toAnswerer ? -1 : 1, t);
+  }
+
+  /**
+   * The end of a capture: the legs still up add their media figures (a capture often stops
+   * mid-call), as if they ended at `t`; they stay up.
+   */
+  finishMedia(t: number): void {
+    if (this.media === null) return;
+    for (const leg of this.media.openLegs()) {
+      const f = this.media.end(leg);
+      if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);
+    }
+  }
+
+  /** A UDP datagram of a capture that is not SIP (see MediaTracker.packet). */
+  onMedia(b: Uint8Array, start: number, end: number, dst: EndpointKey, src: EndpointKey, t: number): boolean {
+    return this.media !== null && this.media.packet(b, start, end, dst, src, t);
   }
 
   /** A scope with a channel limit whose CC changed: CC_util now, and the time over the limit (CC_over). */

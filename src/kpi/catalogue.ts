@@ -17,7 +17,7 @@
 export type KpiKind = 'ratio' | 'average' | 'percentile' | 'rate' | 'max' | 'level';
 
 /** The kinds kept as series of a window's profile (every kind but `level`, and `count`: the final replies by code). */
-export type SeriesKind = Exclude<KpiKind, 'level'> | 'count';
+export type SeriesKind = Exclude<KpiKind, 'level'> | 'count' | 'fine-ratio' | 'fine-average' | 'fine-max' | 'low-percentile';
 
 export interface KpiDef {
   /** Series name prefix and Prometheus `kpi` label. */
@@ -42,6 +42,13 @@ export interface KpiDef {
   readonly outcome?: true;
   /** Shown as a card and a chart (true), or only in tables (false). */
   readonly card: boolean;
+  /**
+   * The profile kind it is kept under when not its kind's (media quality: two decimals, `fine-*`;
+   * MOS_p5 a 5th percentile, `low-percentile`).
+   */
+  readonly series?: SeriesKind;
+  /** Media quality (fed from RTP and RTCP, per stream or call with media): never a number of calls. */
+  readonly media?: true;
 }
 
 export const KPIS: readonly KpiDef[] = Object.freeze([
@@ -69,6 +76,14 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
   { name: 'CPS_util', unit: '%', kind: 'max', title: 'Busiest second of the window (% of the CPS limit)', better: 'lower', samples: '', card: false },
   { name: 'CC_over', unit: 's', kind: 'level', title: 'Seconds spent over the channel limit (since the server started)', better: 'lower', samples: '', card: false },
   { name: 'CPS_over', unit: 's', kind: 'level', title: 'Seconds in which more calls started than the CPS limit (since the server started)', better: 'lower', samples: '', card: false },
+  // media quality (docs/kpis.md): from the RTP of a capture and the RTCP reports of live agents, per call (attempt) ended in the window
+  { name: 'LOSS', unit: '%', kind: 'ratio', title: 'RTP packet loss (lost of expected packets)', better: 'lower', samples: 'packets expected', card: true, series: 'fine-ratio', media: true },
+  { name: 'JITTER', unit: 'ms', kind: 'average', title: 'Mean interarrival jitter of the streams', better: 'lower', samples: 'streams', card: false, series: 'fine-average', media: true },
+  { name: 'JITTER_max', unit: 'ms', kind: 'max', title: 'Highest interarrival jitter of a stream in the window', better: 'lower', samples: 'streams', card: false, series: 'fine-max', media: true },
+  { name: 'MOS', unit: '', kind: 'average', title: 'Mean opinion score (E-model, worst stream of each call)', better: 'higher', samples: 'calls with media', card: true, series: 'fine-average', media: true },
+  { name: 'MOS_p5', unit: '', kind: 'percentile', title: 'Mean opinion score, 5th percentile of the calls', better: 'higher', samples: 'calls with media', of: 'MOS', card: false, series: 'low-percentile', media: true },
+  { name: 'POOR', unit: '%', kind: 'ratio', title: 'Calls with a MOS below kpi.poorMos', better: 'lower', samples: 'calls with media', card: false, media: true },
+  { name: 'NOMEDIA', unit: '%', kind: 'ratio', title: 'Answered calls with no RTP in a direction (one-way audio)', better: 'lower', samples: 'answered calls of 2 s or more', card: false, media: true },
 ] as const satisfies readonly KpiDef[]);
 
 export type KpiName = (typeof KPIS)[number]['name'];
@@ -114,6 +129,10 @@ export interface ProfileSpec {
    * exports beside them and the dashboard's history waits for (their algorithms count nothing).
    */
   readonly minSamples?: number;
+  /** Decimals of its values (the media KPIs: 2; left out: OpenSIPS' whole numbers). */
+  readonly precision?: number;
+  /** The quantile of algorithm=percentile (MOS_p5: 0.05). */
+  readonly quantile?: number;
 }
 
 export interface WindowDef {
@@ -147,6 +166,10 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       rate: { name: 'rate', algorithm: 'rate', window: 60, slots: 6, minSamples: 1, group: 'stats' },
       max: { name: 'max', algorithm: 'max', window: 60, slots: 6, minSamples: 1, group: 'stats' },
       count: { name: 'count', algorithm: 'accumulate', window: 60, slots: 6, group: 'stats' },
+      'fine-ratio': { name: 'perc2', algorithm: 'percentage', precision: 2, group: 'stats' },
+      'fine-average': { name: 'avg2', algorithm: 'average', precision: 2, group: 'stats' },
+      'fine-max': { name: 'max2', algorithm: 'max', window: 60, slots: 6, minSamples: 1, precision: 2, group: 'stats' },
+      'low-percentile': { name: 'p5', algorithm: 'percentile', quantile: 0.05, window: 60, slots: 6, precision: 2, group: 'stats' },
     },
   },
   {
@@ -161,6 +184,10 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       rate: { name: '10m-rate', algorithm: 'rate', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
       max: { name: '10m-max', algorithm: 'max', window: 600, slots: 10, minSamples: 1, group: 'stats_10m' },
       count: { name: '10m-count', algorithm: 'accumulate', window: 600, slots: 10, group: 'stats_10m' },
+      'fine-ratio': { name: '10m-perc2', algorithm: 'percentage', window: 600, slots: 10, precision: 2, group: 'stats_10m' },
+      'fine-average': { name: '10m-avg2', algorithm: 'average', window: 600, slots: 10, precision: 2, group: 'stats_10m' },
+      'fine-max': { name: '10m-max2', algorithm: 'max', window: 600, slots: 10, minSamples: 1, precision: 2, group: 'stats_10m' },
+      'low-percentile': { name: '10m-p5', algorithm: 'percentile', quantile: 0.05, window: 600, slots: 10, precision: 2, group: 'stats_10m' },
     },
   },
   {
@@ -175,6 +202,10 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       rate: { name: '1h-rate', algorithm: 'rate', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
       max: { name: '1h-max', algorithm: 'max', window: 3600, slots: 6, minSamples: 1, group: 'stats_1h' },
       count: { name: '1h-count', algorithm: 'accumulate', window: 3600, slots: 6, group: 'stats_1h' },
+      'fine-ratio': { name: '1h-perc2', algorithm: 'percentage', window: 3600, slots: 6, precision: 2, group: 'stats_1h' },
+      'fine-average': { name: '1h-avg2', algorithm: 'average', window: 3600, slots: 6, precision: 2, group: 'stats_1h' },
+      'fine-max': { name: '1h-max2', algorithm: 'max', window: 3600, slots: 6, minSamples: 1, precision: 2, group: 'stats_1h' },
+      'low-percentile': { name: '1h-p5', algorithm: 'percentile', quantile: 0.05, window: 3600, slots: 6, precision: 2, group: 'stats_1h' },
     },
   },
 ]);
@@ -254,7 +285,7 @@ export function identityOf(kpi: KpiDef, window: Pick<WindowDef, 'name'>, scope: 
 
 /** The profile a KPI is kept under in a window ('' for a level: it has none). */
 export function profileOf(kpi: KpiDef, window: WindowDef): string {
-  return kpi.kind === 'level' ? '' : window.profiles[kpi.kind].name;
+  return kpi.kind === 'level' ? '' : window.profiles[kpi.series ?? kpi.kind].name;
 }
 
 export function kpiByName(name: string): KpiDef | undefined {
@@ -292,7 +323,9 @@ export function profileText(p: ProfileSpec): string {
   let s = `${p.name}: algorithm=${p.algorithm}`;
   if (p.window !== undefined) s += ` window=${p.window}`;
   if (p.slots !== undefined) s += ` slots=${p.slots}`;
+  if (p.quantile !== undefined) s += ` quantile=${p.quantile}`;
   if (p.minSamples !== undefined) s += ` min_samples=${p.minSamples}`;
+  if (p.precision !== undefined) s += ` precision=${p.precision}`;
   if (p.group !== undefined) s += ` group=${p.group}`;
   return s;
 }

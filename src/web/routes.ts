@@ -66,8 +66,8 @@ const CALL_COUNT_KINDS: ReadonlySet<string> = new Set(['level', 'max', 'average'
  * CC, CC_early, CC_max, CC_avg), the calls per second for the rates ('/s': CPS, CPS_max); none for
  * the rest (ratios, times, utilisation in %).
  */
-export function limitOfKpi(k: Pick<KpiDef, 'unit' | 'kind'>): LimitName | undefined {
-  if (!CALL_COUNT_KINDS.has(k.kind)) return undefined;
+export function limitOfKpi(k: Pick<KpiDef, 'unit' | 'kind' | 'media'>): LimitName | undefined {
+  if (!CALL_COUNT_KINDS.has(k.kind) || k.media === true) return undefined;
   return k.unit === '' ? 'channels' : k.unit === '/s' ? 'cps' : undefined;
 }
 

@@ -42,6 +42,8 @@ export interface CaptureStats {
   frames: number;
   read: Record<Transport, number>;
   skipped: Record<SkipReason, number>;
+  /** UDP payloads the media layer took (RTP and RTCP: CaptureSink.media). */
+  media: number;
 }
 
 export function newCaptureStats(): CaptureStats {
@@ -49,7 +51,7 @@ export function newCaptureStats(): CaptureStats {
   for (const k of Object.keys(TRANSPORTS) as Transport[]) read[k] = 0;
   const skipped = {} as Record<SkipReason, number>;
   for (const k of Object.keys(SKIP_REASONS) as SkipReason[]) skipped[k] = 0;
-  return { frames: 0, read, skipped };
+  return { frames: 0, read, skipped, media: 0 };
 }
 
 /** Self-statistic names (group `sipstats`) of the counters. */

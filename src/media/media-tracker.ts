@@ -1,0 +1,188 @@
+import { mos } from './emodel.ts';
+import type { RtpHeader } from './rtp-stream.ts';
+import { readRtp, RtpStream } from './rtp-stream.ts';
+import type { SdpAudio } from './sdp.ts';
+
+/**
+ * Where RTP goes, as a number for IPv4 (address · 65536 + port: exact in a double, no string per
+ * packet) or `addr:port` for IPv6.
+ */
+export type EndpointKey = number | string;
+
+/** The key of an address (text) and port. */
+export function endpointKey(addr: string, port: number): EndpointKey {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
+  if (m === null) return `${addr.toLowerCase()}:${port}`;
+  return (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0) * 65536 + port;
+}
+
+/** What one stream of a call measured, when the call ended. */
+export interface StreamFigures {
+  readonly ssrc: number;
+  readonly codec: string | undefined;
+  readonly received: number;
+  readonly expected: number;
+  readonly lost: number;
+  readonly meanJitter: number;
+  readonly maxJitter: number;
+  /** E-model MOS of the stream (docs/kpis.md). */
+  readonly mos: number;
+}
+
+/** A leg's media when it ended: its streams, and whether RTP reached each side. */
+export interface LegFigures {
+  readonly streams: readonly StreamFigures[];
+  /** Both sides' SDP were seen (offer and answer): one-way audio can be told. */
+  readonly bothSides: boolean;
+  /** RTP reached the offerer's address (answerer → offerer), and the answerer's. */
+  readonly toOfferer: boolean;
+  readonly toAnswerer: boolean;
+}
+
+/** An address RTP is expected at, for the legs whose SDP named it. */
+interface Endpoint<L> {
+  readonly key: EndpointKey;
+  readonly legs: L[];
+  /** Encoding name and clock by payload type (from the SDP that named it). */
+  readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
+  /** Streams arriving here: each with the key of its source. */
+  readonly streams: { src: EndpointKey; s: RtpStream }[];
+}
+
+interface LegMedia<L> {
+  readonly offer: Endpoint<L>[];
+  readonly answer: Endpoint<L>[];
+}
+
+/** Addresses per leg side kept at most (re-INVITEs moving the media again and again). */
+const MAX_ENDPOINTS_PER_SIDE = 4;
+/** Streams per address kept at most (SSRC changes, other senders). */
+const MAX_STREAMS_PER_ENDPOINT = 8;
+
+export interface MediaSink {
+  selfStat(name: string, delta: number): void;
+}
+
+/**
+ * Ties RTP to calls (pure: no I/O). The SDP of each leg (offer, answer, re-INVITEs) names the
+ * addresses its RTP goes to; a datagram to such an address is a packet of the streams of those
+ * legs (a proxied call: the customer's leg and the carrier's, the same addresses), by source and
+ * SSRC. Nothing is guessed: RTP to an address no SDP named is counted (`rtp_unmatched`) and left.
+ * When a leg ends its figures are handed back and its addresses forgotten with their streams.
+ */
+export class MediaTracker<L extends object> {
+  private readonly endpoints = new Map<EndpointKey, Endpoint<L>>();
+  private readonly legs = new Map<L, LegMedia<L>>();
+  private readonly hdr: RtpHeader = { pt: 0, marker: false, seq: 0, ts: 0, ssrc: 0 };
+  /** Some RTP matched a call: media KPIs mean something (a capture of SIP alone has none). */
+  rtpSeen = false;
+
+  constructor(private readonly sink: MediaSink) {}
+
+  /** The audio streams of an SDP `leg` sent (`offer`: in its INVITE or re-INVITE; else in a reply). */
+  sdp(leg: L, audio: readonly SdpAudio[], offer: boolean): void {
+    let m = this.legs.get(leg);
+    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [] }));
+    const side = offer ? m.offer : m.answer;
+    for (const a of audio) {
+      const key = endpointKey(a.addr, a.port);
+      let ep = this.endpoints.get(key);
+      if (ep === undefined) this.endpoints.set(key, (ep = { key, legs: [], codecs: a.codecs, streams: [] }));
+      if (!ep.legs.includes(leg)) ep.legs.push(leg);
+      if (side.includes(ep)) continue;
+      if (side.length >= MAX_ENDPOINTS_PER_SIDE) this.release(side.shift()!, leg);
+      side.push(ep);
+    }
+  }
+
+  /** Legs with media tracked (the end of a replay adds the calls still open). */
+  openLegs(): L[] {
+    return [...this.legs.keys()];
+  }
+
+  get size(): number {
+    return this.endpoints.size;
+  }
+
+  /**
+   * A UDP datagram to `dst` from `src` at `t` (ms): true when it is RTP (or RTCP) of a call tracked
+   * (counted `rtp_packets`), false when no SDP named `dst` (counted `rtp_unmatched` when it looks
+   * like RTP, so the caller can count it otherwise).
+   */
+  packet(b: Uint8Array, off: number, end: number, dst: EndpointKey, src: EndpointKey, t: number): boolean {
+    const ep = this.endpoints.get(dst);
+    const h = this.hdr;
+    if (ep === undefined) {
+      if (readRtp(b, off, end, h)) {
+        this.sink.selfStat('rtp_unmatched', 1);
+        return true;
+      }
+      return false;
+    }
+    if (!readRtp(b, off, end, h)) {
+      // RTCP on the RTP port (rtcp-mux), or something else at a media address
+      this.sink.selfStat(end - off >= 8 && b[off] >> 6 === 2 ? 'rtcp_packets' : 'rtp_malformed', 1);
+      return true;
+    }
+    this.rtpSeen = true;
+    this.sink.selfStat('rtp_packets', 1);
+    const list = ep.streams;
+    let s: RtpStream | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (e.s.ssrc === h.ssrc && e.src === src) {
+        s = e.s;
+        break;
+      }
+    }
+    if (s === undefined) {
+      if (list.length >= MAX_STREAMS_PER_ENDPOINT) {
+        this.sink.selfStat('rtp_streams_dropped', 1);
+        return true;
+      }
+      s = new RtpStream(h.ssrc, ep.codecs.get(h.pt)?.clock ?? 0);
+      list.push({ src, s });
+    } else if (s.clockRate === 0) s.clockRate = ep.codecs.get(h.pt)?.clock ?? 0;
+    s.add(h.seq, h.ts, h.pt, h.marker, t);
+    return true;
+  }
+
+  /** The leg ended (or failed): its figures, null when it had no SDP; its addresses are let go. */
+  end(leg: L): LegFigures | null {
+    const m = this.legs.get(leg);
+    if (m === undefined) return null;
+    this.legs.delete(leg);
+    const streams: StreamFigures[] = [];
+    let toOfferer = false;
+    let toAnswerer = false;
+    const seen = new Set<Endpoint<L>>();
+    for (const [side, eps] of [
+      [0, m.offer],
+      [1, m.answer],
+    ] as const) {
+      for (const ep of eps) {
+        for (const { s } of ep.streams) {
+          if (s.received === 0) continue;
+          if (side === 0) toOfferer = true;
+          else toAnswerer = true;
+          if (seen.has(ep)) continue;
+          const codec = ep.codecs.get(s.pt)?.name;
+          const expected = s.expected;
+          const lossPercent = expected > 0 ? (100 * Math.max(0, s.lost)) / expected : 0;
+          streams.push({ ssrc: s.ssrc, codec, received: s.received, expected, lost: s.lost, meanJitter: s.meanJitter, maxJitter: s.maxJitter, mos: mos(codec, lossPercent, s.meanJitter) });
+        }
+        seen.add(ep);
+      }
+    }
+    for (const ep of m.offer) this.release(ep, leg);
+    for (const ep of m.answer) this.release(ep, leg);
+    return { streams, bothSides: m.offer.length > 0 && m.answer.length > 0, toOfferer, toAnswerer };
+  }
+
+  /** `leg` no longer uses `ep`: the address is forgotten with its streams once no leg does. */
+  private release(ep: Endpoint<L>, leg: L): void {
+    const i = ep.legs.indexOf(leg);
+    if (i >= 0) ep.legs.splice(i, 1);
+    if (ep.legs.length === 0 && this.endpoints.get(ep.key) === ep) this.endpoints.delete(ep.key);
+  }
+}
