@@ -123,7 +123,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (missed !== null) process.stderr.write(`sipstats replay: ${missed}\n`);
   } else {
     const span = r.packets > 0 ? `${new Date(r.firstMs).toISOString()} .. ${new Date(r.lastMs).toISOString()}` : 'empty';
-    process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.mediaPackets} RTP/RTCP, ${r.skipped} skipped), ${span}\n`);
+    process.stdout.write(`${positionals[0]}: ${r.packets} packets (${r.sipMessages} SIP, ${r.hepFrames} HEP, ${r.mediaPackets > 0 ? `${r.mediaPackets} RTP/RTCP, ` : ''}${r.skipped} skipped), ${span}\n`);
     process.stdout.write(captureSummary(r));
     process.stdout.write('\n');
     process.stdout.write(missed !== null ? `${missed}\n` : formatKpiTable(r.stats.engine, by, { spanMs: r.packets > 1 ? r.lastMs - r.firstMs : undefined }));

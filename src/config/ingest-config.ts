@@ -42,6 +42,7 @@ const KPI_KEYS = [
   'inviteTimeout',
   'maxCallDuration',
   'shortCall',
+  'poorMos',
   'maxCalls',
   'maxCustomers',
   'maxCarriers',
@@ -146,6 +147,8 @@ export function readIngest(hep: Readonly<Record<string, unknown>> | null, kpi: R
   if (longest !== undefined) tracker.maxCallDurationMs = longest;
   const short = num('shortCall', 1, 3600, 1000);
   if (short !== undefined) tracker.shortCallMs = short;
+  const poor = num('poorMos', 1, 4.5);
+  if (poor !== undefined) tracker.poorMos = poor;
   const maxCalls = num('maxCalls', 1, 100_000_000);
   if (maxCalls !== undefined) tracker.maxCalls = Math.floor(maxCalls);
   const maxCustomers = num('maxCustomers', 1, 1_000_000);

@@ -98,6 +98,7 @@ const KPI_INFO = KPIS.map((k) => {
     samples: k.samples,
     card: k.card,
     ...(k.of !== undefined ? { of: k.of } : {}),
+    ...(k.media === true ? { media: true } : {}),
     kind: k.kind,
     ...(k.kind === 'level' ? { window: NOW.name } : {}),
     ...(limit !== undefined ? { limit, magnitude: true } : {}),

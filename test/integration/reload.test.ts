@@ -32,7 +32,7 @@ test('reload_config: new customer map, new profile and variable; statistics kept
     call(r, now);
     assert.equal(r.stats.getStat('ASRacme'), 100);
     // a new map, and a new profile and variable (profiles: the defaults plus one)
-    const profiles = r.stats.engine.profileDefs().map((p) => ({ name: p.name, algorithm: p.algorithm, window: p.window, slots: p.slots, group: p.group, ...(p.minSamples > 0 ? { min_samples: p.minSamples } : {}) }));
+    const profiles = r.stats.engine.profileDefs().map((p) => ({ name: p.name, algorithm: p.algorithm, window: p.window, slots: p.slots, group: p.group, ...(p.minSamples > 0 ? { min_samples: p.minSamples } : {}), ...(p.precision !== null ? { precision: p.precision } : {}), ...p.options }));
     const withExtra = [...profiles, { name: 'extra', algorithm: 'accumulate', window: 60, slots: 6, group: 'extras' }];
     writeFileSync(file, cfg('globex', `profiles: ${JSON.stringify(withExtra)}\nvariables: [reloaded_counter]\n`));
     const ok = await r.stats.mi('reload_config', {});

@@ -29,6 +29,7 @@
   const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#7c3aed', '#dc2626', '#0d9488', '#ca8a04', '#db2777', '#4b5563'];
   // stable element ids (and test ids) of the charts of the usual units (calls up, calls per second); other units get chart-N
   const CHART_IDS = { '%': 'chart-perc', ms: 'chart-delay', s: 'chart-acd', '': 'chart-calls', '/s': 'chart-rate' };
+  const MEDIA_CHART_IDS = { '%': 'chart-loss', '': 'chart-mos', ms: 'chart-jitter' };
   /** Values of a level (calls up now) the page records itself, per scope, while it is open (1 a poll). */
   const LIVE_POINTS = 600;
   const LIMIT_COLOR = '#b91c1c';
@@ -222,12 +223,14 @@
     // the non-card KPIs shown under a card: those whose `of` names it, else its `<name>_…` variants in the same unit
     const extras = {};
     for (const c of cards) extras[c.name] = info.filter((i) => !i.card && (i.of ? i.of === c.name : i.name.startsWith(c.name + '_') && i.unit === c.unit));
-    // one chart per unit: the card KPIs, and the KPIs that chart their history with them (a level: its maximum and average per window)
+    // one chart per unit (media quality apart: MOS is no number of calls, loss no share of calls), the card KPIs,
+    // and the KPIs that chart their history with them (a level: its maximum and average per window)
     const charts = [];
     let n = 0;
     for (const c of cards) {
-      let ch = charts.find((x) => x.unit === c.unit);
-      if (!ch) charts.push((ch = { unit: c.unit, id: CHART_IDS[c.unit] || 'chart-' + charts.length, kpis: [], colors: [], limit: '', magnitude: false }));
+      const media = c.media === true;
+      let ch = charts.find((x) => x.unit === c.unit && x.media === media);
+      if (!ch) charts.push((ch = { unit: c.unit, media, id: (media ? MEDIA_CHART_IDS[c.unit] : CHART_IDS[c.unit]) || 'chart-' + charts.length, kpis: [], colors: [], limit: '', magnitude: false }));
       for (const k of [c.name].concat(c.chartWith || [])) {
         if (ch.kpis.includes(k) || !byName[k]) continue;
         ch.kpis.push(k);
@@ -401,7 +404,7 @@
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
         // percentages 0-100; counts of calls from 0 (up to their limit, when one is drawn); the rest as the data goes
-        scales: { x: { time: true }, y: c.unit === '%' ? { range: [0, 100] } : c.magnitude ? { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } : { auto: true } },
+        scales: { x: { time: true }, y: c.unit === '%' && !c.media ? { range: [0, 100] } : c.magnitude ? { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } : { auto: true } },
         // a level's line (recorded by the page) ends in a dot: its value now, seen from the first poll
         series: [{}].concat(c.kpis.map((k, i) => ({ label: k, stroke: c.colors[i], width: 2, spanGaps: false, points: cat.byName[k].window ? { show: false, size: 8, fill: c.colors[i], filter: lastPoint } : { show: false } }))),
         axes: [{ stroke: '#64748b', grid: { stroke: '#e2e8f0' } }, { stroke: '#64748b', grid: { stroke: '#e2e8f0' }, size: 56 }],
