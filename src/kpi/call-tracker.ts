@@ -16,6 +16,7 @@ import type { Limits } from './limits.ts';
 import { MediaTracker } from '../media/media-tracker.ts';
 import type { EndpointKey, LegFigures } from '../media/media-tracker.ts';
 import { sdpAudio } from '../media/sdp.ts';
+import type { RtcpReport } from '../media/rtcp-report.ts';
 
 export type { KpiSink } from './scopes.ts';
 
@@ -452,8 +453,10 @@ export class CallTracker {
   /** When tick() next gives every scope with a leg up a CC_max sample (packet time). */
   private nextUpSample = -Infinity;
   private nextExpiry = -Infinity;
-  /** Where each leg's RTP goes and what it measured (options.media), else null. */
-  readonly media: MediaTracker<Leg> | null;
+  /** What each leg's media measured: RTP of a capture (tied by SDP: options.media), RTCP reports over HEP. */
+  readonly media: MediaTracker<Leg>;
+  /** Read the SDP of calls (options.media: replay of captures with RTP); live HEP needs none. */
+  private readonly parseSdp: boolean;
 
   constructor(
     private readonly sink: KpiSink,
@@ -467,7 +470,8 @@ export class CallTracker {
       active: sink.counter('dialog', 'active_dialogs', true) ?? { value: 0 },
       early: sink.counter('dialog', 'early_dialogs', true) ?? { value: 0 },
     };
-    this.media = options.media === true ? new MediaTracker<Leg>(sink) : null;
+    this.media = new MediaTracker<Leg>(sink);
+    this.parseSdp = options.media === true;
     this.reconfigure(options);
   }
 
@@ -587,7 +591,7 @@ export class CallTracker {
     dc.call = leg;
     this.calls.pending.append(leg);
     this.started(leg, t);
-    if (this.media !== null) this.sdpOf(leg, msg, true);
+    if (this.parseSdp) this.sdpOf(leg, msg, true);
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -640,7 +644,7 @@ export class CallTracker {
     da.addAttempt(a);
     this.attempts.pending.append(a);
     this.started(a, t);
-    if (this.media !== null) this.sdpOf(a, msg, true);
+    if (this.parseSdp) this.sdpOf(a, msg, true);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -745,7 +749,7 @@ export class CallTracker {
     if (seq < leg.firstSeq || seq > leg.seq) return; // a re-INVITE's reply, or unknown
     const branch = leg.openBranchOf(seq);
     const code = msg.status;
-    if (this.media !== null && code < 300 && branch !== undefined) this.sdpOf(leg, msg, false);
+    if (this.parseSdp && code < 300 && branch !== undefined) this.sdpOf(leg, msg, false);
     if (code < 200) {
       if (branch !== undefined && !leg.pddDone && this.ringing.has(code)) this.pdd(leg, t);
       return;
@@ -1043,7 +1047,7 @@ export class CallTracker {
       if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);
     }
     if (leg.isCall) this.publishDialogs();
-    if (this.media !== null && !isUp) {
+    if (!isUp) {
       // its media ends with it (an answered leg's figures count; a failed one's are let go)
       const f = this.media.end(leg);
       if (f !== null && wasUp) this.mediaKpis(leg, f, t);
@@ -1057,7 +1061,7 @@ export class CallTracker {
     const text = body.toString('latin1');
     if (!text.includes('m=audio')) return;
     const audio = sdpAudio(text);
-    if (audio.length > 0) this.media!.sdp(leg, audio, offer);
+    if (audio.length > 0) this.media.sdp(leg, audio, offer);
   }
 
   /**
@@ -1066,7 +1070,7 @@ export class CallTracker {
    * (docs/kpis.md). Nothing while no RTP of any call was seen (a capture of SIP alone).
    */
   private mediaKpis(leg: Leg, f: LegFigures, t: number): void {
-    if (!this.media!.rtpSeen) return;
+    if (!this.media.rtpSeen) return;
     let worst = Infinity;
     for (const st of f.streams) {
       const lost = Math.max(0, st.lost);
@@ -1090,7 +1094,6 @@ export class CallTracker {
    * mid-call), as if they ended at `t`; they stay up.
    */
   finishMedia(t: number): void {
-    if (this.media === null) return;
     for (const leg of this.media.openLegs()) {
       const f = this.media.end(leg);
       if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);
@@ -1099,7 +1102,24 @@ export class CallTracker {
 
   /** A UDP datagram of a capture that is not SIP (see MediaTracker.packet). */
   onMedia(b: Uint8Array, start: number, end: number, dst: EndpointKey, src: EndpointKey, t: number): boolean {
-    return this.media !== null && this.media.packet(b, start, end, dst, src, t);
+    return this.parseSdp && this.media.packet(b, start, end, dst, src, t);
+  }
+
+  /**
+   * An RTCP report (HEP type 5: rtpengine, heplify...) about the call whose Call-ID is `callId`
+   * (the HEP correlation id): it counts for that dialog's call leg and its answered attempt (a
+   * proxied call: both; a B2BUA's leg: the one with that Call-ID). Counted `rtcp_reports`, or
+   * `rtcp_unmatched` when no tracked call has that Call-ID.
+   */
+  onRtcp(report: RtcpReport, callId: string): void {
+    const d = this.dialogs.get(callId);
+    let n = 0;
+    for (const leg of [d?.call ?? null, d?.answered ?? null]) {
+      if (leg === null || leg.state === DONE) continue;
+      this.media.report(leg, report);
+      n++;
+    }
+    this.sink.selfStat(n > 0 ? 'rtcp_reports' : 'rtcp_unmatched', 1);
   }
 
   /** A scope with a channel limit whose CC changed: CC_util now, and the time over the limit (CC_over). */

@@ -1,5 +1,6 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { decodeHep, DecodedHep, HEP_PROTO_TYPE_SIP, hepFromIndex } from '../protocol/hep/decode.ts';
+import { decodeHep, DecodedHep, HEP_PROTO_TYPE_RTCP, HEP_PROTO_TYPE_SIP, hepFromIndex } from '../protocol/hep/decode.ts';
+import { rtcpFromJson, rtcpFromPacket } from '../media/rtcp-report.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip, sipFromIndex } from '../protocol/sip/parse.ts';
 import type { SipMessage } from '../protocol/sip/parse.ts';
@@ -102,6 +103,7 @@ export class SipPipeline {
     options: PipelineOptions = {},
   ) {
     const failed = kpiUpdateFailure(engine, options.log);
+    this.log = options.log;
     const sink: KpiSink = (this.sink = {
       updateAt: (profile, owner, slot, value) => {
         try {
@@ -220,12 +222,47 @@ export class SipPipeline {
     }
     this.engine.selfStat('hep_packets');
     if (p.protoType !== HEP_PROTO_TYPE_SIP) {
+      if (p.protoType === HEP_PROTO_TYPE_RTCP) return this.onRtcp(p);
       this.engine.selfStat('hep_not_sip');
       return;
     }
     // a decoded frame's payload is parsed where it lies in the frame
     if (p instanceof DecodedHep) this.onSip(p.frame, p, p.payloadStart, p.payloadEnd, sender, parsed);
     else this.onSip(p.payload, p, 0, p.payload.length, sender);
+  }
+
+  /**
+   * An RTCP report over HEP (type 5): JSON (rtpengine `--homer`, heplify) or a raw RTCP packet,
+   * tied to its call by the correlation id (the Call-ID). What cannot be read is counted
+   * `rtcp_decode_errors` (the first reason logged, at most every 10 s); a report without a
+   * correlation id `rtcp_uncorrelated`.
+   */
+  private onRtcp(p: HepPacket): void {
+    if (p.compressed) {
+      this.engine.selfStat('rtcp_decode_errors');
+      return;
+    }
+    const bytes = p instanceof DecodedHep ? p.frame.subarray(p.payloadStart, p.payloadEnd) : p.payload;
+    const r = bytes.length > 0 && (bytes[0] === 0x7b || bytes[0] === 0x20) ? rtcpFromJson(bytes.toString('utf8')) : rtcpFromPacket(bytes);
+    if (typeof r === 'string') {
+      this.engine.selfStat('rtcp_decode_errors');
+      this.warnRtcp(r);
+      return;
+    }
+    if (p.correlationId === undefined || p.correlationId === '') {
+      this.engine.selfStat('rtcp_uncorrelated');
+      return;
+    }
+    this.tracker.onRtcp(r, p.correlationId);
+  }
+
+  private readonly log: PipelineOptions['log'];
+  private lastRtcpWarning = -Infinity;
+  private warnRtcp(reason: string): void {
+    const now = Date.now();
+    if (this.log === undefined || now - this.lastRtcpWarning < 10_000) return;
+    this.lastRtcpWarning = now;
+    this.log('warn', `HEP RTCP report (type 5) not read: ${reason} (counted in sipstats:rtcp_decode_errors)`);
   }
 
   /**

@@ -2,6 +2,8 @@ import { mos } from './emodel.ts';
 import type { RtpHeader } from './rtp-stream.ts';
 import { readRtp, RtpStream } from './rtp-stream.ts';
 import type { SdpAudio } from './sdp.ts';
+import { ReportedStream } from './rtcp-report.ts';
+import type { RtcpReport } from './rtcp-report.ts';
 
 /**
  * Where RTP goes, as a number for IPv4 (address · 65536 + port: exact in a double, no string per
@@ -52,7 +54,14 @@ interface Endpoint<L> {
 interface LegMedia<L> {
   readonly offer: Endpoint<L>[];
   readonly answer: Endpoint<L>[];
+  /** What RTCP reports (HEP type 5) said of the leg's streams, by reporter and source. */
+  reported: ReportedStream[] | null;
 }
+
+/** Clock rate RTCP jitter is read with when the leg's SDP did not say (narrowband codecs: G.711, G.729...). */
+export const RTCP_DEFAULT_CLOCK = 8000;
+/** Reported streams kept per leg at most. */
+const MAX_REPORTED_PER_LEG = 8;
 
 /** Addresses per leg side kept at most (re-INVITEs moving the media again and again). */
 const MAX_ENDPOINTS_PER_SIDE = 4;
@@ -82,7 +91,7 @@ export class MediaTracker<L extends object> {
   /** The audio streams of an SDP `leg` sent (`offer`: in its INVITE or re-INVITE; else in a reply). */
   sdp(leg: L, audio: readonly SdpAudio[], offer: boolean): void {
     let m = this.legs.get(leg);
-    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [] }));
+    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null }));
     const side = offer ? m.offer : m.answer;
     for (const a of audio) {
       const key = endpointKey(a.addr, a.port);
@@ -147,6 +156,36 @@ export class MediaTracker<L extends object> {
     return true;
   }
 
+  /**
+   * An RTCP report about `leg`'s media (tied to it by the HEP correlation id: its Call-ID): each
+   * report block adds to the reported stream of its reporter and source. Jitter is read with the
+   * clock of the leg's codec when its SDP was seen, else RTCP_DEFAULT_CLOCK.
+   */
+  report(leg: L, r: RtcpReport): void {
+    let m = this.legs.get(leg);
+    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null }));
+    const list = (m.reported ??= []);
+    const clock = this.codecOf(m)?.clock ?? RTCP_DEFAULT_CLOCK;
+    for (const b of r.blocks) {
+      let s = list.find((x) => x.reporter === r.reporter && x.source === b.source);
+      if (s === undefined) {
+        if (list.length >= MAX_REPORTED_PER_LEG) {
+          this.sink.selfStat('rtcp_streams_dropped', 1);
+          continue;
+        }
+        list.push((s = new ReportedStream(r.reporter, b.source)));
+      }
+      s.add(b, (b.jitter * 1000) / clock, r.rttMs);
+    }
+    this.rtpSeen = true;
+  }
+
+  /** The codec of a leg's first audio stream in its SDP, if seen. */
+  private codecOf(m: LegMedia<L>): { readonly name: string; readonly clock: number } | undefined {
+    for (const ep of [...m.offer, ...m.answer]) for (const c of ep.codecs.values()) if (c.name !== 'TELEPHONE-EVENT') return c;
+    return undefined;
+  }
+
   /** The leg ended (or failed): its figures, null when it had no SDP; its addresses are let go. */
   end(leg: L): LegFigures | null {
     const m = this.legs.get(leg);
@@ -173,6 +212,12 @@ export class MediaTracker<L extends object> {
         }
         seen.add(ep);
       }
+    }
+    const codec = this.codecOf(m)?.name;
+    for (const r of m.reported ?? []) {
+      const expected = r.expected;
+      const lossPercent = expected > 0 ? (100 * Math.max(0, r.lost)) / expected : 0;
+      streams.push({ ssrc: r.source, codec, received: expected - r.lost, expected, lost: r.lost, meanJitter: r.meanJitter, maxJitter: r.maxJitter, mos: mos(codec, lossPercent, r.meanJitter, r.rttMs ?? 0) });
     }
     for (const ep of m.offer) this.release(ep, leg);
     for (const ep of m.answer) this.release(ep, leg);

@@ -69,6 +69,8 @@ export const HEP3_MAGIC = 0x48455033;
 export const HEP_FAMILY_IPV4 = 2;
 export const HEP_FAMILY_IPV6 = 10;
 export const HEP_PROTO_TYPE_SIP = 1;
+/** HEP protocol type of RTCP reports (JSON from rtpengine, heplify, captagent; or a raw RTCP packet). */
+export const HEP_PROTO_TYPE_RTCP = 5;
 
 /** Generic chunk types (vendor 0). */
 export const HepChunk = {
