@@ -21,6 +21,10 @@ console.log(
     skippedBy: Object.fromEntries(Object.entries(r.skippedBy).filter(([, v]) => v > 0)),
     calls: r.stats.getStat('sipstats:calls_started'),
     asr: r.stats.getStat('ASR'),
+    rtp: r.stats.getStat('sipstats:rtp_packets'),
+    loss: r.stats.getStat('LOSS_1h'),
+    jitter: r.stats.getStat('JITTER_1h'),
+    mos: r.stats.getStat('MOS_1h'),
     maxRssMB: process.resourceUsage().maxRSS / 1024,
   }),
 );

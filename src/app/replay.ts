@@ -92,7 +92,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
     {
       sip: (payload, meta) => pipe.onSip(payload, meta),
       hep: (p) => pipe.onHepPacket(p),
-      media: (b, start, end, dst, src, t) => tracker.onMedia(b, start, end, dst, src, t),
+      media: (b, start, end, dst, dport, src, sport, t) => tracker.onMedia(b, start, end, dst, dport, src, sport, t),
     },
     { ...opts.capture, inflate: inflatePayload },
   );

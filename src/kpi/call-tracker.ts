@@ -14,7 +14,7 @@ import type { KpiSink, ScopeHandles } from './scopes.ts';
 import type { Limits } from './limits.ts';
 
 import { MediaTracker } from '../media/media-tracker.ts';
-import type { EndpointKey, LegFigures } from '../media/media-tracker.ts';
+import type { Addr, LegFigures } from '../media/media-tracker.ts';
 import { sdpAudio } from '../media/sdp.ts';
 import type { RtcpReport } from '../media/rtcp-report.ts';
 
@@ -1101,8 +1101,8 @@ export class CallTracker {
   }
 
   /** A UDP datagram of a capture that is not SIP (see MediaTracker.packet). */
-  onMedia(b: Uint8Array, start: number, end: number, dst: EndpointKey, src: EndpointKey, t: number): boolean {
-    return this.parseSdp && this.media.packet(b, start, end, dst, src, t);
+  onMedia(b: Uint8Array, start: number, end: number, dst: Addr, dport: number, src: Addr, sport: number, t: number): boolean {
+    return this.parseSdp && this.media.packet(b, start, end, dst, dport, src, sport, t);
   }
 
   /**

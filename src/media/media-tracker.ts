@@ -6,16 +6,16 @@ import { ReportedStream } from './rtcp-report.ts';
 import type { RtcpReport } from './rtcp-report.ts';
 
 /**
- * Where RTP goes, as a number for IPv4 (address · 65536 + port: exact in a double, no string per
- * packet) or `addr:port` for IPv6.
+ * An address as the media layer compares it: IPv4 as a signed 32-bit integer (a small integer to
+ * V8: no number allocated per packet), IPv6 as its text in lower case.
  */
-export type EndpointKey = number | string;
+export type Addr = number | string;
 
-/** The key of an address (text) and port. */
-export function endpointKey(addr: string, port: number): EndpointKey {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  if (m === null) return `${addr.toLowerCase()}:${port}`;
-  return (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0) * 65536 + port;
+/** The Addr of an address written as text. */
+export function addrOf(text: string): Addr {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (m === null) return text.toLowerCase();
+  return (Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4]);
 }
 
 /** What one stream of a call measured, when the call ended. */
@@ -43,12 +43,13 @@ export interface LegFigures {
 
 /** An address RTP is expected at, for the legs whose SDP named it. */
 interface Endpoint<L> {
-  readonly key: EndpointKey;
+  readonly addr: Addr;
+  readonly port: number;
   readonly legs: L[];
   /** Encoding name and clock by payload type (from the SDP that named it). */
   readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
-  /** Streams arriving here: each with the key of its source. */
-  readonly streams: { src: EndpointKey; s: RtpStream }[];
+  /** Streams arriving here: each with its source address and port. */
+  readonly streams: { addr: Addr; port: number; s: RtpStream }[];
 }
 
 interface LegMedia<L> {
@@ -70,6 +71,8 @@ const MAX_STREAMS_PER_ENDPOINT = 8;
 
 export interface MediaSink {
   selfStat(name: string, delta: number): void;
+  /** A counter of group `sipstats` to write in place (the per-packet ones); undefined when refused. */
+  counter(group: string, name: string, noReset: boolean): { value: number } | undefined;
 }
 
 /**
@@ -80,11 +83,16 @@ export interface MediaSink {
  * When a leg ends its figures are handed back and its addresses forgotten with their streams.
  */
 export class MediaTracker<L extends object> {
-  private readonly endpoints = new Map<EndpointKey, Endpoint<L>>();
+  /** The addresses RTP is expected at, by port (then compared by address: no key built per packet). */
+  private readonly endpoints = new Map<number, Endpoint<L>[]>();
+  private endpointCount = 0;
   private readonly legs = new Map<L, LegMedia<L>>();
   private readonly hdr: RtpHeader = { pt: 0, marker: false, seq: 0, ts: 0, ssrc: 0 };
   /** Some RTP matched a call: media KPIs mean something (a capture of SIP alone has none). */
   rtpSeen = false;
+  /** sipstats:rtp_packets and sipstats:rtp_unmatched, written in place (made at their first packet). */
+  private rtpCount: { value: number } | undefined = undefined;
+  private unmatchedCount: { value: number } | undefined = undefined;
 
   constructor(private readonly sink: MediaSink) {}
 
@@ -94,9 +102,14 @@ export class MediaTracker<L extends object> {
     if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null }));
     const side = offer ? m.offer : m.answer;
     for (const a of audio) {
-      const key = endpointKey(a.addr, a.port);
-      let ep = this.endpoints.get(key);
-      if (ep === undefined) this.endpoints.set(key, (ep = { key, legs: [], codecs: a.codecs, streams: [] }));
+      const addr = addrOf(a.addr);
+      let list = this.endpoints.get(a.port);
+      if (list === undefined) this.endpoints.set(a.port, (list = []));
+      let ep = list.find((e) => e.addr === addr);
+      if (ep === undefined) {
+        list.push((ep = { addr, port: a.port, legs: [], codecs: a.codecs, streams: [] }));
+        this.endpointCount++;
+      }
       if (!ep.legs.includes(leg)) ep.legs.push(leg);
       if (side.includes(ep)) continue;
       if (side.length >= MAX_ENDPOINTS_PER_SIDE) this.release(side.shift()!, leg);
@@ -110,20 +123,22 @@ export class MediaTracker<L extends object> {
   }
 
   get size(): number {
-    return this.endpoints.size;
+    return this.endpointCount;
   }
 
   /**
-   * A UDP datagram to `dst` from `src` at `t` (ms): true when it is RTP (or RTCP) of a call tracked
-   * (counted `rtp_packets`), false when no SDP named `dst` (counted `rtp_unmatched` when it looks
-   * like RTP, so the caller can count it otherwise).
+   * A UDP datagram to `dst`:`dport` from `src`:`sport` at `t` (ms): true when it is RTP (or RTCP)
+   * of a call tracked (counted `rtp_packets`) or RTP to an address no SDP named (counted
+   * `rtp_unmatched`); false when it is neither (the caller counts it otherwise).
    */
-  packet(b: Uint8Array, off: number, end: number, dst: EndpointKey, src: EndpointKey, t: number): boolean {
-    const ep = this.endpoints.get(dst);
+  packet(b: Uint8Array, off: number, end: number, dst: Addr, dport: number, src: Addr, sport: number, t: number): boolean {
+    let ep: Endpoint<L> | undefined;
+    const at = this.endpoints.get(dport);
+    if (at !== undefined) for (let i = 0; i < at.length; i++) if (at[i].addr === dst) ep = at[i];
     const h = this.hdr;
     if (ep === undefined) {
       if (readRtp(b, off, end, h)) {
-        this.sink.selfStat('rtp_unmatched', 1);
+        (this.unmatchedCount ??= this.sink.counter('sipstats', 'rtp_unmatched', false) ?? { value: 0 }).value++;
         return true;
       }
       return false;
@@ -134,12 +149,12 @@ export class MediaTracker<L extends object> {
       return true;
     }
     this.rtpSeen = true;
-    this.sink.selfStat('rtp_packets', 1);
+    (this.rtpCount ??= this.sink.counter('sipstats', 'rtp_packets', false) ?? { value: 0 }).value++;
     const list = ep.streams;
     let s: RtpStream | undefined;
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
-      if (e.s.ssrc === h.ssrc && e.src === src) {
+      if (e.s.ssrc === h.ssrc && e.port === sport && e.addr === src) {
         s = e.s;
         break;
       }
@@ -150,7 +165,7 @@ export class MediaTracker<L extends object> {
         return true;
       }
       s = new RtpStream(h.ssrc, ep.codecs.get(h.pt)?.clock ?? 0);
-      list.push({ src, s });
+      list.push({ addr: src, port: sport, s });
     } else if (s.clockRate === 0) s.clockRate = ep.codecs.get(h.pt)?.clock ?? 0;
     s.add(h.seq, h.ts, h.pt, h.marker, t);
     return true;
@@ -228,6 +243,12 @@ export class MediaTracker<L extends object> {
   private release(ep: Endpoint<L>, leg: L): void {
     const i = ep.legs.indexOf(leg);
     if (i >= 0) ep.legs.splice(i, 1);
-    if (ep.legs.length === 0 && this.endpoints.get(ep.key) === ep) this.endpoints.delete(ep.key);
+    if (ep.legs.length > 0) return;
+    const list = this.endpoints.get(ep.port);
+    const j = list === undefined ? -1 : list.indexOf(ep);
+    if (j < 0) return;
+    list!.splice(j, 1);
+    if (list!.length === 0) this.endpoints.delete(ep.port);
+    this.endpointCount--;
   }
 }

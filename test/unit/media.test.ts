@@ -5,8 +5,23 @@ import { RtpStream, readRtp, isRtcp } from '../../src/media/rtp-stream.ts';
 import type { RtpHeader } from '../../src/media/rtp-stream.ts';
 import { CODECS, mos, mosOfR, rFactor } from '../../src/media/emodel.ts';
 import { sdpAudio } from '../../src/media/sdp.ts';
-import { endpointKey, MediaTracker } from '../../src/media/media-tracker.ts';
+import { addrOf, MediaTracker } from '../../src/media/media-tracker.ts';
 import { rtpPacket } from '../support/rtp-capture.ts';
+
+/** A media sink counting into `counts` (self-statistics by name). */
+function countingSink(counts: Record<string, number>) {
+  return {
+    selfStat: (n: string, d: number) => void (counts[n] = (counts[n] ?? 0) + d),
+    counter: (_g: string, n: string) => ({
+      get value() {
+        return counts[n] ?? 0;
+      },
+      set value(v: number) {
+        counts[n] = v;
+      },
+    }),
+  };
+}
 
 /** Feeds packets (seq, arrival ms) of a 20 ms G.711 stream whose timestamps follow the sequence. */
 function stream(packets: readonly [number, number][], ssrc = 1): RtpStream {
@@ -120,7 +135,7 @@ test('SDP: audio streams with their address (media c= over session c=), port, pa
 
 test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and tells one-way audio', () => {
   const counts: Record<string, number> = {};
-  const m = new MediaTracker<object>({ selfStat: (n, d) => (counts[n] = (counts[n] ?? 0) + d) });
+  const m = new MediaTracker<object>(countingSink(counts));
   const call = {};
   const attempt = {}; // a proxied call: both legs name the same addresses
   const offer = sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n');
@@ -129,15 +144,17 @@ test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and te
   m.sdp(attempt, offer, true);
   m.sdp(call, answer, false);
   m.sdp(attempt, answer, false);
-  const toAnswerer = endpointKey('10.0.0.2', 5000);
-  const from = endpointKey('10.0.0.1', 4000);
-  for (let i = 0; i < 10; i++) assert.ok(m.packet(rtpPacket(100 + i, i * 160, 7), 0, 172, toAnswerer, from, i * 20));
+  const answerer = addrOf('10.0.0.2');
+  const offerer = addrOf('10.0.0.1');
+  for (let i = 0; i < 10; i++) assert.ok(m.packet(rtpPacket(100 + i, i * 160, 7), 0, 172, answerer, 5000, offerer, 4000, i * 20));
   // an SSRC change mid-call: a second stream
-  for (let i = 0; i < 5; i++) m.packet(rtpPacket(900 + i, i * 160, 8), 0, 172, toAnswerer, from, 200 + i * 20);
-  // RTP to an address no SDP named
-  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, endpointKey('10.9.9.9', 7000), from, 0));
-  assert.ok(!m.packet(Buffer.from('hello, not rtp'), 0, 14, endpointKey('10.9.9.9', 7000), from, 0));
-  assert.equal(counts.rtp_unmatched, 1);
+  for (let i = 0; i < 5; i++) m.packet(rtpPacket(900 + i, i * 160, 8), 0, 172, answerer, 5000, offerer, 4000, 200 + i * 20);
+  // RTP to an address no SDP named (another port; another address on the same port)
+  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 7000, offerer, 4000, 0));
+  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 5000, offerer, 4000, 0));
+  assert.ok(!m.packet(Buffer.from('hello, not rtp'), 0, 14, addrOf('10.9.9.9'), 7000, offerer, 4000, 0));
+  assert.equal(counts.rtp_unmatched, 2);
+  assert.equal(counts.rtp_packets, 15);
   const f = m.end(call)!;
   assert.deepEqual(f.streams.map((s) => [s.ssrc, s.received, s.lost, s.codec]), [
     [7, 10, 0, 'PCMA'],
@@ -151,16 +168,16 @@ test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and te
 });
 
 test('fuzz: random bytes through the RTP reader, the SDP reader and the tracker never throw', () => {
-  const m = new MediaTracker<object>({ selfStat: () => {} });
+  const m = new MediaTracker<object>(countingSink({}));
   const leg = {};
   m.sdp(leg, sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n'), true);
-  const key = endpointKey('10.0.0.1', 4000);
+  const addr = addrOf('10.0.0.1');
   const h: RtpHeader = { pt: 0, marker: false, seq: 0, ts: 0, ssrc: 0 };
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 300 }), (bytes, text) => {
       const b = Buffer.from(bytes);
       readRtp(b, 0, b.length, h);
-      m.packet(b, 0, b.length, key, 1, 0);
+      m.packet(b, 0, b.length, addr, 4000, 1, 1, 0);
       sdpAudio(text);
       sdpAudio(b.toString('latin1'));
     }),

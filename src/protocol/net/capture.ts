@@ -42,11 +42,11 @@ export interface CaptureSink {
   /** One decoded HEP packet (its payload inflated when it was compressed). */
   hep(packet: HepPacket): void;
   /**
-   * A UDP payload that is neither SIP nor HEP, `b[start, end)`, to `dst` from `src` (endpoint keys:
-   * IPv4 address · 65536 + port, `addr:port` for IPv6), at the capture time: true when the media
-   * layer took it (RTP or RTCP, counted `read.media`); otherwise it is counted `not_sip`.
+   * A UDP payload that is neither SIP nor HEP, `b[start, end)`, to `dst`:`dport` from `src`:`sport`
+   * (IPv4 addresses as signed 32-bit integers, IPv6 ones as text), at the capture time: true when
+   * the media layer took it (RTP or RTCP, counted `media`); otherwise it is counted `not_sip`.
    */
-  media?(b: Buffer, start: number, end: number, dst: number | string, src: number | string, timeMs: number): boolean;
+  media?(b: Buffer, start: number, end: number, dst: number | string, dport: number, src: number | string, sport: number, timeMs: number): boolean;
 }
 
 /** Inflates a compressed HEP payload (zlib, gzip or raw deflate) to at most `maxBytes`; null if it cannot. */
@@ -303,17 +303,17 @@ export class CaptureDecoder {
       return;
     }
     if (onlyCrlf(b, ps, pe)) st.skipped.no_payload++;
-    else if (this.sink.media !== undefined && this.sink.media(b, ps, pe, this.endpoint(false, dport), this.endpoint(true, sport), this.t)) st.media++;
+    else if (this.sink.media !== undefined && this.sink.media(b, ps, pe, this.addr(false), dport, this.addr(true), sport, this.t)) st.media++;
     else st.skipped.not_sip++;
   }
 
-  /** The endpoint key of the packet's source or destination address and `port` (see CaptureSink.media). */
-  private endpoint(src: boolean, port: number): number | string {
+  /** The packet's source or destination address as CaptureSink.media takes it. */
+  private addr(src: boolean): number | string {
     const x = this.ip;
     const o = src ? x.srcOff : x.dstOff;
-    if (x.v6) return `${ipv6ToString(x.addr, o)}:${port}`;
+    if (x.v6) return ipv6ToString(x.addr, o);
     const a = x.addr;
-    return (((a[o] << 24) | (a[o + 1] << 16) | (a[o + 2] << 8) | a[o + 3]) >>> 0) * 65536 + port;
+    return (a[o] << 24) | (a[o + 1] << 16) | (a[o + 2] << 8) | a[o + 3];
   }
 
   private tcpSegment(b: Buffer, off: number, end: number): void {
