@@ -16,7 +16,10 @@ import type { Limits } from './limits.ts';
 import { MediaTracker } from '../media/media-tracker.ts';
 import type { Addr, LegFigures } from '../media/media-tracker.ts';
 import { sdpAudio } from '../media/sdp.ts';
+import { mos } from '../media/emodel.ts';
 import type { RtcpReport } from '../media/rtcp-report.ts';
+import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../media/quality-reports.ts';
+import type { QualityFigures } from '../media/quality-reports.ts';
 
 export type { KpiSink } from './scopes.ts';
 
@@ -125,6 +128,12 @@ const NONE: readonly number[] = [];
 
 /** The Reason header (RFC 3326) and its Q.850 cause. */
 const REASON = headerName('Reason');
+/** Quality headers of a BYE or its 200 (media/quality-reports.ts), and the body type of RFC 6035 reports. */
+const QUALITY = QUALITY_HEADERS.map(headerName);
+const CONTENT_TYPE = headerName('Content-Type');
+const VQ_TYPE = 'application/vq-rtcpxr';
+/** How long the media of a leg that ended waits for reports that come with or after its end (packet time). */
+const QUALITY_GRACE_MS = 2_000;
 const Q850_RE = /(?:^|,)\s*Q\.850\s*;(?:[^,]*?;)?\s*cause\s*=\s*(\d{1,3})/i;
 const REPLY_TIMEOUT = replyKey(TIMEOUT);
 
@@ -536,7 +545,10 @@ export class CallTracker {
       side = fromPlatform ? OUT : IN;
     }
     const dialog = this.dialogs.get(callId);
+    const byeTx = dialog !== undefined && (msg.isRequest ? msg.method === 'BYE' : cseq.method === 'BYE');
+    if (byeTx) this.qualityHeaders(msg, dialog!);
     if (msg.isRequest) {
+      if (msg.method === 'PUBLISH') this.vqPublish(msg);
       if (msg.method === 'INVITE' && msg.toTag === null) {
         if (side === IN) this.callInvite(msg, meta, dialog, callId, cseq.seq, t);
         else this.attemptInvite(msg, meta, dialog, callId, cseq.seq, t);
@@ -550,7 +562,67 @@ export class CallTracker {
         const c = dialog.call;
         if (c !== null && c.state === PENDING) this.reply(this.calls, c, msg, cseq.seq, t);
       }
+    } else if (byeTx && msg.status >= 200) {
+      // the BYE's final reply: nothing more reports on the call's media
+      for (const leg of [dialog!.call, dialog!.answered]) if (leg !== null && this.media.isClosing(leg)) this.mediaEnd(leg, t);
     }
+  }
+
+  /**
+   * Quality headers of a BYE or its reply (X-RTP-Stat...): a stream each, for the dialog's call leg
+   * and answered attempt. Unreadable ones are counted (`quality_report_errors`).
+   */
+  private qualityHeaders(msg: SipView, dialog: Dialog): void {
+    for (const h of QUALITY) {
+      const v = msg.header(h);
+      if (v === null) continue;
+      const q = qualityFromHeader(v);
+      if (typeof q === 'string') this.sink.selfStat('quality_report_errors', 1);
+      else this.qualityOf(dialog, q);
+      return;
+    }
+  }
+
+  /** A quality report for a dialog's legs; one that comes after their media was added counts for LOSS and JITTER only. */
+  private qualityOf(dialog: Dialog, q: QualityFigures): boolean {
+    let n = 0;
+    for (const leg of [dialog.call, dialog.answered]) {
+      if (leg === null) continue;
+      n++;
+      // (a leg over whose media is no longer waiting: DONE and not closing, or already added)
+      if ((leg.state !== DONE || this.media.isClosing(leg)) && this.media.quality(leg, q)) continue;
+      // too late for the call's MOS: its stream still counts
+      this.media.rtpSeen = true;
+      const lossPercent = q.expected > 0 ? (100 * q.lost) / q.expected : 0;
+      this.mediaKpis(leg, { streams: [{ ssrc: 0, codec: q.codec, received: q.expected - q.lost, expected: q.expected, lost: q.lost, meanJitter: q.jitterMs, maxJitter: q.jitterMs, mos: q.mos ?? mos(q.codec, lossPercent, q.jitterMs, 2 * q.delayMs) }], bothSides: false, toOfferer: true, toAnswerer: true }, this.own, false);
+    }
+    this.sink.selfStat(n > 0 ? 'quality_reports' : 'quality_reports_unmatched', 1);
+    return n > 0;
+  }
+
+  /** A PUBLISH of an RFC 6035 voice-quality report (Content-Type application/vq-rtcpxr). */
+  private vqPublish(msg: SipView): void {
+    const ct = msg.header(CONTENT_TYPE);
+    if (ct === null || !ct.toLowerCase().includes(VQ_TYPE) || msg.body === undefined) return;
+    this.onVqReport(msg.body.toString('utf8'));
+  }
+
+  /** An RFC 6035 report (a PUBLISH body, or HEP protocol type 35), tied to its call by its CallID. */
+  onVqReport(text: string): void {
+    const r = vqFromText(text);
+    if (typeof r === 'string') {
+      this.sink.selfStat('quality_report_errors', 1);
+      return;
+    }
+    const d = this.dialogs.get(r.callId);
+    if (d === undefined) this.sink.selfStat('quality_reports_unmatched', 1);
+    else this.qualityOf(d, r.figures);
+  }
+
+  /** A leg's media figures, taken now (its wait is over, or its BYE was answered). */
+  private mediaEnd(leg: Leg, t: number): void {
+    const f = this.media.end(leg);
+    if (f !== null) this.mediaKpis(leg, f, t);
   }
 
   /** The dialog of `callId`, made when there is none yet (`known`: the map's answer). */
@@ -796,6 +868,7 @@ export class CallTracker {
    */
   tick(now: number): void {
     this.nextSweep = now + 100;
+    for (const leg of this.media.due(now)) this.mediaEnd(leg, now);
     for (const table of [this.calls, this.attempts]) {
       const what = table === this.calls ? 'calls' : 'attempts';
       for (let leg = table.pending.head, next: Leg | null; leg !== null; leg = next) {
@@ -1048,9 +1121,10 @@ export class CallTracker {
     }
     if (leg.isCall) this.publishDialogs();
     if (!isUp) {
-      // its media ends with it (an answered leg's figures count; a failed one's are let go)
-      const f = this.media.end(leg);
-      if (f !== null && wasUp) this.mediaKpis(leg, f, t);
+      // its media ends with it: an answered leg's figures count once the reports that come with
+      // or just after its end are in (QUALITY_GRACE_MS, or the BYE's reply); a failed one's are let go
+      if (wasUp) this.media.close(leg, t + QUALITY_GRACE_MS);
+      else this.media.end(leg);
     }
   }
 
@@ -1069,9 +1143,10 @@ export class CallTracker {
    * call (its worst stream), NOMEDIA per answered call of 2 s or more whose SDP both sides sent
    * (docs/kpis.md). Nothing while no RTP of any call was seen (a capture of SIP alone).
    */
-  private mediaKpis(leg: Leg, f: LegFigures, t: number): void {
+  private mediaKpis(leg: Leg, f: LegFigures, t: number, callLevel = true): void {
     if (!this.media.rtpSeen) return;
     let worst = Infinity;
+    let reported = false;
     for (const st of f.streams) {
       const lost = Math.max(0, st.lost);
       if (lost > 0) this.add(leg, K.LOSS, lost, t);
@@ -1080,9 +1155,15 @@ export class CallTracker {
         this.add(leg, K.JITTER, st.meanJitter, t);
         this.add(leg, K.JITTER_max, st.maxJitter, t);
       }
-      if (st.mos < worst) worst = st.mos;
+      if (st.mos < worst) {
+        worst = st.mos;
+        reported = st.mosReported === true;
+      }
     }
+    if (!callLevel) return;
     if (worst !== Infinity) {
+      // (a MOS the endpoint computed itself is kept as it reported it: counted apart)
+      if (reported) this.sink.selfStat('mos_reported', 1);
       this.add(leg, K.MOS, worst, t);
       this.add(leg, K.POOR, worst < this.opt.poorMos ? 1 : -1, t);
     }
@@ -1094,6 +1175,7 @@ export class CallTracker {
    * mid-call), as if they ended at `t`; they stay up.
    */
   finishMedia(t: number): void {
+    for (const leg of this.media.closingLegs()) this.mediaEnd(leg, t);
     for (const leg of this.media.openLegs()) {
       const f = this.media.end(leg);
       if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);

@@ -1,5 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { decodeHep, DecodedHep, HEP_PROTO_TYPE_RTCP, HEP_PROTO_TYPE_SIP, hepFromIndex } from '../protocol/hep/decode.ts';
+import { decodeHep, DecodedHep, HEP_PROTO_TYPE_RTCP, HEP_PROTO_TYPE_SIP, HEP_PROTO_TYPE_VQ, hepFromIndex } from '../protocol/hep/decode.ts';
 import { rtcpFromJson, rtcpFromPacket } from '../media/rtcp-report.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip, sipFromIndex } from '../protocol/sip/parse.ts';
@@ -223,6 +223,7 @@ export class SipPipeline {
     this.engine.selfStat('hep_packets');
     if (p.protoType !== HEP_PROTO_TYPE_SIP) {
       if (p.protoType === HEP_PROTO_TYPE_RTCP) return this.onRtcp(p);
+      if (p.protoType === HEP_PROTO_TYPE_VQ && !p.compressed) return this.tracker.onVqReport((p instanceof DecodedHep ? p.frame.subarray(p.payloadStart, p.payloadEnd) : p.payload).toString('utf8'));
       this.engine.selfStat('hep_not_sip');
       return;
     }

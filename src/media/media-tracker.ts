@@ -4,6 +4,7 @@ import { readRtp, RtpStream } from './rtp-stream.ts';
 import type { SdpAudio } from './sdp.ts';
 import { ReportedStream } from './rtcp-report.ts';
 import type { RtcpReport } from './rtcp-report.ts';
+import type { QualityFigures } from './quality-reports.ts';
 
 /**
  * An address as the media layer compares it: IPv4 as a signed 32-bit integer (a small integer to
@@ -27,8 +28,9 @@ export interface StreamFigures {
   readonly lost: number;
   readonly meanJitter: number;
   readonly maxJitter: number;
-  /** E-model MOS of the stream (docs/kpis.md). */
+  /** MOS of the stream: the E-model's (docs/kpis.md), or the reporter's own when `mosReported`. */
   readonly mos: number;
+  readonly mosReported?: true;
 }
 
 /** A leg's media when it ended: its streams, and whether RTP reached each side. */
@@ -57,6 +59,8 @@ interface LegMedia<L> {
   readonly answer: Endpoint<L>[];
   /** What RTCP reports (HEP type 5) said of the leg's streams, by reporter and source. */
   reported: ReportedStream[] | null;
+  /** What quality reports (headers in BYE or its 200, RFC 6035 session reports) said of its streams. */
+  quality: QualityFigures[] | null;
 }
 
 /** Clock rate RTCP jitter is read with when the leg's SDP did not say (narrowband codecs: G.711, G.729...). */
@@ -99,7 +103,7 @@ export class MediaTracker<L extends object> {
   /** The audio streams of an SDP `leg` sent (`offer`: in its INVITE or re-INVITE; else in a reply). */
   sdp(leg: L, audio: readonly SdpAudio[], offer: boolean): void {
     let m = this.legs.get(leg);
-    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null }));
+    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null, quality: null }));
     const side = offer ? m.offer : m.answer;
     for (const a of audio) {
       const addr = addrOf(a.addr);
@@ -178,7 +182,7 @@ export class MediaTracker<L extends object> {
    */
   report(leg: L, r: RtcpReport): void {
     let m = this.legs.get(leg);
-    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null }));
+    if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null, quality: null }));
     const list = (m.reported ??= []);
     const clock = this.codecOf(m)?.clock ?? RTCP_DEFAULT_CLOCK;
     for (const b of r.blocks) {
@@ -195,6 +199,62 @@ export class MediaTracker<L extends object> {
     this.rtpSeen = true;
   }
 
+  /**
+   * A quality report about `leg` (a quality header, an RFC 6035 session report): one more stream.
+   * False when the leg's media was already added (a report that came too late: see `close`).
+   */
+  quality(leg: L, q: QualityFigures): boolean {
+    let m = this.legs.get(leg) ?? this.closing.get(leg)?.m;
+    if (m === undefined) {
+      if (this.done.has(leg)) return false;
+      this.legs.set(leg, (m = { offer: [], answer: [], reported: null, quality: null }));
+    }
+    const list = (m.quality ??= []);
+    if (list.length >= MAX_REPORTED_PER_LEG) {
+      this.sink.selfStat('quality_reports_dropped', 1);
+      return true;
+    }
+    list.push(q);
+    this.rtpSeen = true;
+    return true;
+  }
+
+  /** Legs whose end waits for the reports that come with or after it (see close), with when it stops waiting. */
+  private readonly closing = new Map<L, { m: LegMedia<L>; until: number }>();
+  /** Legs whose media was added, for as long as something may still report on them (weakly held). */
+  private readonly done = new WeakSet<L>();
+
+  /**
+   * The leg ended (a BYE): its figures wait until `until` (packet time) for what reports with or
+   * after its end (the quality header of the 200 to the BYE, an RFC 6035 report published at the
+   * call's end). False when it had no media at all.
+   */
+  close(leg: L, until: number): boolean {
+    const m = this.legs.get(leg);
+    if (m === undefined) return false;
+    this.legs.delete(leg);
+    this.closing.set(leg, { m, until });
+    return true;
+  }
+
+  /** Whether `leg` waits in `close`. */
+  isClosing(leg: L): boolean {
+    return this.closing.has(leg);
+  }
+
+  /** Legs closed whose wait is over at `now` (their figures are then to be taken with `end`). */
+  due(now: number): L[] {
+    if (this.closing.size === 0) return [];
+    const out: L[] = [];
+    for (const [leg, c] of this.closing) if (c.until <= now) out.push(leg);
+    return out;
+  }
+
+  /** Legs closed and waiting. */
+  closingLegs(): L[] {
+    return [...this.closing.keys()];
+  }
+
   /** The codec of a leg's first audio stream in its SDP, if seen. */
   private codecOf(m: LegMedia<L>): { readonly name: string; readonly clock: number } | undefined {
     for (const ep of [...m.offer, ...m.answer]) for (const c of ep.codecs.values()) if (c.name !== 'TELEPHONE-EVENT') return c;
@@ -203,9 +263,12 @@ export class MediaTracker<L extends object> {
 
   /** The leg ended (or failed): its figures, null when it had no SDP; its addresses are let go. */
   end(leg: L): LegFigures | null {
-    const m = this.legs.get(leg);
+    const c = this.closing.get(leg);
+    const m = c?.m ?? this.legs.get(leg);
     if (m === undefined) return null;
     this.legs.delete(leg);
+    this.closing.delete(leg);
+    this.done.add(leg);
     const streams: StreamFigures[] = [];
     let toOfferer = false;
     let toAnswerer = false;
@@ -233,6 +296,12 @@ export class MediaTracker<L extends object> {
       const expected = r.expected;
       const lossPercent = expected > 0 ? (100 * Math.max(0, r.lost)) / expected : 0;
       streams.push({ ssrc: r.source, codec, received: expected - r.lost, expected, lost: r.lost, meanJitter: r.meanJitter, maxJitter: r.maxJitter, mos: mos(codec, lossPercent, r.meanJitter, r.rttMs ?? 0) });
+    }
+    for (const q of m.quality ?? []) {
+      const qc = q.codec ?? codec;
+      const lossPercent = q.expected > 0 ? (100 * q.lost) / q.expected : 0;
+      const reported = q.mos !== undefined;
+      streams.push({ ssrc: 0, codec: qc, received: q.expected - q.lost, expected: q.expected, lost: q.lost, meanJitter: q.jitterMs, maxJitter: q.jitterMs, mos: q.mos ?? mos(qc, lossPercent, q.jitterMs, 2 * q.delayMs), ...(reported ? { mosReported: true as const } : {}) });
     }
     for (const ep of m.offer) this.release(ep, leg);
     for (const ep of m.answer) this.release(ep, leg);

@@ -45,7 +45,9 @@ test("rtpengine's RTCP over HEP: LOSS, JITTER, JITTER_max, MOS of the call its c
   assert.equal(g('sipstats:rtcp_unmatched'), 1);
   assert.equal(g('sipstats:rtcp_uncorrelated'), 1);
   assert.equal(g('LOSSacme'), null, 'nothing until the call ends');
-  pipe.onFrame(sipFrame(request('BYE', leg, { seq: 2, toTag: 'tt' }), T + 6000));
+  pipe.onFrame(sipFrame(request('BYE', leg, { seq: 2, branch: 'z9hG4bK-bye', toTag: 'tt' }), T + 6000));
+  assert.equal(g('LOSSacme'), null, 'the media waits for what the BYE transaction reports');
+  pipe.onFrame(sipFrame(reply(200, 'OK', leg, { seq: 2, method: 'BYE', branch: 'z9hG4bK-bye', toTag: 'tt' }), T + 6010));
   // what the reports said: SSRC 0x2222 received 0x1111 with 5 lost (fraction 25/256 from the first
   // report), highest 49 → 149, jitter 40 units; 0x1111 received 0x2222 with none lost, jitter 8
   // units: 8 kHz (G.711, no SDP read on live HEP)

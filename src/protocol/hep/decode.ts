@@ -71,6 +71,8 @@ export const HEP_FAMILY_IPV6 = 10;
 export const HEP_PROTO_TYPE_SIP = 1;
 /** HEP protocol type of RTCP reports (JSON from rtpengine, heplify, captagent; or a raw RTCP packet). */
 export const HEP_PROTO_TYPE_RTCP = 5;
+/** HEP protocol type of RTCP-XR voice-quality session reports (RFC 6035 text). */
+export const HEP_PROTO_TYPE_VQ = 35;
 
 /** Generic chunk types (vendor 0). */
 export const HepChunk = {

@@ -1,0 +1,131 @@
+/**
+ * Voice-quality reports endpoints write themselves (pure: no I/O):
+ *  - quality headers in a BYE or its 200 (`X-RTP-Stat`, `P-RTP-Stat`, `X-RTP-Statistics`,
+ *    `X-Siemens-RTP-stats`): `KEY=value` pairs separated by `;` or `,` about the stream the
+ *    writer received — PR packets received, PL lost, JI jitter (ms), LA latency (ms), MOS when
+ *    the device computes one, DE the decoder (AudioCodes, Poly, Siemens, TelcoBridges devices);
+ *  - RTCP-XR voice-quality session reports (RFC 6035, `application/vq-rtcpxr`: in a SIP PUBLISH,
+ *    or as HEP protocol type 35): `CallID:`, then `LocalMetrics:` with `PacketLoss: NLR=`,
+ *    `Delay: RTD= IAJ=`, `QualityEst: MOSCQ=`, `SessionDesc: PD= PPS=`, `Timestamps: START= STOP=`.
+ */
+
+/** What a report says of one received stream. */
+export interface QualityFigures {
+  /** Packets expected (received + lost), or an estimate (RFC 6035: packets per second × duration). */
+  readonly expected: number;
+  readonly lost: number;
+  /** Mean jitter (ms). */
+  readonly jitterMs: number;
+  /** One-way delay (ms) for the E-model: latency, or half the round trip; 0 when not given. */
+  readonly delayMs: number;
+  /** The MOS the reporter computed itself (kept as reported), if any. */
+  readonly mos: number | undefined;
+  /** The codec, when the report names one (upper case). */
+  readonly codec: string | undefined;
+}
+
+/** The quality headers read, in this order (a message carrying several: the first one). */
+export const QUALITY_HEADERS: readonly string[] = Object.freeze(['X-RTP-Stat', 'P-RTP-Stat', 'X-RTP-Statistics', 'X-RTP-Stats', 'X-Siemens-RTP-stats']);
+
+/** Decoder names of quality headers (an RTP payload type number, or a name) to the E-model's codec names. */
+function codecName(v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const u = v.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  if (u === '0' || u.startsWith('G711U') || u === 'PCMU') return 'PCMU';
+  if (u === '8' || u.startsWith('G711A') || u === 'PCMA') return 'PCMA';
+  if (u === '18' || u.startsWith('G729')) return 'G729';
+  if (u === '9' || u.startsWith('G722')) return 'G722';
+  if (u === '3' || u.startsWith('GSM')) return 'GSM';
+  if (u.startsWith('OPUS')) return 'OPUS';
+  if (u.startsWith('ILBC')) return 'ILBC';
+  return u;
+}
+
+const finite = (s: string | undefined): number | undefined => {
+  if (s === undefined || s.trim() === '') return undefined;
+  const n = Number(s.trim());
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** A quality header's value; a reason string when it holds no received-packets count. */
+export function qualityFromHeader(value: string): QualityFigures | string {
+  const kv = new Map<string, string>();
+  for (const part of value.split(/[;,]/)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    kv.set(part.slice(0, eq).trim().toUpperCase(), part.slice(eq + 1).trim());
+  }
+  const received = finite(kv.get('PR'));
+  if (received === undefined || received < 0) return 'no PR= (packets received)';
+  const lost = Math.max(0, finite(kv.get('PL')) ?? 0);
+  const mosValue = finite(kv.get('MOS'));
+  return {
+    expected: received + lost,
+    lost,
+    jitterMs: Math.max(0, finite(kv.get('JI')) ?? 0),
+    delayMs: Math.max(0, finite(kv.get('LA')) ?? 0),
+    mos: mosValue !== undefined && mosValue >= 1 && mosValue <= 5 ? mosValue : undefined,
+    codec: codecName(kv.get('DE') ?? kv.get('EN')),
+  };
+}
+
+/** A report of RFC 6035 and the Call-ID it is about. */
+export interface VqReport {
+  readonly callId: string;
+  readonly figures: QualityFigures;
+}
+
+/** `KEY=value KEY=value` of one RFC 6035 line (values may be quoted). */
+function params(line: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const x of line.matchAll(/([A-Za-z][A-Za-z0-9]*)=("[^"]*"|\S*)/g)) m.set(x[1].toUpperCase(), x[2].replace(/^"|"$/g, ''));
+  return m;
+}
+
+/**
+ * An RFC 6035 session report (its LocalMetrics: what the reporter received); a reason string when
+ * it is not one. Expected packets: PPS × the report's duration (START..STOP), else 50 a second
+ * (20 ms packets); lost = NLR % of them.
+ */
+export function vqFromText(text: string): VqReport | string {
+  const lines = text.split(/\r?\n/);
+  let callId: string | undefined;
+  let inLocal = false;
+  let seenLocal = false;
+  const f: Record<string, Map<string, string>> = {};
+  for (const raw of lines) {
+    const line = raw.trim();
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    const rest = line.slice(colon + 1).trim();
+    if (key === 'callid') callId = rest;
+    else if (key === 'localmetrics') {
+      inLocal = true;
+      seenLocal = true;
+    } else if (key === 'remotemetrics') inLocal = false;
+    else if (inLocal && ['timestamps', 'sessiondesc', 'packetloss', 'delay', 'qualityest'].includes(key)) f[key] = params(rest);
+  }
+  if (callId === undefined || callId === '') return 'no CallID:';
+  if (!seenLocal) return 'no LocalMetrics:';
+  const nlr = finite(f.packetloss?.get('NLR'));
+  if (nlr === undefined) return 'no PacketLoss: NLR= in LocalMetrics';
+  const start = Date.parse(f.timestamps?.get('START') ?? '');
+  const stop = Date.parse(f.timestamps?.get('STOP') ?? '');
+  const seconds = Number.isFinite(start) && Number.isFinite(stop) && stop > start ? (stop - start) / 1000 : 0;
+  const pps = finite(f.sessiondesc?.get('PPS')) ?? 50;
+  const expected = Math.max(1, Math.round(pps * (seconds > 0 ? seconds : 1)));
+  const rtd = finite(f.delay?.get('RTD'));
+  const mosValue = finite(f.qualityest?.get('MOSCQ')) ?? finite(f.qualityest?.get('MOSLQ'));
+  return {
+    callId,
+    figures: {
+      expected,
+      lost: Math.round((expected * Math.min(100, Math.max(0, nlr))) / 100),
+      jitterMs: Math.max(0, finite(f.delay?.get('IAJ')) ?? finite(f.delay?.get('MAJ')) ?? 0),
+      delayMs: rtd !== undefined && rtd > 0 ? rtd / 2 : 0,
+      mos: mosValue !== undefined && mosValue >= 1 && mosValue <= 5 ? mosValue : undefined,
+      codec: codecName(f.sessiondesc?.get('PD') ?? f.sessiondesc?.get('PT')),
+    },
+  };
+}

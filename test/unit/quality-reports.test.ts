@@ -1,0 +1,132 @@
+/**
+ * Quality reports endpoints write themselves: quality headers in a BYE or its 200, and RFC 6035
+ * session reports (SIP PUBLISH application/vq-rtcpxr, HEP type 35). Header samples are the ones
+ * vendors document as their devices' output:
+ *  - AudioCodes (Mediant/MediaPack SIP User's Manual, version 6.2, parameter QoSStatistics: the
+ *    X-RTP-Stat of a BYE): `PS=207;OS=49680;;PR=314;OR=50240;PL=0;JI=600;LA=40;`
+ *  - Poly ATA 400 series admin guide ("X-RTP-Stat"): `PS=1234,OS=34560,PR=1236,OR=24720,JI=1,DU=1230,PL=0,EN=G711U,DE=G711U,MOS=4.0`
+ *  - TelcoBridges wiki ("Custom SIP BYE headers format A"): P-RTP-Stat as `PS=.., PR=.., OR=.., PL=.., JI=.., DU=..`
+ *  - Siemens (OpenScape, X-Siemens-RTP-stats): `;`-separated with IPL, PTL, EN, DE, PR, JI, LA, PL...
+ * The RFC 6035 report below follows the layout of RFC 6035 section 4 (values are this test's).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { qualityFromHeader, vqFromText } from '../../src/media/quality-reports.ts';
+import { mos } from '../../src/media/emodel.ts';
+import { createStats } from '../../src/index.ts';
+import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
+import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
+import { encodeHep } from '../../src/protocol/hep/encode.ts';
+import { HEP_PROTO_TYPE_VQ } from '../../src/protocol/hep/decode.ts';
+import { invite, reply, request } from '../support/sip-builder.ts';
+
+const AUDIOCODES = 'PS=207;OS=49680;;PR=314;OR=50240;PL=0;JI=600;LA=40;';
+const POLY = 'PS=1234,OS=34560,PR=1236,OR=24720,JI=1,DU=1230,PL=0,EN=G711U,DE=G711U,MOS=4.0';
+const TELCOBRIDGES = 'PS=1500, PR=1480, OR=236800, PL=20, JI=12, DU=30';
+const SIEMENS = 'TB=2024-01-01T10:00:00Z;TE=2024-01-01T10:01:00Z;IPL=10.0.0.5;PTL=5004;IPR=10.0.0.9;PTR=5006;EN=G729;DE=G729;PR=2990;JI=8;LA=30;PL=10;PD=0;PS=3000;OS=60000;OR=59800';
+
+const VQ = (callId: string, nlr = '2.5', extra = 'QualityEst: RLQ=80 RCQ=78 MOSLQ=3.9 MOSCQ=3.8') =>
+  [
+    'VQSessionReport: CallTerm',
+    `CallID: ${callId}`,
+    'LocalID: <sip:alice@example.org>',
+    'RemoteID: <sip:bob@example.net>',
+    'LocalAddr: IP=192.0.2.10 PORT=4000 SSRC=0x1a2b',
+    'RemoteAddr: IP=198.51.100.7 PORT=6000 SSRC=0x3c4d',
+    'LocalMetrics:',
+    'Timestamps: START=2026-12-01T10:00:00Z STOP=2026-12-01T10:01:00Z',
+    'SessionDesc: PT=18 PD=G729 SR=8000 FD=20 PPS=50 PLC=3 SSUP=off',
+    'JitterBuffer: JBA=3 JBR=2 JBN=40 JBM=80 JBX=120',
+    `PacketLoss: NLR=${nlr} JDR=1.0`,
+    'Delay: RTD=120 ESD=40 IAJ=6 MAJ=5',
+    extra,
+    'RemoteMetrics:',
+    'PacketLoss: NLR=9.0 JDR=0.0',
+    '',
+  ].join('\r\n');
+
+test('quality headers of real devices: received, lost, jitter, latency, their own MOS and codec', () => {
+  assert.deepEqual(qualityFromHeader(AUDIOCODES), { expected: 314, lost: 0, jitterMs: 600, delayMs: 40, mos: undefined, codec: undefined });
+  assert.deepEqual(qualityFromHeader(POLY), { expected: 1236, lost: 0, jitterMs: 1, delayMs: 0, mos: 4, codec: 'PCMU' });
+  assert.deepEqual(qualityFromHeader(TELCOBRIDGES), { expected: 1500, lost: 20, jitterMs: 12, delayMs: 0, mos: undefined, codec: undefined });
+  assert.deepEqual(qualityFromHeader(SIEMENS), { expected: 3000, lost: 10, jitterMs: 8, delayMs: 30, mos: undefined, codec: 'G729' });
+  assert.equal(typeof qualityFromHeader('PS=10;OS=20'), 'string', 'no PR=');
+  assert.equal(typeof qualityFromHeader(''), 'string');
+});
+
+test('RFC 6035 session report: its LocalMetrics (loss of PPS × duration, IAJ, half the RTD, MOSCQ), not the remote ones', () => {
+  const r = vqFromText(VQ('abc@host'));
+  assert.deepEqual(r, { callId: 'abc@host', figures: { expected: 3000, lost: 75, jitterMs: 6, delayMs: 60, mos: 3.8, codec: 'G729' } });
+  assert.equal(typeof vqFromText('VQSessionReport: CallTerm\r\nLocalMetrics:\r\nPacketLoss: NLR=1'), 'string', 'no CallID');
+  assert.equal(typeof vqFromText('CallID: x\r\nPacketLoss: NLR=1'), 'string', 'no LocalMetrics');
+  assert.equal(typeof vqFromText('CallID: x\r\nLocalMetrics:\r\nDelay: RTD=1'), 'string', 'no NLR');
+});
+
+const T = 1_796_000_000_000;
+const frame = (payload: Buffer | string, timeMs: number, protoType?: number) => encodeHep({ srcIp: '127.0.0.1', dstIp: '127.0.0.2', srcPort: 5060, dstPort: 5060, timeMs, payload, ...(protoType !== undefined ? { protoType } : {}) });
+
+function call(pipe: SipPipeline, callId: string, customer: string, t: number, bye: { byeHeader?: string; okHeader?: string }) {
+  const leg = { callId, fromTag: 'f', customer };
+  pipe.onFrame(frame(invite(leg, { branch: `z9hG4bK-${callId}` }), t));
+  pipe.onFrame(frame(reply(200, 'OK', leg, { branch: `z9hG4bK-${callId}`, toTag: 't' }), t + 100));
+  const withHeader = (b: Buffer, h: string | undefined) => (h === undefined ? b : Buffer.from(b.toString().replace('Content-Length: 0', `X-RTP-Stat: ${h}\r\nContent-Length: 0`)));
+  pipe.onFrame(frame(withHeader(request('BYE', leg, { seq: 2, branch: `z9hG4bK-b${callId}`, toTag: 't' }), bye.byeHeader), t + 60_000));
+  pipe.onFrame(frame(withHeader(reply(200, 'OK', leg, { seq: 2, method: 'BYE', branch: `z9hG4bK-b${callId}`, toTag: 't' }), bye.okHeader), t + 60_010));
+}
+
+test('a call with X-RTP-Stat in its BYE and in the 200: both streams count, a MOS the device computed is kept as reported', () => {
+  let now = T;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)) });
+  call(pipe, 'q1@test', 'poly', T, { byeHeader: POLY, okHeader: TELCOBRIDGES });
+  const g = (n: string) => stats.getStat(n);
+  assert.equal(g('LOSSpoly'), Number(((100 * 20) / (1236 + 1500)).toFixed(2)));
+  assert.equal(g('JITTERpoly'), (1 + 12) / 2);
+  assert.equal(g('JITTER_maxpoly'), 12);
+  // the call's worst stream: Poly's own 4.0, or the E-model of the TelcoBridges stream
+  const eModel = mos(undefined, (100 * 20) / 1500, 12);
+  assert.equal(g('MOSpoly'), Number(Math.min(4, eModel).toFixed(2)));
+  assert.equal(g('sipstats:mos_reported'), eModel < 4 ? null : 1);
+  assert.equal(g('sipstats:quality_reports'), 2);
+});
+
+test('RFC 6035 reports: over HEP type 35 during the call, and a PUBLISH after it (too late for the MOS: its stream still counts)', () => {
+  let now = T;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)) });
+  const g = (n: string) => stats.getStat(n);
+  // during the call, as HEP type 35
+  const leg = { callId: 'vq1@test', fromTag: 'f', customer: 'vq' };
+  pipe.onFrame(frame(invite(leg, { branch: 'z9hG4bK-vq1' }), T));
+  pipe.onFrame(frame(reply(200, 'OK', leg, { branch: 'z9hG4bK-vq1', toTag: 't' }), T + 100));
+  pipe.onFrame(frame(VQ('vq1@test'), T + 30_000, HEP_PROTO_TYPE_VQ));
+  pipe.onFrame(frame(request('BYE', leg, { seq: 2, branch: 'z9hG4bK-bvq1', toTag: 't' }), T + 60_000));
+  pipe.onFrame(frame(reply(200, 'OK', leg, { seq: 2, method: 'BYE', branch: 'z9hG4bK-bvq1', toTag: 't' }), T + 60_010));
+  assert.equal(g('LOSSvq'), 2.5);
+  assert.equal(g('MOSvq'), 3.8);
+  assert.equal(g('sipstats:mos_reported'), 1);
+  // a second call whose report is published after its BYE transaction: LOSS counts, MOS does not
+  call(pipe, 'vq2@test', 'late', T + 1000, {});
+  const publish = Buffer.from(['PUBLISH sip:collector@example.net SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-pub', 'From: <sip:alice@example.org>;tag=p', 'To: <sip:collector@example.net>', 'Call-ID: publish-1@test', 'CSeq: 1 PUBLISH', 'Event: vq-rtcpxr', 'Content-Type: application/vq-rtcpxr', `Content-Length: ${Buffer.byteLength(VQ('vq2@test', '10.0'))}`, '', VQ('vq2@test', '10.0')].join('\r\n'));
+  pipe.onFrame(frame(publish, T + 61_500));
+  assert.equal(g('LOSSlate'), 10);
+  assert.equal(g('MOSlate'), null);
+  // a report of no call, and an unreadable one
+  pipe.onFrame(frame(VQ('nobody@test'), T + 62_000, HEP_PROTO_TYPE_VQ));
+  pipe.onFrame(frame('not a report', T + 62_000, HEP_PROTO_TYPE_VQ));
+  assert.equal(g('sipstats:quality_reports_unmatched'), 1);
+  assert.equal(g('sipstats:quality_report_errors'), 1);
+});
+
+test('fuzz: any quality header or report text is read or refused with a reason, never thrown', () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (s) => {
+      const a = qualityFromHeader(s);
+      const b = vqFromText(s);
+      assert.ok(typeof a === 'string' || (a.expected >= a.lost && a.lost >= 0));
+      assert.ok(typeof b === 'string' || (b.figures.expected >= b.figures.lost && b.callId !== ''));
+    }),
+    { numRuns: 3000 },
+  );
+});
