@@ -47,25 +47,25 @@ const finite = (s: string | undefined): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-/** A quality header's value; a reason string when it holds no received-packets count. */
+/** A quality header's value (keys read in lower case); a reason string when it holds no received-packets count. */
 export function qualityFromHeader(value: string): QualityFigures | string {
   const kv = new Map<string, string>();
   for (const part of value.split(/[;,]/)) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
-    kv.set(part.slice(0, eq).trim().toUpperCase(), part.slice(eq + 1).trim());
+    kv.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
   }
-  const received = finite(kv.get('PR'));
+  const received = finite(kv.get('pr'));
   if (received === undefined || received < 0) return 'no PR= (packets received)';
-  const lost = Math.max(0, finite(kv.get('PL')) ?? 0);
-  const mosValue = finite(kv.get('MOS'));
+  const lost = Math.max(0, finite(kv.get('pl')) ?? 0);
+  const mosValue = finite(kv.get('mos'));
   return {
     expected: received + lost,
     lost,
-    jitterMs: Math.max(0, finite(kv.get('JI')) ?? 0),
-    delayMs: Math.max(0, finite(kv.get('LA')) ?? 0),
+    jitterMs: Math.max(0, finite(kv.get('ji')) ?? 0),
+    delayMs: Math.max(0, finite(kv.get('la')) ?? 0),
     mos: mosValue !== undefined && mosValue >= 1 && mosValue <= 5 ? mosValue : undefined,
-    codec: codecName(kv.get('DE') ?? kv.get('EN')),
+    codec: codecName(kv.get('de') ?? kv.get('en')),
   };
 }
 
