@@ -52,6 +52,12 @@ interface Endpoint<L> {
   readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
   /** Streams arriving here: each with its source address and port. */
   readonly streams: { addr: Addr; port: number; s: RtpStream }[];
+  /**
+   * Streams sent from here to an address no SDP named (symmetric RTP, RFC 4961: a media relay
+   * sends from the port it receives on): each with its destination. They tie a call's stream
+   * whose other side's SDP was not seen (a capture that missed that message).
+   */
+  readonly sent: { addr: Addr; port: number; s: RtpStream }[];
 }
 
 interface LegMedia<L> {
@@ -111,7 +117,7 @@ export class MediaTracker<L extends object> {
       if (list === undefined) this.endpoints.set(a.port, (list = []));
       let ep = list.find((e) => e.addr === addr);
       if (ep === undefined) {
-        list.push((ep = { addr, port: a.port, legs: [], codecs: a.codecs, streams: [] }));
+        list.push((ep = { addr, port: a.port, legs: [], codecs: a.codecs, streams: [], sent: [] }));
         this.endpointCount++;
       }
       if (!ep.legs.includes(leg)) ep.legs.push(leg);
@@ -136,9 +142,13 @@ export class MediaTracker<L extends object> {
    * `rtp_unmatched`); false when it is neither (the caller counts it otherwise).
    */
   packet(b: Uint8Array, off: number, end: number, dst: Addr, dport: number, src: Addr, sport: number, t: number): boolean {
-    let ep: Endpoint<L> | undefined;
-    const at = this.endpoints.get(dport);
-    if (at !== undefined) for (let i = 0; i < at.length; i++) if (at[i].addr === dst) ep = at[i];
+    let ep = this.endpointAt(dst, dport);
+    // to an address no SDP named, from one that an SDP did: a stream sent from there
+    let sent = false;
+    if (ep === undefined) {
+      ep = this.endpointAt(src, sport);
+      sent = ep !== undefined;
+    }
     const h = this.hdr;
     if (ep === undefined) {
       if (readRtp(b, off, end, h)) {
@@ -154,11 +164,14 @@ export class MediaTracker<L extends object> {
     }
     this.rtpSeen = true;
     (this.rtpCount ??= this.sink.counter('sipstats', 'rtp_packets', false) ?? { value: 0 }).value++;
-    const list = ep.streams;
+    const list = sent ? ep.sent : ep.streams;
+    // (the other end: the source of a stream arriving, the destination of one sent)
+    const oa = sent ? dst : src;
+    const op = sent ? dport : sport;
     let s: RtpStream | undefined;
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
-      if (e.s.ssrc === h.ssrc && e.port === sport && e.addr === src) {
+      if (e.s.ssrc === h.ssrc && e.port === op && e.addr === oa) {
         s = e.s;
         break;
       }
@@ -169,10 +182,17 @@ export class MediaTracker<L extends object> {
         return true;
       }
       s = new RtpStream(h.ssrc, ep.codecs.get(h.pt)?.clock ?? 0);
-      list.push({ addr: src, port: sport, s });
+      list.push({ addr: oa, port: op, s });
     } else if (s.clockRate === 0) s.clockRate = ep.codecs.get(h.pt)?.clock ?? 0;
     s.add(h.seq, h.ts, h.pt, h.marker, t);
     return true;
+  }
+
+  /** The endpoint at `addr`:`port`, if an SDP named it. */
+  private endpointAt(addr: Addr, port: number): Endpoint<L> | undefined {
+    const at = this.endpoints.get(port);
+    if (at !== undefined) for (let i = 0; i < at.length; i++) if (at[i].addr === addr) return at[i];
+    return undefined;
   }
 
   /**
@@ -278,15 +298,21 @@ export class MediaTracker<L extends object> {
       [1, m.answer],
     ] as const) {
       for (const ep of eps) {
-        for (const { s } of ep.streams) {
-          if (s.received === 0) continue;
-          if (side === 0) toOfferer = true;
-          else toAnswerer = true;
-          if (seen.has(ep)) continue;
-          const codec = ep.codecs.get(s.pt)?.name;
-          const expected = s.expected;
-          const lossPercent = expected > 0 ? (100 * Math.max(0, s.lost)) / expected : 0;
-          streams.push({ ssrc: s.ssrc, codec, received: s.received, expected, lost: s.lost, meanJitter: s.meanJitter, maxJitter: s.maxJitter, mos: mos(codec, lossPercent, s.meanJitter) });
+        // streams arriving at this side's address, and those sent from it (to the other side)
+        for (const [list, toThisSide] of [
+          [ep.streams, true],
+          [ep.sent, false],
+        ] as const) {
+          for (const { s } of list) {
+            if (s.received === 0) continue;
+            if ((side === 0) === toThisSide) toOfferer = true;
+            else toAnswerer = true;
+            if (seen.has(ep)) continue;
+            const codec = ep.codecs.get(s.pt)?.name;
+            const expected = s.expected;
+            const lossPercent = expected > 0 ? (100 * Math.max(0, s.lost)) / expected : 0;
+            streams.push({ ssrc: s.ssrc, codec, received: s.received, expected, lost: s.lost, meanJitter: s.meanJitter, maxJitter: s.maxJitter, mos: mos(codec, lossPercent, s.meanJitter) });
+          }
         }
         seen.add(ep);
       }

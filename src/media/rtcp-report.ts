@@ -49,7 +49,9 @@ export function rtcpFromJson(text: string): RtcpReport | string {
     const source = num(x.source_ssrc);
     const extHigh = num(x.highest_seq_no);
     if (source === undefined || extHigh === undefined) return 'a report block without "source_ssrc" or "highest_seq_no"';
-    blocks.push({ source, fraction: num(x.fraction_lost) ?? 0, lost: num(x.packets_lost) ?? 0, extHigh, jitter: num(x.ia_jitter) ?? 0 });
+    // packets_lost is the block's signed 24-bit field: rtpengine writes it unsigned (-1: 16777215)
+    const lost = num(x.packets_lost) ?? 0;
+    blocks.push({ source, fraction: num(x.fraction_lost) ?? 0, lost: lost >= 0x800000 && lost <= 0xffffff ? lost - 0x1000000 : lost, extHigh, jitter: num(x.ia_jitter) ?? 0 });
   }
   const xr = o.report_blocks_xr;
   const rtt = typeof xr === 'object' && xr !== null ? num((xr as Record<string, unknown>).round_trip_delay) : undefined;

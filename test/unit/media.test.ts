@@ -149,10 +149,11 @@ test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and te
   for (let i = 0; i < 10; i++) assert.ok(m.packet(rtpPacket(100 + i, i * 160, 7), 0, 172, answerer, 5000, offerer, 4000, i * 20));
   // an SSRC change mid-call: a second stream
   for (let i = 0; i < 5; i++) m.packet(rtpPacket(900 + i, i * 160, 8), 0, 172, answerer, 5000, offerer, 4000, 200 + i * 20);
-  // RTP to an address no SDP named (another port; another address on the same port)
-  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 7000, offerer, 4000, 0));
-  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 5000, offerer, 4000, 0));
-  assert.ok(!m.packet(Buffer.from('hello, not rtp'), 0, 14, addrOf('10.9.9.9'), 7000, offerer, 4000, 0));
+  // RTP between addresses no SDP named (another port; another address on the same port)
+  const stranger = addrOf('10.9.9.8');
+  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 7000, stranger, 4000, 0));
+  assert.ok(m.packet(rtpPacket(1, 0, 9), 0, 172, addrOf('10.9.9.9'), 5000, stranger, 4000, 0));
+  assert.ok(!m.packet(Buffer.from('hello, not rtp'), 0, 14, addrOf('10.9.9.9'), 7000, stranger, 4000, 0));
   assert.equal(counts.rtp_unmatched, 2);
   assert.equal(counts.rtp_packets, 15);
   const f = m.end(call)!;
@@ -165,6 +166,30 @@ test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and te
   assert.equal(m.end(attempt)!.streams.length, 2);
   assert.equal(m.size, 0);
   assert.equal(m.end(call), null);
+});
+
+test('symmetric RTP: a stream sent from an SDP-named address to one no SDP named still counts (a capture that missed the answer)', () => {
+  const counts: Record<string, number> = {};
+  const m = new MediaTracker<object>(countingSink(counts));
+  const leg = {};
+  // the offer only: the relay's address 10.0.0.1:4000; the answer that named the far end was not captured
+  m.sdp(leg, sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n'), true);
+  const relay = addrOf('10.0.0.1');
+  const far = addrOf('192.0.2.9');
+  for (let i = 0; i < 20; i++) {
+    if (i !== 7) m.packet(rtpPacket(i, i * 160, 1), 0, 172, far, 6000, relay, 4000, i * 20); // relay → far end (one lost)
+    m.packet(rtpPacket(i, i * 160, 2), 0, 172, relay, 4000, far, 6000, i * 20); // far end → relay
+  }
+  assert.equal(counts.rtp_unmatched, undefined);
+  const f = m.end(leg)!;
+  assert.deepEqual(
+    f.streams.map((s) => [s.ssrc, s.received, s.lost]).sort(),
+    [
+      [1, 19, 1],
+      [2, 20, 0],
+    ],
+  );
+  assert.ok(f.toOfferer && f.toAnswerer);
 });
 
 test('fuzz: random bytes through the RTP reader, the SDP reader and the tracker never throw', () => {
