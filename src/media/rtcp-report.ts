@@ -89,8 +89,8 @@ function u32(b: Uint8Array, o: number): number {
 /**
  * What the reports of one reporter about one source add up to over a call: the loss between its
  * first and last report (cumulative lost and extended highest sequence numbers), the interval
- * before the first report estimated from its fraction lost (or, without loss then, as long as the
- * mean interval after it), and the jitter of each report (mean and max). Fixed size.
+ * before the first report when its fraction lost tells its length (it lost packets), and the jitter
+ * of each report (mean and max). Fixed size.
  */
 export class ReportedStream {
   reports = 0;
@@ -126,7 +126,10 @@ export class ReportedStream {
   /** Packets expected over the call (see the class). */
   get expected(): number {
     const after = Math.max(0, this.lastHigh - this.firstHigh);
-    const before = this.firstFraction > 0 && this.firstLost > 0 ? (this.firstLost * 256) / this.firstFraction : this.reports > 1 ? after / (this.reports - 1) : 0;
+    // the interval before the first report: known from its fraction lost when it lost packets; else
+    // left out (its packets and its no loss), so that the loss rate is the later intervals' (a guess of
+    // its length would dilute it: the first report comes early, after a shorter interval than the others)
+    const before = this.firstFraction > 0 && this.firstLost > 0 ? (this.firstLost * 256) / this.firstFraction : 0;
     return Math.round(after + before);
   }
 
