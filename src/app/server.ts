@@ -1,3 +1,6 @@
+import { Router } from '../kpi/router.ts';
+import { defaultRouting } from '../kpi/routing.ts';
+import { routeApi, routeCarriersCommand } from './route-answers.ts';
 import { readFileSync } from 'node:fs';
 import { createStats } from '../index.ts';
 import type { Stats } from '../index.ts';
@@ -150,11 +153,15 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     reload: configPath === undefined ? undefined : async () => (await loadConfigFile(configPath)).alerts ?? { rules: [], notify: [] },
   });
   for (const c of alerts.miCommands()) stats.addMiCommand(c);
+  // "which carrier for this number?" (the `routing` section; a reload replaces it)
+  const router = new Router(pipeline.tracker, () => stats.engine.clock());
+  if (config.routing !== undefined) router.configure(config.routing);
+  stats.addMiCommand(routeCarriersCommand(router));
   const http = createHttpServer({
     token,
     readToken,
     limits: options.http,
-    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route()],
+    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route(), routeApi(router)],
   });
   http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];
@@ -241,6 +248,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       if (!r.ok) throw new ConfigError(r.problems.map((m) => ({ code: 'E_CONFIG' as const, line: 0, path: 'profiles', message: m })), `reload of ${options.configPath}`);
       pipeline.reconfigure({ ...nextIngest.tracker, hepAuthKey: nextIngest.hepAuthKey });
       limits = nextIngest.tracker.limits;
+      router.configure(next.routing ?? defaultRouting());
       acc.reconfigure(accOptions(nextIngest));
       history.syncProfiles();
       alerts.apply(next.alerts ?? { rules: [], notify: [] });

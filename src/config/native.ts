@@ -1,3 +1,4 @@
+import { parseRouting } from '../kpi/routing.ts';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ALGORITHM_OPTION_KEYS, ALGORITHMS } from '../core/algorithms/index.ts';
@@ -26,7 +27,7 @@ import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './sc
  * Without `profiles` the embedded default profiles apply; with `profiles: []` there are none.
  */
 
-export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'limits', 'alerts', 'notify'] as const;
+export const TOP_KEYS = ['listen', 'auth', 'variables', 'groups', 'profiles', 'hep', 'dataDir', 'redis', 'kpi', 'limits', 'routing', 'alerts', 'notify'] as const;
 export const PROFILE_KEYS = ['name', 'algorithm', 'window', 'slots', 'group', 'percentage_factor', 'precision', 'min_samples', 'max_series', 'idle', 'overflow'] as const;
 export const VARIABLE_KEYS = ['name', 'noReset', 'group'] as const;
 
@@ -193,10 +194,12 @@ export function parseNativeConfig(doc: unknown, baseDir?: string): Result<Server
   for (const [path, msg, code] of ingest.problems) is.add(path, code ?? 'E_CFG_SYNTAX', msg);
   const alerts = parseAlertsConfig(doc.alerts, doc.notify);
   for (const [path, code, msg] of alerts.problems) is.add(path, code, msg);
+  const routing = parseRouting(doc.routing);
+  for (const [path, msg, code] of routing.problems) is.add(path, code, msg);
 
   if (is.list.length > 0 || !listen.ok) return { ok: false, issues: is.list };
   const engine: EngineConfig = { counters, groups, profiles };
-  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, ingest: ingest.value, source: 'native' as const }) };
+  return { ok: true, value: deepFreeze({ listen: listen.value, auth: { token, readToken, allowUnauthenticated }, engine, hep, dataDir, redis, kpi, alerts: alerts.value, routing: routing.value, ingest: ingest.value, source: 'native' as const }) };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ConfigIssue, ErrorCode } from '../errors.ts';
 import type { AlertsConfig } from '../alerts/rules.ts';
 import type { RedisSettings } from './redis-config.ts';
 import type { IngestSettings } from './ingest-config.ts';
+import type { RoutingConfig } from '../kpi/routing.ts';
 
 /**
  * What a loaded server configuration is (whatever the file format), and the small checking kit
@@ -34,6 +35,8 @@ export interface ServerConfig {
   readonly kpi: OpaqueSection | null;
   /** Alert rules and notification targets (native `alerts` and `notify`; src/alerts/rules.ts). */
   readonly alerts?: AlertsConfig;
+  /** Routing answers (native `routing`; src/kpi/routing.ts); absent: the defaults (ASR over 1 minute). */
+  readonly routing?: RoutingConfig;
   /** The `hep` and `kpi` sections parsed once (listeners, tracker options with compiled tables). */
   readonly ingest: IngestSettings;
   /** Where the engine part came from. */

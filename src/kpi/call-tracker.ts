@@ -424,6 +424,7 @@ export class CallTracker {
   private outcomes!: OutcomeTable;
   private customerOf!: ReturnType<typeof customerExtractor>;
   private carrierOf!: ReturnType<typeof carrierExtractor> | null;
+  private carrierKey: CarrierKey | null = null;
   private destinationOf!: ReturnType<typeof destinationExtractor> | null;
   private isPlatform!: ((ip: string) => boolean) | null;
   private corrHeader!: HeaderName | null;
@@ -496,6 +497,7 @@ export class CallTracker {
     const platform = options.platform !== undefined && options.platform.length > 0 ? options.platform : null;
     this.isPlatform = platform === null ? null : memoIp(compileCidrs(Object.fromEntries(platform.map((c) => [c, 'platform']))));
     this.carrierOf = platform === null ? null : carrierExtractor(options.carrier ?? DEFAULT_CARRIER_KEY);
+    this.carrierKey = platform === null ? null : (options.carrier ?? DEFAULT_CARRIER_KEY);
     this.destinationOf = options.destination === undefined || options.destination === null ? null : destinationExtractor(options.destination);
     this.corrHeader = options.correlation?.header !== undefined ? headerName(options.correlation.header) : null;
     this.corrHep = options.correlation?.hep === true;
@@ -1180,6 +1182,19 @@ export class CallTracker {
       const f = this.media.end(leg);
       if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);
     }
+  }
+
+  /** The destination a dialled number goes to, as a call to it is given its own; null without destinations. */
+  destinationOfNumber(number: string): string | null {
+    if (this.destinationOf === null) return null;
+    return this.destinationOf({ ruriUser: number, toUser: number } as unknown as SipView);
+  }
+
+  /** The carriers the configuration names (a CIDR map's names), else those seen so far. */
+  carrierNames(): string[] {
+    const key = this.carrierKey;
+    if (key !== null && key.kind === 'cidr') return [...new Set(Object.values(key.map) as string[])];
+    return this.scopes.valuesOf('carrier');
   }
 
   /** A UDP datagram of a capture that is not SIP (see MediaTracker.packet). */

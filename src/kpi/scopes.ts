@@ -417,6 +417,24 @@ export class Scopes implements SeriesDirectory {
     return s;
   }
 
+  /**
+   * A KPI's value and samples in window number `w` for the scope of these values, at engine time
+   * `t` (the routing answers); null when the scope or its series does not exist. `out` is filled
+   * and returned (no object per read).
+   */
+  figure(scope: Scope, k: number, w: number, t: number, out: { v: number | null; n: number | null }): { v: number | null; n: number | null } | null {
+    const sc = scope.customer === undefined && scope.carrier === undefined && scope.destination === undefined ? this.all : this.held(scope);
+    const s = sc?.held(k * this.windows.length + w);
+    if (s === undefined) return null;
+    s.profile.readWithCount(s, t, out);
+    return out;
+  }
+
+  /** The values of a dimension held now (carriers seen, for instance). */
+  valuesOf(d: DimensionName): string[] {
+    return [...this.values.get(d)!.keys()];
+  }
+
   /** The registered scope of these values, if any. */
   private held(scope: Scope): ScopeHandles | undefined {
     const c = scope.customer;

@@ -1,0 +1,85 @@
+import { DIMENSION_VALUE_RE, KPIS, sanitizeDimensionValue, VIEWS } from './catalogue.ts';
+import type { KpiDef } from './catalogue.ts';
+import type { CallTracker } from './call-tracker.ts';
+import { defaultRouting, rankCarriers } from './routing.ts';
+import type { CarrierAnswer, Figure, RoutingConfig } from './routing.ts';
+
+/** What a proxy asks: the dialled number, its customer (echoed), the carriers it can use (in its order). */
+export interface RouteQuestion {
+  readonly number: string;
+  readonly customer?: string | undefined;
+  readonly carriers?: readonly string[] | undefined;
+}
+
+export interface RouteAnswer {
+  /** The destination the number goes to (as the tracker gives a call to it its own), null without destinations. */
+  readonly destination: string | null;
+  readonly customer?: string;
+  readonly kpi: string;
+  readonly window: string;
+  readonly carriers: readonly CarrierAnswer[];
+}
+
+/** A question that cannot be answered: what is wrong with it. */
+export class RouteQuestionError extends Error {}
+
+/** The list of carriers, in a question and in an answer: the carrier view's rows (`carriers`). */
+export const CARRIER_ROWS: string = VIEWS.find((v) => v.dimensions.length === 1 && v.dimensions[0].of === 'attempt')!.rows;
+
+/** Carriers asked for at most (a proxy's gateway list). */
+export const MAX_ROUTE_CARRIERS = 1000;
+
+const KPI_INDEX = new Map<KpiDef, number>(KPIS.map((k, i) => [k, i]));
+
+/**
+ * Answers "which carrier for this number?" from the tracker's live carrier × destination figures
+ * (routing.ts orders them). Holds the `routing` configuration (reload: `configure`).
+ */
+export class Router {
+  private cfg: RoutingConfig = defaultRouting();
+  private readonly cell = { v: null as number | null, n: null as number | null };
+
+  constructor(
+    private readonly tracker: CallTracker,
+    /** The engine's clock (the windows' time). */
+    private readonly now: () => number,
+  ) {}
+
+  configure(cfg: RoutingConfig): void {
+    this.cfg = cfg;
+  }
+
+  get config(): RoutingConfig {
+    return this.cfg;
+  }
+
+  answer(q: RouteQuestion): RouteAnswer {
+    const number = typeof q.number === 'string' ? q.number.trim() : '';
+    if (number === '' || number.length > 64) throw new RouteQuestionError('number must be a dialled number (1 to 64 characters)');
+    const asked = q.carriers ?? this.tracker.carrierNames();
+    if (asked.length > MAX_ROUTE_CARRIERS) throw new RouteQuestionError(`at most ${MAX_ROUTE_CARRIERS} carriers`);
+    const carriers: string[] = [];
+    for (const c of asked) {
+      // carriers are named as the tracker names them (a header's or an address's text, sanitised)
+      const name = typeof c === 'string' ? sanitizeDimensionValue(c) : null;
+      if (name === null || !DIMENSION_VALUE_RE.test(name)) throw new RouteQuestionError(`carrier ${JSON.stringify(c)} is not a carrier name`);
+      if (!carriers.includes(name)) carriers.push(name);
+    }
+    const destination = this.tracker.destinationOfNumber(number);
+    const cfg = this.cfg;
+    const w = this.tracker.scopes.windows.indexOf(cfg.window);
+    const t = this.now();
+    const cell = this.cell;
+    const read = (carrier: string, dest: string | null, kpi: KpiDef): Figure | null => {
+      const f = this.tracker.scopes.figure(dest === null ? { carrier } : { carrier, destination: dest }, KPI_INDEX.get(kpi)!, w, t, cell);
+      return f === null ? null : { value: f.v, samples: f.n ?? 0 };
+    };
+    return {
+      destination,
+      ...(q.customer !== undefined ? { customer: q.customer } : {}),
+      kpi: cfg.terms.length === 1 ? cfg.terms[0].kpi.name : 'score',
+      window: cfg.window.name,
+      carriers: rankCarriers(cfg, destination, carriers, read),
+    };
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * "Which carrier for this number?": the carriers to try for a destination, best first, from their
+ * carrier × destination KPIs (the `routing` section of the native configuration; reloadable).
+ * Pure: checks the section and orders the carriers it is given figures of.
+ *
+ *   routing: { kpi: ASR, window: 1m, min_samples: 1, warn: 50, crit: 20 }
+ *   routing: { score: { ASR: 0.6, PDD: -0.002, MOS: 10 }, window: 10m, min_samples: 5, warn: 30, crit: 10 }
+ *
+ * Order, as OpenSIPS' qrouting does it: carriers in state `ok` by score, then those with too few
+ * samples for this destination (`unknown`, in the order asked: a new carrier must still get
+ * traffic), then `warn`, then `crit`; ties keep the order asked.
+ */
+import type { ErrorCode } from '../errors.ts';
+import { HEADLINE_KPI, kpiByName, KPIS, windowByName, WINDOWS } from './catalogue.ts';
+import type { KpiDef, WindowDef } from './catalogue.ts';
+
+export type CarrierState = 'ok' | 'unknown' | 'warn' | 'crit';
+
+/** The order states come in. */
+export const STATE_ORDER: readonly CarrierState[] = Object.freeze(['ok', 'unknown', 'warn', 'crit']);
+
+export interface RoutingTerm {
+  readonly kpi: KpiDef;
+  readonly weight: number;
+}
+
+export interface RoutingConfig {
+  /** One KPI (weight 1) or a weighted sum (`score`). */
+  readonly terms: readonly RoutingTerm[];
+  readonly window: WindowDef;
+  /** Samples of the first term's KPI (for carrier × destination) below which a carrier is `unknown`. */
+  readonly minSamples: number;
+  readonly warn: number | undefined;
+  readonly crit: number | undefined;
+  /**
+   * Which way is good for the thresholds and the order: the KPI's own (catalogue `better`) for a
+   * single KPI; a weighted score is higher-is-better (give lower-is-better KPIs a negative weight).
+   */
+  readonly better: 'higher' | 'lower';
+}
+
+export const ROUTING_DEFAULTS = Object.freeze({ kpi: HEADLINE_KPI.name, window: WINDOWS[0].name, minSamples: 1 });
+
+/** The default: ASR over the shortest window, on 1 sample, no thresholds. */
+export function defaultRouting(): RoutingConfig {
+  return { terms: [{ kpi: kpiByName(ROUTING_DEFAULTS.kpi)!, weight: 1 }], window: windowByName(ROUTING_DEFAULTS.window)!, minSamples: ROUTING_DEFAULTS.minSamples, warn: undefined, crit: undefined, better: 'higher' };
+}
+
+const KEYS = ['kpi', 'score', 'window', 'min_samples', 'warn', 'crit'] as const;
+
+/** KPIs a carrier can be ranked by: windowed ones (a level, such as CC, is no figure of quality). */
+const RANKABLE = (k: KpiDef) => k.kind !== 'level';
+
+/** Checks the `routing` section; every problem with its path. */
+export function parseRouting(raw: unknown): { value: RoutingConfig; problems: [path: string, message: string, code: ErrorCode][] } {
+  const problems: [string, string, ErrorCode][] = [];
+  const def = defaultRouting();
+  if (raw === undefined || raw === null) return { value: def, problems };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(['routing', `must be a mapping { ${KEYS.join(', ')} }, got ${JSON.stringify(raw)}`, 'E_CFG_SYNTAX']);
+    return { value: def, problems };
+  }
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!(KEYS as readonly string[]).includes(k)) problems.push([`routing.${k}`, `unknown key (allowed: ${KEYS.join(', ')})`, 'E_CFG_UNKNOWN_PARAM']);
+  const kpiNamed = (name: unknown, path: string): KpiDef | undefined => {
+    const k = typeof name === 'string' ? kpiByName(name) : undefined;
+    if (k === undefined || !RANKABLE(k)) {
+      problems.push([path, `must be a KPI of the catalogue other than a level (${KPIS.filter(RANKABLE).map((x) => x.name).join(' ')}), got ${JSON.stringify(name)}`, 'E_CFG_SYNTAX']);
+      return undefined;
+    }
+    return k;
+  };
+  let terms: RoutingTerm[] = def.terms.slice();
+  let better: 'higher' | 'lower' = def.better;
+  if (r.kpi !== undefined && r.score !== undefined) problems.push(['routing', 'give either kpi or score, not both', 'E_CFG_SYNTAX']);
+  else if (r.kpi !== undefined) {
+    const k = kpiNamed(r.kpi, 'routing.kpi');
+    if (k !== undefined) {
+      terms = [{ kpi: k, weight: 1 }];
+      better = k.better;
+    }
+  } else if (r.score !== undefined) {
+    if (typeof r.score !== 'object' || r.score === null || Array.isArray(r.score) || Object.keys(r.score).length === 0) problems.push(['routing.score', 'must be a mapping of KPI names to weights ({ ASR: 0.6, PDD: -0.002 })', 'E_CFG_SYNTAX']);
+    else {
+      terms = [];
+      for (const [name, w] of Object.entries(r.score as Record<string, unknown>)) {
+        const k = kpiNamed(name, `routing.score.${name}`);
+        if (typeof w !== 'number' || !Number.isFinite(w) || w === 0) problems.push([`routing.score.${name}`, `the weight must be a number other than 0, got ${JSON.stringify(w)}`, 'E_CFG_SYNTAX']);
+        else if (k !== undefined) terms.push({ kpi: k, weight: w });
+      }
+      better = 'higher';
+    }
+  }
+  const window = r.window === undefined ? def.window : typeof r.window === 'string' ? windowByName(r.window) : undefined;
+  if (window === undefined) problems.push(['routing.window', `must be one of ${WINDOWS.map((w) => w.name).join(', ')}, got ${JSON.stringify(r.window)}`, 'E_CFG_SYNTAX']);
+  const num = (key: 'min_samples' | 'warn' | 'crit', integer: boolean): number | undefined => {
+    const v = r[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+      problems.push([`routing.${key}`, `must be ${integer ? 'a whole number from 0' : 'a number'}, got ${JSON.stringify(v)}`, 'E_CFG_SYNTAX']);
+      return undefined;
+    }
+    return v;
+  };
+  const minSamples = num('min_samples', true) ?? def.minSamples;
+  const warn = num('warn', false);
+  const crit = num('crit', false);
+  if (warn !== undefined && crit !== undefined && (better === 'higher' ? crit > warn : crit < warn))
+    problems.push(['routing.crit', `is ${better === 'higher' ? 'above' : 'below'} warn: for a ${better}-is-better ${terms.length > 1 ? 'score' : 'KPI'} crit must be ${better === 'higher' ? 'at most' : 'at least'} warn (${warn})`, 'E_CFG_SYNTAX']);
+  return { value: { terms, window: window ?? def.window, minSamples, warn, crit, better }, problems };
+}
+
+/** A KPI's value and the samples behind it (null: no series, or under the profile's min_samples). */
+export interface Figure {
+  readonly value: number | null;
+  readonly samples: number;
+}
+
+/** What the router reads: a KPI of a carrier for a destination (null: the carrier's whole traffic). */
+export type FigureReader = (carrier: string, destination: string | null, kpi: KpiDef) => Figure | null;
+
+export interface CarrierAnswer {
+  readonly carrier: string;
+  readonly state: CarrierState;
+  /** The KPI's value (or the weighted score) for this destination; null when unknown. */
+  readonly score: number | null;
+  /** Samples behind it (of the first KPI of the score), for this destination. */
+  readonly samples: number;
+  /** The KPIs shown with it (REPORTED_KPIS and the score's), for this destination. */
+  readonly kpis: Readonly<Record<string, number | null>>;
+  /** The same over the carrier's whole traffic: reported, never used for the state. */
+  readonly overall: Readonly<Record<string, number | null>>;
+}
+
+/** The KPIs every answer reports beside the score's: the quality cards of the catalogue. */
+export const REPORTED_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.card && (k.kind === 'ratio' || k.kind === 'average')));
+
+/** The state of a score against the thresholds, for a higher- or lower-is-better figure. */
+export function stateOf(score: number, cfg: Pick<RoutingConfig, 'warn' | 'crit' | 'better'>): CarrierState {
+  const worse = (v: number, limit: number | undefined) => limit !== undefined && (cfg.better === 'higher' ? v < limit : v > limit);
+  if (worse(score, cfg.crit)) return 'crit';
+  if (worse(score, cfg.warn)) return 'warn';
+  return 'ok';
+}
+
+/**
+ * The carriers `candidates` (in the order asked) for `destination`, best first (see the file's
+ * comment). `read` gives each figure; a carrier without enough samples of the score's first KPI for
+ * this destination is `unknown` whatever its whole traffic says.
+ */
+export function rankCarriers(cfg: RoutingConfig, destination: string | null, candidates: readonly string[], read: FigureReader): CarrierAnswer[] {
+  const reported = [...REPORTED_KPIS, ...cfg.terms.map((t) => t.kpi).filter((k) => !REPORTED_KPIS.includes(k))];
+  const rows = candidates.map((carrier, asked) => {
+    const kpis: Record<string, number | null> = {};
+    const overall: Record<string, number | null> = {};
+    const here = new Map<KpiDef, Figure | null>();
+    for (const k of reported) {
+      const f = destination === null ? read(carrier, null, k) : read(carrier, destination, k);
+      here.set(k, f);
+      kpis[k.name] = f?.value ?? null;
+      overall[k.name] = destination === null ? (f?.value ?? null) : (read(carrier, null, k)?.value ?? null);
+    }
+    const first = here.get(cfg.terms[0].kpi) ?? null;
+    const samples = first?.samples ?? 0;
+    let score: number | null = null;
+    if (samples >= cfg.minSamples && samples > 0) {
+      let s = 0;
+      for (const t of cfg.terms) {
+        const v = here.get(t.kpi)?.value ?? null;
+        if (v === null) {
+          s = NaN;
+          break;
+        }
+        s += t.weight * v;
+      }
+      score = Number.isNaN(s) ? null : s;
+    }
+    const state: CarrierState = score === null ? 'unknown' : stateOf(score, cfg);
+    return { answer: { carrier, state, score, samples, kpis, overall }, asked };
+  });
+  const sign = cfg.better === 'higher' ? -1 : 1;
+  rows.sort((a, b) => {
+    const sa = STATE_ORDER.indexOf(a.answer.state);
+    const sb = STATE_ORDER.indexOf(b.answer.state);
+    if (sa !== sb) return sa - sb;
+    // unknown: as asked; the others by score (best first), ties as asked
+    if (a.answer.state !== 'unknown' && a.answer.score !== b.answer.score) return sign * (a.answer.score! - b.answer.score!);
+    return a.asked - b.asked;
+  });
+  return rows.map((r) => r.answer);
+}
+
+/** The plain-text answer for scripts: names one a line (`text`), or comma-separated (`csv`). */
+export function routeText(answers: readonly CarrierAnswer[], format: 'text' | 'csv'): string {
+  const names = answers.map((a) => a.carrier);
+  return format === 'csv' ? `${names.join(',')}\n` : names.length === 0 ? '' : `${names.join('\n')}\n`;
+}
