@@ -20,6 +20,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 # the media end-to-end test: rtpengine relaying Kamailio's media, GStreamer endpoints, nftables loss
 command -v rtpengine >/dev/null || need+=(rtpengine-daemon)
+# Kamailio's http_client module (docs/routing.md's lines, checked by documented-configs.test.ts)
+[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so ] || ls /usr/lib/*/kamailio/modules/http_client.so >/dev/null 2>&1 || need+=(kamailio-utils-modules)
 command -v nft >/dev/null || need+=(nftables)
 command -v gst-launch-1.0 >/dev/null || need+=(gstreamer1.0-tools)
 { command -v gst-inspect-1.0 >/dev/null && gst-inspect-1.0 rtpbin >/dev/null 2>&1; } || need+=(gstreamer1.0-plugins-good)

@@ -41,6 +41,8 @@ export interface SipView {
   header(name: HeaderName): string | null;
   /** The message body (SDP), when the reader has it. */
   readonly body?: Buffer;
+  /** Whether its header lines contain one of these byte strings (a cheap test before rare headers); absent: assume so. */
+  mentions?(needles: readonly Buffer[]): boolean;
 }
 
 /** How an attempt (outbound leg) is linked to its call besides a shared Call-ID. */
@@ -130,6 +132,8 @@ const NONE: readonly number[] = [];
 const REASON = headerName('Reason');
 /** Quality headers of a BYE or its 200 (media/quality-reports.ts), and the body type of RFC 6035 reports. */
 const QUALITY = QUALITY_HEADERS.map(headerName);
+/** What every quality header's name contains, in the cases written (X-RTP-Stat, X-Siemens-RTP-stats, x-rtp-stat...). */
+const QUALITY_MARKS: readonly Buffer[] = ['RTP-Stat', 'RTP-stat', 'rtp-stat', 'RTP-STAT'].map((s) => Buffer.from(s, 'latin1'));
 const CONTENT_TYPE = headerName('Content-Type');
 const VQ_TYPE = 'application/vq-rtcpxr';
 /** How long the media of a leg that ended waits for reports that come with or after its end (packet time). */
@@ -167,6 +171,9 @@ const SAMPLE_AFTER_MS = Math.max(...WINDOWS.map((w) => w.seconds)) * 1000;
  * before it began still holds their number.
  */
 const UP_SAMPLE_MS = 5_000;
+
+/** How long a final reply whose INVITE was not seen yet waits for it (packet time): capture agents' reordering. */
+const EARLY_REPLY_MS = 2_000;
 
 /** NOMEDIA judges answered calls that lasted at least this long (one-way audio needs a moment to show). */
 const NOMEDIA_AFTER_MS = 2_000;
@@ -555,15 +562,13 @@ export class CallTracker {
         if (side === IN) this.callInvite(msg, meta, dialog, callId, cseq.seq, t);
         else this.attemptInvite(msg, meta, dialog, callId, cseq.seq, t);
       } else this.otherRequest(msg.method ?? '', dialog, callId, cseq.seq, t, side);
-    } else if (cseq.method === 'INVITE' && dialog !== undefined) {
+    } else if (cseq.method === 'INVITE') {
       // a reply travels against its request: from the platform, it answers an inbound call
-      if (side === IN && this.isPlatform !== null) {
-        const a = dialog.attempt(msg.viaBranch ?? '');
-        if (a !== undefined && a.state === PENDING) this.reply(this.attempts, a, msg, cseq.seq, t);
-      } else {
-        const c = dialog.call;
-        if (c !== null && c.state === PENDING) this.reply(this.calls, c, msg, cseq.seq, t);
-      }
+      const toAttempt = side === IN && this.isPlatform !== null;
+      const leg = dialog === undefined ? undefined : toAttempt ? dialog.attempt(msg.viaBranch ?? '') : (dialog.call ?? undefined);
+      if (leg !== undefined) {
+        if (leg.state === PENDING) this.reply(toAttempt ? this.attempts : this.calls, leg, msg, cseq.seq, t);
+      } else if (msg.status >= 200) this.earlyReply(msg, callId, toAttempt, cseq.seq, t);
     } else if (byeTx && msg.status >= 200) {
       // the BYE's final reply: nothing more reports on the call's media
       for (const leg of [dialog!.call, dialog!.answered]) if (leg !== null && this.media.isClosing(leg)) this.mediaEnd(leg, t);
@@ -575,6 +580,8 @@ export class CallTracker {
    * and answered attempt. Unreadable ones are counted (`quality_report_errors`).
    */
   private qualityHeaders(msg: SipView, dialog: Dialog): void {
+    // (nearly every BYE has none: one memory search instead of a scan of the headers per name)
+    if (msg.mentions !== undefined && !msg.mentions(QUALITY_MARKS)) return;
     for (const h of QUALITY) {
       const v = msg.header(h);
       if (v === null) continue;
@@ -666,6 +673,7 @@ export class CallTracker {
     this.calls.pending.append(leg);
     this.started(leg, t);
     if (this.parseSdp) this.sdpOf(leg, msg, true);
+    if (this.early.size > 0) this.lateInvite(leg, `${callId}\n`);
     this.sink.selfStat('calls_started', 1);
     if (this.opt.inviteSeries) {
       this.sink.updateStatSeries(INVITE_SERIES.perMinute.profile, INVITE_SERIES.perMinute.name, 1);
@@ -719,6 +727,7 @@ export class CallTracker {
     this.attempts.pending.append(a);
     this.started(a, t);
     if (this.parseSdp) this.sdpOf(a, msg, true);
+    if (this.early.size > 0) this.lateInvite(a, `${callId}\n${branch}`);
     this.sink.selfStat('attempts_started', 1);
     if (call === null) this.sink.selfStat('attempts_uncorrelated', 1);
     else if (++call.attempts === 2) this.sink.selfStat('calls_failed_over', 1);
@@ -870,6 +879,11 @@ export class CallTracker {
    */
   tick(now: number): void {
     this.nextSweep = now + 100;
+    if (this.early.size > 0) for (const [k, r] of this.early) if (r.t + EARLY_REPLY_MS <= now) {
+      // its INVITE never came: a reply of a call the tracker never saw start (counted, not guessed)
+      this.early.delete(k);
+      this.sink.selfStat('replies_unmatched', 1);
+    }
     for (const leg of this.media.due(now)) this.mediaEnd(leg, now);
     for (const table of [this.calls, this.attempts]) {
       const what = table === this.calls ? 'calls' : 'attempts';
@@ -1196,6 +1210,39 @@ export class CallTracker {
     if (key !== null && key.kind === 'cidr') return [...new Set(Object.values(key.map) as string[])];
     return this.scopes.valuesOf('carrier');
   }
+
+  /**
+   * A final reply to an INVITE the tracker has not seen (yet): kept for EARLY_REPLY_MS, because
+   * capture agents deliver out of order (Kamailio's siptrace sends an outgoing INVITE's HEP after
+   * the carrier's immediate 503 reached it, from another process). When the INVITE comes, the reply
+   * is applied (lateInvite). What a reply needs is copied: the message's buffer is not kept.
+   */
+  private earlyReply(msg: SipView, callId: string, toAttempt: boolean, seq: number, t: number): void {
+    if (this.early.size >= this.opt.maxCalls) {
+      this.sink.selfStat('replies_unmatched', 1);
+      return;
+    }
+    const key = toAttempt ? `${callId}\n${msg.viaBranch ?? ''}` : `${callId}\n`;
+    if (this.early.has(key)) return; // (a retransmission)
+    this.early.set(key, { status: msg.status, viaBranch: msg.viaBranch, reason: msg.header(REASON), seq, t, own: this.own });
+  }
+
+  /** An INVITE whose final reply came first: the reply, applied now, at its own time. */
+  private lateInvite(leg: Leg, key: string): void {
+    const r = this.early.get(key);
+    if (r === undefined) return;
+    this.early.delete(key);
+    this.sink.selfStat('replies_before_invite', 1);
+    const own = this.own;
+    this.own = Math.max(r.own, leg.t0);
+    const reason = r.reason;
+    const view = { isRequest: false, method: null, status: r.status, viaBranch: r.viaBranch, header: (h: HeaderName) => (h === REASON ? reason : null) } as unknown as SipView;
+    this.reply(leg.isCall ? this.calls : this.attempts, leg, view, r.seq, Math.max(r.t, leg.since));
+    this.own = own;
+  }
+
+  /** Final replies whose INVITE was not seen yet, by Call-ID and branch (see earlyReply). */
+  private readonly early = new Map<string, { status: number; viaBranch: string | null; reason: string | null; seq: number; t: number; own: number }>();
 
   /** A UDP datagram of a capture that is not SIP (see MediaTracker.packet). */
   onMedia(b: Uint8Array, start: number, end: number, dst: Addr, dport: number, src: Addr, sport: number, t: number): boolean {

@@ -45,6 +45,20 @@ export class Router {
     private readonly now: () => number,
   ) {}
 
+  /** Names asked for, as the tracker names carriers (a header's or an address's text, sanitised), remembered. */
+  private readonly names = new Map<string, string | null>();
+  private carrierName(c: unknown): string | null {
+    if (typeof c !== 'string') return null;
+    let n = this.names.get(c);
+    if (n === undefined) {
+      const s = sanitizeDimensionValue(c);
+      n = s !== null && DIMENSION_VALUE_RE.test(s) ? s : null;
+      if (this.names.size >= 10_000) this.names.clear();
+      this.names.set(c, n);
+    }
+    return n;
+  }
+
   configure(cfg: RoutingConfig): void {
     this.cfg = cfg;
   }
@@ -60,9 +74,8 @@ export class Router {
     if (asked.length > MAX_ROUTE_CARRIERS) throw new RouteQuestionError(`at most ${MAX_ROUTE_CARRIERS} carriers`);
     const carriers: string[] = [];
     for (const c of asked) {
-      // carriers are named as the tracker names them (a header's or an address's text, sanitised)
-      const name = typeof c === 'string' ? sanitizeDimensionValue(c) : null;
-      if (name === null || !DIMENSION_VALUE_RE.test(name)) throw new RouteQuestionError(`carrier ${JSON.stringify(c)} is not a carrier name`);
+      const name = this.carrierName(c);
+      if (name === null) throw new RouteQuestionError(`carrier ${JSON.stringify(c)} is not a carrier name`);
       if (!carriers.includes(name)) carriers.push(name);
     }
     const destination = this.tracker.destinationOfNumber(number);
@@ -70,9 +83,15 @@ export class Router {
     const w = this.tracker.scopes.windows.indexOf(cfg.window);
     const t = this.now();
     const cell = this.cell;
-    const read = (carrier: string, dest: string | null, kpi: KpiDef): Figure | null => {
-      const f = this.tracker.scopes.figure(dest === null ? { carrier } : { carrier, destination: dest }, KPI_INDEX.get(kpi)!, w, t, cell);
-      return f === null ? null : { value: f.v, samples: f.n ?? 0 };
+    const scopes = this.tracker.scopes;
+    const read = (carrier: string, dest: string | null) => {
+      // the scope found once a carrier; then one read a KPI
+      const sc = scopes.scopeOf(carrier, dest);
+      if (sc === undefined) return null;
+      return (kpi: KpiDef): Figure | null => {
+        const f = scopes.figureOf(sc, KPI_INDEX.get(kpi)!, w, t, cell);
+        return f === null ? null : { value: f.v, samples: f.n ?? 0 };
+      };
     };
     return {
       destination,

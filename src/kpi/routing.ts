@@ -116,8 +116,12 @@ export interface Figure {
   readonly samples: number;
 }
 
-/** What the router reads: a KPI of a carrier for a destination (null: the carrier's whole traffic). */
-export type FigureReader = (carrier: string, destination: string | null, kpi: KpiDef) => Figure | null;
+/**
+ * What the router reads: the figures of a carrier for a destination (null: the carrier's whole
+ * traffic), as a function of the KPI; null when sipstats holds nothing of that scope. Called once a
+ * carrier (its scope found once), then once a KPI.
+ */
+export type FigureReader = (carrier: string, destination: string | null) => ((kpi: KpiDef) => Figure | null) | null;
 
 export interface CarrierAnswer {
   readonly carrier: string;
@@ -128,12 +132,15 @@ export interface CarrierAnswer {
   readonly samples: number;
   /** The KPIs shown with it (REPORTED_KPIS and the score's), for this destination. */
   readonly kpis: Readonly<Record<string, number | null>>;
-  /** The same over the carrier's whole traffic: reported, never used for the state. */
-  readonly overall: Readonly<Record<string, number | null>>;
+  /**
+   * For a carrier `unknown` here: the score's KPIs over its whole traffic, reported so that the
+   * proxy's operator sees them, never used for the state.
+   */
+  readonly overall?: Readonly<Record<string, number | null>>;
 }
 
-/** The KPIs every answer reports beside the score's: the quality cards of the catalogue. */
-export const REPORTED_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.card && (k.kind === 'ratio' || k.kind === 'average')));
+/** The KPIs every answer reports beside the score's: the outcome ratios and the set-up delays of the catalogue's cards. */
+export const REPORTED_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) => k.outcome === true || (k.card && k.kind === 'average' && k.unit === 'ms' && k.media !== true)));
 
 /** The state of a score against the thresholds, for a higher- or lower-is-better figure. */
 export function stateOf(score: number, cfg: Pick<RoutingConfig, 'warn' | 'crit' | 'better'>): CarrierState {
@@ -149,45 +156,75 @@ export function stateOf(score: number, cfg: Pick<RoutingConfig, 'warn' | 'crit' 
  * this destination is `unknown` whatever its whole traffic says.
  */
 export function rankCarriers(cfg: RoutingConfig, destination: string | null, candidates: readonly string[], read: FigureReader): CarrierAnswer[] {
-  const reported = [...REPORTED_KPIS, ...cfg.terms.map((t) => t.kpi).filter((k) => !REPORTED_KPIS.includes(k))];
-  const rows = candidates.map((carrier, asked) => {
+  const reported = reportedOf(cfg);
+  const terms = cfg.terms;
+  const termAt = termIndexes(cfg, reported);
+  const n = candidates.length;
+  const answers: CarrierAnswer[] = new Array(n);
+  const rank = new Float64Array(n);
+  const values: (number | null)[] = new Array(reported.length);
+  const higher = cfg.better === 'higher';
+  for (let c = 0; c < n; c++) {
+    const carrier = candidates[c];
+    const figureOf = read(carrier, destination);
     const kpis: Record<string, number | null> = {};
-    const overall: Record<string, number | null> = {};
-    const here = new Map<KpiDef, Figure | null>();
-    for (const k of reported) {
-      const f = destination === null ? read(carrier, null, k) : read(carrier, destination, k);
-      here.set(k, f);
-      kpis[k.name] = f?.value ?? null;
-      overall[k.name] = destination === null ? (f?.value ?? null) : (read(carrier, null, k)?.value ?? null);
+    let samples = 0;
+    for (let i = 0; i < reported.length; i++) {
+      const f = figureOf === null ? null : figureOf(reported[i]);
+      const v = f === null ? null : f.value;
+      values[i] = v;
+      kpis[reported[i].name] = v;
+      if (i === termAt[0]) samples = f === null ? 0 : f.samples;
     }
-    const first = here.get(cfg.terms[0].kpi) ?? null;
-    const samples = first?.samples ?? 0;
     let score: number | null = null;
     if (samples >= cfg.minSamples && samples > 0) {
       let s = 0;
-      for (const t of cfg.terms) {
-        const v = here.get(t.kpi)?.value ?? null;
+      for (let t = 0; t < terms.length; t++) {
+        const v = values[termAt[t]];
         if (v === null) {
           s = NaN;
           break;
         }
-        s += t.weight * v;
+        s += terms[t].weight * v;
       }
-      score = Number.isNaN(s) ? null : s;
+      if (s === s) score = s;
     }
     const state: CarrierState = score === null ? 'unknown' : stateOf(score, cfg);
-    return { answer: { carrier, state, score, samples, kpis, overall }, asked };
+    let overall: Record<string, number | null> | undefined;
+    if (state === 'unknown' && destination !== null) {
+      const whole = read(carrier, null);
+      overall = {};
+      for (const t of terms) overall[t.kpi.name] = whole === null ? null : (whole(t.kpi)?.value ?? null);
+    }
+    answers[c] = overall === undefined ? { carrier, state, score, samples, kpis } : { carrier, state, score, samples, kpis, overall };
+    // the order: the state's place, then (but for unknown ones) the score best first, then as asked
+    rank[c] = STATE_RANK[state];
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => {
+    if (rank[a] !== rank[b]) return rank[a] - rank[b];
+    const sa = answers[a].score;
+    const sb = answers[b].score;
+    if (answers[a].state !== 'unknown' && sa !== sb) return higher ? sb! - sa! : sa! - sb!;
+    return a - b;
   });
-  const sign = cfg.better === 'higher' ? -1 : 1;
-  rows.sort((a, b) => {
-    const sa = STATE_ORDER.indexOf(a.answer.state);
-    const sb = STATE_ORDER.indexOf(b.answer.state);
-    if (sa !== sb) return sa - sb;
-    // unknown: as asked; the others by score (best first), ties as asked
-    if (a.answer.state !== 'unknown' && a.answer.score !== b.answer.score) return sign * (a.answer.score! - b.answer.score!);
-    return a.asked - b.asked;
-  });
-  return rows.map((r) => r.answer);
+  return order.map((i) => answers[i]);
+}
+
+const STATE_RANK: Readonly<Record<CarrierState, number>> = Object.freeze({ ok: 0, unknown: 1, warn: 2, crit: 3 });
+
+/** The KPIs an answer reports under a configuration: REPORTED_KPIS and the score's (made once a configuration). */
+const REPORTED_OF = new WeakMap<RoutingConfig, readonly KpiDef[]>();
+function reportedOf(cfg: RoutingConfig): readonly KpiDef[] {
+  let r = REPORTED_OF.get(cfg);
+  if (r === undefined) REPORTED_OF.set(cfg, (r = [...REPORTED_KPIS, ...cfg.terms.map((t) => t.kpi).filter((k) => !REPORTED_KPIS.includes(k))]));
+  return r;
+}
+const TERM_AT = new WeakMap<RoutingConfig, readonly number[]>();
+function termIndexes(cfg: RoutingConfig, reported: readonly KpiDef[]): readonly number[] {
+  let r = TERM_AT.get(cfg);
+  if (r === undefined) TERM_AT.set(cfg, (r = cfg.terms.map((t) => reported.indexOf(t.kpi))));
+  return r;
 }
 
 /** The plain-text answer for scripts: names one a line (`text`), or comma-separated (`csv`). */

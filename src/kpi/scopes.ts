@@ -417,14 +417,19 @@ export class Scopes implements SeriesDirectory {
     return s;
   }
 
+  /** The scope of a carrier (and destination), if held: what the routing answers read (no scope object built). */
+  scopeOf(carrier: string, destination: string | null): ScopeHandles | undefined {
+    const byCarrier = this.tries[destination === null ? 2 : 6].get(carrier);
+    if (byCarrier === undefined) return undefined;
+    return (destination === null ? byCarrier : (byCarrier as ScopeTrie).get(destination)) as ScopeHandles | undefined;
+  }
+
   /**
-   * A KPI's value and samples in window number `w` for the scope of these values, at engine time
-   * `t` (the routing answers); null when the scope or its series does not exist. `out` is filled
-   * and returned (no object per read).
+   * A KPI's value and samples in window number `w` for a scope, at engine time `t`; null when its
+   * series does not exist. `out` is filled and returned (no object per read).
    */
-  figure(scope: Scope, k: number, w: number, t: number, out: { v: number | null; n: number | null }): { v: number | null; n: number | null } | null {
-    const sc = scope.customer === undefined && scope.carrier === undefined && scope.destination === undefined ? this.all : this.held(scope);
-    const s = sc?.held(k * this.windows.length + w);
+  figureOf(sc: ScopeHandles, k: number, w: number, t: number, out: { v: number | null; n: number | null }): { v: number | null; n: number | null } | null {
+    const s = sc.held(k * this.windows.length + w);
     if (s === undefined) return null;
     s.profile.readWithCount(s, t, out);
     return out;

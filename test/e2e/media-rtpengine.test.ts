@@ -297,7 +297,8 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
   const srv = await start({ config: parsed.value, listen: '127.0.0.1:0', hepListen: `127.0.0.1:${hepPort}`, dataDir: null, print: () => {}, log: () => {}, env: {} });
   try {
     const run = (name: string, cmd: string, args: string[]) => {
-      const c = spawn(cmd, args, { stdio: ['ignore', log(`${name}.log`), log(`${name}.err`)] });
+      // (in the run directory: SIPp writes its error logs where it runs)
+      const c = spawn(cmd, args, { cwd: dir, stdio: ['ignore', log(`${name}.log`), log(`${name}.err`)] });
       c.on('error', () => {});
       children.push(c);
       return c;

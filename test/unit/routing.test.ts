@@ -15,9 +15,13 @@ const cfg = (over: Partial<RoutingConfig> = {}): RoutingConfig => ({ terms: [{ k
 
 /** A reader over a table: carrier → destination ('' = whole traffic) → KPI → [value, samples]. */
 function reader(t: Record<string, Record<string, Record<string, [number, number]>>>) {
-  return (carrier: string, destination: string | null, kpi: { name: string }): Figure | null => {
-    const f = t[carrier]?.[destination ?? '']?.[kpi.name];
-    return f === undefined ? null : { value: f[0], samples: f[1] };
+  return (carrier: string, destination: string | null) => {
+    const scope = t[carrier]?.[destination ?? ''];
+    if (scope === undefined) return null;
+    return (kpi: { name: string }): Figure | null => {
+      const f = scope[kpi.name];
+      return f === undefined ? null : { value: f[0], samples: f[1] };
+    };
   };
 }
 
@@ -42,10 +46,10 @@ test('states and order: ok by score, unknown as asked, then warn, then crit (ASR
       ['a', 'crit', 10],
     ],
   );
-  // the whole-traffic figure is reported beside, not used
-  assert.equal(r.find((x) => x.carrier === 'd')!.overall.ASR, 95);
+  // an unknown carrier's whole-traffic figure is reported beside, not used; a known one's figures are this destination's
+  assert.equal(r.find((x) => x.carrier === 'd')!.overall!.ASR, 95);
   assert.equal(r.find((x) => x.carrier === 'a')!.kpis.ASR, 10);
-  assert.equal(r.find((x) => x.carrier === 'a')!.overall.ASR, 90);
+  assert.equal(r.find((x) => x.carrier === 'a')!.overall, undefined);
 });
 
 test('a lower-is-better KPI (PDD): thresholds above, lowest first; ties keep the order asked', () => {
@@ -87,7 +91,7 @@ test('property: the answer is a permutation of the carriers asked; states come i
       fc.boolean(),
       (asked, figures, higher) => {
         const c = cfg({ terms: [{ kpi: K(higher ? 'ASR' : 'PDD'), weight: 1 }], better: higher ? 'higher' : 'lower', warn: higher ? 50 : 50, crit: higher ? 20 : 80, minSamples: 5 });
-        const read = (carrier: string, dest: string | null): Figure | null => (dest === null || figures[carrier] === undefined ? null : { value: figures[carrier][0], samples: figures[carrier][1] });
+        const read = (carrier: string, dest: string | null) => (dest === null || figures[carrier] === undefined ? null : (): Figure => ({ value: figures[carrier][0], samples: figures[carrier][1] }));
         const r = rankCarriers(c, '44', asked, read);
         assert.deepEqual([...r.map((x) => x.carrier)].sort(), [...asked].sort());
         const states = r.map((x) => STATE_ORDER.indexOf(x.state));

@@ -484,6 +484,20 @@ export class SipMessage {
     return this.nextHeader(compiled(name), this.hs) < 0 ? null : valueString(this.buf, R_START, R_END, R_FOLDED);
   }
 
+  /**
+   * Whether the message's header lines (or its body) contain one of `needles` as written: a cheap
+   * test before looking for rare headers by name (a memory search instead of a scan of every header
+   * line per name).
+   */
+  mentions(needles: readonly Buffer[]): boolean {
+    const b = this.buf;
+    for (const n of needles) {
+      const i = b.indexOf(n, this.hs);
+      if (i >= 0 && i < this.end) return true;
+    }
+    return false;
+  }
+
   /** tag parameter of a name-addr header (From, To). */
   private tag(id: number): string | null {
     const s = this.find(id);

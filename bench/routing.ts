@@ -1,0 +1,102 @@
+/**
+ * Routing answers ("which carrier for this number?"): answers per second in-process (Router.answer,
+ * 5 carriers asked a question) and the latency of `GET /api/route` over HTTP on loopback (p50, p99,
+ * one request at a time on a kept-alive connection) beside a plain `GET /health` on the same server
+ * in the same run. The server holds the figures of 1 000 carriers and 250 destinations (the ITU
+ * country codes), 20 carriers a destination (5 000 carrier × destination pairs, 3 attempts each,
+ * some failing). The issue asks ≥ 100 000 answers/s in-process and p99 < 1 ms over HTTP.
+ *   npm run bench -- routing
+ */
+import http from 'node:http';
+import { start } from '../src/app/server.ts';
+import { parseNativeText } from '../src/config/native.ts';
+import { encodeHep } from '../src/protocol/hep/encode.ts';
+import type { BenchResult } from './lib.ts';
+import { median, opsPerSec, printResults } from './lib.ts';
+
+const CARRIERS = 1000;
+const DESTINATIONS = 250;
+const PER_DESTINATION = 20;
+const PLATFORM = '10.0.0.1';
+const carrierIp = (c: number) => `172.16.${c >> 8}.${c & 255}`;
+
+/** Country codes of the default prefix table that the numbers dial (one per destination). */
+const CODES = ['1', '7', '20', '27', '30', '31', '32', '33', '34', '36', '39', '40', '41', '43', '44', '45', '46', '47', '48', '49', '51', '52', '53', '54', '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66', '81', '82', '84', '86', '90', '91', '92', '93', '94', '95', '98', '211', '212', '213', '216', '218', '220', '221', '222', '223', '224', '225', '226', '227', '228', '229', '230', '231', '232', '233', '234', '235', '236', '237', '238', '239', '240', '241', '242', '243', '244', '245', '246', '248', '249', '250', '251', '252', '253', '254', '255', '256', '257', '258', '260', '261', '262', '263', '264', '265', '266', '267', '268', '269', '290', '291', '297', '298', '299', '350', '351', '352', '353', '354', '355', '356', '357', '358', '359', '370', '371', '372', '373', '374', '375', '376', '377', '378', '380', '381', '382', '383', '385', '386', '387', '389', '420', '421', '423', '500', '501', '502', '503', '504', '505', '506', '507', '508', '509', '590', '591', '592', '593', '594', '595', '596', '597', '598', '599', '670', '672', '673', '674', '675', '676', '677', '678', '679', '680', '681', '682', '683', '685', '686', '687', '688', '689', '690', '691', '692', '850', '852', '853', '855', '856', '880', '886', '960', '961', '962', '963', '964', '965', '966', '967', '968', '970', '971', '972', '973', '974', '975', '976', '977', '992', '993', '994', '995', '996', '998'];
+
+function yaml(): string {
+  const map = Array.from({ length: CARRIERS }, (_, c) => `"${carrierIp(c)}/32": carrier_${c}`).join(', ');
+  return `kpi:\n  platform: ["${PLATFORM}/32"]\n  maxCarriers: 2000\n  maxDestinations: 1000\n  carrier: { kind: cidr, map: { ${map} } }\nrouting: { kpi: ASR, window: 1m, min_samples: 1, warn: 50, crit: 20 }\n`;
+}
+
+function frame(src: string, dst: string, t: number, lines: string[]): Buffer {
+  return encodeHep({ srcIp: src, dstIp: dst, srcPort: 5060, dstPort: 5060, timeMs: t, payload: Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`) });
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const parsed = parseNativeText(yaml());
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const srv = await start({ config: parsed.value, listen: '127.0.0.1:0', hepListen: null, dataDir: null, print: () => {}, log: () => {}, env: {} });
+  try {
+    // the figures: each destination's 20 carriers get 3 attempts, the odd carriers failing one in three
+    const dests = CODES.slice(0, DESTINATIONS);
+    const t0 = Date.now() - 5000;
+    let n = 0;
+    for (const [d, code] of dests.entries())
+      for (let k = 0; k < PER_DESTINATION; k++) {
+        const c = (d * 7 + k * 50) % CARRIERS;
+        for (let a = 0; a < 3; a++, n++) {
+          const number = `+${code}5550${n}`;
+          const head = (first: string, cseq: string, tag = '') => [first, `Via: SIP/2.0/UDP ${PLATFORM};branch=z9hG4bKr${n}`, `From: <sip:c@x>;tag=f${n}`, `To: <sip:${number}@x>${tag}`, `Call-ID: bench-${n}@x`, `CSeq: ${cseq}`];
+          srv.pipeline.onFrame(frame(PLATFORM, carrierIp(c), t0, head(`INVITE sip:${number}@${carrierIp(c)} SIP/2.0`, '1 INVITE')));
+          srv.pipeline.onFrame(frame(carrierIp(c), PLATFORM, t0 + 100, head(c % 2 === 1 && a === 0 ? 'SIP/2.0 503 Service Unavailable' : 'SIP/2.0 200 OK', '1 INVITE', ';tag=t')));
+        }
+      }
+    const pairs = srv.pipeline.tracker.scopes.size;
+    // the questions: a destination's 5 first carriers, in a rotating order
+    const questions = dests.map((code, d) => ({ number: `+${code}4444`, carriers: Array.from({ length: 5 }, (_, k) => `carrier_${(d * 7 + k * 50) % CARRIERS}`) }));
+    // in-process: the server's own MI command (what a plugin or script in the same process calls)
+    const mi = srv.stats.registry;
+    const first = mi.call('route_carriers', questions[0]) as { result?: { carriers: { state: string }[] } };
+    if (first.result === undefined) throw new Error(`route_carriers: ${JSON.stringify(first)}`);
+    const states = first.result.carriers.map((c) => c.state).join(',');
+    const ROUNDS = 20_000;
+    const inProcess = opsPerSec(() => {
+      for (let i = 0; i < ROUNDS; i++) mi.call('route_carriers', questions[i % questions.length]);
+    }, ROUNDS);
+
+    // HTTP: one request at a time on one kept-alive connection
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(srv.url);
+    const get = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const t = process.hrtime.bigint();
+        http
+          .get({ host: url.hostname, port: url.port, path, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(Number(process.hrtime.bigint() - t) / 1e6));
+          })
+          .on('error', reject);
+      });
+    const paths = questions.map((q) => `/api/route?number=${encodeURIComponent(q.number)}&carriers=${q.carriers.join(',')}&format=text`);
+    const lat = async (f: (i: number) => string, count: number) => {
+      for (let i = 0; i < 500; i++) await get(f(i)); // warm-up
+      const ms: number[] = [];
+      for (let i = 0; i < count; i++) ms.push(await get(f(i)));
+      ms.sort((a, b) => a - b);
+      return { p50: median(ms), p99: ms[Math.floor(ms.length * 0.99)] };
+    };
+    const route = await lat((i) => paths[i % paths.length], 5000);
+    const health = await lat(() => '/health', 5000);
+    agent.destroy();
+    return [
+      { name: 'route_carriers in-process (5 carriers asked)', value: inProcess, unit: 'answers/s', note: `${CARRIERS} carriers, ${DESTINATIONS} destinations, ${pairs} scopes held (first answer's states: ${states}); target >= 100 000` },
+      { name: 'GET /api/route p50 (loopback, one at a time)', value: route.p50, unit: 'ms' },
+      { name: 'GET /api/route p99', value: route.p99, unit: 'ms', note: `target < 1 ms; GET /health p99 ${health.p99.toFixed(3)} ms in the same run (${(route.p99 / health.p99).toFixed(2)}x)` },
+      { name: 'GET /health p50 / p99 (the same server, the same way)', value: health.p50, unit: 'ms', note: `p99 ${health.p99.toFixed(3)} ms` },
+    ];
+  } finally {
+    await srv.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) printResults('Routing answers', await run());
