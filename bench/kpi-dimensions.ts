@@ -502,6 +502,17 @@ const QUIT = 3;
  * (Atomics) so that its rounds alternate with the others' on the same core and the machine's
  * swings touch both alike. `contender` null (with why) when the reference cannot be loaded.
  */
+/** Today's pipeline against BEFORE_CAPACITY's commit only (both in workers, rounds alternating): a quick A/B. */
+export async function beforeVsToday(rounds = 9): Promise<number> {
+  const CALLS = 10_000;
+  const before = await referenceContender(CALLS, 'before-capacity');
+  const today = await referenceContender(CALLS, 'today');
+  const r = compare({ before: before.contender!, today: today.contender! }, CALLS * templates(true).length, rounds);
+  await before.stop();
+  await today.stop();
+  return r.today / r.before;
+}
+
 async function referenceContender(calls: number, which: 'reference' | 'before-capacity' | 'today'): Promise<{ contender: Contender | null; why: string; stop(): Promise<void> }> {
   const ctl = new Int32Array(new SharedArrayBuffer(8));
   // (a worker is not given the --import hooks: it registers tsx itself)

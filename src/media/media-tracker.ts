@@ -47,7 +47,8 @@ export interface LegFigures {
 interface Endpoint<L> {
   readonly addr: Addr;
   readonly port: number;
-  readonly legs: L[];
+  /** The legs whose SDP named it (a set: a shared address, a test rig's or a NAT's, may serve thousands of calls). */
+  readonly legs: Set<L>;
   /** Encoding name and clock by payload type (from the SDP that named it). */
   readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
   /** Streams arriving here: each with its source address and port. */
@@ -117,10 +118,10 @@ export class MediaTracker<L extends object> {
       if (list === undefined) this.endpoints.set(a.port, (list = []));
       let ep = list.find((e) => e.addr === addr);
       if (ep === undefined) {
-        list.push((ep = { addr, port: a.port, legs: [], codecs: a.codecs, streams: [], sent: [] }));
+        list.push((ep = { addr, port: a.port, legs: new Set(), codecs: a.codecs, streams: [], sent: [] }));
         this.endpointCount++;
       }
-      if (!ep.legs.includes(leg)) ep.legs.push(leg);
+      ep.legs.add(leg);
       if (side.includes(ep)) continue;
       if (side.length >= MAX_ENDPOINTS_PER_SIDE) this.release(side.shift()!, leg);
       side.push(ep);
@@ -336,9 +337,8 @@ export class MediaTracker<L extends object> {
 
   /** `leg` no longer uses `ep`: the address is forgotten with its streams once no leg does. */
   private release(ep: Endpoint<L>, leg: L): void {
-    const i = ep.legs.indexOf(leg);
-    if (i >= 0) ep.legs.splice(i, 1);
-    if (ep.legs.length > 0) return;
+    ep.legs.delete(leg);
+    if (ep.legs.size > 0) return;
     const list = this.endpoints.get(ep.port);
     const j = list === undefined ? -1 : list.indexOf(ep);
     if (j < 0) return;
