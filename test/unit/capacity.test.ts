@@ -144,12 +144,15 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
       const state: ('none' | 'ringing' | 'up' | 'over')[] = ['none', 'none', 'none', 'none'];
       const since = [0, 0, 0, 0];
       const byeFirst = [false, false, false, false];
+      // a final reply seen before its INVITE (reordered on its way to the capture) is kept 2 s for it
+      const earlyReply: ({ kind: '200' | '486' | '487'; t: number } | null)[] = [null, null, null, null];
       let t = T0;
       for (const m of msgs) {
         t += 1000;
         if (m.kind === 'tick') t += 15_000;
         // the tracker first times out what waited the INVITE timeout (20 s since the INVITE) for a final reply
         for (let i = 0; i < 4; i++) if (state[i] === 'ringing' && t - since[i] >= 20_000) state[i] = 'over';
+        for (let i = 0; i < 4; i++) if (earlyReply[i] !== null && t - earlyReply[i]!.t >= 2000) earlyReply[i] = null;
         const { l, br } = legs[m.call];
         const st = state[m.call];
         switch (m.kind) {
@@ -158,6 +161,9 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
             if (st === 'none') {
               state[m.call] = 'ringing';
               since[m.call] = t;
+              const e = earlyReply[m.call];
+              if (e !== null) state[m.call] = e.kind === '200' && !byeFirst[m.call] ? 'up' : 'over';
+              earlyReply[m.call] = null;
             }
             break;
           case '180':
@@ -167,11 +173,13 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
             send(reply(200, 'OK', l, { branch: br, toTag: 't' }), t);
             // a BYE seen before the 200 (reordered on its way to the capture) ends the call as it is answered
             if (st === 'ringing') state[m.call] = byeFirst[m.call] ? 'over' : 'up';
+            if (st === 'none' && earlyReply[m.call] === null) earlyReply[m.call] = { kind: '200', t };
             break;
           case '486':
           case '487':
             send(reply(m.kind === '486' ? 486 : 487, 'No', l, { branch: br, toTag: 't' }), t);
             if (st === 'ringing') state[m.call] = 'over';
+            if (st === 'none' && earlyReply[m.call] === null) earlyReply[m.call] = { kind: m.kind, t };
             break;
           case 'cancel':
             send(request('CANCEL', l, { seq: 1, branch: br }), t);
