@@ -304,15 +304,16 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
       return c;
     };
     const pcap = join(dir, 'media.pcap');
-    const td = spawn('tcpdump', ['-i', 'any', '-n', '-U', '--immediate-mode', '-w', pcap, `udp and not port ${hepPort} and not port ${NG_PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // (a large kernel buffer: the capture must not lose packets when the machine is busy)
+    const td = spawn('tcpdump', ['-i', 'any', '-n', '-U', '--immediate-mode', '-B', '32768', '-w', pcap, `udp and not port ${hepPort} and not port ${NG_PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(td);
+    let tdErr = '';
     await new Promise<void>((res, rej) => {
-      let err = '';
       td.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('listening on')) res();
+        tdErr += d.toString();
+        if (tdErr.includes('listening on')) res();
       });
-      td.once('exit', (c) => rej(new Error(`tcpdump exited ${c}: ${err}`)));
+      td.once('exit', (c) => rej(new Error(`tcpdump exited ${c}: ${tdErr}`)));
     });
     run('rtpengine', 'rtpengine', ['--table=-1', `--interface=${PLATFORM_IP}`, `--listen-ng=127.0.0.1:${NG_PORT}`, '--foreground', '--log-stderr', `--homer=127.0.0.1:${hepPort}`, '--homer-id=2002', `--port-min=${RTPE_PORTS.min}`, `--port-max=${RTPE_PORTS.max}`, `--pidfile=${join(dir, 'rtpengine.pid')}`, '--log-level=5']);
     // Kamailio pings rtpengine at its start (and leaves it out if it does not answer)
@@ -398,7 +399,10 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
 
     // 2. the capture of the same calls through replay, against tshark on the same file
     const r = await replayCapture(pcap, { config: parsed.value.engine, ...completeTracker(readIngest(parsed.value.hep, parsed.value.kpi).value.tracker) });
-    t.diagnostic(`tshark: ${ts.length} streams; replay rtp_packets ${r.stats.getStat('sipstats:rtp_packets')}, unmatched ${r.stats.getStat('sipstats:rtp_unmatched')}`);
+    t.diagnostic(`tshark: ${ts.length} streams, ${ts.reduce((a, s) => a + s.packets, 0)} packets; replay rtp_packets ${r.stats.getStat('sipstats:rtp_packets')}, unmatched ${r.stats.getStat('sipstats:rtp_unmatched')}; tcpdump: ${/\d+ packets dropped by kernel/.exec(tdErr)?.[0] ?? '?'}`);
+    if (process.env.SIPSTATS_KEEP_CAPTURE !== undefined) t.diagnostic(sh('tshark', ['-q', '-r', pcap, '-z', 'rtp,streams']));
+    // replay tied every RTP packet tshark found (else the figures below compare different streams)
+    assert.equal(r.stats.getStat('sipstats:rtp_packets'), ts.reduce((a, s) => a + s.packets, 0), 'every RTP packet of the capture tied to its call');
     const rg = (n: string) => r.stats.getStat(n);
     const side = (pred: (s: TsharkStream) => boolean) => {
       const ss = ts.filter(pred);
