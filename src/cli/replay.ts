@@ -66,6 +66,8 @@ read is listed per reason.
   --platform CIDRS     the platform's own SIP servers: calls in, attempts out (carrier KPIs)
   --carrier-key K      carrier of an attempt: dst-ip (default), ruri-host, header:NAME
   --acd-from W         ACD from the first INVITE (invite, default) or from the answer (answer)
+  --no-media           leave the capture's RTP aside: no SDP read, no media KPIs (faster on big
+                       captures without RTP)
   --no-progress        no progress bar on stderr
   -h, --help           this text
 `;
@@ -74,7 +76,7 @@ read is listed per reason.
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' }, by: { type: 'string' }, platform: { type: 'string' }, 'carrier-key': { type: 'string' }, 'acd-from': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { json: { type: 'boolean' }, config: { type: 'string' }, 'invite-timeout': { type: 'string' }, 'customer-key': { type: 'string' }, 'no-progress': { type: 'boolean' }, 'no-media': { type: 'boolean' }, by: { type: 'string' }, platform: { type: 'string' }, 'carrier-key': { type: 'string' }, 'acd-from': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
     allowPositionals: true,
   });
@@ -98,6 +100,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const r = await replayCapture(positionals[0], {
     config: config.engine,
     ...tracker,
+    media: values['no-media'] !== true,
     log: (level, m) => process.stderr.write(`sipstats replay ${level}: ${m}\n`),
     progress: (done, packets) => {
       if (!tty || (done < 1 && Date.now() - last < 100)) return;

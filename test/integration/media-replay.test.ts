@@ -110,3 +110,25 @@ test('replay of SIP alone: no media KPI (nothing says "no media" where the captu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sipstats replay prints the media KPIs per customer; --no-media leaves the RTP aside', async () => {
+  const { spawnSync: run } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'sipstats-media-'));
+  try {
+    const file = join(dir, 'media.pcap');
+    writeFileSync(file, mediaCapture(CALLS.slice(0, 2), 5));
+    const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', main, 'replay', '--no-progress', ...args, file], { encoding: 'utf8' });
+    const on = cli();
+    assert.equal(on.status, 0, on.stderr);
+    assert.match(on.stdout, /RTP\/RTCP/);
+    assert.match(on.stdout.split('\n').find((l) => l.startsWith('customer'))!, /LOSS \(%\).*JITTER \(ms\).*MOS/);
+    const off = cli('--no-media');
+    assert.equal(off.status, 0, off.stderr);
+    assert.doesNotMatch(off.stdout, /RTP\/RTCP|MOS|LOSS/);
+    assert.match(off.stdout, /not_sip/, 'the RTP is counted as skipped (not SIP), never dropped silently');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
