@@ -208,3 +208,13 @@ export async function pacedSend(port: number, rate: number, calls: number, frame
     rmSync(file, { force: true });
   }
 }
+
+/** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout. */
+export function timed(cmd: string, args: string[]): { seconds: number; maxRssMB: number; stdout: string; status: number | null } {
+  const haveTime = existsSync('/usr/bin/time');
+  const t0 = process.hrtime.bigint();
+  const r = haveTime ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }) : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+  return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout ?? '', status: r.status };
+}

@@ -7,12 +7,12 @@
  *   SIPSTATS_MEDIA_KEEP=FILE node --import tsx bench/media-replay.ts   only writes the capture
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildUdpFrame } from '../src/protocol/pcap/write.ts';
 import type { BenchResult } from './lib.ts';
-import { printResults } from './lib.ts';
+import { printResults, timed } from './lib.ts';
 import { rng, rtpPacket } from '../test/support/rtp-capture.ts';
 
 const T0 = 1_790_000_000_000;
@@ -130,14 +130,6 @@ function generate(file: string, minBytes: number): { bytes: number; rtp: number;
   return { bytes, rtp, sip: sipN, calls: n };
 }
 
-function timed(cmd: string, args: string[]): { seconds: number; maxRssMB: number; stdout: string; status: number | null } {
-  const haveTime = existsSync('/usr/bin/time');
-  const t0 = process.hrtime.bigint();
-  const r = haveTime ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 }) : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout ?? '', status: r.status };
-}
 
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-bench-media-'));

@@ -8,12 +8,12 @@
  *                                      only writes the capture (0: UDP only) and exits
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tcpPacket, udpPacket, ethernetFrame, TcpFlags } from '../src/protocol/pcap/write.ts';
 import type { BenchResult } from './lib.ts';
-import { printResults } from './lib.ts';
+import { printResults, timed } from './lib.ts';
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 10.20.30.40\r\ns=-\r\nc=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 16384 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
 
@@ -140,15 +140,6 @@ function generate(file: string, minBytes: number, tcpShare = 2): { bytes: number
   return { bytes, messages, udp, tcp };
 }
 
-/** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout. */
-function timed(cmd: string, args: string[]): { seconds: number; maxRssMB: number; stdout: string; status: number | null } {
-  const haveTime = existsSync('/usr/bin/time');
-  const t0 = process.hrtime.bigint();
-  const r = haveTime ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }) : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout ?? '', status: r.status };
-}
 
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-bench-replay-'));

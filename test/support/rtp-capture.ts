@@ -6,6 +6,7 @@
  */
 import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
 import type { PcapRecordInput } from '../../src/protocol/pcap/write.ts';
+import { seededRandom } from '../../src/demo/traffic.ts';
 
 export interface MediaCallSpec {
   /** X-Customer of the call. */
@@ -23,17 +24,8 @@ export interface MediaCallSpec {
   startMs?: number;
 }
 
-/** A small seeded generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32: src/demo/traffic.ts's, so that a capture can be made again). */
+export const rng = seededRandom;
 
 const T0 = 1_790_000_000_000;
 const PROXY = '10.0.0.1';
