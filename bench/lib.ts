@@ -218,3 +218,14 @@ export function timed(cmd: string, args: string[]): { seconds: number; maxRssMB:
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
   return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout ?? '', status: r.status };
 }
+
+/** The 24-byte header of a classic pcap file: little-endian, microseconds, Ethernet, snaplen 256 KiB (the generated captures stream records after it). */
+export function pcapFileHeader(): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(262144, 16);
+  head.writeUInt32LE(1, 20);
+  return head;
+}

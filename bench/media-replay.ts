@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildUdpFrame } from '../src/protocol/pcap/write.ts';
 import type { BenchResult } from './lib.ts';
-import { printResults, timed } from './lib.ts';
+import { pcapFileHeader, printResults, timed } from './lib.ts';
 import { rng, rtpPacket } from '../test/support/rtp-capture.ts';
 
 const T0 = 1_790_000_000_000;
@@ -57,12 +57,7 @@ function sip(c: Call, kind: 'invite' | 'ringing' | 'ok' | 'ack' | 'bye' | 'byeok
 function generate(file: string, minBytes: number): { bytes: number; rtp: number; sip: number; calls: number } {
   const random = rng(42);
   const fd = openSync(file, 'w');
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(1, 20);
+  const head = pcapFileHeader();
   writeSync(fd, head);
   let bytes = 24;
   let rtp = 0;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tcpPacket, udpPacket, ethernetFrame, TcpFlags } from '../src/protocol/pcap/write.ts';
 import type { BenchResult } from './lib.ts';
-import { printResults, timed } from './lib.ts';
+import { pcapFileHeader, printResults, timed } from './lib.ts';
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 10.20.30.40\r\ns=-\r\nc=IN IP4 10.20.30.40\r\nt=0 0\r\nm=audio 16384 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n';
 
@@ -44,12 +44,7 @@ function callMessages(n: number, transport: 'UDP' | 'TCP'): { dt: number; fromA:
 /** Writes the capture: calls alternate UDP / TCP (32 persistent TCP connections), ~2 000 calls/s. */
 function generate(file: string, minBytes: number, tcpShare = 2): { bytes: number; messages: number; udp: number; tcp: number } {
   const fd = openSync(file, 'w');
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(1, 20);
+  const head = pcapFileHeader();
   let bytes = 24;
   writeSync(fd, head);
   const T0 = 1_795_508_400_000;

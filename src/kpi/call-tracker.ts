@@ -13,10 +13,9 @@ import { K, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 import type { Limits } from './limits.ts';
 
-import { MediaTracker } from '../media/media-tracker.ts';
+import { MediaTracker, qualityStream } from '../media/media-tracker.ts';
 import type { Addr, LegFigures } from '../media/media-tracker.ts';
 import { sdpAudio } from '../media/sdp.ts';
-import { mos } from '../media/emodel.ts';
 import type { RtcpReport } from '../media/rtcp-report.ts';
 import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../media/quality-reports.ts';
 import type { QualityFigures } from '../media/quality-reports.ts';
@@ -132,6 +131,8 @@ const NONE: readonly number[] = [];
 const REASON = headerName('Reason');
 /** Quality headers of a BYE or its 200 (media/quality-reports.ts), and the body type of RFC 6035 reports. */
 const QUALITY = QUALITY_HEADERS.map(headerName);
+/** An SDP body's audio media line (a body without one is not decoded). */
+const M_AUDIO = Buffer.from('m=audio', 'latin1');
 /** What every quality header's name contains, in the cases written (X-RTP-Stat, X-Siemens-RTP-stats, x-rtp-stat...). */
 const QUALITY_MARKS: readonly Buffer[] = ['RTP-Stat', 'RTP-stat', 'rtp-stat', 'RTP-STAT'].map((s) => Buffer.from(s, 'latin1'));
 const CONTENT_TYPE = headerName('Content-Type');
@@ -602,8 +603,7 @@ export class CallTracker {
       if ((leg.state !== DONE || this.media.isClosing(leg)) && this.media.quality(leg, q)) continue;
       // too late for the call's MOS: its stream still counts
       this.media.rtpSeen = true;
-      const lossPercent = q.expected > 0 ? (100 * q.lost) / q.expected : 0;
-      this.mediaKpis(leg, { streams: [{ ssrc: 0, codec: q.codec, received: q.expected - q.lost, expected: q.expected, lost: q.lost, meanJitter: q.jitterMs, maxJitter: q.jitterMs, mos: q.mos ?? mos(q.codec, lossPercent, q.jitterMs, 2 * q.delayMs) }], bothSides: false, toOfferer: true, toAnswerer: true }, this.own, false);
+      this.mediaKpis(leg, { streams: [qualityStream(q)], bothSides: false, toOfferer: true, toAnswerer: true }, this.own, false);
     }
     this.sink.selfStat(n > 0 ? 'quality_reports' : 'quality_reports_unmatched', 1);
     return n > 0;
@@ -879,7 +879,9 @@ export class CallTracker {
    */
   tick(now: number): void {
     this.nextSweep = now + 100;
-    if (this.early.size > 0) for (const [k, r] of this.early) if (r.t + EARLY_REPLY_MS <= now) {
+    // (early replies are kept in the order they came: the first one still in time ends the pass)
+    for (const [k, r] of this.early) {
+      if (r.t + EARLY_REPLY_MS > now) break;
       // its INVITE never came: a reply of a call the tracker never saw start (counted, not guessed)
       this.early.delete(k);
       this.sink.selfStat('replies_unmatched', 1);
@@ -1147,10 +1149,8 @@ export class CallTracker {
   /** The audio an SDP body of `msg` (in an INVITE: the offer; in a reply: the answer) names for `leg`. */
   private sdpOf(leg: Leg, msg: SipView, offer: boolean): void {
     const body = msg.body;
-    if (body === undefined || body.length < 10) return;
-    const text = body.toString('latin1');
-    if (!text.includes('m=audio')) return;
-    const audio = sdpAudio(text);
+    if (body === undefined || body.length < 10 || body.indexOf(M_AUDIO) < 0) return;
+    const audio = sdpAudio(body.toString('latin1'));
     if (audio.length > 0) this.media.sdp(leg, audio, offer);
   }
 

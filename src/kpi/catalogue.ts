@@ -417,17 +417,19 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([5, 10, 30, 60,
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const alt = (xs: readonly string[]) => [...xs].sort((a, b) => b.length - a.length).map(escapeRe).join('|');
-const nameRe = (kpis: readonly KpiDef[]) =>
-  new RegExp(
-    `^(${alt(kpis.map((k) => k.name))})(${alt(WINDOWS.map((w) => w.suffix).filter((s) => s !== ''))})?` +
-      // any customer spelling a script may use through the MI (OpenSIPS accepts them); the tracker's are sanitised
-      '([^~]+)?' +
-      DIMENSIONS.filter((d) => d.marker !== '')
-        .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
-        .join('') +
-      '$',
-    's',
-  );
+/**
+ * What follows a series name's KPI (or reply key): the window suffix, then the dimension values —
+ * any customer spelling a script may use through the MI (OpenSIPS accepts them; the tracker's are
+ * sanitised), then each marked dimension.
+ */
+const WINDOW_AND_DIMENSIONS =
+  `(${alt(WINDOWS.map((w) => w.suffix).filter((s) => s !== ''))})?` +
+  '([^~]+)?' +
+  DIMENSIONS.filter((d) => d.marker !== '')
+    .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
+    .join('') +
+  '$';
+const nameRe = (kpis: readonly KpiDef[]) => new RegExp(`^(${alt(kpis.map((k) => k.name))})${WINDOW_AND_DIMENSIONS}`, 's');
 const NAME_RE = nameRe(KPIS.filter((k) => k.kind !== 'level'));
 /**
  * The names of levels apart: a level is a counter, never a series, and its names can be spelled as
@@ -553,15 +555,7 @@ export function viewByName(name: string): ViewDef | undefined {
   return VIEWS.find((v) => v.name === name);
 }
 
-const REPLY_RE = new RegExp(
-  `^${escapeRe(REPLIES.prefix)}(${alt([...REPLIES.codes.map(String), '3xx', '4xx', '5xx', '6xx', REPLIES.timeout])}|${escapeRe(REPLIES.q850)}\\d{1,3})(${alt(WINDOWS.map((w) => w.suffix).filter((x) => x !== ''))})?` +
-    '([^~]+)?' +
-    DIMENSIONS.filter((d) => d.marker !== '')
-      .map((d) => `(?:${escapeRe(d.marker)}([^~]+))?`)
-      .join('') +
-    '$',
-  's',
-);
+const REPLY_RE = new RegExp(`^${escapeRe(REPLIES.prefix)}(${alt([...REPLIES.codes.map(String), '3xx', '4xx', '5xx', '6xx', REPLIES.timeout])}|${escapeRe(REPLIES.q850)}\\d{1,3})${WINDOW_AND_DIMENSIONS}`, 's');
 
 /** The identity of a final-replies series name (`FR_503_10macme`), or null. */
 export function identifyReply(name: string): ReplyIdentity | null {

@@ -1,4 +1,5 @@
-import { DIMENSION_VALUE_RE, KPIS, sanitizeDimensionValue, VIEWS } from './catalogue.ts';
+import { DIMENSION_VALUE_RE, sanitizeDimensionValue, VIEWS } from './catalogue.ts';
+import { K } from './scopes.ts';
 import type { KpiDef } from './catalogue.ts';
 import type { CallTracker } from './call-tracker.ts';
 import { defaultRouting, rankCarriers } from './routing.ts';
@@ -29,7 +30,6 @@ export const CARRIER_ROWS: string = VIEWS.find((v) => v.dimensions.length === 1 
 /** Carriers asked for at most (a proxy's gateway list). */
 export const MAX_ROUTE_CARRIERS = 1000;
 
-const KPI_INDEX = new Map<KpiDef, number>(KPIS.map((k, i) => [k, i]));
 
 /**
  * Answers "which carrier for this number?" from the tracker's live carrier × destination figures
@@ -89,7 +89,7 @@ export class Router {
       const sc = scopes.scopeOf(carrier, dest);
       if (sc === undefined) return null;
       return (kpi: KpiDef): Figure | null => {
-        const f = scopes.figureOf(sc, KPI_INDEX.get(kpi)!, w, t, cell);
+        const f = scopes.figureOf(sc, K[kpi.name], w, t, cell);
         return f === null ? null : { value: f.v, samples: f.n ?? 0 };
       };
     };

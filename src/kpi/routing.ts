@@ -211,7 +211,8 @@ export function rankCarriers(cfg: RoutingConfig, destination: string | null, can
   return order.map((i) => answers[i]);
 }
 
-const STATE_RANK: Readonly<Record<CarrierState, number>> = Object.freeze({ ok: 0, unknown: 1, warn: 2, crit: 3 });
+/** A state's place in the order (STATE_ORDER's index). */
+const STATE_RANK = Object.freeze(Object.fromEntries(STATE_ORDER.map((s, i) => [s, i]))) as Readonly<Record<CarrierState, number>>;
 
 /** The KPIs an answer reports under a configuration: REPORTED_KPIS and the score's (made once a configuration). */
 const REPORTED_OF = new WeakMap<RoutingConfig, readonly KpiDef[]>();

@@ -1,6 +1,6 @@
 import { mos } from './emodel.ts';
 import type { RtpHeader } from './rtp-stream.ts';
-import { readRtp, RtpStream } from './rtp-stream.ts';
+import { isRtcp, readRtp, RtpStream } from './rtp-stream.ts';
 import type { SdpAudio } from './sdp.ts';
 import { ReportedStream } from './rtcp-report.ts';
 import type { RtcpReport } from './rtcp-report.ts';
@@ -31,6 +31,14 @@ export interface StreamFigures {
   /** MOS of the stream: the E-model's (docs/kpis.md), or the reporter's own when `mosReported`. */
   readonly mos: number;
   readonly mosReported?: true;
+}
+
+/** A quality report's stream as the KPIs take it: its own MOS kept, else the E-model's (`codec` when it names none). */
+export function qualityStream(q: QualityFigures, codec?: string): StreamFigures {
+  const c = q.codec ?? codec;
+  const lossPercent = q.expected > 0 ? (100 * q.lost) / q.expected : 0;
+  const base = { ssrc: 0, codec: c, received: q.expected - q.lost, expected: q.expected, lost: q.lost, meanJitter: q.jitterMs, maxJitter: q.jitterMs };
+  return q.mos !== undefined ? { ...base, mos: q.mos, mosReported: true } : { ...base, mos: mos(c, lossPercent, q.jitterMs, 2 * q.delayMs) };
 }
 
 /** A leg's media when it ended: its streams, and whether RTP reached each side. */
@@ -160,7 +168,7 @@ export class MediaTracker<L extends object> {
     }
     if (!readRtp(b, off, end, h)) {
       // RTCP on the RTP port (rtcp-mux), or something else at a media address
-      this.sink.selfStat(end - off >= 8 && b[off] >> 6 === 2 ? 'rtcp_packets' : 'rtp_malformed', 1);
+      this.sink.selfStat(isRtcp(b, off, end) ? 'rtcp_packets' : 'rtp_malformed', 1);
       return true;
     }
     this.rtpSeen = true;
@@ -267,7 +275,11 @@ export class MediaTracker<L extends object> {
   due(now: number): L[] {
     if (this.closing.size === 0) return [];
     const out: L[] = [];
-    for (const [leg, c] of this.closing) if (c.until <= now) out.push(leg);
+    // (in the order they ended, packet time: the first one still waiting ends the pass)
+    for (const [leg, c] of this.closing) {
+      if (c.until > now) break;
+      out.push(leg);
+    }
     return out;
   }
 
@@ -324,12 +336,7 @@ export class MediaTracker<L extends object> {
       const lossPercent = expected > 0 ? (100 * Math.max(0, r.lost)) / expected : 0;
       streams.push({ ssrc: r.source, codec, received: expected - r.lost, expected, lost: r.lost, meanJitter: r.meanJitter, maxJitter: r.maxJitter, mos: mos(codec, lossPercent, r.meanJitter, r.rttMs ?? 0) });
     }
-    for (const q of m.quality ?? []) {
-      const qc = q.codec ?? codec;
-      const lossPercent = q.expected > 0 ? (100 * q.lost) / q.expected : 0;
-      const reported = q.mos !== undefined;
-      streams.push({ ssrc: 0, codec: qc, received: q.expected - q.lost, expected: q.expected, lost: q.lost, meanJitter: q.jitterMs, maxJitter: q.jitterMs, mos: q.mos ?? mos(qc, lossPercent, q.jitterMs, 2 * q.delayMs), ...(reported ? { mosReported: true as const } : {}) });
-    }
+    for (const q of m.quality ?? []) streams.push(qualityStream(q, codec));
     for (const ep of m.offer) this.release(ep, leg);
     for (const ep of m.answer) this.release(ep, leg);
     return { streams, bothSides: m.offer.length > 0 && m.answer.length > 0, toOfferer, toAnswerer };

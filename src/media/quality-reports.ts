@@ -9,6 +9,8 @@
  *    `Delay: RTD= IAJ=`, `QualityEst: MOSCQ=`, `SessionDesc: PD= PPS=`, `Timestamps: START= STOP=`.
  */
 
+import { STATIC_PAYLOADS } from './emodel.ts';
+
 /** What a report says of one received stream. */
 export interface QualityFigures {
   /** Packets expected (received + lost), or an estimate (RFC 6035: packets per second × duration). */
@@ -31,11 +33,13 @@ export const QUALITY_HEADERS: readonly string[] = Object.freeze(['X-RTP-Stat', '
 function codecName(v: string | undefined): string | undefined {
   if (v === undefined || v === '') return undefined;
   const u = v.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  if (u === '0' || u.startsWith('G711U') || u === 'PCMU') return 'PCMU';
-  if (u === '8' || u.startsWith('G711A') || u === 'PCMA') return 'PCMA';
-  if (u === '18' || u.startsWith('G729')) return 'G729';
-  if (u === '9' || u.startsWith('G722')) return 'G722';
-  if (u === '3' || u.startsWith('GSM')) return 'GSM';
+  // a payload type number: RFC 3551's static types, as the SDP reader names them
+  if (/^\d+$/.test(u)) return STATIC_PAYLOADS[Number(u)]?.name ?? u;
+  if (u.startsWith('G711U')) return 'PCMU';
+  if (u.startsWith('G711A')) return 'PCMA';
+  if (u.startsWith('G729')) return 'G729';
+  if (u.startsWith('G722')) return 'G722';
+  if (u.startsWith('GSM')) return 'GSM';
   if (u.startsWith('OPUS')) return 'OPUS';
   if (u.startsWith('ILBC')) return 'ILBC';
   return u;

@@ -281,7 +281,7 @@ kpi:
 `;
 
 test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and jitter on a real link; replay of the capture agrees with tshark', { timeout: 180_000 }, async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root: network namespaces, tc netem and tcpdump');
+  if (process.getuid?.() !== 0) return t.skip('needs root: network namespaces, nftables and tcpdump');
   requireTools();
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-media-e2e-'));
   const children: ChildProcess[] = [];

@@ -206,6 +206,24 @@ describe('documented Kamailio lines', () => {
     for (const d of ['README.md', 'docs/kpis.md']) assert.ok(docs.has(d), `${d} has a \`\`\`cfg kamailio block`);
   });
 
+  test('each ```cfg kamailio-route block (lines of a route) passes kamailio -c inside a request_route', () => {
+    const kamailio = kamailioBinary();
+    const modules = kamailioModules();
+    const blocks = ALL.filter((b) => b.info.includes('kamailio-route'));
+    assert.ok(blocks.length >= 1, 'docs/routing.md has the route lines of the routing answers');
+    const failed: string[] = [];
+    for (const b of blocks) {
+      // the modules route lines call into: tm/sl/pv/xlog, and http_client for http_client_query
+      const load = ['tm', 'sl', 'pv', 'xlog', ...(b.text.includes('http_client_query') ? ['http_client'] : [])];
+      const cfg = fileFor(b, 'cfg');
+      const text = ['#!KAMAILIO', `# written by test/integration/documented-configs.test.ts around the lines of ${where(b)}`, 'debug=2', 'log_stderror=yes', 'listen=udp:127.0.0.1:5099', `mpath="${modules}"`, ...load.map((m) => `loadmodule "${m}.so"`), 'request_route {', `# ---- ${where(b)}, verbatim`, b.text, '# ----', '\tsl_send_reply("200", "OK");', '\texit;', '}', ''].join('\n');
+      writeFileSync(cfg, text);
+      const check = spawnSync(kamailio, ['-c', '-f', cfg], { encoding: 'utf8', timeout: 30_000 });
+      if (check.status !== 0) failed.push(`${where(b)}: kamailio -c -f ${cfg} exits ${check.status}\n${tail(check.stdout + check.stderr)}`);
+    }
+    assert.deepEqual(failed, []);
+  });
+
   test('kamailio -c accepts each one, and Kamailio starts with it and answers', async () => {
     const kamailio = kamailioBinary(); // throws naming the Debian package kamailio
     const modules = kamailioModules();
