@@ -1,5 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { StatKind } from '../core/stat.ts';
+import { identityOf, StatKind } from '../core/stat.ts';
 import type { Stat } from '../core/stat.ts';
 import { kpiByName, NOW, seriesName, viewOf } from '../kpi/catalogue.ts';
 import type { AlertRule } from './rules.ts';
@@ -149,7 +149,8 @@ export class AlertEvaluator {
   private byStat = new Map<string, CompiledRule[]>();
   private byGroup = new Map<string, CompiledRule[]>();
   /** Statistic → the instances it feeds (EMPTY for most statistics). */
-  private bindings = new Map<Stat, readonly AlertInstance[]>();
+  /** The instances each statistic feeds, by identityOf (a kept series is a new view at each listing). */
+  private bindings = new Map<Stat | number, readonly AlertInstance[]>();
   private readonly instances = new Map<string, AlertInstance>();
   private readonly recentList: RecentAlert[] = [];
   private readonly recentMax: number;
@@ -264,7 +265,7 @@ export class AlertEvaluator {
       for (const c of named) {
         const n = (c.rule.target as { name: string }).name;
         const colon = n.indexOf(':');
-        const ok = colon < 0 ? this.engine.lookup(n) === s : s.group.name.toLowerCase() === n.slice(0, colon).toLowerCase();
+        const ok = colon < 0 ? sameStat(this.engine.lookup(n), s) : s.group.name.toLowerCase() === n.slice(0, colon).toLowerCase();
         if (ok) push(c.rule, {});
       }
     const grouped = this.byGroup.get(s.group.name.toLowerCase());
@@ -286,14 +287,15 @@ export class AlertEvaluator {
     let complete = true;
     for (const s of this.engine.all()) {
       stats++;
-      let b = bindings.get(s);
+      const id = identityOf(s);
+      let b = bindings.get(id);
       if (b === undefined) {
         if (budget <= 0) {
           complete = false; // bound at a later pass
           continue;
         }
         budget--;
-        bindings.set(s, (b = this.bind(s)));
+        bindings.set(id, (b = this.bind(s)));
       }
       if (b.length === 0) continue;
       let v: number | null;
@@ -330,7 +332,16 @@ export class AlertEvaluator {
       inst.state = 'inactive';
       this.instances.delete(key);
     }
-    if (bindings.size > stats + 1024) for (const s of bindings.keys()) if (s.kind === StatKind.Series && s.removed) bindings.delete(s);
+    if (bindings.size > stats + 1024) {
+      // statistics gone since they were bound: keep the bindings of those still there
+      const kept = new Map<Stat | number, readonly AlertInstance[]>();
+      for (const s of this.engine.all()) {
+        const id = identityOf(s);
+        const b = bindings.get(id);
+        if (b !== undefined) kept.set(id, b);
+      }
+      this.bindings = kept;
+    }
     // restored alerts nobody claimed at the first pass (their rule or statistic is gone): resolve the firing ones
     if (this.restored.size > 0) {
       const byName = new Map(this.rules.map((r) => [r.name, r]));
@@ -444,4 +455,9 @@ function annotationsOf(inst: AlertInstance): Record<string, string> {
       ? `${r.target.kpi}${of} is ${inst.value ?? 'n/a'} % below its ${r.target.window} average (${inst.level?.kind === StatKind.Counter ? inst.level.value : '?'} now), a drop of ${r.threshold} % or more`
       : `${what}${of} is ${inst.value ?? 'n/a'}, ${r.op} ${r.threshold}`;
   return { summary, ...r.annotations };
+}
+
+/** Whether a lookup found statistic `s` itself (a kept series is a view: compared by identityOf). */
+function sameStat(found: Stat | undefined, s: Stat): boolean {
+  return found !== undefined && identityOf(found) === identityOf(s);
 }

@@ -146,7 +146,6 @@ export class StatsEngine {
   private runtime(d: ProfileDef, alg: NonNullable<ReturnType<typeof algorithmFor>>): ProfileRuntime {
     const rt = new ProfileRuntime(d, alg, this.declareGroup(d.group), { sparseDoubles: this.sparseDoubles });
     rt.onRelocate = (s, from) => {
-      if (s.kept) return (s as KeptSeries).owner.moved((s as KeptSeries).slot, s.local); // not in the codes: its owner follows it
       if (this.seriesCode[s.name] === from * PROFILES_MAX + rt.index) this.seriesCode[s.name] = s.local * PROFILES_MAX + rt.index;
     };
     return rt;

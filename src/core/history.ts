@@ -1,7 +1,7 @@
 import type { StatsEngine } from './engine.ts';
 import type { ProfileRuntime } from './profile-runtime.ts';
 import type { Series, Stat } from './stat.ts';
-import { StatKind, statKey } from './stat.ts';
+import { identityOf, StatKind, statKey } from './stat.ts';
 
 /**
  * The history behind the dashboard's charts: at each profile's slot resolution (window/slots: 1 s
@@ -92,6 +92,8 @@ export class HistoryRecorder {
   private readonly byKey = new Map<string, SeriesRing>();
   /** Decision per series object: its ring, or false (not recorded). Weak: removed series vanish. */
   private decided = new WeakMap<Series, SeriesRing | false>();
+  /** The same for kept series, by identityOf (a view is made at each listing); kept to the live ones at each pass that drops one, or when it outgrows them. */
+  private decidedKept = new Map<number, SeriesRing | false>();
   private customerSeries = 0;
   private pass = 0;
 
@@ -144,11 +146,14 @@ export class HistoryRecorder {
     }
     if (due.size === 0) return 0;
     const pass = ++this.pass;
+    let kept = 0;
     for (const s of this.engine.all()) {
       if (s.kind !== StatKind.Series) continue;
       const r = due.get(s.profile);
       if (r === undefined) continue;
-      let ring = this.decided.get(s);
+      const id = s.kept ? (identityOf(s) as number) : -1;
+      if (id >= 0) kept++;
+      let ring = id >= 0 ? this.decidedKept.get(id) : this.decided.get(s);
       if (ring === undefined) {
         // a customer, carrier or destination series gets its ring once its window holds recordFrom
         // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
@@ -157,7 +162,8 @@ export class HistoryRecorder {
           if (vn.n !== null && vn.n < this.recordFrom) continue;
         }
         ring = this.track(s, r);
-        this.decided.set(s, ring);
+        if (id >= 0) this.decidedKept.set(id, ring);
+        else this.decided.set(s, ring);
       }
       if (ring === false) continue;
       ring.seen = pass;
@@ -177,12 +183,15 @@ export class HistoryRecorder {
       }
     }
     // series refused at the cap may now fit: decide again
-    if (dropped) this.decided = new WeakMap(this.liveDecisions());
+    if (dropped || this.decidedKept.size > 2 * kept + 1024) {
+      this.decided = new WeakMap();
+      this.decidedKept = new Map();
+      for (const ring of this.byKey.values()) {
+        if (ring.stat.kept) this.decidedKept.set(identityOf(ring.stat) as number, ring);
+        else this.decided.set(ring.stat, ring);
+      }
+    }
     return due.size;
-  }
-
-  private *liveDecisions(): Iterable<[Series, SeriesRing]> {
-    for (const ring of this.byKey.values()) yield [ring.stat, ring];
   }
 
   private track(s: Series, r: ProfileRing): SeriesRing | false {
@@ -224,7 +233,7 @@ export class HistoryRecorder {
   getStat(s: Stat, points = this.points, aligned = false): HistoryPoints | undefined {
     if (s.kind !== StatKind.Series) return undefined;
     const ring = this.byKey.get(statKey(s));
-    return ring === undefined || ring.stat !== s ? undefined : this.read(ring, points, aligned);
+    return ring === undefined || identityOf(ring.stat) !== identityOf(s) ? undefined : this.read(ring, points, aligned);
   }
 
   private read(ring: SeriesRing, points: number, aligned: boolean): HistoryPoints {

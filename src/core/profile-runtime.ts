@@ -1,7 +1,7 @@
 import type { SeriesAlgorithm } from './algorithms/algorithm.ts';
 import type { ProfileDef } from './types.ts';
-import { KeptSeries, NamedSeries, NO_TAIL } from './stat.ts';
-import type { Group, Series, SeriesOwner } from './stat.ts';
+import { KeptSeries, NamedSeries, NO_TAIL, Series } from './stat.ts';
+import type { Group, SeriesOwner } from './stat.ts';
 
 /** Float64 numbers per chunk of a queue pool (128 KiB): pools grow a chunk at a time. */
 const CHUNK_DOUBLES = 16384;
@@ -116,8 +116,13 @@ export class ProfileRuntime {
   private cur: Float64Array;
   /** Header rows of every series, in chunks of 2^HDR_BITS rows. */
   private readonly hdr: Float64Array[] = [];
-  /** Series by local index. */
-  private readonly byLocal: (Series | undefined)[] = [];
+  /**
+   * Dense series by local index: the NamedSeries, or the owner of a kept series (whose place there
+   * is in `denseSlot`): a kept series is no object (see KeptSeries).
+   */
+  private readonly byLocal: (NamedSeries | SeriesOwner | undefined)[] = [];
+  /** The owner's place of the kept series at each dense local index. */
+  private denseSlot = new Uint16Array(16);
   /** Index of this profile in its engine (part of the engine's series codes). */
   index = 0;
   private nextFree = 0;
@@ -137,7 +142,9 @@ export class ProfileRuntime {
   readonly addLocal: (local: number, t: number, v: number) => void;
   /** The `<profile>_other` series that overflow folds into, once created. */
   otherSeries: Series | undefined = undefined;
-  private readonly spSeries: (Series | undefined)[] = [];
+  /** Sparse series by sparse index, as byLocal; the owner's place of a kept one in `spSlot`. */
+  private readonly spSeries: (NamedSeries | SeriesOwner | undefined)[] = [];
+  private spSlot = new Uint16Array(32);
   /** Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update (absolute slot numbers). */
   private spMeta = new Float64Array(32 * SPM);
   /** Per sparse index, SPB small integers: offset and length of its entries in `spPool`, its updates (the half of a Float64 row). */
@@ -157,7 +164,7 @@ export class ProfileRuntime {
   /** Numbers a sparse series may hold before it turns dense (0: every series is dense at once). */
   readonly sparseDoubles: number;
   /** Set by the engine: series `s` moved from local index `from` to `s.local` (it turned dense). */
-  onRelocate: (s: Series, from: number) => void = () => {};
+  onRelocate: (s: NamedSeries, from: number) => void = () => {};
 
   constructor(
     /** Replaced on reload when only read-time settings change (precision, percentage_factor, limits). */
@@ -257,9 +264,22 @@ export class ProfileRuntime {
     return this.adopt(new NamedSeries(name, this, this.place(t)));
   }
 
-  /** Creates a series its feeder keeps (owner and place there: its identity), like create. */
+  /**
+   * Creates a series its feeder keeps (owner and place there: its identity), like create: the
+   * owner is told its local index (`moved`), and a view of it is returned.
+   */
   createKept(owner: SeriesOwner, slot: number, t: number): KeptSeries {
-    return this.adopt(new KeptSeries(this, this.place(t), owner, slot));
+    if (!(slot >= 0 && slot <= 0xffff)) throw new RangeError(`profile ${this.def.name}: a kept series' place ${slot} is past 65535`);
+    const local = this.place(t);
+    if (local >= SPARSE_BASE) {
+      this.spSeries[local - SPARSE_BASE] = owner;
+      this.spSlot[local - SPARSE_BASE] = slot;
+    } else {
+      this.byLocal[local] = owner;
+      this.denseSlot[local] = slot;
+    }
+    owner.moved(slot, local);
+    return new KeptSeries(this, owner, slot);
   }
 
   /** Slot memory for a new series at time t: its local index (a sparse entry, or dense rows). */
@@ -276,6 +296,9 @@ export class ProfileRuntime {
         const b = new Int32Array(SPB * n);
         b.set(this.spBlk);
         this.spBlk = b;
+        const sl = new Uint16Array(n);
+        sl.set(this.spSlot);
+        this.spSlot = sl;
       }
       this.spMeta[SPM * idx] = this.slotAt(t);
       this.spMeta[SPM * idx + 1] = this.lastK;
@@ -287,12 +310,15 @@ export class ProfileRuntime {
     return this.allocRow(this.slotAt(t), this.lastKr);
   }
 
-  /** The live series at local index `local` (a feeder keeping local indexes finds its Series here). */
+  /** The live series at local index `local`: the NamedSeries, or a view of the kept series there. */
   seriesAt(local: number): Series | undefined {
-    return local >= SPARSE_BASE ? this.spSeries[local - SPARSE_BASE] : this.byLocal[local];
+    const sparse = local >= SPARSE_BASE;
+    const e = sparse ? this.spSeries[local - SPARSE_BASE] : this.byLocal[local];
+    if (e === undefined || e instanceof Series) return e;
+    return new KeptSeries(this, e, sparse ? this.spSlot[local - SPARSE_BASE] : this.denseSlot[local]);
   }
 
-  private adopt<S extends Series>(s: S): S {
+  private adopt(s: NamedSeries): NamedSeries {
     if (s.local >= SPARSE_BASE) this.spSeries[s.local - SPARSE_BASE] = s;
     else this.byLocal[s.local] = s;
     return s;
@@ -307,6 +333,11 @@ export class ProfileRuntime {
       const cur = new Float64Array(n * this.cs);
       cur.set(this.cur);
       this.cur = cur;
+    }
+    if (local >= this.denseSlot.length) {
+      const sl = new Uint16Array(Math.max(local + 1, Math.ceil(this.denseSlot.length * 1.5)));
+      sl.set(this.denseSlot);
+      this.denseSlot = sl;
     }
     if (local >>> HDR_BITS === this.hdr.length) this.hdr.push(new Float64Array(this.hs << HDR_BITS));
     this.cur[local * this.cs] = NO_TAIL;
@@ -992,7 +1023,7 @@ export class ProfileRuntime {
 
   /** Sparse series `idx` gets its rows from entries `a[0, len)`: those older than its newest slot queue up, that one is current. */
   private densify(idx: number, a: Float64Array, len: number): void {
-    const s = this.spSeries[idx]!;
+    const e = this.spSeries[idx]!;
     const last = this.spMeta[SPM * idx];
     const lu = this.spMeta[SPM * idx + 1];
     const local = this.allocRow(last, lu - this.base);
@@ -1008,10 +1039,16 @@ export class ProfileRuntime {
     this.setBlock(idx, 0, 0);
     this.spSeries[idx] = undefined;
     this.spFree.push(idx);
-    const from = s.local;
-    s.local = local;
-    this.byLocal[local] = s;
-    this.onRelocate(s, from);
+    this.byLocal[local] = e;
+    if (e instanceof Series) {
+      const from = e.local;
+      e.local = local;
+      this.onRelocate(e, from);
+    } else {
+      // a kept series: its owner holds its local index
+      const slot = (this.denseSlot[local] = this.spSlot[idx]);
+      e.moved(slot, local);
+    }
   }
 }
 

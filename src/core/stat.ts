@@ -40,9 +40,12 @@ export class Counter {
  * profile's memory at index `local` (the current slot in a compact row, the window's total and
  * bookkeeping in a header row, completed slots in a pooled ring): see ProfileRuntime.
  *
- * Two kinds: a NamedSeries keeps its name and labels (the MI, scripts, restores); a KeptSeries,
- * made for a feeder that keeps it (the KPI scopes), keeps neither: its owner spells them when asked
- * (memory per dimension value: a name, a labels object and a name-index entry less per series).
+ * Two kinds: a NamedSeries is an object that keeps its name and labels (the MI, scripts,
+ * restores); a series a feeder keeps (the KPI scopes) is no object at all while nobody looks at it:
+ * its owner holds its place (`slot`) and its local index, its profile who owns it, and a KeptSeries
+ * is a view of it made when asked (a listing, a lookup), spelling its name and labels from its
+ * owner. Memory per dimension value: a customer seen once has about forty series, and an object,
+ * a name, a labels object and a name-index entry less for each is most of what it costs.
  */
 export abstract class Series {
   /** Set when the series is removed (idle sweep, remove_series): feeders keeping it then look it up again. */
@@ -54,11 +57,9 @@ export abstract class Series {
   abstract readonly name: string;
   /** Its structured identity (the engine's labeler, or the feeder that made it, decides it at creation). */
   abstract readonly labels: SeriesLabels | null;
-  constructor(
-    readonly profile: ProfileRuntime,
-    /** Index of this series in its profile (its rows, or its sparse entry; engine code). Changes when a sparse series turns dense. */
-    public local: number,
-  ) {}
+  /** Index of this series in its profile (its rows, or its sparse entry; engine code). Changes when a sparse series turns dense. */
+  abstract local: number;
+  constructor(readonly profile: ProfileRuntime) {}
 
   // What every series shares is read from the prototype, not kept per series (memory per dimension value).
   get kind(): StatKind.Series {
@@ -79,20 +80,26 @@ export class NamedSeries extends Series {
   constructor(
     readonly name: string,
     profile: ProfileRuntime,
-    local: number,
+    public local: number,
   ) {
-    super(profile, local);
+    super(profile);
   }
 }
 
 /**
- * Who holds the identity of the series it keeps (a KPI scope): it spells a series' name and labels
- * from the series' place in it (`slot`), so the series keeps neither.
+ * Who holds the series it keeps (a KPI scope): their places (`slot`), their local indexes, their
+ * names and labels, spelled from the place when asked. The owner's `localAt` is the truth a
+ * KeptSeries view reads: a view made before a series moved (turned dense) or was removed still
+ * finds it, or finds it gone.
  */
 export interface SeriesOwner {
   nameAt(slot: number): string;
   labelsAt(slot: number): SeriesLabels;
-  /** The series at `slot` got a new local index (it turned dense), or was removed (`local` < 0). */
+  /** The local index of the series it keeps at `slot` (in `profile`), or -1 when it keeps none there (removed, never made, the owner gone). */
+  localAt(slot: number): number;
+  /** A number no other series the engine holds now answers (the identity of the series at `slot`: maps keyed by series). */
+  keyAt(slot: number): number;
+  /** The series at `slot` got a local index (made, or turned dense), or was removed (`local` < 0). */
   moved(slot: number, local: number): void;
 }
 
@@ -107,15 +114,25 @@ export interface SeriesDirectory {
   series(): Iterable<Series>;
 }
 
-/** A series its feeder keeps (see SeriesOwner): its name and labels are its owner's to spell. */
+/**
+ * A view of a series a feeder keeps (see SeriesOwner): made when asked, holding only where the
+ * series is (its profile, owner and place); its local index, whether it is removed, its name and
+ * labels are read from its owner. Two views of one series are two objects: what keys a map by
+ * series uses `identityOf`.
+ */
 export class KeptSeries extends Series {
   constructor(
     profile: ProfileRuntime,
-    local: number,
     readonly owner: SeriesOwner,
     readonly slot: number,
   ) {
-    super(profile, local);
+    super(profile);
+  }
+  override get local(): number {
+    return this.owner.localAt(this.slot);
+  }
+  override set local(_: number) {
+    // (the owner holds it: the profile tells it through `moved`)
   }
   get name(): string {
     return this.owner.nameAt(this.slot);
@@ -125,8 +142,23 @@ export class KeptSeries extends Series {
   }
 }
 Object.defineProperty(KeptSeries.prototype, 'kept', { value: true });
+// removed while its owner holds no series at its place; removal is the owner's (`moved(slot, -1)`): setting it does nothing
+Object.defineProperty(KeptSeries.prototype, 'removed', {
+  get(this: KeptSeries) {
+    return this.owner.localAt(this.slot) < 0;
+  },
+  set() {},
+});
 
 export type Stat = Counter | Series;
+
+/**
+ * What a map keyed by statistic uses: the object itself, or for a kept series (a view made when
+ * asked: two views of one series are two objects) its owner's key for it.
+ */
+export function identityOf(s: Stat): Stat | number {
+  return s.kind === StatKind.Series && s.kept ? (s as KeptSeries).owner.keyAt((s as KeptSeries).slot) : s;
+}
 
 /**
  * `group:name`, the name a statistic is shown by (MI replies, the dashboard, history, cluster

@@ -53,6 +53,9 @@ export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
 export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => K[p.name]));
 
+/** Scopes made so far (their ids). */
+let scopeIds = 0;
+
 /** Location-table entries that are not a local index: no series yet (or removed); a series this scope does not own (see ScopeHandles). */
 const EMPTY = -1;
 const FOREIGN = -2;
@@ -80,6 +83,8 @@ export class ScopeHandles implements SeriesOwner {
   expired = false;
   /** Series used but not owned, by slot (rare: made on first need). */
   private foreign: (Series | undefined)[] | undefined = undefined;
+  /** This scope's number (SeriesOwner.keyAt), never reused. */
+  readonly id = ++scopeIds;
   /** A list holding only this scope (legs that feed one scope share it). */
   readonly alone: readonly ScopeHandles[] = [this];
   /** Its legs answered and not ended (CC), and set up with no final reply yet (CC_early): the call tracker keeps them. */
@@ -218,9 +223,21 @@ export class ScopeHandles implements SeriesOwner {
     return this === this.owner.all;
   }
 
-  /** SeriesOwner: the engine moved an owned series (it turned dense) or removed it (local < 0). */
+  /** SeriesOwner: the engine made an owned series, moved it (it turned dense) or removed it (local < 0). */
   moved(slot: number, local: number): void {
     if (this.row >= 0) this.owner.loc[this.at(slot)] = local >= 0 ? local : EMPTY;
+  }
+
+  /** SeriesOwner: the local index of the series this scope owns at `slot`, or -1. */
+  localAt(slot: number): number {
+    if (this.row < 0) return -1;
+    const local = this.owner.loc[this.at(slot)];
+    return local >= 0 ? local : -1;
+  }
+
+  /** SeriesOwner: the series at `slot` of this scope, as a number (scopes are numbered once: a row is reused, an id never). */
+  keyAt(slot: number): number {
+    return this.id * this.owner.width + slot;
   }
 
   /** Where `slot` of this scope is in the location table. */

@@ -73,7 +73,16 @@ test('the name index agrees with a Map model under random creates, updates and r
 /** A feeder's scope in miniature: it keeps series `cust0..2` at slots 0..2 and is their directory. */
 function keeper(engine: import('../../src/core/engine.ts').StatsEngine) {
   const held: (Series | undefined)[] = [];
-  const owner = { nameAt: (slot: number) => `cust${slot}`, labelsAt: (slot: number) => ({ kpi: 'x', customer: `cust${slot}` }), moved: () => {} };
+  const locals = [-1, -1, -1];
+  const owner = {
+    nameAt: (slot: number) => `cust${slot}`,
+    labelsAt: (slot: number) => ({ kpi: 'x', customer: `cust${slot}` }),
+    localAt: (slot: number) => locals[slot],
+    keyAt: (slot: number) => slot,
+    moved: (slot: number, local: number) => {
+      locals[slot] = local < 0 ? -1 : local;
+    },
+  };
   engine.addDirectory({
     find: (name) => {
       const s = held[Number(name.slice(4))];

@@ -5,7 +5,7 @@ import { createStats } from '../../src/index.ts';
 import { identityLabels, KPI_MODPARAMS, KPIS, profileOf, WINDOWS } from '../../src/kpi/catalogue.ts';
 import { K, Scopes } from '../../src/kpi/scopes.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
-import { StatKind } from '../../src/core/stat.ts';
+import { identityOf, StatKind } from '../../src/core/stat.ts';
 
 // The series the KPI scopes make keep no name, labels or name-index entry of their own (memory per
 // dimension value): the scope spells them, and the engine finds them by name through the scopes.
@@ -94,7 +94,8 @@ test('property: scope series and by-name updates, removals and expiry in any ord
           assert.equal(new Set(got).size, got.length, `duplicate names after ${JSON.stringify(o)}: ${got.join(' ')}`);
           for (const s of all) {
             assert.equal(s.removed, false);
-            assert.equal(stats.engine.lookup(s.name), s);
+            // (a kept series is a view made when asked: the same series by identityOf)
+            assert.equal(identityOf(stats.engine.lookup(s.name)!), identityOf(s));
           }
           if (o.op === 'scope' || o.op === 'byName') assert.notEqual(stats.getStat(name), null, name);
         }
@@ -192,4 +193,28 @@ test('property: scopes of every shape are found again by their values while held
     }),
     { numRuns: 300 },
   );
+});
+
+test('a view of a kept series follows it: made before the series turned dense it still reads it after, and it says when the series is gone', () => {
+  const { stats, scopes, at } = rig(1000);
+  const acme = scopes.get({ customer: 'acme' }, T0);
+  acme.add(K.PDD, 100, T0);
+  const view = stats.engine.lookup('PDDacme')!;
+  assert.ok(view.kind === StatKind.Series && view.kept);
+  const sparse = view.local;
+  for (let i = 0; i < 10; i++) acme.add(K.PDD, 100, T0); // past the 8th update: rows of its own
+  assert.notEqual(view.local, sparse);
+  assert.equal(stats.engine.value(view), 100);
+  // two views of one series are two objects with one identity; another series has another
+  assert.notEqual(stats.engine.lookup('PDDacme'), view);
+  assert.equal(identityOf(stats.engine.lookup('PDDacme')!), identityOf(view));
+  assert.notEqual(identityOf(stats.engine.lookup('PDD_10macme')!), identityOf(view));
+  at(5000);
+  assert.equal(scopes.expire(T0 + 5000), 1);
+  assert.equal(view.removed, true);
+  // the scope made again for acme holds a new series of that name: the old view does not read it as its own
+  scopes.get({ customer: 'acme' }, T0 + 5000).add(K.PDD, 300, T0 + 5000);
+  assert.equal(view.removed, true);
+  assert.notEqual(identityOf(stats.engine.lookup('PDDacme')!), identityOf(view));
+  assert.equal(stats.getStat('PDDacme'), 300);
 });

@@ -1,7 +1,7 @@
 import type { StatsEngine } from '../../core/engine.ts';
 import type { ProfileRuntime } from '../../core/profile-runtime.ts';
-import { StatKind, statKey } from '../../core/stat.ts';
-import type { Counter, Series } from '../../core/stat.ts';
+import { identityOf, StatKind, statKey } from '../../core/stat.ts';
+import type { Counter, Series, Stat } from '../../core/stat.ts';
 import { encodeParts, seriesField } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
 
@@ -58,9 +58,10 @@ class Batch {
  * overwrites instead of adding. Fields of many series go into one HSET per (profile, slot) hash.
  */
 export class PushTracker {
-  private readonly series = new Map<Series, SeriesState>();
+  /** By identityOf (a kept series is a new view at each listing), with the series it was last seen as. */
+  private readonly series = new Map<Stat | number, SeriesState & { s: Series }>();
   private readonly counters = new Map<Counter, number>();
-  private readonly fields = new Map<Series, string>();
+  private readonly fields = new Map<Stat | number, string>();
   private nodeRefreshAt = 0;
   private epoch = 0;
   private flushes = 0;
@@ -160,7 +161,8 @@ export class PushTracker {
     const p = s.profile;
     const w = p.w;
     p.expireAt(s, t);
-    const st = this.series.get(s);
+    const id = identityOf(s);
+    const st = this.series.get(id);
     if (this.scratch.length < w) this.scratch = new Float64Array(w);
     const np = this.scratch;
     const from = st === undefined ? -Infinity : st.slot;
@@ -181,7 +183,7 @@ export class PushTracker {
       const key = this.keys.slot(p.def, slot);
       let b = batch.buckets.get(key);
       if (b === undefined) batch.buckets.set(key, (b = { p, slot, fv: [] }));
-      field ??= this.fieldOf(s);
+      field ??= this.fieldOf(s, id);
       b.fv.push(field, encodeParts(f, o, w));
       batch.fields++;
     });
@@ -190,8 +192,8 @@ export class PushTracker {
       const parts = np.slice(0, w);
       const slot = newest;
       batch.acks.push(() => {
-        const cur = this.series.get(s);
-        if (cur === undefined) this.series.set(s, { slot, parts });
+        const cur = this.series.get(id);
+        if (cur === undefined) this.series.set(id, { slot, parts, s });
         else {
           cur.slot = slot;
           cur.parts.set(parts);
@@ -201,9 +203,9 @@ export class PushTracker {
     return n;
   }
 
-  private fieldOf(s: Series): string {
-    let f = this.fields.get(s);
-    if (f === undefined) this.fields.set(s, (f = seriesField(this.opts.nodeId, s.name)));
+  private fieldOf(s: Series, id: Stat | number): string {
+    let f = this.fields.get(id);
+    if (f === undefined) this.fields.set(id, (f = seriesField(this.opts.nodeId, s.name)));
     return f;
   }
 
@@ -222,10 +224,11 @@ export class PushTracker {
 
   /** Drops the state of series that were removed from the engine. */
   private prune(): void {
-    for (const s of this.series.keys()) {
-      if (this.engine.find(s.group, s.name) !== s) {
-        this.series.delete(s);
-        this.fields.delete(s);
+    for (const [id, { s }] of this.series) {
+      const now = s.removed ? undefined : this.engine.find(s.group, s.name);
+      if (now === undefined || identityOf(now) !== id) {
+        this.series.delete(id);
+        this.fields.delete(id);
       }
     }
   }
