@@ -1,8 +1,8 @@
 import { SipstatsError } from '../errors.ts';
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
-import { Counter, StatKind } from './stat.ts';
-import type { Group, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
+import { PlainCounter, StatKind } from './stat.ts';
+import type { Counter, Group, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
 import type { Clock, EngineConfig, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
@@ -72,7 +72,7 @@ export class StatsEngine {
     for (const c of config.counters) {
       const g = this.declareGroup(c.group);
       if (this.find(g, c.name) !== undefined) throw new SipstatsError('E_CFG_DUPLICATE', `variable '${c.group}:${c.name}' defined twice`);
-      this.link(new Counter(c.name, g, c.noReset));
+      this.link(new PlainCounter(c.name, g, c.noReset));
     }
   }
 
@@ -134,7 +134,7 @@ export class StatsEngine {
     for (const c of config.counters) {
       const g = this.declareGroup(c.group);
       if (this.find(g, c.name) !== undefined) continue;
-      this.link(new Counter(c.name, g, c.noReset));
+      this.link(new PlainCounter(c.name, g, c.noReset));
       changes.push(`variable '${c.group}:${c.name}' added`);
     }
     const kept = [...this.profiles.values()].map((p) => p.def);
@@ -153,7 +153,8 @@ export class StatsEngine {
 
   // ---- groups and lookup ------------------------------------------------------------------
 
-  private declareGroup(name: string): Group {
+  /** The group of this name, made when missing. */
+  declareGroup(name: string): Group {
     const key = name.toLowerCase();
     let g = this.groups.get(key);
     if (g === undefined) {
@@ -188,7 +189,7 @@ export class StatsEngine {
   }
 
   /** The kept series named `name`, if a directory holds it. */
-  private owned(name: string): Series | undefined {
+  private owned(name: string): Stat | undefined {
     for (const d of this.directories) {
       const s = d.find(name);
       if (s !== undefined) return s;
@@ -228,7 +229,7 @@ export class StatsEngine {
   /** Every statistic: by name in creation order (those sharing a bare name listed together), then the kept series. */
   *all(): Iterable<Stat> {
     for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) yield s;
-    for (const d of this.directories) yield* d.series();
+    for (const d of this.directories) yield* d.stats();
   }
 
   /** Every statistic of group `g`, in creation order. */
@@ -237,7 +238,7 @@ export class StatsEngine {
   }
 
   /** Adds `s` to the name index, a series also to the hot path's codes (a KeptSeries is in neither: its directory finds it). */
-  private link(s: Counter | NamedSeries): void {
+  private link(s: PlainCounter | NamedSeries): void {
     if (s.kind === StatKind.Series) this.seriesCode[s.name] = s.local * PROFILES_MAX + s.profile.index;
     const first = this.byName.get(s.name);
     if (first === undefined) {
@@ -250,7 +251,7 @@ export class StatsEngine {
   }
 
   private unlink(s: Stat): void {
-    if (s.kind === StatKind.Series && s.kept) return;
+    if (s.kept) return;
     if (s.kind === StatKind.Series) delete this.seriesCode[s.name];
     const first = this.byName.get(s.name);
     if (first === s) {
@@ -283,7 +284,7 @@ export class StatsEngine {
     }
     if (v === 0) return;
     if (s === undefined) {
-      s = new Counter(bare, group ?? this.declareGroup('dynamic'), false);
+      s = new PlainCounter(bare, group ?? this.declareGroup('dynamic'), false);
       this.link(s);
     }
     if (s.kind === StatKind.Counter) s.value += v;
@@ -419,7 +420,7 @@ export class StatsEngine {
       const g = this.declareGroup('sipstats');
       const s = this.find(g, name);
       if (s !== undefined && s.kind === StatKind.Series) return;
-      c = s ?? new Counter(name, g, false);
+      c = s ?? new PlainCounter(name, g, false);
       if (s === undefined) this.link(c);
       this.selfCounters.set(name, c);
     }
@@ -436,7 +437,7 @@ export class StatsEngine {
     const g = this.declareGroup(group);
     let s = this.find(g, name);
     if (s === undefined) {
-      s = new Counter(name, g, true);
+      s = new PlainCounter(name, g, true);
       this.link(s);
     }
     if (s.kind === StatKind.Counter) s.value = value;
@@ -447,7 +448,7 @@ export class StatsEngine {
     const g = this.declareGroup(group);
     let s = this.find(g, name);
     if (s === undefined) {
-      s = new Counter(name, g, false);
+      s = new PlainCounter(name, g, false);
       this.link(s);
     }
     return s.kind === StatKind.Counter ? s : undefined;
@@ -462,7 +463,7 @@ export class StatsEngine {
     const g = this.declareGroup(group);
     let s = this.find(g, name);
     if (s === undefined) {
-      s = new Counter(name, g, true);
+      s = new PlainCounter(name, g, true);
       this.link(s);
     }
     if (s.kind !== StatKind.Counter) return undefined;

@@ -14,26 +14,87 @@ export const enum StatKind {
   Series = 1,
 }
 
-/** A plain counter (update_stat / reset_stat). */
-export class Counter {
-  readonly kind = StatKind.Counter;
+/**
+ * A counter: a value (update_stat / reset_stat), or a level a feeder sets. Two kinds, as series
+ * have: a PlainCounter is an object that holds its value, a KeptCounter a view of a level a feeder
+ * keeps (a KPI scope's concurrent calls, CC), made when asked.
+ */
+export abstract class Counter {
+  declare readonly kind: StatKind.Counter;
   /** Always undefined: lets the series hot path test `s.profile === p` without a kind check. */
-  readonly profile = undefined;
-  value = 0;
-  /** Next statistic with the same bare name in another group (bare-name lookups walk this chain). */
-  next: Stat | undefined = undefined;
+  declare readonly profile: undefined;
+  /** True for a KeptCounter (not in the engine's name index: its owner's directory finds it). */
+  declare readonly kept: boolean;
+  abstract value: number;
+  abstract readonly name: string;
+  abstract readonly group: Group;
+  abstract readonly noReset: boolean;
   /**
-   * A level a feeder keeps (StatsEngine.level: the KPI levels such as concurrent calls, CC): its
-   * structured identity, as a series has. Levels are state derived from what the feeder tracks:
-   * snapshots do not keep them (the feeder sets them again).
+   * A level's structured identity (StatsEngine.level, a feeder's levels), as a series has; null
+   * for a plain counter. Levels are state derived from what the feeder tracks: snapshots do not
+   * keep them (the feeder sets them again).
    */
+  abstract labels: SeriesLabels | null;
+  /** Next statistic with the same bare name in another group (bare-name lookups walk this chain). */
+  declare next: Stat | undefined;
+}
+Object.assign(Counter.prototype, { kind: StatKind.Counter, profile: undefined, kept: false, next: undefined });
+
+/** A counter that holds its value (and its name, group and labels). */
+export class PlainCounter extends Counter {
+  value = 0;
   labels: SeriesLabels | null = null;
   constructor(
     readonly name: string,
     readonly group: Group,
     readonly noReset: boolean,
-  ) {}
+  ) {
+    super();
+  }
 }
+
+/**
+ * Who holds the levels it keeps (a KPI scope): their values, names and labels by place (`slot`, in
+ * the numbering of its series: see SeriesOwner).
+ */
+export interface CounterOwner {
+  nameAt(slot: number): string;
+  labelsAt(slot: number): SeriesLabels;
+  keyAt(slot: number): number;
+  /** The level at `slot` (0 once the owner let it go). */
+  levelAt(slot: number): number;
+  setLevelAt(slot: number, v: number): void;
+}
+
+/** A view of a level a feeder keeps (/no_reset): made when asked, its value read from and written to its owner. */
+export class KeptCounter extends Counter {
+  constructor(
+    readonly owner: CounterOwner,
+    readonly slot: number,
+    readonly group: Group,
+  ) {
+    super();
+  }
+  get value(): number {
+    return this.owner.levelAt(this.slot);
+  }
+  set value(v: number) {
+    this.owner.setLevelAt(this.slot, v);
+  }
+  get name(): string {
+    return this.owner.nameAt(this.slot);
+  }
+  get labels(): SeriesLabels {
+    return this.owner.labelsAt(this.slot);
+  }
+  set labels(_: SeriesLabels | null) {
+    // (its owner spells them)
+  }
+  get noReset(): boolean {
+    return true;
+  }
+}
+Object.defineProperty(KeptCounter.prototype, 'kept', { value: true });
 
 /**
  * A sliding-window series: its name and where its slots live. The slots themselves are in its
@@ -104,14 +165,14 @@ export interface SeriesOwner {
 }
 
 /**
- * Where the engine finds the series it does not index by name (KeptSeries): their owners' index.
- * A name resolves to at most one live series, the same one updates by name then reach.
+ * Where the engine finds the statistics it does not index by name (KeptSeries, KeptCounter): their
+ * owners' index. A name resolves to at most one live statistic, the same one updates by name then reach.
  */
 export interface SeriesDirectory {
-  /** The live (not removed) KeptSeries of this directory named `name`, if any. */
-  find(name: string): Series | undefined;
-  /** Every live KeptSeries whose owner is in this directory. */
-  series(): Iterable<Series>;
+  /** The live (not removed) kept series or level of this directory named `name`, if any. */
+  find(name: string): Stat | undefined;
+  /** Every live kept series and level whose owner is in this directory. */
+  stats(): Iterable<Stat>;
 }
 
 /**
@@ -153,11 +214,11 @@ Object.defineProperty(KeptSeries.prototype, 'removed', {
 export type Stat = Counter | Series;
 
 /**
- * What a map keyed by statistic uses: the object itself, or for a kept series (a view made when
- * asked: two views of one series are two objects) its owner's key for it.
+ * What a map keyed by statistic uses: the object itself, or for a kept series or level (a view
+ * made when asked: two views of one statistic are two objects) its owner's key for it.
  */
 export function identityOf(s: Stat): Stat | number {
-  return s.kind === StatKind.Series && s.kept ? (s as KeptSeries).owner.keyAt((s as KeptSeries).slot) : s;
+  return s.kept ? (s as KeptSeries | KeptCounter).owner.keyAt((s as KeptSeries | KeptCounter).slot) : s;
 }
 
 /**
@@ -171,7 +232,7 @@ export function identityOf(s: Stat): Stat | number {
  */
 const KEYS = new WeakMap<Stat, string>();
 export function statKey(s: Stat): string {
-  if (s.kind === StatKind.Series && s.kept) return `${s.group.name}:${s.name}`;
+  if (s.kept) return `${s.group.name}:${s.name}`;
   let k = KEYS.get(s);
   if (k === undefined) KEYS.set(s, (k = `${s.group.name}:${s.name}`));
   return k;

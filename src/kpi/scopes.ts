@@ -1,5 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
-import type { Counter, KeptSeries, Series, SeriesDirectory, SeriesOwner } from '../core/stat.ts';
+import { KeptCounter } from '../core/stat.ts';
+import type { Counter, CounterOwner, Group, KeptSeries, Series, SeriesDirectory, SeriesOwner, Stat } from '../core/stat.ts';
 import { DIMENSIONS, DURATION_BUCKETS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 import { limitOf } from './limits.ts';
@@ -33,10 +34,10 @@ export interface KpiSink {
    * write in place; undefined when a series holds the name.
    */
   counter(group: string, name: string, noReset: boolean): Counter | undefined;
-  /** A KPI level of a scope (`CCacme`: a labelled /no_reset counter the scope writes); undefined when refused. */
-  level(name: string, labels: KpiIdentity): Counter | undefined;
-  /** Lets a level go (its scope expired). */
-  removeLevel(c: Counter): void;
+  /** The group of this name, declared when missing (the scopes' levels are views in it: KeptCounter). */
+  group(name: string): Group;
+  /** Whether a statistic holds `group:name` (a level's name spelled as another statistic's: CC of Rome is CCR of ome). */
+  taken(name: string): boolean;
   /** Removes the series of this name, if there is one (a final-replies series of a scope that expired). */
   removeNamed(name: string): void;
 }
@@ -74,7 +75,7 @@ const FOREIGN = -2;
  * uses but does not own (one that had its name before: a restore, another feeder; the profile's
  * overflow series) is FOREIGN, kept in `foreign` and updated through the engine.
  */
-export class ScopeHandles implements SeriesOwner {
+export class ScopeHandles implements SeriesOwner, CounterOwner {
   /** Row of this scope in its Scopes' location table (-1 once the idle expiry released it). */
   row: number;
   /** Packet time of the last use (idle expiry). */
@@ -106,8 +107,10 @@ export class ScopeHandles implements SeriesOwner {
   overCps = 0;
   /** Packet time until which tick() keeps sampling CC (for CC_max and CC_avg) after the scope's last call up. */
   sampleUntil = -Infinity;
-  /** Its KPI levels (LEVEL_KPIS order), made at their first value. */
-  private levels: (Counter | undefined)[] | undefined = undefined;
+  /** Its KPI levels' values (LEVEL_KPIS order), from the first one set; which ones are set (bit i: level i), and refused (their names are taken). */
+  private levels: number[] | undefined = undefined;
+  private levelsSet = 0;
+  private levelsRefused = 0;
   /** Its call-duration histogram: counts per DURATION_BUCKETS bound, +Inf, then the sum (s) and the count; made at its first ended call. */
   durations: Float64Array | undefined = undefined;
   /** Its final-replies series names by reply key, one per window (catalogue REPLIES), spelled at the key's first failure. */
@@ -168,20 +171,41 @@ export class ScopeHandles implements SeriesOwner {
     }
   }
 
-  /** Sets the scope's KPI level number `i` (LEVEL_KPIS order: CC, CC_early) to `v`. */
+  /**
+   * Sets the scope's KPI level number `i` (LEVEL_KPIS order: CC, CC_early) to `v`. A level is a
+   * number here, listed and found by name as a view (KeptCounter) from the first time it is set.
+   */
   setLevel(i: number, v: number): void {
-    const levels = (this.levels ??= []);
-    let c = levels[i];
-    if (c === undefined) {
-      const kpi = LEVEL_KPIS[i];
-      c = levels[i] = this.owner.sink.level(seriesName(kpi, NOW, this.scope), identityOf(kpi, NOW, this.scope));
-      if (c === undefined) {
-        // a series holds the name (CC of Rome spells CCR of ome): refused, and counted
+    const bit = 1 << i;
+    if ((this.levelsSet & bit) === 0) {
+      if ((this.levelsRefused & bit) !== 0) return;
+      if (this.owner.sink.taken(`${NOW.group}:${seriesName(LEVEL_KPIS[i], NOW, this.scope)}`)) {
+        // another statistic holds the name (CC of Rome spells CCR of ome): refused, and counted
+        this.levelsRefused |= bit;
         this.owner.sink.selfStat('kpi_update_errors', 1);
         return;
       }
+      this.levels ??= new Array<number>(LEVEL_KPIS.length).fill(0);
+      this.levelsSet |= bit;
     }
-    c.value = v;
+    this.levels![i] = v;
+  }
+
+  /** The view of level number `i` if it is set (what the directory lists and finds). */
+  levelView(i: number): KeptCounter | undefined {
+    return (this.levelsSet & (1 << i)) === 0 ? undefined : new KeptCounter(this, this.owner.levelSlots[i], this.owner.levelGroup);
+  }
+
+  /** CounterOwner: the level at `slot` (0 once let go). */
+  levelAt(slot: number): number {
+    const i = this.owner.levelOfSlot[slot];
+    return this.levels === undefined || i < 0 ? 0 : this.levels[i];
+  }
+
+  /** CounterOwner: a write through a view (MI, a restore): kept while the level is. */
+  setLevelAt(slot: number, v: number): void {
+    const i = this.owner.levelOfSlot[slot];
+    if (i >= 0 && this.levels !== undefined && (this.levelsSet & (1 << i)) !== 0) this.levels[i] = v;
   }
 
   /** An answered call (attempt) of this scope ended after `seconds` from its answer (the duration histogram). */
@@ -213,9 +237,9 @@ export class ScopeHandles implements SeriesOwner {
 
   /** Lets its levels go (the scope expired: nothing of it is up). */
   dropLevels(): void {
-    if (this.levels === undefined) return;
-    for (const c of this.levels) if (c !== undefined) this.owner.sink.removeLevel(c);
     this.levels = undefined;
+    this.levelsSet = 0;
+    this.levelsRefused = 0;
   }
 
   /** The all-traffic scope (no dimension value). */
@@ -251,15 +275,15 @@ export class ScopeHandles implements SeriesOwner {
     return [KPIS[Math.floor(slot / ws.length)], ws[slot % ws.length]];
   }
 
-  /** The name of the series at `slot`, spelled when asked. */
+  /** The name of the series (or level) at `slot`, spelled when asked. */
   nameAt(slot: number): string {
     const [kpi, window] = this.kpiWindowAt(slot);
-    return seriesName(kpi, window, this.scope);
+    return seriesName(kpi, kpi.kind === 'level' ? NOW : window, this.scope);
   }
 
   labelsAt(slot: number): KpiIdentity {
     const [kpi, window] = this.kpiWindowAt(slot);
-    return identityOf(kpi, window, this.scope);
+    return identityOf(kpi, kpi.kind === 'level' ? NOW : window, this.scope);
   }
 
   /** The live series this scope uses at `slot`, owned or not. */
@@ -348,6 +372,10 @@ export class Scopes implements SeriesDirectory {
   loc: Int32Array;
   /** The profile runtime of each slot (the same for every scope), known from its first series. */
   readonly runtimes: (ProfileRuntime | undefined)[];
+  /** The place of each level (LEVEL_KPIS order: its KPI's first slot, which no series takes), the level at each place (-1: none), and their group. */
+  readonly levelSlots: readonly number[];
+  readonly levelOfSlot: Int8Array;
+  readonly levelGroup: Group;
   private rows = 0;
   private readonly freeRows: number[] = [];
 
@@ -360,6 +388,10 @@ export class Scopes implements SeriesDirectory {
     this.width = KPIS.length * windows.length;
     this.loc = new Int32Array(this.width * 16).fill(EMPTY);
     this.runtimes = new Array<ProfileRuntime | undefined>(this.width).fill(undefined);
+    this.levelSlots = LEVEL_KPIS.map((k) => K[k.name] * windows.length);
+    this.levelOfSlot = new Int8Array(this.width).fill(-1);
+    this.levelSlots.forEach((slot, i) => (this.levelOfSlot[slot] = i));
+    this.levelGroup = sink.group(NOW.group);
     this.all = new ScopeHandles(this, {}, 0);
     for (const d of DIMENSIONS) this.values.set(d.name, new Map());
     this.windowIndex = new Map(windows.map((w, i) => [w.name, i]));
@@ -381,21 +413,38 @@ export class Scopes implements SeriesDirectory {
     return row;
   }
 
-  /** SeriesDirectory: the live series a scope of these holds under `name` (its identity, then its scope by its values). */
-  find(name: string): Series | undefined {
+  /**
+   * SeriesDirectory: the live series or level a scope of these holds under `name` (its identity,
+   * then its scope by its values): a series first, then a level (CCRome is CCR of ome, or CC of
+   * Rome: one of them only, setLevel sees to it).
+   */
+  find(name: string): Stat | undefined {
     const id = identify(name);
-    if (id === null) return undefined;
-    const w = this.windowIndex.get(id.window);
-    if (w === undefined) return undefined;
-    const sc = id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
-    return sc?.held(K[id.kpi] * this.windows.length + w);
+    if (id !== null) {
+      const w = this.windowIndex.get(id.window);
+      const sc = w === undefined ? undefined : this.scopeOfIdentity(id);
+      const s = sc?.held(K[id.kpi] * this.windows.length + w!);
+      if (s !== undefined) return s;
+    }
+    const lv = identify(name, true);
+    if (lv === null) return undefined;
+    return this.scopeOfIdentity(lv)?.levelView(LEVEL_INDEX[lv.kpi]);
   }
 
-  /** SeriesDirectory: every series these scopes made and hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
-  *series(): Iterable<Series> {
+  private scopeOfIdentity(id: KpiIdentity): ScopeHandles | undefined {
+    return id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
+  }
+
+  /** SeriesDirectory: every series and level these scopes hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
+  *stats(): Iterable<Stat> {
+    const levels = LEVEL_KPIS.length;
     for (const sc of [this.all, ...this.registered]) {
       if (sc.row < 0) continue;
       for (let slot = 0, at = sc.row * this.width; slot < this.width; slot++, at++) if (this.loc[at] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[at])!;
+      for (let i = 0; i < levels; i++) {
+        const v = sc.levelView(i);
+        if (v !== undefined) yield v;
+      }
     }
   }
 

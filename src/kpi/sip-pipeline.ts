@@ -135,9 +135,8 @@ export class SipPipeline {
       selfStat: (name, delta) => engine.selfStat(name, delta),
       gauge: (name, value) => engine.setGauge(name, value),
       counter: (group, name, noReset) => (noReset ? engine.level(group, name, null) : engine.counterOf(group, name)),
-      // KPI levels live in the 1-minute KPI group (`stats:CCacme`), window "now"
-      level: (name, labels) => engine.level(NOW.group, name, labels),
-      removeLevel: (c) => engine.removeCounter(c),
+      group: (name) => engine.declareGroup(name),
+      taken: (name) => engine.lookup(name) !== undefined,
       removeNamed: (name) => {
         const s = engine.lookup(name);
         if (s !== undefined && s.kind === StatKind.Series && !s.removed) engine.removeSeries(s);

@@ -88,7 +88,7 @@ function keeper(engine: import('../../src/core/engine.ts').StatsEngine) {
       const s = held[Number(name.slice(4))];
       return /^cust[0-2]$/.test(name) && s !== undefined && !s.removed ? s : undefined;
     },
-    *series() {
+    *stats() {
       for (const s of held) if (s !== undefined && !s.removed && s.kept) yield s;
     },
   });

@@ -218,3 +218,27 @@ test('a view of a kept series follows it: made before the series turned dense it
   assert.notEqual(identityOf(stats.engine.lookup('PDDacme')!), identityOf(view));
   assert.equal(stats.getStat('PDDacme'), 300);
 });
+
+test('a scope level (CC) is a view: found and listed by name from its first value, reading what the scope sets, one identity, gone with its scope', () => {
+  const { stats, scopes, at } = rig(1000);
+  const acme = scopes.get({ customer: 'acme' }, T0);
+  assert.equal(stats.engine.lookup('CCacme'), undefined);
+  acme.setLevel(0, 3);
+  const cc = stats.engine.lookup('stats:CCacme')!;
+  assert.ok(cc.kind === StatKind.Counter && cc.kept && cc.noReset);
+  assert.equal(cc.value, 3);
+  assert.deepEqual(identityLabels(cc.labels as never), { kpi: 'CC', window: 'now', customer: 'acme' });
+  acme.setLevel(0, 2);
+  assert.equal(cc.value, 2);
+  assert.equal(stats.getStat('CCacme'), 2);
+  assert.equal(identityOf(stats.engine.lookup('CCacme')!), identityOf(cc));
+  assert.deepEqual([...stats.engine.all()].filter((s) => s.kind === StatKind.Counter && s.labels !== null).map((s) => s.name), ['CCacme']);
+  // reset_statistics leaves a level alone (no_reset)
+  stats.engine.reset(cc);
+  assert.equal(stats.getStat('CCacme'), 2);
+  acme.setLevel(0, 0);
+  at(5000);
+  assert.equal(scopes.expire(T0 + 5000), 1);
+  assert.equal(stats.engine.lookup('CCacme'), undefined);
+  assert.equal(cc.value, 0);
+});

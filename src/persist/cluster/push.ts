@@ -60,7 +60,8 @@ class Batch {
 export class PushTracker {
   /** By identityOf (a kept series is a new view at each listing), with the series it was last seen as. */
   private readonly series = new Map<Stat | number, SeriesState & { s: Series }>();
-  private readonly counters = new Map<Counter, number>();
+  /** The value pushed per counter, by identityOf (a level a scope keeps is a new view at each listing). */
+  private counters = new Map<Stat | number, number>();
   private readonly fields = new Map<Stat | number, string>();
   private nodeRefreshAt = 0;
   private epoch = 0;
@@ -119,12 +120,15 @@ export class PushTracker {
     };
 
     const cfields: string[] = [];
-    const cacked: [Counter, number][] = [];
+    const cacked: [Stat | number, number][] = [];
+    let counters = 0;
     for (const s of [...this.engine.all()]) {
       if (s.kind === StatKind.Counter) {
-        if (this.counters.get(s) !== s.value) {
+        counters++;
+        const id = identityOf(s);
+        if (this.counters.get(id) !== s.value) {
           cfields.push(statKey(s), String(s.value));
-          cacked.push([s, s.value]);
+          cacked.push([id, s.value]);
         }
         continue;
       }
@@ -148,6 +152,7 @@ export class PushTracker {
       batch.slots += cacked.length;
       batch.acks.push(() => {
         for (const [c, v] of cacked) this.counters.set(c, v);
+        if (this.counters.size > 2 * counters + 1024) this.counters = this.liveCounters();
         this.nodeRefreshAt = t + ttl / 3;
       });
     }
@@ -220,6 +225,18 @@ export class PushTracker {
     }
     out.push(...b.extra);
     return out;
+  }
+
+  /** What was pushed of the counters the engine still holds (the others were removed, or their scopes expired). */
+  private liveCounters(): Map<Stat | number, number> {
+    const live = new Map<Stat | number, number>();
+    for (const s of this.engine.all()) {
+      if (s.kind !== StatKind.Counter) continue;
+      const id = identityOf(s);
+      const v = this.counters.get(id);
+      if (v !== undefined) live.set(id, v);
+    }
+    return live;
   }
 
   /** Drops the state of series that were removed from the engine. */
