@@ -54,6 +54,9 @@ export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
 export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => K[p.name]));
 
+/** Numbers per scope in the duration histograms: a count per DURATION_BUCKETS bound, +Inf, the sum and the count. */
+const DURATION_WIDTH = DURATION_BUCKETS.length + 3;
+
 /** Scopes made so far (their ids). */
 let scopeIds = 0;
 
@@ -111,8 +114,6 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   private levels: number[] | undefined = undefined;
   private levelsSet = 0;
   private levelsRefused = 0;
-  /** Its call-duration histogram: counts per DURATION_BUCKETS bound, +Inf, then the sum (s) and the count; made at its first ended call. */
-  durations: Float64Array | undefined = undefined;
   /** Its final-replies series names by reply key, one per window (catalogue REPLIES), spelled at the key's first failure. */
   private replies: Map<string, string[]> | undefined = undefined;
   constructor(
@@ -210,13 +211,18 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
 
   /** An answered call (attempt) of this scope ended after `seconds` from its answer (the duration histogram). */
   addDuration(seconds: number): void {
+    if (this.expired) {
+      const live = this.owner.revive(this);
+      if (live !== this) return live.addDuration(seconds);
+    }
     const b = DURATION_BUCKETS;
-    const h = (this.durations ??= new Float64Array(b.length + 3));
+    const h = this.owner.durations;
+    const o = this.row * DURATION_WIDTH;
     let i = 0;
     while (i < b.length && seconds > b[i]) i++;
-    h[i]++; // (per bucket here; cumulative when exported)
-    h[b.length + 1] += seconds;
-    h[b.length + 2]++;
+    h[o + i]++; // (per bucket here; cumulative when exported)
+    h[o + b.length + 1] += seconds;
+    h[o + b.length + 2]++;
   }
 
   /** One more failed call (attempt) with reply key `key` (`503`, `4xx`, `timeout`) in every window, at packet time `t`. */
@@ -370,6 +376,12 @@ export class Scopes implements SeriesDirectory {
    * local index of the series the scope owns there, or EMPTY / FOREIGN (see ScopeHandles).
    */
   loc: Int32Array;
+  /**
+   * The call-duration histograms, a row per scope as `loc` (zero until its first ended call):
+   * counts per DURATION_BUCKETS bound, +Inf, then the sum (s) and the count (one array, not an
+   * array per scope: memory per dimension value).
+   */
+  durations: Float64Array;
   /** The profile runtime of each slot (the same for every scope), known from its first series. */
   readonly runtimes: (ProfileRuntime | undefined)[];
   /** The place of each level (LEVEL_KPIS order: its KPI's first slot, which no series takes), the level at each place (-1: none), and their group. */
@@ -387,6 +399,7 @@ export class Scopes implements SeriesDirectory {
   ) {
     this.width = KPIS.length * windows.length;
     this.loc = new Int32Array(this.width * 16).fill(EMPTY);
+    this.durations = new Float64Array(DURATION_WIDTH * 16);
     this.runtimes = new Array<ProfileRuntime | undefined>(this.width).fill(undefined);
     this.levelSlots = LEVEL_KPIS.map((k) => K[k.name] * windows.length);
     this.levelOfSlot = new Int8Array(this.width).fill(-1);
@@ -405,11 +418,16 @@ export class Scopes implements SeriesDirectory {
     const row = this.freeRows.length > 0 ? this.freeRows.pop()! : this.rows++;
     if ((row + 1) * this.width > this.loc.length) {
       // grow by half: what a scope costs matters (memory per dimension value)
-      const loc = new Int32Array(Math.ceil((this.loc.length / this.width) * 1.5) * this.width).fill(EMPTY);
+      const rows = Math.ceil((this.loc.length / this.width) * 1.5);
+      const loc = new Int32Array(rows * this.width).fill(EMPTY);
       loc.set(this.loc);
       this.loc = loc;
+      const durations = new Float64Array(rows * DURATION_WIDTH);
+      durations.set(this.durations);
+      this.durations = durations;
     }
     this.loc.fill(EMPTY, row * this.width, (row + 1) * this.width);
+    this.durations.fill(0, row * DURATION_WIDTH, (row + 1) * DURATION_WIDTH);
     return row;
   }
 
@@ -558,8 +576,10 @@ export class Scopes implements SeriesDirectory {
 
   /** Visits every scope with a duration histogram, all traffic first. */
   forEachDurations(cb: (s: ScopeHandles, h: Float64Array) => void): void {
-    if (this.all.durations !== undefined) cb(this.all, this.all.durations);
-    for (const s of this.registered) if (s.durations !== undefined) cb(s, s.durations);
+    for (const s of [this.all, ...this.registered]) {
+      const o = s.row * DURATION_WIDTH;
+      if (s.row >= 0 && this.durations[o + DURATION_WIDTH - 1] > 0) cb(s, this.durations.subarray(o, o + DURATION_WIDTH));
+    }
   }
 
   /** Visits every scope with a leg up (CC > 0) or one until `sampleUntil` (packet time `now`), all traffic first. */
