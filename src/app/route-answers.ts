@@ -21,7 +21,7 @@ export function routeCarriersCommand(router: Router): MiCommand {
       if (p.customer !== undefined && typeof p.customer !== 'string') throw new ParamError('customer must be a string');
       const given = p[CARRIER_ROWS];
       const carriers = given === undefined ? undefined : typeof given === 'string' ? given.split(',').map((c) => c.trim()).filter((c) => c !== '') : given;
-      if (carriers !== undefined && (!Array.isArray(carriers) || carriers.some((c) => typeof c !== 'string'))) throw new ParamError('carriers must be a list of carrier names');
+      if (carriers !== undefined && !isStringList(carriers)) throw new ParamError('carriers must be a list of carrier names');
       try {
         return router.answer({ number: p.number, customer: p.customer as string | undefined, carriers: carriers as string[] | undefined });
       } catch (e) {
@@ -57,4 +57,10 @@ export function routeApi(router: Router): Route {
       res.end(routeText(answer.carriers, format));
     },
   };
+}
+
+function isStringList(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (typeof x !== 'string') return false;
+  return true;
 }

@@ -542,7 +542,12 @@ export class ProfileRuntime {
    * tell (percentage: both weights, average: count, percentiles, stddev, count: n), else null.
    */
   readWithCount(s: Series, t: number, out: { v: number | null; n: number | null }): void {
-    const x = this.window(s, t);
+    this.readLocalWithCount(s.local, t, out);
+  }
+
+  /** readWithCount of the series at local index `local` (a feeder that keeps local indexes reads without a Series object). */
+  readLocalWithCount(local: number, t: number, out: { v: number | null; n: number | null }): void {
+    const x = this.windowLocal(local, t);
     const samples = this.alg.samples;
     out.n = this.hasN ? x[this.aw] : samples !== undefined ? samples(x, 0) : null;
     if (this.hasN && x[this.aw] < this.minSamples) {
@@ -560,7 +565,10 @@ export class ProfileRuntime {
 
   /** The merged parts of the whole window at `t`, in a scratch array valid until the next call. */
   window(s: Series, t: number): Float64Array {
-    const local = s.local;
+    return this.windowLocal(s.local, t);
+  }
+
+  private windowLocal(local: number, t: number): Float64Array {
     if (local >= SPARSE_BASE) return this.sparseWindow(local - SPARSE_BASE, this.slotAt(t));
     const h = this.hrow(local);
     const ho = this.hoff(local);

@@ -3,7 +3,8 @@ import { K } from './scopes.ts';
 import type { KpiDef } from './catalogue.ts';
 import type { CallTracker } from './call-tracker.ts';
 import { defaultRouting, rankCarriers } from './routing.ts';
-import type { CarrierAnswer, Figure, RoutingConfig } from './routing.ts';
+import type { CarrierAnswer, FigureCell, FigureSource, RoutingConfig } from './routing.ts';
+import type { ScopeHandles } from './scopes.ts';
 
 /** What a proxy asks: the dialled number, its customer (echoed), the carriers it can use (in its order). */
 export interface RouteQuestion {
@@ -37,7 +38,14 @@ export const MAX_ROUTE_CARRIERS = 1000;
  */
 export class Router {
   private cfg: RoutingConfig = defaultRouting();
-  private readonly cell = { v: null as number | null, n: null as number | null };
+  /** The window read, and the time, of the answer being made (what `source` reads with). */
+  private w = 0;
+  private t = 0;
+  /** The tracker's scopes as rankCarriers reads them (one object, no closure an answer). */
+  private readonly source: FigureSource<ScopeHandles> = {
+    scope: (carrier, dest) => this.tracker.scopes.scopeOf(carrier, dest) ?? null,
+    read: (sc, kpi, out: FigureCell) => this.tracker.scopes.figureOf(sc, K[kpi.name], this.w, this.t, out) !== null,
+  };
 
   constructor(
     private readonly tracker: CallTracker,
@@ -80,25 +88,14 @@ export class Router {
     }
     const destination = this.tracker.destinationOfNumber(number);
     const cfg = this.cfg;
-    const w = this.tracker.scopes.windows.indexOf(cfg.window);
-    const t = this.now();
-    const cell = this.cell;
-    const scopes = this.tracker.scopes;
-    const read = (carrier: string, dest: string | null) => {
-      // the scope found once a carrier; then one read a KPI
-      const sc = scopes.scopeOf(carrier, dest);
-      if (sc === undefined) return null;
-      return (kpi: KpiDef): Figure | null => {
-        const f = scopes.figureOf(sc, K[kpi.name], w, t, cell);
-        return f === null ? null : { value: f.v, samples: f.n ?? 0 };
-      };
-    };
+    this.w = this.tracker.scopes.windows.indexOf(cfg.window);
+    this.t = this.now();
     return {
       destination,
       ...(q.customer !== undefined ? { customer: q.customer } : {}),
       kpi: cfg.terms.length === 1 ? cfg.terms[0].kpi.name : 'score',
       window: cfg.window.name,
-      carriers: rankCarriers(cfg, destination, carriers, read),
+      carriers: rankCarriers(cfg, destination, carriers, this.source),
     };
   }
 }

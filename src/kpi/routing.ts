@@ -110,18 +110,21 @@ export function parseRouting(raw: unknown): { value: RoutingConfig; problems: [p
   return { value: { terms, window: window ?? def.window, minSamples, warn, crit, better }, problems };
 }
 
-/** A KPI's value and the samples behind it (null: no series, or under the profile's min_samples). */
-export interface Figure {
-  readonly value: number | null;
-  readonly samples: number;
+/** A KPI's value (null: under the profile's min_samples) and the samples behind it, as read into a cell (no object a read). */
+export interface FigureCell {
+  v: number | null;
+  n: number | null;
 }
 
 /**
  * What the router reads: the figures of a carrier for a destination (null: the carrier's whole
- * traffic), as a function of the KPI; null when sipstats holds nothing of that scope. Called once a
- * carrier (its scope found once), then once a KPI.
+ * traffic). `scope` finds them once a carrier (null when sipstats holds nothing of that scope);
+ * `read` fills `out` with a KPI's figure there, false when the scope has no series of the KPI.
  */
-export type FigureReader = (carrier: string, destination: string | null) => ((kpi: KpiDef) => Figure | null) | null;
+export interface FigureSource<S> {
+  scope(carrier: string, destination: string | null): S | null;
+  read(scope: S, kpi: KpiDef, out: FigureCell): boolean;
+}
 
 export interface CarrierAnswer {
   readonly carrier: string;
@@ -144,10 +147,15 @@ export const REPORTED_KPIS: readonly KpiDef[] = Object.freeze(KPIS.filter((k) =>
 
 /** The state of a score against the thresholds, for a higher- or lower-is-better figure. */
 export function stateOf(score: number, cfg: Pick<RoutingConfig, 'warn' | 'crit' | 'better'>): CarrierState {
-  const worse = (v: number, limit: number | undefined) => limit !== undefined && (cfg.better === 'higher' ? v < limit : v > limit);
-  if (worse(score, cfg.crit)) return 'crit';
-  if (worse(score, cfg.warn)) return 'warn';
+  const higher = cfg.better === 'higher';
+  if (worse(score, cfg.crit, higher)) return 'crit';
+  if (worse(score, cfg.warn, higher)) return 'warn';
   return 'ok';
+}
+
+/** Whether `v` is past `limit` (none: never) for a higher- or lower-is-better figure. */
+function worse(v: number, limit: number | undefined, higher: boolean): boolean {
+  return limit !== undefined && (higher ? v < limit : v > limit);
 }
 
 /**
@@ -155,7 +163,7 @@ export function stateOf(score: number, cfg: Pick<RoutingConfig, 'warn' | 'crit' 
  * comment). `read` gives each figure; a carrier without enough samples of the score's first KPI for
  * this destination is `unknown` whatever its whole traffic says.
  */
-export function rankCarriers(cfg: RoutingConfig, destination: string | null, candidates: readonly string[], read: FigureReader): CarrierAnswer[] {
+export function rankCarriers<S>(cfg: RoutingConfig, destination: string | null, candidates: readonly string[], src: FigureSource<S>): CarrierAnswer[] {
   const reported = reportedOf(cfg);
   const terms = cfg.terms;
   const termAt = termIndexes(cfg, reported);
@@ -164,17 +172,18 @@ export function rankCarriers(cfg: RoutingConfig, destination: string | null, can
   const rank = new Float64Array(n);
   const values: (number | null)[] = new Array(reported.length);
   const higher = cfg.better === 'higher';
+  const cell: FigureCell = { v: null, n: null };
   for (let c = 0; c < n; c++) {
     const carrier = candidates[c];
-    const figureOf = read(carrier, destination);
+    const scope = src.scope(carrier, destination);
     const kpis: Record<string, number | null> = {};
     let samples = 0;
     for (let i = 0; i < reported.length; i++) {
-      const f = figureOf === null ? null : figureOf(reported[i]);
-      const v = f === null ? null : f.value;
+      const found = scope !== null && src.read(scope, reported[i], cell);
+      const v = found ? cell.v : null;
       values[i] = v;
       kpis[reported[i].name] = v;
-      if (i === termAt[0]) samples = f === null ? 0 : f.samples;
+      if (i === termAt[0]) samples = found ? (cell.n ?? 0) : 0;
     }
     let score: number | null = null;
     if (samples >= cfg.minSamples && samples > 0) {
@@ -192,23 +201,36 @@ export function rankCarriers(cfg: RoutingConfig, destination: string | null, can
     const state: CarrierState = score === null ? 'unknown' : stateOf(score, cfg);
     let overall: Record<string, number | null> | undefined;
     if (state === 'unknown' && destination !== null) {
-      const whole = read(carrier, null);
+      const whole = src.scope(carrier, null);
       overall = {};
-      for (const t of terms) overall[t.kpi.name] = whole === null ? null : (whole(t.kpi)?.value ?? null);
+      for (const t of terms) overall[t.kpi.name] = whole !== null && src.read(whole, t.kpi, cell) ? cell.v : null;
     }
     answers[c] = overall === undefined ? { carrier, state, score, samples, kpis } : { carrier, state, score, samples, kpis, overall };
     // the order: the state's place, then (but for unknown ones) the score best first, then as asked
     rank[c] = STATE_RANK[state];
   }
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    if (rank[a] !== rank[b]) return rank[a] - rank[b];
-    const sa = answers[a].score;
-    const sb = answers[b].score;
-    if (answers[a].state !== 'unknown' && sa !== sb) return higher ? sb! - sa! : sa! - sb!;
-    return a - b;
-  });
-  return order.map((i) => answers[i]);
+  // a stable insertion sort: a proxy asks about a few carriers (and a sort's comparator is a call a comparison)
+  const out: CarrierAnswer[] = new Array(n);
+  const at: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && before(i, at[j - 1], rank, answers, higher)) {
+      at[j] = at[j - 1];
+      j--;
+    }
+    at[j] = i;
+  }
+  for (let i = 0; i < n; i++) out[i] = answers[at[i]];
+  return out;
+}
+
+/** Whether answer `a` goes before answer `b` (asked before it): the state's place, then (but for unknown ones) the score best first. */
+function before(a: number, b: number, rank: Float64Array, answers: readonly CarrierAnswer[], higher: boolean): boolean {
+  if (rank[a] !== rank[b]) return rank[a] < rank[b];
+  const sa = answers[a].score;
+  const sb = answers[b].score;
+  if (answers[a].state !== 'unknown' && sa !== sb) return higher ? sa! > sb! : sa! < sb!;
+  return false;
 }
 
 /** A state's place in the order (STATE_ORDER's index). */

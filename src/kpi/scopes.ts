@@ -513,7 +513,14 @@ export class Scopes implements SeriesDirectory {
    * series does not exist. `out` is filled and returned (no object per read).
    */
   figureOf(sc: ScopeHandles, k: number, w: number, t: number, out: { v: number | null; n: number | null }): { v: number | null; n: number | null } | null {
-    const s = sc.held(k * this.windows.length + w);
+    const slot = k * this.windows.length + w;
+    const local = sc.localAt(slot);
+    if (local >= 0) {
+      // (its own series: read by local index, no view made)
+      this.runtimes[slot]!.readLocalWithCount(local, t, out);
+      return out;
+    }
+    const s = sc.held(slot);
     if (s === undefined) return null;
     s.profile.readWithCount(s, t, out);
     return out;

@@ -8,20 +8,22 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { kpiByName, windowByName } from '../../src/kpi/catalogue.ts';
 import { parseRouting, rankCarriers, routeText, STATE_ORDER, stateOf } from '../../src/kpi/routing.ts';
-import type { Figure, RoutingConfig } from '../../src/kpi/routing.ts';
+import type { FigureSource, RoutingConfig } from '../../src/kpi/routing.ts';
 
 const K = (n: string) => kpiByName(n)!;
 const cfg = (over: Partial<RoutingConfig> = {}): RoutingConfig => ({ terms: [{ kpi: K('ASR'), weight: 1 }], window: windowByName('1m')!, minSamples: 3, warn: 50, crit: 20, better: 'higher', ...over });
 
 /** A reader over a table: carrier → destination ('' = whole traffic) → KPI → [value, samples]. */
-function reader(t: Record<string, Record<string, Record<string, [number, number]>>>) {
-  return (carrier: string, destination: string | null) => {
-    const scope = t[carrier]?.[destination ?? ''];
-    if (scope === undefined) return null;
-    return (kpi: { name: string }): Figure | null => {
+function reader(t: Record<string, Record<string, Record<string, [number, number]>>>): FigureSource<Record<string, [number, number]>> {
+  return {
+    scope: (carrier, destination) => t[carrier]?.[destination ?? ''] ?? null,
+    read: (scope, kpi, out) => {
       const f = scope[kpi.name];
-      return f === undefined ? null : { value: f[0], samples: f[1] };
-    };
+      if (f === undefined) return false;
+      out.v = f[0];
+      out.n = f[1];
+      return true;
+    },
   };
 }
 
@@ -91,7 +93,15 @@ test('property: the answer is a permutation of the carriers asked; states come i
       fc.boolean(),
       (asked, figures, higher) => {
         const c = cfg({ terms: [{ kpi: K(higher ? 'ASR' : 'PDD'), weight: 1 }], better: higher ? 'higher' : 'lower', warn: higher ? 50 : 50, crit: higher ? 20 : 80, minSamples: 5 });
-        const read = (carrier: string, dest: string | null) => (dest === null || figures[carrier] === undefined ? null : (): Figure => ({ value: figures[carrier][0], samples: figures[carrier][1] }));
+        // (every KPI of a carrier reads its one figure for the destination; none for its whole traffic)
+        const read: FigureSource<[number, number]> = {
+          scope: (carrier, dest) => (dest === null || figures[carrier] === undefined ? null : figures[carrier]),
+          read: (f, _kpi, out) => {
+            out.v = f[0];
+            out.n = f[1];
+            return true;
+          },
+        };
         const r = rankCarriers(c, '44', asked, read);
         assert.deepEqual([...r.map((x) => x.carrier)].sort(), [...asked].sort());
         const states = r.map((x) => STATE_ORDER.indexOf(x.state));
