@@ -150,7 +150,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   if (pstats.error !== null) r.error = { code: pstats.error.code, message: pstats.error.message };
   if (packets > 0) {
     pipe.tick(now); // decide what the capture's last instant decides (timeouts)
-    tracker.finishMedia(now); // the calls still up when the capture stops add their media
+    tracker.settle(now); // what waited for a later message is decided; the calls still up when the capture stops add their media
   }
   progress?.(1, packets);
   return r;

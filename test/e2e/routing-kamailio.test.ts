@@ -30,6 +30,8 @@ const CUSTOMER = '127.0.0.11';
 const CARRIER_A = '127.0.0.21';
 const CARRIER_B = '127.0.0.22';
 const PHASE1_CALLS = 6;
+/** The routing section's min_samples (the sipstats config below). */
+const MIN_SAMPLES = 3;
 const PHASE2_CALLS = 8;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -39,7 +41,7 @@ kpi:
   customer: { kind: cidr, map: { "${CUSTOMER}/32": acme } }
   platform: ["127.0.0.1/32"]
   carrier: { kind: cidr, map: { "${CARRIER_A}/32": carrier_a, "${CARRIER_B}/32": carrier_b } }
-routing: { kpi: ASR, window: 1m, min_samples: 3, warn: 50, crit: 20 }
+routing: { kpi: ASR, window: 1m, min_samples: ${MIN_SAMPLES}, warn: 50, crit: 20 }
 `;
 
 test('Kamailio asks sipstats for each call: a failing carrier drops to crit and the failovers stop; it comes back ok when it recovers', { timeout: 120_000 }, async (t) => {
@@ -82,22 +84,30 @@ test('Kamailio asks sipstats for each call: a failing carrier drops to crit and 
     const b1 = uas('carrier_b-200', CARRIER_B, portB, 'uas-200.xml');
     await sleep(1500);
 
-    // phase 1: carrier_a refuses
-    await calls('phase1', PHASE1_CALLS);
+    // phase 1: carrier_a refuses. Its first min_samples calls fail over (FOR 100: both carriers are
+    // unknown, the proxy's own order), the next ones go to carrier_b first: FOR falls. FOR is decided 2 s
+    // after a call's final reply (Kamailio's siptrace may deliver the second attempt's INVITE after the
+    // 200 it relays to the customer: test/regression/late-attempt-for.test.ts)
+    await calls('phase1a', MIN_SAMPLES);
+    await sleep(2500);
+    const forFirst = srv.stats.getStat('FOR');
+    await calls('phase1b', PHASE1_CALLS - MIN_SAMPLES);
     const failedOver1 = srv.stats.getStat('sipstats:calls_failed_over') ?? 0;
     const o1 = await order();
     t.diagnostic(`debug: ${JSON.stringify(Object.fromEntries(['ASR~carrier=carrier_a~dest=44', 'ASR~carrier=carrier_a', 'NER~carrier=carrier_a~dest=44', 'sipstats:attempts_started', 'sipstats:attempts_uncorrelated', 'CPS_1h~carrier=carrier_a~dest=44', 'ASR~carrier=carrier_b~dest=44', 'FOR'].map((n) => [n, srv.stats.getStat(n)])))}`);
     t.diagnostic(`phase 1: ${failedOver1} of ${PHASE1_CALLS} calls failed over; order now ${JSON.stringify(o1.carriers.map((c) => [c.carrier, c.state, c.score, c.samples]))}`);
-    assert.equal(failedOver1, 3, 'the calls failed over until carrier_a had min_samples (3) attempts to +44, then went to carrier_b first');
+    assert.equal(failedOver1, MIN_SAMPLES, 'the calls failed over until carrier_a had min_samples attempts to +44, then went to carrier_b first');
     assert.deepEqual(o1.carriers.map((c) => [c.carrier, c.state]), [
       ['carrier_b', 'ok'],
       ['carrier_a', 'crit'],
     ]);
     assert.equal(srv.stats.getStat('ASR~carrier=carrier_a~dest=44'), 0);
     assert.equal(srv.stats.getStat('sipstats:calls_started'), PHASE1_CALLS);
-    // (FOR, the share of calls that took more than one attempt, is not checked here: it is decided with
-    // the call's final reply, and Kamailio's siptrace may deliver the second attempt's INVITE after
-    // the 200 it relays to the customer; calls_failed_over, counted when an attempt is seen, is exact)
+    await sleep(2500);
+    const forAll = srv.stats.getStat('FOR');
+    t.diagnostic(`FOR ${forFirst} after the first ${MIN_SAMPLES} calls, ${forAll} after ${PHASE1_CALLS}`);
+    assert.equal(forFirst, 100, 'FOR: the first calls all failed over');
+    assert.equal(forAll, Math.floor((100 * MIN_SAMPLES) / PHASE1_CALLS), 'FOR fell: the calls after carrier_a went crit took one attempt');
     const log = readFileSync(join(dir, 'kamailio.err'), 'utf8');
     assert.ok(log.includes('sipstats order for +442071234567: carrier_b,carrier_a (HTTP 200)'), `Kamailio used sipstats' order:\n${tail(log)}`);
 

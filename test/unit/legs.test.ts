@@ -129,6 +129,7 @@ describe('legs: calls in, attempts out (kpi.platform)', () => {
     const bu = newBranch();
     h.send(PLATFORM, CARRIER_B, invite(u, { branch: bu }), t + 200);
     h.send(CARRIER_B, PLATFORM, reply(200, 'OK', u, { branch: bu, toTag: 'q' }), t + 300);
+    h.pipe.tick(t + 2500); // (FOR is decided 2 s after the call's final reply: a late-traced attempt still counts)
     assert.equal(h.g('FOR'), 0, 'one attempt: no failover');
     assert.equal(h.g('sipstats:attempts_uncorrelated'), 1);
     assert.equal(h.g('ASR~carrier=carrier_b'), 100);
@@ -151,6 +152,7 @@ describe('legs: calls in, attempts out (kpi.platform)', () => {
     assert.equal(h.g('sipstats:attempts_started'), 1);
     assert.equal(h.g('ASR~carrier=carrier_a'), 100);
     assert.equal(h.g('AST~carrier=carrier_a'), 499);
+    h.pipe.tick(t + 2600);
     assert.equal(h.g('FOR'), 0);
   });
 
