@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { qualityFromHeader, vqFromText } from '../../src/media/quality-reports.ts';
+import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../../src/media/quality-reports.ts';
 import { mos } from '../../src/media/emodel.ts';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
@@ -66,11 +66,11 @@ test('RFC 6035 session report: its LocalMetrics (loss of PPS × duration, IAJ, h
 const T = 1_796_000_000_000;
 const frame = (payload: Buffer | string, timeMs: number, protoType?: number) => encodeHep({ srcIp: '127.0.0.1', dstIp: '127.0.0.2', srcPort: 5060, dstPort: 5060, timeMs, payload, ...(protoType !== undefined ? { protoType } : {}) });
 
-function call(pipe: SipPipeline, callId: string, customer: string, t: number, bye: { byeHeader?: string; okHeader?: string }) {
+function call(pipe: SipPipeline, callId: string, customer: string, t: number, bye: { byeHeader?: string; okHeader?: string; name?: string }) {
   const leg = { callId, fromTag: 'f', customer };
   pipe.onFrame(frame(invite(leg, { branch: `z9hG4bK-${callId}` }), t));
   pipe.onFrame(frame(reply(200, 'OK', leg, { branch: `z9hG4bK-${callId}`, toTag: 't' }), t + 100));
-  const withHeader = (b: Buffer, h: string | undefined) => (h === undefined ? b : Buffer.from(b.toString().replace('Content-Length: 0', `X-RTP-Stat: ${h}\r\nContent-Length: 0`)));
+  const withHeader = (b: Buffer, h: string | undefined) => (h === undefined ? b : Buffer.from(b.toString().replace('Content-Length: 0', `${bye.name ?? 'X-RTP-Stat'}: ${h}\r\nContent-Length: 0`)));
   pipe.onFrame(frame(withHeader(request('BYE', leg, { seq: 2, branch: `z9hG4bK-b${callId}`, toTag: 't' }), bye.byeHeader), t + 60_000));
   pipe.onFrame(frame(withHeader(reply(200, 'OK', leg, { seq: 2, method: 'BYE', branch: `z9hG4bK-b${callId}`, toTag: 't' }), bye.okHeader), t + 60_010));
 }
@@ -89,6 +89,19 @@ test('a call with X-RTP-Stat in its BYE and in the 200: both streams count, a MO
   assert.equal(g('MOSpoly'), Number(Math.min(4, eModel).toFixed(2)));
   assert.equal(g('sipstats:mos_reported'), eModel < 4 ? null : 1);
   assert.equal(g('sipstats:quality_reports'), 2);
+});
+
+test('every quality header name, in any case, is read (the cheap test before them skips none)', () => {
+  let n = 0;
+  for (const name of QUALITY_HEADERS)
+    for (const spelt of [name, name.toLowerCase(), name.toUpperCase()]) {
+      let now = T;
+      const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+      const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)) });
+      call(pipe, `case${++n}@test`, 'poly', T, { byeHeader: POLY, name: spelt });
+      assert.equal(stats.getStat('sipstats:quality_reports'), 1, spelt);
+      assert.equal(stats.getStat('JITTERpoly'), 1, spelt);
+    }
 });
 
 test('RFC 6035 reports: over HEP type 35 during the call, and a PUBLISH after it (too late for the MOS: its stream still counts)', () => {

@@ -489,11 +489,17 @@ export class SipMessage {
    * test before looking for rare headers by name (a memory search instead of a scan of every header
    * line per name).
    */
-  mentions(needles: readonly Buffer[]): boolean {
+  mentions(needle: Uint8Array): boolean {
+    // one pass over the header lines (to the body when it is known): a letter in any case
     const b = this.buf;
-    for (const n of needles) {
-      const i = b.indexOf(n, this.hs);
-      if (i >= 0 && i < this.end) return true;
+    const len = needle.length;
+    const stop = (this.bodyStart >= 0 ? this.bodyStart : this.end) - len;
+    const n0 = needle[0];
+    for (let i = this.hs; i <= stop; i++) {
+      if ((b[i] | 0x20) !== n0) continue;
+      let j = 1;
+      while (j < len && (b[i + j] | 0x20) === needle[j]) j++;
+      if (j === len) return true;
     }
     return false;
   }
