@@ -623,9 +623,14 @@ export class CallTracker {
       this.sink.selfStat('quality_report_errors', 1);
       return;
     }
-    const d = this.dialogs.get(r.callId);
+    this.onQualityReport(r.callId, r.figures);
+  }
+
+  /** A quality report on one stream of the call `callId` (an RFC 6035 report, an RTP agent's). */
+  onQualityReport(callId: string, figures: QualityFigures): void {
+    const d = this.dialogs.get(callId);
     if (d === undefined) this.sink.selfStat('quality_reports_unmatched', 1);
-    else this.qualityOf(d, r.figures);
+    else this.qualityOf(d, figures);
   }
 
   /** A leg's media figures, taken now (its wait is over, or its BYE was answered). */

@@ -1,5 +1,6 @@
 import type { StatsEngine } from '../core/engine.ts';
-import { decodeHep, DecodedHep, HEP_PROTO_TYPE_RTCP, HEP_PROTO_TYPE_SIP, HEP_PROTO_TYPE_VQ, hepFromIndex } from '../protocol/hep/decode.ts';
+import { decodeHep, DecodedHep, HEP_PROTO_TYPE_RTCP, HEP_PROTO_TYPE_RTP_AGENT, HEP_PROTO_TYPE_SIP, HEP_PROTO_TYPE_VQ, hepFromIndex } from '../protocol/hep/decode.ts';
+import { rtpAgentFromJson } from '../media/quality-reports.ts';
 import { rtcpFromJson, rtcpFromPacket } from '../media/rtcp-report.ts';
 import type { HepPacket } from '../protocol/hep/decode.ts';
 import { parseSip, sipFromIndex } from '../protocol/sip/parse.ts';
@@ -223,6 +224,7 @@ export class SipPipeline {
     if (p.protoType !== HEP_PROTO_TYPE_SIP) {
       if (p.protoType === HEP_PROTO_TYPE_RTCP) return this.onRtcp(p);
       if (p.protoType === HEP_PROTO_TYPE_VQ && !p.compressed) return this.tracker.onVqReport((p instanceof DecodedHep ? p.frame.subarray(p.payloadStart, p.payloadEnd) : p.payload).toString('utf8'));
+      if (p.protoType === HEP_PROTO_TYPE_RTP_AGENT) return this.onAgentReport(p);
       this.engine.selfStat('hep_not_sip');
       return;
     }
@@ -246,7 +248,7 @@ export class SipPipeline {
     const r = bytes.length > 0 && (bytes[0] === 0x7b || bytes[0] === 0x20) ? rtcpFromJson(bytes.toString('utf8')) : rtcpFromPacket(bytes);
     if (typeof r === 'string') {
       this.engine.selfStat('rtcp_decode_errors');
-      this.warnRtcp(r);
+      this.warnReport(`HEP RTCP report (type 5) not read: ${r} (counted in sipstats:rtcp_decode_errors)`);
       return;
     }
     if (p.correlationId === undefined || p.correlationId === '') {
@@ -256,13 +258,36 @@ export class SipPipeline {
     this.tracker.onRtcp(r, p.correlationId);
   }
 
+  /**
+   * An RTP agent's report on one stream (HEP type 34, JSON), tied to its call by the correlation id
+   * (else the Call-ID it names). A stream's last report (`TYPE: FINAL`) carries its totals and
+   * counts; interim ones (`PERIODIC`) are counted `rtp_agent_interim` and left aside. What cannot be
+   * read is counted `quality_report_errors`.
+   */
+  private onAgentReport(p: HepPacket): void {
+    const r = p.compressed ? 'compressed' : rtpAgentFromJson((p instanceof DecodedHep ? p.frame.subarray(p.payloadStart, p.payloadEnd) : p.payload).toString('utf8'));
+    if (typeof r === 'string') {
+      this.engine.selfStat('quality_report_errors');
+      this.warnReport(`HEP RTP agent report (type 34) not read: ${r} (counted in sipstats:quality_report_errors)`);
+      return;
+    }
+    if (!r.final) {
+      this.engine.selfStat('rtp_agent_interim');
+      return;
+    }
+    const callId = p.correlationId !== undefined && p.correlationId !== '' ? p.correlationId : r.callId;
+    if (callId === undefined) this.engine.selfStat('quality_reports_unmatched');
+    else this.tracker.onQualityReport(callId, r.figures);
+  }
+
   private readonly log: PipelineOptions['log'];
   private lastRtcpWarning = -Infinity;
-  private warnRtcp(reason: string): void {
+  /** Logs why a media report over HEP was not read (at most every 10 s: a broken agent sends many). */
+  private warnReport(text: string): void {
     const now = Date.now();
     if (this.log === undefined || now - this.lastRtcpWarning < 10_000) return;
     this.lastRtcpWarning = now;
-    this.log('warn', `HEP RTCP report (type 5) not read: ${reason} (counted in sipstats:rtcp_decode_errors)`);
+    this.log('warn', text);
   }
 
   /**

@@ -133,3 +133,65 @@ export function vqFromText(text: string): VqReport | string {
     },
   };
 }
+
+/** An RTP agent's report on one stream (HEP protocol type 34), read by rtpAgentFromJson. */
+export interface AgentReport {
+  /** The call it reports on (its `RTP_SIP_CALL_ID`, else `CORRELATION_ID`), when it names one. */
+  readonly callId: string | undefined;
+  /** The stream's last report (`TYPE: FINAL`): its totals; a periodic one is interim. */
+  readonly final: boolean;
+  readonly figures: QualityFigures;
+}
+
+/**
+ * An "RTP agent" JSON report (HEP protocol type 34: HEPIC's rtpagent, FreeSWITCH through hepipe):
+ * one stream's packets (`EXPECTED_PK`, else `TOTAL_PK` + `PACKET_LOSS`; `PACKET_LOSS` lost), its
+ * mean jitter in ms (`MEAN_JITTER`, else `JITTER`), the MOS the agent computed (`MEAN_MOS`, else
+ * `MOS`: kept as reported), the codec (`CODEC_NAME`, else `CODEC_PT`), and `TYPE` (`FINAL` or
+ * `PERIODIC`). A string (the reason) when it is not one.
+ */
+export function rtpAgentFromJson(text: string): AgentReport | string {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
+  // (field names in any case: agents write them upper-case)
+  const r = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(o)) r.set(k.toLowerCase(), v);
+  const num = (k: string): number | undefined => {
+    const v = r.get(k);
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const str = (k: string): string | undefined => {
+    const v = r.get(k);
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const lost = num('packet_loss');
+  const total = num('total_pk');
+  const expected = num('expected_pk') ?? (total !== undefined && lost !== undefined ? total + lost : undefined);
+  if (expected === undefined) return 'no EXPECTED_PK (nor TOTAL_PK and PACKET_LOSS)';
+  if (expected < 0 || !Number.isInteger(expected)) return `EXPECTED_PK ${expected} is not a packet count`;
+  const jitter = num('mean_jitter') ?? num('jitter');
+  if (jitter !== undefined && jitter < 0) return `jitter ${jitter} is negative`;
+  const mosValue = num('mean_mos') ?? num('mos');
+  const id = str('rtp_sip_call_id') ?? str('correlation_id');
+  const codec = str('codec_name') ?? num('codec_pt')?.toString();
+  const type = str('type');
+  return {
+    callId: id,
+    final: type !== undefined && type.toUpperCase() === 'FINAL',
+    figures: {
+      expected,
+      // (duplicates can make the loss negative, as RFC 3550 counts it: kept within the packets expected)
+      lost: Math.min(expected, Math.max(lost ?? 0, -expected)),
+      jitterMs: jitter ?? 0,
+      delayMs: 0,
+      mos: mosValue !== undefined && mosValue >= 1 && mosValue <= 5 ? mosValue : undefined,
+      codec: codecName(codec),
+    },
+  };
+}

@@ -12,13 +12,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../../src/media/quality-reports.ts';
+import { QUALITY_HEADERS, qualityFromHeader, rtpAgentFromJson, vqFromText } from '../../src/media/quality-reports.ts';
 import { mos } from '../../src/media/emodel.ts';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
-import { HEP_PROTO_TYPE_VQ } from '../../src/protocol/hep/decode.ts';
+import { HEP_PROTO_TYPE_RTP_AGENT, HEP_PROTO_TYPE_VQ } from '../../src/protocol/hep/decode.ts';
 import { invite, reply, request } from '../support/sip-builder.ts';
 
 const AUDIOCODES = 'PS=207;OS=49680;;PR=314;OR=50240;PL=0;JI=600;LA=40;';
@@ -132,14 +132,103 @@ test('RFC 6035 reports: over HEP type 35 during the call, and a PUBLISH after it
   assert.equal(g('sipstats:quality_report_errors'), 1);
 });
 
+/** An RTP agent's report (HEP type 34) as HEPIC's rtpagent writes one (field names and layout; values ours). */
+const AGENT = (callId: string, type: 'FINAL' | 'PERIODIC', o: { expected: number; lost: number; jitter: number; mos: number; dir: number }) =>
+  JSON.stringify({
+    CORRELATION_ID: callId,
+    RTP_SIP_CALL_ID: callId,
+    DELTA: 19.98,
+    JITTER: o.jitter + 1,
+    REPORT_TS: 1796000000.5,
+    TL_BYTE: 0,
+    SKEW: 0,
+    TOTAL_PK: o.expected - o.lost,
+    EXPECTED_PK: o.expected,
+    PACKET_LOSS: o.lost,
+    SEQ: 0,
+    MAX_JITTER: o.jitter * 2,
+    MAX_DELTA: 20.02,
+    MAX_SKEW: 0.17,
+    MEAN_JITTER: o.jitter,
+    MIN_MOS: o.mos - 0.1,
+    MEAN_MOS: o.mos,
+    MOS: o.mos + 0.05,
+    RFACTOR: 80.2,
+    SRC_IP: '192.0.2.10',
+    SRC_PORT: 26872,
+    DST_IP: '198.51.100.7',
+    DST_PORT: 51354,
+    OUT_ORDER: 0,
+    SSRC_CHG: 0,
+    CODEC_PT: 8,
+    CLOCK: 8000,
+    CODEC_NAME: 'PCMA',
+    DIR: o.dir,
+    REPORT_NAME: '192.0.2.10:26872',
+    PARTY: o.dir,
+    TYPE: type,
+  });
+
+test('RTP agent reports (HEP type 34): the final report of each stream counts (packets, mean jitter, the MOS as reported); interim ones are counted apart', () => {
+  const r = rtpAgentFromJson(AGENT('a1@test', 'FINAL', { expected: 1500, lost: 30, jitter: 4.5, mos: 4.1, dir: 0 }));
+  assert.deepEqual(r, { callId: 'a1@test', final: true, figures: { expected: 1500, lost: 30, jitterMs: 4.5, delayMs: 0, mos: 4.1, codec: 'PCMA' } });
+  // without EXPECTED_PK: received + lost
+  const { EXPECTED_PK: _, ...noExpected } = JSON.parse(AGENT('a1@test', 'FINAL', { expected: 100, lost: 4, jitter: 1, mos: 4, dir: 0 })) as Record<string, unknown>;
+  assert.equal((rtpAgentFromJson(JSON.stringify(noExpected)) as { figures: { expected: number } }).figures.expected, 100);
+
+  let now = T;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)) });
+  const g = (n: string) => stats.getStat(n);
+  const agent = (json: string, t: number, correlationId?: string) =>
+    pipe.onFrame(encodeHep({ srcIp: '192.0.2.10', dstIp: '198.51.100.7', srcPort: 26872, dstPort: 51354, timeMs: t, payload: json, protoType: HEP_PROTO_TYPE_RTP_AGENT, ...(correlationId !== undefined ? { correlationId } : {}) }));
+  const leg = { callId: 'agent1@test', fromTag: 'f', customer: 'fs' };
+  pipe.onFrame(frame(invite(leg, { branch: 'z9hG4bK-ag1' }), T));
+  pipe.onFrame(frame(reply(200, 'OK', leg, { branch: 'z9hG4bK-ag1', toTag: 't' }), T + 100));
+  agent(AGENT('agent1@test', 'PERIODIC', { expected: 500, lost: 0, jitter: 1, mos: 4.4, dir: 0 }), T + 10_000, 'agent1@test');
+  // the two directions' final reports: one tied by the HEP correlation id, one by the Call-ID it names
+  agent(AGENT('agent1@test', 'FINAL', { expected: 1500, lost: 30, jitter: 4, mos: 4.1, dir: 0 }), T + 30_000, 'agent1@test');
+  agent(AGENT('agent1@test', 'FINAL', { expected: 1500, lost: 0, jitter: 2, mos: 4.3, dir: 1 }), T + 30_001);
+  pipe.onFrame(frame(request('BYE', leg, { seq: 2, branch: 'z9hG4bK-bag1', toTag: 't' }), T + 30_100));
+  pipe.onFrame(frame(reply(200, 'OK', leg, { seq: 2, method: 'BYE', branch: 'z9hG4bK-bag1', toTag: 't' }), T + 30_110));
+  assert.equal(g('LOSSfs'), 1, '30 lost of 3000 expected');
+  assert.equal(g('JITTERfs'), 3);
+  assert.equal(g('JITTER_maxfs'), 4);
+  assert.equal(g('MOSfs'), 4.1, "the call's worst stream, as the agent reported it");
+  assert.equal(g('sipstats:mos_reported'), 1);
+  assert.equal(g('sipstats:quality_reports'), 2);
+  assert.equal(g('sipstats:rtp_agent_interim'), 1);
+  // bad ones: counted with a reason, the figures kept
+  for (const bad of ['not json', '[1,2]', '{"TYPE":"FINAL"}', '{"EXPECTED_PK":-3,"TYPE":"FINAL"}', '{"EXPECTED_PK":10,"MEAN_JITTER":-1,"TYPE":"FINAL"}']) {
+    assert.equal(typeof rtpAgentFromJson(bad), 'string', bad);
+    agent(bad, T + 31_000, 'agent1@test');
+  }
+  assert.equal(g('sipstats:quality_report_errors'), 5);
+  agent(AGENT('nobody@test', 'FINAL', { expected: 10, lost: 0, jitter: 1, mos: 4, dir: 0 }), T + 31_000, 'nobody@test');
+  assert.equal(g('sipstats:quality_reports_unmatched'), 1);
+  assert.equal(g('LOSSfs'), 1);
+  assert.equal(g('MOSfs'), 4.1);
+});
+
 test('fuzz: any quality header or report text is read or refused with a reason, never thrown', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 300 }), (s) => {
       const a = qualityFromHeader(s);
       const b = vqFromText(s);
+      const c = rtpAgentFromJson(s);
       assert.ok(typeof a === 'string' || (a.expected >= a.lost && a.lost >= 0));
       assert.ok(typeof b === 'string' || (b.figures.expected >= b.figures.lost && b.callId !== ''));
+      assert.ok(typeof c === 'string' || (c.figures.expected >= c.figures.lost && c.figures.jitterMs >= 0));
     }),
     { numRuns: 3000 },
+  );
+  // JSON objects of the report's fields with any values
+  const field = fc.oneof(fc.double(), fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.boolean());
+  fc.assert(
+    fc.property(fc.record({ EXPECTED_PK: field, TOTAL_PK: field, PACKET_LOSS: field, MEAN_JITTER: field, JITTER: field, MEAN_MOS: field, MOS: field, CODEC_NAME: field, CODEC_PT: field, TYPE: field, RTP_SIP_CALL_ID: field }, { requiredKeys: [] }), (o) => {
+      const c = rtpAgentFromJson(JSON.stringify(o));
+      assert.ok(typeof c === 'string' || (Number.isInteger(c.figures.expected) && c.figures.expected >= c.figures.lost && c.figures.jitterMs >= 0 && (c.figures.mos === undefined || (c.figures.mos >= 1 && c.figures.mos <= 5))));
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -71,6 +71,8 @@ export const HEP_FAMILY_IPV6 = 10;
 export const HEP_PROTO_TYPE_SIP = 1;
 /** HEP protocol type of RTCP reports (JSON from rtpengine, heplify, captagent; or a raw RTCP packet). */
 export const HEP_PROTO_TYPE_RTCP = 5;
+/** HEP protocol type of an "RTP agent" JSON report on one stream (HEPIC's rtpagent, FreeSWITCH through hepipe). */
+export const HEP_PROTO_TYPE_RTP_AGENT = 34;
 /** HEP protocol type of RTCP-XR voice-quality session reports (RFC 6035 text). */
 export const HEP_PROTO_TYPE_VQ = 35;
 
