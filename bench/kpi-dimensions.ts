@@ -198,7 +198,7 @@ export function prepared(pipe: { onFrame(f: Buffer): void }, frames: Frame[], fi
 
 export async function rates(): Promise<BenchResult[]> {
   const CALLS = 10_000;
-  // the pipeline the issue's target was measured against (see bench/reference.ts)
+  // the pipeline the throughput target was set against (see bench/reference.ts)
   const ref = await referenceContender(CALLS * 2, 'reference');
   // the same feed as `dimensions`, through the pipeline before the capacity KPIs (at most 5 % slower, they were to cost),
   // and through today's in a worker thread too: each in an isolate of its own, as alike as two runs can be
@@ -311,7 +311,7 @@ export async function rates(): Promise<BenchResult[]> {
       ? []
       : [
           {
-            name: `reference: the pipeline of ${REFERENCE.day} (no dimensions; the issue's "380 k"), the feed of the 10-customer row`,
+            name: `reference: the pipeline of ${REFERENCE.day} (no dimensions; the "380 k" the target was set from), the feed of the 10-customer row`,
             value: reference,
             unit: 'msg/s',
             note: `${ref.why}, in a worker thread, its rounds alternating with the others'; it ran ${REFERENCE.measured / 1000} k on that day's machine: this one runs it at ${(reference / REFERENCE.measured).toFixed(2)}x`,

@@ -2,7 +2,7 @@
  * Media replay benchmark: `sipstats replay` of a generated capture of at least 200 MB where RTP
  * outnumbers SIP as on a real network (300 G.711 calls, up to ~150 at once, 20 ms packets both ways,
  * loss and jitter on some), against `tshark -q -z rtp,streams -r FILE` (Debian tshark) on the same
- * file in the same run: wall time, MB/s, peak RSS of both, and the ratio (the issue asks ≥ 10×).
+ * file in the same run: wall time, MB/s, peak RSS of both, and the ratio (the target: ≥ 10×).
  *   npm run bench -- media-replay          (SIPSTATS_MEDIA_MB=400 for a larger file)
  *   SIPSTATS_MEDIA_KEEP=FILE node --import tsx bench/media-replay.ts   only writes the capture
  */

@@ -18,7 +18,7 @@ export const REFERENCE = {
   day: '2026-11-24',
   /** What it measured that day, msg/s (bench/kpi-pipeline, no dimensions). */
   measured: 372_700,
-  /** The target with every dimension on, on that day's machine. */
+  /** The throughput target with every dimension on, on that day's machine. */
   target: 350_000,
 };
 

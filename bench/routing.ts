@@ -4,7 +4,7 @@
  * one request at a time on a kept-alive connection) beside a plain `GET /health` on the same server
  * in the same run. The server holds the figures of 1 000 carriers and 250 destinations (the ITU
  * country codes), 20 carriers a destination (5 000 carrier × destination pairs, 3 attempts each,
- * some failing). The issue asks ≥ 100 000 answers/s in-process and p99 < 1 ms over HTTP.
+ * some failing). The targets: ≥ 100 000 answers/s in-process and p99 < 1 ms over HTTP.
  *   npm run bench -- routing
  */
 import http from 'node:http';

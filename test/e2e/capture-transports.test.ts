@@ -1,5 +1,5 @@
 /**
- * Issue 12, end to end with real tools: SIPp calls over UDP, over TCP (`-t t1`, one connection;
+ * Every capture transport, end to end with real tools: SIPp calls over UDP, over TCP (`-t t1`, one connection;
  * `-t tn`, one per call) captured with tcpdump on lo, and over UDP with an INVITE large enough to be
  * IP-fragmented on a 576-byte-MTU veth pair between two network namespaces. Each capture replayed
  * gives the same KPIs as the same calls over plain UDP.

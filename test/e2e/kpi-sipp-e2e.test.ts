@@ -11,7 +11,7 @@ import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp } from '../../src/protocol/pcap/link.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 
-// Real SIP end to end (issue 4): sipp UAC and UAS on loopback run a known mix (docs/kpi-e2e.md),
+// Real SIP end to end: sipp UAC and UAS on loopback run a known mix (docs/kpi-e2e.md),
 // tcpdump captures it; `sipstats replay` of the capture, and the same capture streamed live as HEP
 // to a running server, both give the KPI values the mix implies.
 test('sipp traffic captured with tcpdump: replay and live HEP both give the expected KPIs', async () => {

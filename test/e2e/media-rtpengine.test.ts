@@ -6,7 +6,7 @@
  * GStreamer (Debian `gstreamer1.0-tools`, `-plugins-good`: rtpbin, a real RTP stack with its RTCP
  * sender and receiver reports), one endpoint on each side of each call. carrier_lossy's calls lose
  * LOSS_PCT % of their RTP and RTCP both ways on its link (nftables' random drop in its namespace and
- * on the host side: `tc netem` is what the issue names, but this machine's kernel has no sch_netem,
+ * on the host side: `tc netem` would be the usual tool, but this machine's kernel has no sch_netem,
  * "Specified qdisc kind is unknown"), and their endpoints hold each packet 5 to 35 ms (GStreamer's
  * netsim: jitter); carrier_clean's are left alone.
  *

@@ -1,5 +1,5 @@
 /**
- * The real-SIP fixture of the call-KPI end-to-end test (issue 4, docs/kpi-e2e.md): SIPp plays the
+ * The real-SIP fixture of the call-KPI end-to-end test (docs/kpi-e2e.md): SIPp plays the
  * mix on 127.0.0.1 under tcpdump, and the capture is checked with the project's own pcap reader
  * and SIP parser — calls, transactions, reply codes, the 401 then re-sent INVITE, retransmissions,
  * CANCEL/487, BYEs, timings — and the expected KPIs are checked against hand-computed values.

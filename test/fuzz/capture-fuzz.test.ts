@@ -1,5 +1,5 @@
 /**
- * Issue 12: random bytes, truncations and mutations into every new decoder (link layers, IP,
+ * Random bytes, truncations and mutations into every new decoder (link layers, IP,
  * fragments, tunnels, TCP reassembly, SCTP, WebSocket, HEP compressed, the streaming pcap reader).
  * Nothing throws; whatever is not read is counted.
  */

@@ -1,4 +1,4 @@
-/** Issue 12: the live HEP listener takes compressed payloads (chunk 0x0010) over UDP and TCP. */
+/** The live HEP listener takes compressed payloads (chunk 0x0010) over UDP and TCP. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';

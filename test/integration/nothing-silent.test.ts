@@ -12,7 +12,7 @@ import { parseConfigText } from '../../src/config/load.ts';
 import { requiredProfiles } from '../../src/kpi/catalogue.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 
-/** The issue "nothing is dropped silently" and the smaller falsehoods, each in its documented form. */
+/** "Nothing is dropped silently" (README) and the smaller falsehoods, each in its documented form. */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');

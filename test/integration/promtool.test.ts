@@ -110,7 +110,7 @@ describe('promtool check metrics on a real scrape', () => {
 
   test('a linter complaint about a user-chosen name (e.g. "..._counter") is not a parse error', async () => {
     assert.ok(hasPromtool, 'promtool not found on PATH: install the Debian package `prometheus`');
-    srv.stats.updateStat('register_counter', 1); // SPEC's own example name: promtool lints "_counter" in a counter's name
+    srv.stats.updateStat('register_counter', 1); // the statistics module's own example name: promtool lints "_counter" in a counter's name
     const r = await promtool(await scrape(srv.url));
     assert.notEqual(r.code, 1, r.out); // 1 = parse error; 3 = lint problems only
     assert.doesNotMatch(r.out, /error while linting|parsing error/);

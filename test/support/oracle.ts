@@ -1,4 +1,4 @@
-/** A naive re-computation of series values from raw samples, straight from SPEC §4. */
+/** A naive re-computation of series values from raw samples, straight from the series rules of README (Series and profiles). */
 export interface Sample {
   t: number;
   v: number;

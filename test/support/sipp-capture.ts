@@ -1,8 +1,8 @@
 /**
- * Real SIP traffic for the call-KPI end-to-end test (issue 4): a SIPp UAC and UAS on 127.0.0.1 play
+ * Real SIP traffic for the call-KPI end-to-end test: a SIPp UAC and UAS on 127.0.0.1 play
  * a fixed mix of calls (answered with known delays, 486, 404, 408, 503, CANCEL, no answer, a 401
  * challenge then answer, retransmissions) while tcpdump captures them into a pcap. The result holds
- * the capture, what each call must count as, and the KPI values the mix implies by SPEC §7, in the
+ * the capture, what each call must count as, and the KPI values the mix implies by the counting rules of docs/kpis.md, in the
  * shape of a `get_statistics` reply (`{ "stats:ASRacme": 40, ... }`). docs/kpi-e2e.md explains it.
  *
  * Needs Debian `sip-tester` (sipp) and `tcpdump`, and the right to capture on `lo` (root or
@@ -91,7 +91,7 @@ export const MIX: readonly CallSpec[] = Object.freeze([
 
 export type CallOutcome = 'answered' | 'failed' | 'timeout';
 
-/** What one call of the mix must count as (SPEC §7), with the times the mix gives it. */
+/** What one call of the mix must count as (docs/kpis.md), with the times the mix gives it. */
 export interface ExpectedCall {
   label: string;
   scenario: Scenario;
@@ -137,7 +137,7 @@ export interface MeasuredCall {
 
 const TIMEOUT = -1;
 
-/** The default code → outcome table (SPEC §7, docs/kpis.md). */
+/** The default code → outcome table (docs/kpis.md). */
 export function weightsOf(code: number): { asr: 1 | -1; ner: 1 | -1; ccr: 1 | -1 } {
   if (code >= 200 && code < 300) return { asr: 1, ner: 1, ccr: 1 };
   if (code === 486 || code === 408) return { asr: -1, ner: 1, ccr: 1 };
@@ -189,7 +189,7 @@ export function expectCall(s: CallSpec): ExpectedCall {
 // ---------------------------------------------------------------------------------------------
 // Expected KPIs
 
-/** The KPI windows of SPEC §7: series suffix and group of each. */
+/** The KPI windows of docs/kpis.md: series suffix and group of each. */
 export const KPI_WINDOWS = Object.freeze([
   { suffix: '', group: 'stats' },
   { suffix: '_10m', group: 'stats_10m' },
@@ -210,7 +210,7 @@ export interface ExpectedKpis {
   /** Allowed |actual − values[key]| for the time-based keys (PDD, AST: ms; ACD: s). Absent: exact. */
   tolerance: Record<string, number>;
   /**
-   * The same keys computed from this capture's own timestamps with the rules of SPEC §7 (exact
+   * The same keys computed from this capture's own timestamps with the rules of docs/kpis.md (exact
    * per-call differences, averaged, truncated): a replay of the pcap should match these within 1
    * on PDD/AST (floating point) and exactly elsewhere.
    */
@@ -252,7 +252,7 @@ function average(values: number[]): number {
 }
 
 /**
- * KPI series values implied by a set of calls (SPEC §7): global series and one set per customer,
+ * KPI series values implied by a set of calls (docs/kpis.md): global series and one set per customer,
  * in every window. `acdSeconds` turns a call's INVITE→BYE ms into the ACD sample (exact by default).
  */
 export function kpisOf(calls: readonly KpiInput[], acdSeconds: (ms: number) => number = (ms) => ms / 1000): KpiValues {
@@ -561,7 +561,7 @@ export function sipByCall(buf: Buffer): Map<string, CapturedSip[]> {
   return byCall;
 }
 
-/** A call's times as a passive monitor following SPEC §7 sees them in the capture. */
+/** A call's times as a passive monitor following docs/kpis.md sees them in the capture. */
 export function measureCall(msgs: readonly CapturedSip[]): MeasuredCall {
   const first = msgs.find((m) => m.msg.isRequest && m.msg.method === 'INVITE');
   if (first === undefined) throw new Error('no INVITE');

@@ -27,7 +27,7 @@ function setup() {
 }
 
 describe('alert rules in the native configuration', () => {
-  test('the example of the issue is accepted as written', () => {
+  test('the example of docs/alerts.md is accepted as written', () => {
     const r = parseNativeText(`
 alerts:
   - name: asr_low

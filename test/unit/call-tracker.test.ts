@@ -65,7 +65,7 @@ test('answered and failed calls give ASR, NER, CCR, PDD, AST, ACD per customer a
   assert.ok(g('PDD_p95') !== null && Math.abs(g('PDD_p95')! - 300) <= 3); // rank floor(0.95*4) of 50,100,200,300,400
   assert.ok(g('CCR')! >= g('ASR')!);
   assert.ok(g('AST')! >= g('PDD')!);
-  // the seed's first example: 5 initial INVITEs per minute
+  // INVITE_per_min (docs/kpis.md): the 5 initial INVITEs of the last minute
   assert.equal(g('INVITE_per_min'), 5);
 });
 

@@ -1,5 +1,5 @@
 /**
- * Issue 12: the same calls carried by every encapsulation and transport the capture decoder reads
+ * The same calls carried by every encapsulation and transport the capture decoder reads
  * give the same KPIs as plain SIP over UDP, and the replay says what it read.
  */
 import { before, describe, test } from 'node:test';

@@ -131,7 +131,7 @@ test('every problem is reported at once, each with its path', () => {
   assert.match(issues(r).find((x) => x.startsWith('profiles[2].algorithm'))!, /one of accumulate, average, percentage/);
 });
 
-test('the brief example: profiles[2].window out of range names its path', () => {
+test('a value out of range names its path: profiles[2].window', () => {
   const r = parseNativeConfig({ profiles: [{ name: 'a' }, { name: 'b' }, { name: 'c', window: 604801 }] });
   assert.equal(r.ok, false);
   if (!r.ok) {
@@ -149,7 +149,7 @@ test('without profiles the embedded default profiles apply; profiles: [] means n
   assert.equal(ok(parseNativeText('')).auth.token, null);
 });
 
-test('the default configuration: the seed KPI profiles of SPEC 7, the p95 profiles and the two INVITE profiles', () => {
+test('the default configuration: the KPI profiles of docs/kpis.md, the p95 profiles and the two INVITE profiles', () => {
   const c = defaultConfig();
   assert.equal(c.source, 'default');
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8888 });

@@ -103,7 +103,7 @@ test('KPI series names become kpi/window/customer labels; customer "" for all tr
   );
 });
 
-test('the exact line of the brief: ASR over 10 minutes for customer acme', () => {
+test('the exact line of docs/metrics.md: ASR over 10 minutes for customer acme', () => {
   assert.match(toPrometheusText(views([s('stats_10m', 'ASR_10macme', 66)])), /^sipstats_kpi\{kpi="ASR",window="10m",customer="acme",group="stats_10m"\} 66$/m);
 });
 
