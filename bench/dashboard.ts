@@ -10,6 +10,7 @@
  *   asks for), the snapshot alone, /api/history, and one history sample of every series.
  * Needs Debian's chromium at /usr/bin/chromium for the browser figures (skipped with a note otherwise).
  */
+import { DEFAULTS } from '../src/config/defaults.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -110,7 +111,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   out.push({ name: 'kpiSnapshot(), 1 000 customers × 3 windows (in-process)', value: median(snaps), unit: 'ms' });
 
-  const server = createHttpServer({ routes: [miRoute(stats), ...dashboardRoutes(stats, history)] });
+  const server = createHttpServer({ limits: DEFAULTS.http, routes: [miRoute(stats), ...dashboardRoutes(stats, history)] });
   const url = await server.listen('127.0.0.1', 0);
   const port = Number(new URL(url).port);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -160,7 +160,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const http = createHttpServer({
     token,
     readToken,
-    limits: options.http,
+    limits: { ...DEFAULTS.http, ...options.http },
     routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route(), routeApi(router)],
   });
   http.addRoute(sessionRoute(http));

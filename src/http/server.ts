@@ -4,7 +4,6 @@ import { ERRORS, SipstatsError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULTS } from '../config/defaults.ts';
 
 /**
  * The HTTP listener: a small route table, an optional bearer token (and a read-only one), a body
@@ -36,8 +35,6 @@ export interface HttpLimits {
 }
 
 /** The defaults, each with its unit, live with every other default in config/defaults.ts. */
-export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = DEFAULTS.http;
-
 /** An HTTP error reply: its code in the registry gives the status and the title. */
 export class HttpError extends SipstatsError {
   readonly status: number;
@@ -89,7 +86,8 @@ export interface HttpServerOptions {
   token?: string | null;
   /** A second token for reads only (GET routes, /metrics, MI commands that change nothing). */
   readToken?: string | null;
-  limits?: Partial<HttpLimits>;
+  /** Every limit (the caller's configuration decides them: config/defaults.ts `http` and the `http` section). */
+  limits: Readonly<HttpLimits>;
   /** Where handler failures are reported (default: stderr). */
   log?: (message: string) => void;
 }
@@ -106,8 +104,8 @@ export class SipstatsHttpServer {
   private readonly sessions = new Map<string, { access: Access; until: number }>();
   private readonly log: (message: string) => void;
 
-  constructor(options: HttpServerOptions = {}) {
-    this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...options.limits });
+  constructor(options: HttpServerOptions) {
+    this.limits = Object.freeze({ ...options.limits });
     const l = this.limits;
     this.tokenHash = options.token ? sha(options.token) : null;
     this.readTokenHash = options.readToken ? sha(options.readToken) : null;
@@ -348,7 +346,7 @@ export class SipstatsHttpServer {
   }
 }
 
-export function createHttpServer(options: HttpServerOptions = {}): SipstatsHttpServer {
+export function createHttpServer(options: HttpServerOptions): SipstatsHttpServer {
   return new SipstatsHttpServer(options);
 }
 

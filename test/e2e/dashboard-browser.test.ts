@@ -1,4 +1,5 @@
 import { historyCommand } from '../../src/mi/history-command.ts';
+import { DEFAULTS } from '../../src/config/defaults.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -255,7 +256,7 @@ function expected(values: Record<string, number | null>, api: { kpis: string[] }
 test('the dashboard in chromium shows the MI values, "not enough data" for an empty window, and takes a screenshot', { timeout: 120_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does) — this test never downloads a browser`);
   const { stats, history } = fixture();
-  const http: SipstatsHttpServer = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { limits: () => LIMITS })] });
+  const http: SipstatsHttpServer = createHttpServer({ limits: DEFAULTS.http, token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { limits: () => LIMITS })] });
   http.addRoute(sessionRoute(http));
   const profileDir = mkdtempSync(join(tmpdir(), 'sipstats-chromium-'));
   let context: BrowserContext | undefined;

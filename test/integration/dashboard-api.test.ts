@@ -1,4 +1,5 @@
 import type { HistoryRecorder } from '../../src/core/history.ts';
+import { DEFAULTS } from '../../src/config/defaults.ts';
 import { historyCommand } from '../../src/mi/history-command.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,7 @@ describe('dashboard routes on a server with a token', () => {
     stats = createStats({ config: KPI_MODPARAMS, clock: () => clock.now });
     history = kpiHistory(stats.engine, { points: 30 });
     stats.addMiCommand(historyCommand(history, stats.engine));
-    server = createHttpServer({ token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { minSamples: 2, lowSamples: 10, maxCounters: 3 })] });
+    server = createHttpServer({ limits: DEFAULTS.http, token: TOKEN, routes: [miRoute(stats), ...dashboardRoutes(stats, history, { minSamples: 2, lowSamples: 10, maxCounters: 3 })] });
     url = await server.listen('127.0.0.1', 0);
   });
   after(() => server.close());
@@ -249,7 +250,7 @@ describe('dashboard API: catalogue info, carriers and destinations', () => {
     let now = T0;
     const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
     const history = kpiHistory(stats.engine, { points: 10 });
-    const server = createHttpServer({ token: TOKEN, routes: dashboardRoutes(stats, history) });
+    const server = createHttpServer({ limits: DEFAULTS.http, token: TOKEN, routes: dashboardRoutes(stats, history) });
     const url = await server.listen('127.0.0.1', 0);
     try {
       const w = (p: string, n: string, v: number) => stats.updateStatSeries(p, n, v);
@@ -317,7 +318,7 @@ describe('dashboard API: limits', () => {
       carrier: { carrier_a: { channels: 120, cps: 20 }, carrier_b: { cps: Number.NaN } },
       destination: { 44: { channels: 5 } },
     };
-    const server = createHttpServer({ token: TOKEN, routes: dashboardRoutes(stats, history, { limits: () => limits }) });
+    const server = createHttpServer({ limits: DEFAULTS.http, token: TOKEN, routes: dashboardRoutes(stats, history, { limits: () => limits }) });
     const url = await server.listen('127.0.0.1', 0);
     try {
       for (const n of ['ASRacme', 'ASRglobex', 'ASR~carrier=carrier_a', 'ASR~carrier=carrier_b', 'ASR~dest=44']) stats.updateStatSeries('perc', n, 1);
