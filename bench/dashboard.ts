@@ -21,7 +21,7 @@ import { createHttpServer } from '../src/http/server.ts';
 import { miRoute } from '../src/mi/route.ts';
 import { createStats } from '../src/index.ts';
 import { KPI_MODPARAMS } from '../src/kpi/catalogue.ts';
-import { kpiHistory } from '../src/kpi/history.ts';
+import { kpiHistory } from '../src/kpi/kpi-history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../src/web/routes.ts';
 import type { BenchResult } from './lib.ts';
 import { median, printResults } from './lib.ts';

@@ -22,7 +22,7 @@ import { SipPipeline } from '../src/kpi/sip-pipeline.ts';
 import { TRACKER_DEFAULTS } from '../src/kpi/call-tracker.ts';
 import type { PipelineOptions } from '../src/kpi/sip-pipeline.ts';
 import { HISTORY_DEFAULTS } from '../src/core/history.ts';
-import { kpiHistory } from '../src/kpi/history.ts';
+import { kpiHistory } from '../src/kpi/kpi-history.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult, Contender } from './lib.ts';
 import { compare, FrameBatch, INDEXER, INDEXER_WHY, pacedSend, printResults } from './lib.ts';

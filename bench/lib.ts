@@ -4,7 +4,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeIndexer } from '../src/ingest/native-index.ts';
+import { nativeIndexer } from '../src/ingest/load-native-index.ts';
 
 /**
  * The native frame indexer, as `sipstats serve` uses it (null when it is not built: the pipelines

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { start } from '../src/app/server.ts';
-import { parseNativeText } from '../src/config/native.ts';
+import { parseNativeText } from '../src/config/yaml-format.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
 import type { BenchResult } from './lib.ts';
 import { median, opsPerSec, printResults } from './lib.ts';

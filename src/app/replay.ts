@@ -12,9 +12,9 @@ import { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { CaptureDecoder } from '../protocol/net/capture.ts';
 import type { CaptureOptions } from '../protocol/net/capture.ts';
-import { readStatName, skipStatName, totalSip, totalSkipped, SKIP_REASONS, TRANSPORTS } from '../protocol/net/stats.ts';
-import type { SkipReason, Transport } from '../protocol/net/stats.ts';
-import { PcapStreamReader } from '../protocol/pcap/stream.ts';
+import { readStatName, skipStatName, totalSip, totalSkipped, SKIP_REASONS, TRANSPORTS } from '../protocol/net/capture-counts.ts';
+import type { SkipReason, Transport } from '../protocol/net/capture-counts.ts';
+import { PcapStreamReader } from '../protocol/pcap/capture-reader.ts';
 import { inflatePayload } from '../ingest/inflate.ts';
 
 export interface ReplayOptions extends TrackerOptions {
@@ -42,7 +42,7 @@ export interface ReplayResult {
   skipped: number;
   /** SIP messages per transport ('hep': HEP frames). */
   read: Record<Transport, number>;
-  /** What gave no SIP, per reason (src/protocol/net/stats.ts, docs/kpis.md). */
+  /** What gave no SIP, per reason (src/protocol/net/capture-counts.ts, docs/kpis.md). */
   skippedBy: Record<SkipReason, number>;
   /** File size, bytes. */
   bytes: number;

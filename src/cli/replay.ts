@@ -9,8 +9,8 @@ import type { TrackerOptions } from '../kpi/call-tracker.ts';
 import { TRACKER_DEFAULTS } from '../kpi/call-tracker.ts';
 
 import type { ReplayResult } from '../app/replay.ts';
-import { SKIP_REASONS, TRANSPORTS } from '../protocol/net/stats.ts';
-import type { SkipReason, Transport } from '../protocol/net/stats.ts';
+import { SKIP_REASONS, TRANSPORTS } from '../protocol/net/capture-counts.ts';
+import type { SkipReason, Transport } from '../protocol/net/capture-counts.ts';
 
 /** The configuration's `kpi` section, with the command-line flags over it. */
 function replayTracker(config: ServerConfig, flags: Parameters<typeof trackerFlags>[0]): TrackerOptions {

@@ -6,7 +6,7 @@ import type { Result } from '../errors.ts';
 import type { EngineConfig } from '../core/types.ts';
 import { DEFAULTS } from './defaults.ts';
 import { defaultEngineConfig } from './default-profiles.ts';
-import { parseNativeText } from './native.ts';
+import { parseNativeText } from './yaml-format.ts';
 import { parseOpenSipsConfig } from './opensips.ts';
 import type { ServerConfig } from './schema.ts';
 import { deepFreeze, parseListen } from './schema.ts';
@@ -16,7 +16,7 @@ import { deepFreeze, parseListen } from './schema.ts';
  * - `.cfg`, `.conf`, `.m4`, or any text with a `modparam(` call: OpenSIPS modparam lines or a whole
  *   opensips.cfg (only `modparam("statistics", ...)` lines count; listener and token then come
  *   from the command line, the environment or the defaults);
- * - `.yaml`, `.yml`, `.json`, or anything else: the native format (src/config/native.ts).
+ * - `.yaml`, `.yml`, `.json`, or anything else: the native format (src/config/yaml-format.ts).
  */
 
 export type ConfigFormat = 'opensips' | 'native';

@@ -22,9 +22,9 @@ export interface HistoryOptions {
   maxSeries?: number;
   /** A customer/carrier/destination series is recorded from the pass its window holds this many samples (default 1: at once; the server uses 5). */
   recordFrom?: number;
-  /** Which series to record (default: the labelled ones, see SeriesLabels; kpi/history.ts: the KPI series). */
+  /** Which series to record (default: the labelled ones, see SeriesLabels; kpi/kpi-history.ts: the KPI series). */
   select?: (s: Series) => boolean;
-  /** Series always recorded, outside maxSeries (kpi/history.ts: the all-traffic KPIs; default none). */
+  /** Series always recorded, outside maxSeries (kpi/kpi-history.ts: the all-traffic KPIs; default none). */
   isGlobal?: (s: Series) => boolean;
 }
 

@@ -1,7 +1,7 @@
 import type { StatsEngine } from '../core/engine.ts';
 import type { SipPipeline } from '../kpi/sip-pipeline.ts';
 import type { AccKpiFeeder } from '../kpi/acc-events.ts';
-import { HepStreamFramer } from '../protocol/hep/stream.ts';
+import { HepStreamFramer } from '../protocol/hep/hep-framer.ts';
 import { decodeEvent, fromJson, JsonObjectStream } from '../protocol/opensips/event.ts';
 import { listenUdp } from './hep-udp.ts';
 import type { UdpListener, UdpOptions } from './hep-udp.ts';

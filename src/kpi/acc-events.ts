@@ -3,7 +3,7 @@ import { sanitizeDimensionValue, WINDOWS } from './catalogue.ts';
 import type { WindowDef } from './catalogue.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable } from './outcomes.ts';
 import type { OutcomeRule } from './outcomes.ts';
-import { K, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
+import { KPI_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 import { TRACKER_DEFAULTS } from './call-tracker.ts';
 
@@ -104,8 +104,8 @@ export class AccKpiFeeder {
       const setup = ms !== null ? ms / 1000 : num(p.setuptime);
       const msDuration = num(p.ms_duration);
       const duration = msDuration !== null ? msDuration / 1000 : num(p.duration);
-      if (setup !== null) add(K.AST, setup * 1000);
-      if (duration !== null && (setup !== null || this.acdFromAnswer)) add(K.ACD, this.acdFromAnswer ? duration : setup! + duration);
+      if (setup !== null) add(KPI_INDEX.AST, setup * 1000);
+      if (duration !== null && (setup !== null || this.acdFromAnswer)) add(KPI_INDEX.ACD, this.acdFromAnswer ? duration : setup! + duration);
     }
     this.sink.selfStat('acc_events', 1);
     return true;

@@ -9,7 +9,7 @@ import { carrierExtractor, DEFAULT_CARRIER_KEY, destinationExtractor } from './d
 import type { CarrierKey, DestinationOptions } from './dimensions.ts';
 import { DEFAULT_OUTCOMES, OutcomeTable, TIMEOUT } from './outcomes.ts';
 import type { Outcome, OutcomeRule } from './outcomes.ts';
-import { K, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
+import { KPI_INDEX, LEVEL_INDEX, OUTCOME_INDEX, PERCENTILES_OF, Scopes } from './scopes.ts';
 import type { KpiSink, ScopeHandles } from './scopes.ts';
 import type { Limits } from './limits.ts';
 
@@ -825,10 +825,10 @@ export class CallTracker {
   }
 
   private end(table: LegTable, leg: Leg, t: number): void {
-    this.add(leg, K.ACD, (this.own - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
+    this.add(leg, KPI_INDEX.ACD, (this.own - (this.acdFromAnswer ? leg.answeredAt : leg.t0)) / 1000, t);
     // short-duration ratio: answered and over within kpi.short_call of its answer; the duration histogram
     const held = Math.max(0, this.own - leg.answeredAt);
-    this.add(leg, K.SDR, held < this.opt.shortCallMs ? 1 : -1, t);
+    this.add(leg, KPI_INDEX.SDR, held < this.opt.shortCallMs ? 1 : -1, t);
     for (const s of leg.scopes) s.addDuration(held / 1000);
     this.finish(table, leg, table.answered, t);
   }
@@ -859,7 +859,7 @@ export class CallTracker {
     this.decide(leg, out, t);
     if (!out.answered) this.failedWith(leg, code, msg);
     if (out.answered) {
-      this.add(leg, K.AST, this.own - leg.t0, t);
+      this.add(leg, KPI_INDEX.AST, this.own - leg.t0, t);
       leg.state = ANSWERED;
       leg.answeredAt = this.own;
       this.move(leg, table.pending, table.answered, t);
@@ -944,12 +944,12 @@ export class CallTracker {
         if (at >= s.maxSlotEnd) newMaxSlot(s, at);
         if (s.up > s.ccMaxFed) {
           s.ccMaxFed = s.up;
-          s.add(K.CC_max, s.up, now, at);
+          s.add(KPI_INDEX.CC_max, s.up, now, at);
         }
         // CC_avg: a scope found with a call up at a sample is sampled for the longest window after
         // (its zeros are how an outage shows); one whose calls all fell between two samples has none
         if (s.up > 0) s.sampleUntil = now + SAMPLE_AFTER_MS;
-        s.add(K.CC_avg, s.up, now, at);
+        s.add(KPI_INDEX.CC_avg, s.up, now, at);
         if (s.overSince >= 0) s.setLevel(L_CC_OVER, Math.floor((s.overMs + now - s.overSince) / 1000));
       });
     }
@@ -1098,13 +1098,13 @@ export class CallTracker {
         s.sec = sec;
         s.inSec = 0;
       }
-      s.add(K.CPS, 1, t, now);
+      s.add(KPI_INDEX.CPS, 1, t, now);
       // a maximum needs a sample only when it is one: past what its finest slot already holds
       if (now >= s.maxSlotEnd) newMaxSlot(s, now);
       if (++s.inSec > s.cpsMaxFed) {
         s.cpsMaxFed = s.inSec;
-        s.add(K.CPS_max, s.inSec, t, now);
-        if (s.cpsLimit > 0) s.add(K.CPS_util, (100 * s.inSec) / s.cpsLimit, t, now);
+        s.add(KPI_INDEX.CPS_max, s.inSec, t, now);
+        if (s.cpsLimit > 0) s.add(KPI_INDEX.CPS_util, (100 * s.inSec) / s.cpsLimit, t, now);
       }
       if (s.cpsLimit > 0) {
         // a second over the limit counts once, when its first call past the limit starts
@@ -1138,7 +1138,7 @@ export class CallTracker {
         if (now >= s.maxSlotEnd) newMaxSlot(s, now);
         if (s.up > s.ccMaxFed) {
           s.ccMaxFed = s.up;
-          s.add(K.CC_max, s.up, t, now);
+          s.add(KPI_INDEX.CC_max, s.up, t, now);
         }
       }
       if ((wasUp || isUp) && s.channels > 0) this.utilisation(s, t);
@@ -1171,11 +1171,11 @@ export class CallTracker {
     let reported = false;
     for (const st of f.streams) {
       const lost = Math.max(0, st.lost);
-      if (lost > 0) this.add(leg, K.LOSS, lost, t);
-      if (st.expected - lost > 0) this.add(leg, K.LOSS, -(st.expected - lost), t);
+      if (lost > 0) this.add(leg, KPI_INDEX.LOSS, lost, t);
+      if (st.expected - lost > 0) this.add(leg, KPI_INDEX.LOSS, -(st.expected - lost), t);
       if (st.received > 1) {
-        this.add(leg, K.JITTER, st.meanJitter, t);
-        this.add(leg, K.JITTER_max, st.maxJitter, t);
+        this.add(leg, KPI_INDEX.JITTER, st.meanJitter, t);
+        this.add(leg, KPI_INDEX.JITTER_max, st.maxJitter, t);
       }
       if (st.mos < worst) {
         worst = st.mos;
@@ -1186,10 +1186,10 @@ export class CallTracker {
     if (worst !== Infinity) {
       // (a MOS the endpoint computed itself is kept as it reported it: counted apart)
       if (reported) this.sink.selfStat('mos_reported', 1);
-      this.add(leg, K.MOS, worst, t);
-      this.add(leg, K.POOR, worst < this.opt.poorMos ? 1 : -1, t);
+      this.add(leg, KPI_INDEX.MOS, worst, t);
+      this.add(leg, KPI_INDEX.POOR, worst < this.opt.poorMos ? 1 : -1, t);
     }
-    if (f.bothSides && this.own - leg.answeredAt >= NOMEDIA_AFTER_MS) this.add(leg, K.NOMEDIA, f.toOfferer && f.toAnswerer ? -1 : 1, t);
+    if (f.bothSides && this.own - leg.answeredAt >= NOMEDIA_AFTER_MS) this.add(leg, KPI_INDEX.NOMEDIA, f.toOfferer && f.toAnswerer ? -1 : 1, t);
   }
 
   /**
@@ -1315,7 +1315,7 @@ export class CallTracker {
 
   private pdd(leg: Leg, t: number): void {
     leg.pddDone = true;
-    this.add(leg, K.PDD, this.own - leg.t0, t);
+    this.add(leg, KPI_INDEX.PDD, this.own - leg.t0, t);
   }
 
   /**
@@ -1356,7 +1356,7 @@ export class CallTracker {
     while (h < due.length && at[h] <= until) {
       const leg = due[h];
       due[h] = undefined!; // (let the leg go)
-      this.add(leg, K.FOR, leg.attempts > 1 ? 1 : -1, at[h]);
+      this.add(leg, KPI_INDEX.FOR, leg.attempts > 1 ? 1 : -1, at[h]);
       h++;
     }
     if (h > 1024 && h * 2 > due.length) {

@@ -1,4 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
+import { KPI_INDEX } from './scopes.ts';
 import { StatKind } from '../core/stat.ts';
 import type { Stat } from '../core/stat.ts';
 import { KPIS, VIEWS, viewOf, WINDOWS } from './catalogue.ts';
@@ -47,7 +48,6 @@ export interface ReadKpisOptions {
   readonly other?: (s: Stat, t: number) => void;
 }
 
-const KPI_INDEX = new Map<string, number>(KPIS.map((k, i) => [k.name, i]));
 
 /** A row whose KPIs have no series (v null, n 0). */
 export function emptyKpiRow(values: readonly string[] = []): KpiRow {
@@ -78,7 +78,7 @@ export function readKpis(engine: StatsEngine, options: ReadKpisOptions = {}): Kp
     if (s.kind !== StatKind.Series) {
       // a KPI level (concurrent calls now): the same value in the row of every window
       const lid = s.labels as KpiIdentity | null;
-      const li = lid === null ? undefined : KPI_INDEX.get(lid.kpi);
+      const li = lid === null ? undefined : KPI_INDEX[lid.kpi];
       if (lid !== null && li !== undefined) {
         const view = viewOf(lid);
         if (view !== undefined)
@@ -96,7 +96,7 @@ export function readKpis(engine: StatsEngine, options: ReadKpisOptions = {}): Kp
       continue;
     }
     const id = s.labels as KpiIdentity | null; // read once: a kept series' labels are spelled when asked
-    const i = id === null ? undefined : KPI_INDEX.get(id.kpi);
+    const i = id === null ? undefined : KPI_INDEX[id.kpi];
     if (id === null || i === undefined) {
       // (the final replies by code are neither KPIs nor plain statistics: their own view)
       if (other !== undefined && (id === null || (id as { reply?: string }).reply === undefined)) other(s, t);

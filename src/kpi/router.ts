@@ -1,5 +1,5 @@
 import { DIMENSION_VALUE_RE, sanitizeDimensionValue, VIEWS } from './catalogue.ts';
-import { K } from './scopes.ts';
+import { KPI_INDEX } from './scopes.ts';
 import type { KpiDef } from './catalogue.ts';
 import type { CallTracker } from './call-tracker.ts';
 import { defaultRouting, rankCarriers } from './routing.ts';
@@ -44,7 +44,7 @@ export class Router {
   /** The tracker's scopes as rankCarriers reads them (one object, no closure an answer). */
   private readonly source: FigureSource<ScopeHandles> = {
     scope: (carrier, dest) => this.tracker.scopes.scopeOf(carrier, dest) ?? null,
-    read: (sc, kpi, out: FigureCell) => this.tracker.scopes.figureOf(sc, K[kpi.name], this.w, this.t, out) !== null,
+    read: (sc, kpi, out: FigureCell) => this.tracker.scopes.figureOf(sc, KPI_INDEX[kpi.name], this.w, this.t, out) !== null,
   };
 
   constructor(

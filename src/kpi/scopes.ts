@@ -43,16 +43,16 @@ export interface KpiSink {
 }
 
 /** Index of a catalogue KPI (handles are laid out KPI-major). */
-export const K = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
+export const KPI_INDEX = Object.fromEntries(KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
 
 /** The index of each outcome KPI (catalogue OUTCOME_KPIS order: an Outcome's weights). */
-export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => K[k.name]);
+export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => KPI_INDEX[k.name]);
 
 /** Index of a catalogue KPI level (LEVEL_KPIS order: a scope's levels). */
 export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
-export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => K[p.name]));
+export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => KPI_INDEX[p.name]));
 
 /** Numbers per scope in the duration histograms: a count per DURATION_BUCKETS bound, +Inf, the sum and the count. */
 const DURATION_WIDTH = DURATION_BUCKETS.length + 3;
@@ -401,7 +401,7 @@ export class Scopes implements SeriesDirectory {
     this.loc = new Int32Array(this.width * 16).fill(EMPTY);
     this.durations = new Float64Array(DURATION_WIDTH * 16);
     this.runtimes = new Array<ProfileRuntime | undefined>(this.width).fill(undefined);
-    this.levelSlots = LEVEL_KPIS.map((k) => K[k.name] * windows.length);
+    this.levelSlots = LEVEL_KPIS.map((k) => KPI_INDEX[k.name] * windows.length);
     this.levelOfSlot = new Int8Array(this.width).fill(-1);
     this.levelSlots.forEach((slot, i) => (this.levelOfSlot[slot] = i));
     this.levelGroup = sink.group(NOW.group);
@@ -441,7 +441,7 @@ export class Scopes implements SeriesDirectory {
     if (id !== null) {
       const w = this.windowIndex.get(id.window);
       const sc = w === undefined ? undefined : this.scopeOfIdentity(id);
-      const s = sc?.held(K[id.kpi] * this.windows.length + w!);
+      const s = sc?.held(KPI_INDEX[id.kpi] * this.windows.length + w!);
       if (s !== undefined) return s;
     }
     const lv = identify(name, true);

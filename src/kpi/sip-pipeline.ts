@@ -15,7 +15,7 @@ import type { TrackerOptions } from './call-tracker.ts';
 import type { KpiSink } from './scopes.ts';
 import type { PacketMeta } from './customer.ts';
 import { SipstatsError } from '../errors.ts';
-import { readStatName, skipStatName } from '../protocol/net/stats.ts';
+import { readStatName, skipStatName } from '../protocol/net/capture-counts.ts';
 import { CAPTURE_DEFAULTS } from '../protocol/net/capture.ts';
 
 // (spelled once: a name built per frame is a new string to hash at each count)
@@ -47,7 +47,7 @@ export interface PipelineOptions extends TrackerOptions {
    */
   clock?: () => number;
   /**
-   * The native frame indexer (src/ingest/native-index.ts: nativeIndexer()), the fast path of
+   * The native frame indexer (src/ingest/load-native-index.ts: nativeIndexer()), the fast path of
    * onHep and of the ingest's frame handler; none (the default): the JavaScript decoder and parser
    * read every frame. The results are the same.
    */

@@ -2,7 +2,7 @@ import { METHODS } from './sip/methods.ts';
 
 /**
  * The native frame indexer's layout and API (native/sip-index.c, built by scripts/build-native.mjs;
- * loaded by src/ingest/native-index.ts, this layer being pure): one call per
+ * loaded by src/ingest/load-native-index.ts, this layer being pure): one call per
  * HEP frame finds where the HEP fields and the SIP fields the call tracker reads lie, and writes
  * them into `IX`; hepFromIndex (hep/decode.ts) and sipFromIndex (sip/parse.ts) make the packet and
  * the message from them. It takes the common frame only: for any other (malformed, IPv6,

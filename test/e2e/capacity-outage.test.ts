@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import type { Stats } from '../../src/index.ts';
 import { alertmanagerPath, startAlertmanager, waitFor } from '../support/alertmanager.ts';
 import type { AlertmanagerInstance } from '../support/alertmanager.ts';

@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 
 /**

@@ -17,7 +17,7 @@ import type { Scope } from '../../src/kpi/catalogue.ts';
 import { PrefixTable } from '../../src/kpi/dimensions.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { planDemoTraffic } from '../../src/demo/traffic.ts';
-import { kpiHistory } from '../../src/kpi/history.ts';
+import { kpiHistory } from '../../src/kpi/kpi-history.ts';
 import { dashboardRoutes } from '../../src/web/routes.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 

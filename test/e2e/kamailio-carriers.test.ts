@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
 import { replayCapture } from '../../src/app/replay.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { completeTracker, readIngest } from '../../src/config/ingest-config.ts';
 import type { Stats } from '../../src/index.ts';
 import {

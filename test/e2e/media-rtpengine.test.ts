@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
 import { replayCapture } from '../../src/app/replay.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { completeTracker, readIngest } from '../../src/config/ingest-config.ts';
 import { kamailioBinary, kamailioModules } from '../support/kamailio.ts';
 import { alive, stop, tail } from '../support/processes.ts';

@@ -22,7 +22,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { kamailioBinary, kamailioModules } from '../support/kamailio.ts';
 import { alive, freeUdpPorts, stop, tail } from '../support/processes.ts';
 

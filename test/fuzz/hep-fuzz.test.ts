@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeHep, type HepResult } from '../../src/protocol/hep/decode.ts';
 import { encodeHep, type HepEncodeInput } from '../../src/protocol/hep/encode.ts';
-import { HepStreamFramer } from '../../src/protocol/hep/stream.ts';
+import { HepStreamFramer } from '../../src/protocol/hep/hep-framer.ts';
 
 const CODES = new Set(['HEP_TRUNCATED', 'HEP_BAD_MAGIC', 'HEP_BAD_LENGTH', 'HEP_BAD_CHUNK', 'HEP_NO_PAYLOAD']);
 

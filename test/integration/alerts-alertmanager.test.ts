@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 import { startAlertmanager, startReceiver, waitFor } from '../support/alertmanager.ts';
 import type { AlertmanagerInstance, Receiver } from '../support/alertmanager.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { decodeSnapshot, encodeSnapshot, HEADER_BYTES } from '../../src/persist/snapshot-codec.ts';
 import { crc32 } from '../../src/persist/snapshot-codec.ts';
 import { startReceiver, waitFor } from '../support/alertmanager.ts';

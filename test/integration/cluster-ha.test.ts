@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type { Stats } from '../../src/index.ts';
 import { start } from '../../src/app/server.ts';
-import { parseNativeConfig } from '../../src/config/native.ts';
+import { parseNativeConfig } from '../../src/config/yaml-format.ts';
 import { attachCluster } from '../../src/persist/cluster/attach.ts';
 import type { ClusterHandle, RedisTarget } from '../../src/persist/cluster/attach.ts';
 import { keySlot } from '../../src/persist/cluster/slot.ts';

@@ -18,7 +18,7 @@ import { DIMENSIONS, KPI_MODPARAMS, KPIS, VIEWS, WINDOWS } from '../../src/kpi/c
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { DEMO_CARRIERS, DEMO_CUSTOMERS, DEMO_DESTINATIONS, DEMO_KPI, DEMO_LIMITS, planCall, planDemoTraffic, seededRandom, startDemoTraffic } from '../../src/demo/traffic.ts';
 import { completeTracker } from '../../src/config/ingest-config.ts';
-import { kpiHistory } from '../../src/kpi/history.ts';
+import { kpiHistory } from '../../src/kpi/kpi-history.ts';
 import { dashboardRoutes, kpiSnapshot } from '../../src/web/routes.ts';
 import type { Limits, LimitsInput } from '../../src/web/routes.ts';
 

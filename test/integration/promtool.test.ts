@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { start } from '../../src/app/server.ts';
 import type { Running } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 
 /** `/metrics` through a real parser: promtool (Debian package `prometheus`), as CI installs it. */
 

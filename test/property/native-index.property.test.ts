@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { nativeIndexer } from '../../src/ingest/native-index.ts';
+import { nativeIndexer } from '../../src/ingest/load-native-index.ts';
 import { decodeHep, hepFromIndex } from '../../src/protocol/hep/decode.ts';
 import type { DecodedHep } from '../../src/protocol/hep/decode.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
@@ -192,7 +192,7 @@ test('regression: a worker thread loading the indexer leaves the main thread its
   // a worker (its own isolate) loads the module and indexes a frame of its own into its own array
   const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register();
     const { parentPort } = await import('node:worker_threads');
-    const { nativeIndexer } = await import(${JSON.stringify(new URL('../../src/ingest/native-index.ts', import.meta.url).href)});
+    const { nativeIndexer } = await import(${JSON.stringify(new URL('../../src/ingest/load-native-index.ts', import.meta.url).href)});
     const { encodeHep } = await import(${JSON.stringify(new URL('../../src/protocol/hep/encode.ts', import.meta.url).href)});
     const ok = nativeIndexer().indexer.indexFrame(encodeHep({ srcIp: '10.9.9.9', dstIp: '10.0.0.1', srcPort: 1, dstPort: 2, payload: 'OPTIONS sip:x SIP/2.0\\r\\nCall-ID: worker@h\\r\\nCSeq: 1 OPTIONS\\r\\n\\r\\n' }));
     parentPort.postMessage(ok);`;

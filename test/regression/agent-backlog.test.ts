@@ -16,7 +16,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { start } from '../../src/app/server.ts';
 import type { Running as RunningServer } from '../../src/app/server.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { readPcap } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp } from '../../src/protocol/pcap/link.ts';
 import { sipstatsYaml } from '../support/kamailio.ts';

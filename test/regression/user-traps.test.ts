@@ -13,7 +13,7 @@ import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { listenHep } from '../../src/ingest/ingest.ts';
 import { nativeUdp } from '../../src/ingest/native-udp.ts';
 import { parseAlertsConfig } from '../../src/alerts/rules.ts';
-import { parseNativeConfig } from '../../src/config/native.ts';
+import { parseNativeConfig } from '../../src/config/yaml-format.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { callMi } from '../../src/mi/client.ts';
 import { start } from '../../src/app/server.ts';

@@ -7,7 +7,7 @@ import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { AlertEvaluator } from '../../src/alerts/evaluator.ts';
 import { parseAlertsConfig } from '../../src/alerts/rules.ts';
 import type { AlertRule } from '../../src/alerts/rules.ts';
-import { parseNativeText } from '../../src/config/native.ts';
+import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 
 function rules(doc: unknown[]): AlertRule[] {

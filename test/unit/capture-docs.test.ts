@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SKIP_REASONS, TRANSPORTS } from '../../src/protocol/net/stats.ts';
+import { SKIP_REASONS, TRANSPORTS } from '../../src/protocol/net/capture-counts.ts';
 import { CAPTURE_DEFAULTS } from '../../src/protocol/net/capture.ts';
 import { FRAGMENT_DEFAULTS } from '../../src/protocol/net/fragments.ts';
 import { TCP_DEFAULTS } from '../../src/protocol/net/tcp.ts';

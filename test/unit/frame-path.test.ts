@@ -10,7 +10,7 @@ import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { inflatePayload } from '../../src/ingest/inflate.ts';
-import { nativeIndexer } from '../../src/ingest/native-index.ts';
+import { nativeIndexer } from '../../src/ingest/load-native-index.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 import { invite, newBranch } from '../support/sip-builder.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHep, type HepPacket, type HepErrorCode } from '../../src/protocol/hep/decode.ts';
 import { encodeHep, type HepEncodeInput } from '../../src/protocol/hep/encode.ts';
-import { HepStreamFramer } from '../../src/protocol/hep/stream.ts';
+import { HepStreamFramer } from '../../src/protocol/hep/hep-framer.ts';
 
 const SIP_UTF8 =
   'INVITE sip:bob@example.com SIP/2.0\r\n' +

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
 import { KPI_MODPARAMS } from '../../src/kpi/catalogue.ts';
-import { kpiHistory } from '../../src/kpi/history.ts';
+import { kpiHistory } from '../../src/kpi/kpi-history.ts';
 
 function sampleCount(p: Series['profile'], s: Series, t: number): number | null {
   const o: { v: number | null; n: number | null } = { v: null, n: null };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNativeConfig, parseNativeText } from '../../src/config/native.ts';
+import { parseNativeConfig, parseNativeText } from '../../src/config/yaml-format.ts';
 import { redisTargetFromFlags, resolveRedisTarget } from '../../src/config/redis-config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { main } from '../../src/cli/main.ts';

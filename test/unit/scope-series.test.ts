@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createStats } from '../../src/index.ts';
 import { identityLabels, KPI_MODPARAMS, KPIS, profileOf, WINDOWS } from '../../src/kpi/catalogue.ts';
-import { K, Scopes } from '../../src/kpi/scopes.ts';
+import { KPI_INDEX, Scopes } from '../../src/kpi/scopes.ts';
 import { SipPipeline } from '../../src/kpi/sip-pipeline.ts';
 import { identityOf, StatKind } from '../../src/core/stat.ts';
 
@@ -25,9 +25,9 @@ const names = (stats: ReturnType<typeof createStats>) => [...stats.engine.all()]
 test('a scope series is found by name, listed once, and its labels are its identity', () => {
   const { stats, scopes } = rig();
   const acme = scopes.get({ customer: 'acme' }, T0);
-  acme.add(K.ASR, 1, T0);
+  acme.add(KPI_INDEX.ASR, 1, T0);
   const cd = scopes.get({ carrier: 'carrier_a', destination: '44' }, T0);
-  cd.add(K.PDD, 1500, T0);
+  cd.add(KPI_INDEX.PDD, 1500, T0);
   assert.equal(stats.getStat('ASR_10macme'), 100);
   assert.equal(stats.getStat('stats_10m:ASR_10macme'), 100);
   assert.equal(stats.getStat('PDD_1h~carrier=carrier_a~dest=44'), 1500);
@@ -47,15 +47,15 @@ test('a scope series is found by name, listed once, and its labels are its ident
 test('a scope that expired while a call held it updates the scope made since for the same values: one series per name', () => {
   const { stats, scopes, at } = rig(1000);
   const old = scopes.get({ customer: 'acme' }, T0);
-  old.add(K.ASR, 1, T0); // a call answered
+  old.add(KPI_INDEX.ASR, 1, T0); // a call answered
   at(5000);
   assert.equal(scopes.expire(T0 + 5000), 1);
   assert.equal(stats.getStat('ASRacme'), null);
   const fresh = scopes.get({ customer: 'acme' }, T0 + 5000);
-  fresh.add(K.ASR, 1, T0 + 5000);
-  old.add(K.ACD, 30, T0 + 6000); // the long call's BYE, through the expired scope
-  old.add(K.ASR, -1, T0 + 6000);
-  fresh.add(K.ACD, 10, T0 + 6000);
+  fresh.add(KPI_INDEX.ASR, 1, T0 + 5000);
+  old.add(KPI_INDEX.ACD, 30, T0 + 6000); // the long call's BYE, through the expired scope
+  old.add(KPI_INDEX.ASR, -1, T0 + 6000);
+  fresh.add(KPI_INDEX.ACD, 10, T0 + 6000);
   assert.equal(stats.getStat('ACDacme'), 20);
   assert.equal(stats.getStat('ASRacme'), 50);
   const got = names(stats);
@@ -67,7 +67,7 @@ test('property: scope series and by-name updates, removals and expiry in any ord
   fc.assert(
     fc.property(
       fc.array(
-        fc.record({ op: fc.constantFrom('scope', 'byName', 'expire', 'remove'), c: fc.nat(CUST.length - 1), k: fc.constantFrom(K.ASR, K.PDD), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 3000 }) }),
+        fc.record({ op: fc.constantFrom('scope', 'byName', 'expire', 'remove'), c: fc.nat(CUST.length - 1), k: fc.constantFrom(KPI_INDEX.ASR, KPI_INDEX.PDD), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 3000 }) }),
         { minLength: 1, maxLength: 40 },
       ),
       (ops) => {
@@ -79,8 +79,8 @@ test('property: scope series and by-name updates, removals and expiry in any ord
           at(t);
           const kpi = KPIS[o.k];
           const name = `${kpi.name}_10m${CUST[o.c]}`;
-          const profile = o.k === K.ASR ? '10m-perc' : '10m-avg';
-          const v = o.k === K.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
+          const profile = o.k === KPI_INDEX.ASR ? '10m-perc' : '10m-avg';
+          const v = o.k === KPI_INDEX.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
           if (o.op === 'scope') held[o.c].add(o.k, v, T0 + t);
           else if (o.op === 'byName') stats.updateStatSeries(profile, name, v);
           else if (o.op === 'expire') scopes.expire(T0 + t);
@@ -109,7 +109,7 @@ test('property: updates through scopes give the values the same updates by name 
   const CUST = ['acme', 'globex'];
   fc.assert(
     fc.property(
-      fc.array(fc.record({ byName: fc.boolean(), c: fc.nat(CUST.length - 1), k: fc.constantFrom(K.ASR, K.PDD, K.PDD_p95), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 20_000 }) }), { minLength: 1, maxLength: 60 }),
+      fc.array(fc.record({ byName: fc.boolean(), c: fc.nat(CUST.length - 1), k: fc.constantFrom(KPI_INDEX.ASR, KPI_INDEX.PDD, KPI_INDEX.PDD_p95), v: fc.integer({ min: 1, max: 900 }), gap: fc.integer({ min: 0, max: 20_000 }) }), { minLength: 1, maxLength: 60 }),
       (ops) => {
         const { stats, scopes, at } = rig();
         let t = 0;
@@ -119,14 +119,14 @@ test('property: updates through scopes give the values the same updates by name 
           t += o.gap;
           at(t);
           const kpi = KPIS[o.k];
-          const v = o.k === K.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
+          const v = o.k === KPI_INDEX.ASR ? (o.v % 2 === 0 ? 1 : -1) : o.v;
           for (const w of WINDOWS) {
             const name = `${kpi.name}${w.suffix}${CUST[o.c]}`;
             ref.updateStatSeries(profileOf(kpi, w), name, v);
             if (o.byName) stats.updateStatSeries(profileOf(kpi, w), name, v);
           }
           if (!o.byName) held[o.c].add(o.k, v, T0 + t);
-          for (const c of CUST) for (const k of [K.ASR, K.PDD, K.PDD_p95]) for (const w of WINDOWS) {
+          for (const c of CUST) for (const k of [KPI_INDEX.ASR, KPI_INDEX.PDD, KPI_INDEX.PDD_p95]) for (const w of WINDOWS) {
             const name = `${KPIS[k].name}${w.suffix}${c}`;
             assert.equal(stats.getStat(name), ref.getStat(name), `${name} after ${JSON.stringify(o)}`);
           }
@@ -140,9 +140,9 @@ test('property: updates through scopes give the values the same updates by name 
 test('a value that is not a finite number is counted as a failed update, and the series keeps what it had', () => {
   const { stats, scopes } = rig();
   const acme = scopes.get({ customer: 'acme' }, T0);
-  for (let i = 0; i < 10; i++) acme.add(K.PDD, 100, T0); // dense by now
-  acme.add(K.PDD, Number.NaN, T0);
-  acme.add(K.PDD, Number.POSITIVE_INFINITY, T0);
+  for (let i = 0; i < 10; i++) acme.add(KPI_INDEX.PDD, 100, T0); // dense by now
+  acme.add(KPI_INDEX.PDD, Number.NaN, T0);
+  acme.add(KPI_INDEX.PDD, Number.POSITIVE_INFINITY, T0);
   assert.equal(stats.getStat('PDDacme'), 100);
   assert.equal(stats.getStat('sipstats:kpi_update_errors'), 2 * WINDOWS.length);
 });
@@ -153,14 +153,14 @@ test('a profile replaced on reload once none of its series was left: scopes writ
   const { parseOpenSipsConfig } = await import('../../src/config/opensips.ts');
   const { stats, scopes } = rig();
   const acme = scopes.get({ customer: 'acme' }, T0);
-  acme.add(K.ACD, 30, T0);
+  acme.add(KPI_INDEX.ACD, 30, T0);
   for (const s of [...stats.engine.all()]) if (s.kind === StatKind.Series && s.profile.def.name === 'avg') stats.engine.removeSeries(s);
   const next = parseOpenSipsConfig(KPI_MODPARAMS.replace('avg: algorithm=average group=stats', 'avg: algorithm=average window=60 slots=12 group=stats'));
   assert.ok(next.ok);
   const r = stats.engine.reconfigure(next.value);
   assert.ok(r.ok && r.changes.some((c) => /profile 'avg' replaced/.test(c)), JSON.stringify(r));
-  acme.add(K.ACD, 10, T0);
-  acme.add(K.ACD, 20, T0);
+  acme.add(KPI_INDEX.ACD, 10, T0);
+  acme.add(KPI_INDEX.ACD, 20, T0);
   assert.equal(stats.getStat('ACDacme'), 15);
   assert.equal(stats.engine.lookup('ACDacme')!.profile, stats.engine.profile('avg'));
 });
@@ -198,11 +198,11 @@ test('property: scopes of every shape are found again by their values while held
 test('a view of a kept series follows it: made before the series turned dense it still reads it after, and it says when the series is gone', () => {
   const { stats, scopes, at } = rig(1000);
   const acme = scopes.get({ customer: 'acme' }, T0);
-  acme.add(K.PDD, 100, T0);
+  acme.add(KPI_INDEX.PDD, 100, T0);
   const view = stats.engine.lookup('PDDacme')!;
   assert.ok(view.kind === StatKind.Series && view.kept);
   const sparse = view.local;
-  for (let i = 0; i < 10; i++) acme.add(K.PDD, 100, T0); // past the 8th update: rows of its own
+  for (let i = 0; i < 10; i++) acme.add(KPI_INDEX.PDD, 100, T0); // past the 8th update: rows of its own
   assert.notEqual(view.local, sparse);
   assert.equal(stats.engine.value(view), 100);
   // two views of one series are two objects with one identity; another series has another
@@ -213,7 +213,7 @@ test('a view of a kept series follows it: made before the series turned dense it
   assert.equal(scopes.expire(T0 + 5000), 1);
   assert.equal(view.removed, true);
   // the scope made again for acme holds a new series of that name: the old view does not read it as its own
-  scopes.get({ customer: 'acme' }, T0 + 5000).add(K.PDD, 300, T0 + 5000);
+  scopes.get({ customer: 'acme' }, T0 + 5000).add(KPI_INDEX.PDD, 300, T0 + 5000);
   assert.equal(view.removed, true);
   assert.notEqual(identityOf(stats.engine.lookup('PDDacme')!), identityOf(view));
   assert.equal(stats.getStat('PDDacme'), 300);

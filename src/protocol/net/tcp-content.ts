@@ -4,9 +4,9 @@
  * bytes; a stream caught in the middle (no SYN in the capture) or after a gap resynchronises at
  * the next SIP start line (or "HEP3"). Bounded: at most `maxMessage` bytes held. Pure.
  */
-import { HepStreamFramer } from '../hep/stream.ts';
+import { HepStreamFramer } from '../hep/hep-framer.ts';
 import { contentLength, findStartLine, headerEnd, startLineAt } from './sip-frame.ts';
-import type { SkipReason, Transport } from './stats.ts';
+import type { SkipReason, Transport } from './capture-counts.ts';
 import type { FlowContent } from './tcp.ts';
 import { WsStream } from './websocket.ts';
 
