@@ -16,8 +16,12 @@
  *     [datagram] (little endian; the key: FNV-1a of the sender's address and port); `dropped` counts datagrams dropped since the last call because more than
  *     maxQueued bytes were waiting for JavaScript; `kernelDropped` those the kernel dropped since the
  *     last call because the socket's receive buffer was full (SO_RXQ_OVFL: learnt with the next
- *     datagram read). After close, onBatch(null, 0, dropped, kernelDropped) is called once, last.
+ *     datagram read). onBatch(null, 0, dropped, kernelDropped, error) is called once, last: after
+ *     close (error null), or when the thread stopped on its own (error: the errno's name, e.g. EIO,
+ *     of the poll(2) that failed; the socket is still bound until close).
  *   close(handle): stops the thread; batches already read are still delivered before the last call.
+ *     A second close of a handle does nothing.
+ *   fault(handle): for tests, makes the thread stop as on a failed poll (EIO).
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -43,10 +47,18 @@
 #define CONTROL 64 /* room for the SO_RXQ_OVFL control message */
 
 typedef struct {
+  uint8_t *buf;
+  size_t len;
+  uint32_t n;
+  int last;
+} Batch;
+
+typedef struct {
   int fd;
-  int wake[2]; /* a pipe: close() writes to it to end the thread's poll */
+  int wake[2]; /* a pipe: close() writes 'x' to it to end the thread's poll (fault(): 'e') */
   pthread_t thread;
-  int running;
+  atomic_int error; /* why the thread stopped on its own (an errno), 0: it did not */
+  Batch final;      /* the last call's batch: never allocated, so the last call is never lost */
   atomic_llong queued;  /* bytes handed over and not yet delivered */
   atomic_llong dropped; /* datagrams dropped past max_queued, not yet reported */
   atomic_llong kernel_dropped; /* datagrams the kernel dropped (receive buffer full), not yet reported */
@@ -61,17 +73,27 @@ typedef struct {
   uint32_t n;
 } Rx;
 
+/* What JavaScript holds: the receiver until close() (then NULL: a second close does nothing). */
 typedef struct {
-  uint8_t *buf;
-  size_t len;
-  uint32_t n;
-  int last;
-} Batch;
+  Rx *rx;
+} Handle;
+
+/* Drops what the thread holds, counted as dropped (no memory to hand it over). */
+static void drop_held(Rx *rx) {
+  atomic_fetch_add(&rx->dropped, (long long)rx->n);
+  free(rx->buf);
+  rx->buf = NULL;
+  rx->len = rx->cap = 0;
+  rx->n = 0;
+}
 
 static void hand_over(Rx *rx, int last) {
   if (rx->n == 0 && !last) return;
-  Batch *b = malloc(sizeof *b);
-  if (b == NULL) return;
+  Batch *b = last ? &rx->final : malloc(sizeof *b);
+  if (b == NULL) {
+    drop_held(rx);
+    return;
+  }
   b->buf = rx->buf;
   b->len = rx->len;
   b->n = rx->n;
@@ -83,7 +105,7 @@ static void hand_over(Rx *rx, int last) {
   if (napi_call_threadsafe_function(rx->tsfn, b, napi_tsfn_blocking) != napi_ok) {
     atomic_fetch_sub(&rx->queued, (long long)b->len);
     free(b->buf);
-    free(b);
+    if (!b->last) free(b);
   }
 }
 
@@ -122,18 +144,23 @@ static uint32_t sender_key(const struct sockaddr_storage *a) {
   return h;
 }
 
+/* First room of a batch: a datagram or a few (a batch grows by doubling as datagrams come, to batch_bytes + one datagram). */
+#define FIRST_CAP 16384
+
 static void append(Rx *rx, const uint8_t *data, uint32_t len, uint32_t sender) {
+  /* a full batch goes first: batches stay within batch_bytes + one datagram */
+  if (rx->n > 0 && rx->len + RECORD_HEAD + len > rx->batch_bytes + SLOT + RECORD_HEAD) hand_over(rx, 0);
   size_t need = rx->len + RECORD_HEAD + len;
   if (need > rx->cap) {
-    if (rx->n > 0) hand_over(rx, 0);
-    size_t cap = rx->batch_bytes + SLOT + RECORD_HEAD;
-    rx->buf = malloc(cap);
-    if (rx->buf == NULL) {
+    size_t cap = rx->cap == 0 ? FIRST_CAP : rx->cap * 2;
+    while (cap < need) cap *= 2;
+    uint8_t *grown = realloc(rx->buf, cap);
+    if (grown == NULL) {
       atomic_fetch_add(&rx->dropped, 1);
       return;
     }
+    rx->buf = grown;
     rx->cap = cap;
-    rx->len = 0;
   }
   uint8_t *p = rx->buf + rx->len;
   put32(p, len);
@@ -154,12 +181,20 @@ static void *receive(void *arg) {
     /* holding datagrams: hand them over as soon as nothing more is waiting */
     int r = poll(p, 2, rx->n > 0 ? 0 : -1);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
+    if (r < 0) {
+      /* the thread cannot go on: said in the last call (JavaScript falls back to its own thread) */
+      atomic_store(&rx->error, errno);
+      break;
+    }
+    if (r == 0) {
       hand_over(rx, 0);
-      if (r < 0) break;
       continue;
     }
-    if (p[1].revents) break;
+    if (p[1].revents) {
+      char c = 0;
+      if (read(rx->wake[0], &c, 1) == 1 && c == 'e') atomic_store(&rx->error, EIO);
+      break;
+    }
     for (int i = 0; i < VLEN; i++) {
       iov[i].iov_base = rx->slots + (size_t)i * SLOT;
       iov[i].iov_len = SLOT;
@@ -200,10 +235,14 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
   Rx *rx = context;
   Batch *b = data;
   if (env != NULL && cb != NULL) {
-    napi_value argv[4], undef;
+    napi_value argv[5], undef;
     napi_get_undefined(env, &undef);
-    if (b->last) napi_get_null(env, &argv[0]);
-    else {
+    napi_get_null(env, &argv[4]);
+    if (b->last) {
+      napi_get_null(env, &argv[0]);
+      int err = atomic_load(&rx->error);
+      if (err != 0) napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &argv[4]);
+    } else {
       void *copy;
       if (napi_create_buffer_copy(env, b->len, b->buf, &copy, &argv[0]) != napi_ok) {
         /* no memory for the copy: the batch is lost, and counted as dropped */
@@ -218,10 +257,16 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
     napi_create_double(env, (double)atomic_exchange(&rx->dropped, 0), &argv[2]);
     napi_create_double(env, (double)atomic_exchange(&rx->kernel_dropped, 0), &argv[3]);
     atomic_fetch_sub(&rx->queued, (long long)b->len);
-    napi_call_function(env, undef, cb, 4, argv, NULL);
+    napi_call_function(env, undef, cb, 5, argv, NULL);
   } else atomic_fetch_sub(&rx->queued, (long long)b->len);
   free(b->buf);
-  free(b);
+  if (!b->last) free(b);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
 }
 
 static void finalize_tsfn(napi_env env, void *data, void *hint) {
@@ -305,6 +350,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     free(rx);
     return throw_errno(env, e, "pipe2");
   }
+  Handle *h = malloc(sizeof *h);
+  if (h == NULL) {
+    close(fd);
+    close(rx->wake[0]);
+    close(rx->wake[1]);
+    free(rx);
+    return throw_errno(env, ENOMEM, "receiver");
+  }
   rx->fd = fd;
   rx->max_queued = max_queued;
   rx->batch_bytes = (size_t)batch_bytes;
@@ -318,6 +371,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     close(rx->wake[1]);
     free(rx->slots);
     free(rx);
+    free(h);
     if (st == napi_generic_failure) return throw_errno(env, ENOMEM, "receiver buffers");
     napi_throw_type_error(env, NULL, "open: onBatch must be a function");
     return NULL;
@@ -330,11 +384,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     close(rx->wake[1]);
     free(rx->slots);
     free(rx);
+    free(h);
     return throw_errno(env, e, "pthread_create");
   }
-  rx->running = 1;
+  h->rx = rx;
   napi_value handle, out, p;
-  napi_create_external(env, rx, NULL, NULL, &handle);
+  napi_create_external(env, h, finalize_handle, NULL, &handle);
   napi_create_array_with_length(env, 2, &out);
   napi_create_uint32(env, bound, &p);
   napi_set_element(env, out, 0, handle);
@@ -342,17 +397,33 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_close(napi_env env, napi_callback_info info) {
+/* The handle of argv[0], or NULL (thrown) when it is not one. */
+static Handle *handle_of(napi_env env, napi_callback_info info, const char *usage) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Rx *rx = NULL;
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&rx) != napi_ok || rx == NULL) {
-    napi_throw_type_error(env, NULL, "close(handle)");
+  Handle *h = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&h) != napi_ok || h == NULL) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (!rx->running) return NULL;
-  rx->running = 0;
+  return h;
+}
+
+static napi_value js_fault(napi_env env, napi_callback_info info) {
+  Handle *h = handle_of(env, info, "fault(handle)");
+  if (h != NULL && h->rx != NULL) {
+    ssize_t w = write(h->rx->wake[1], "e", 1);
+    (void)w;
+  }
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  Handle *h = handle_of(env, info, "close(handle)");
+  if (h == NULL || h->rx == NULL) return NULL; /* (closed already: the receiver may be freed) */
+  Rx *rx = h->rx;
+  h->rx = NULL;
   ssize_t w = write(rx->wake[1], "x", 1);
   (void)w;
   pthread_join(rx->thread, NULL);
@@ -370,10 +441,11 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"fault", NULL, js_fault, NULL, NULL, NULL, napi_default, NULL},
       /* the record header's size: a module built from an older source is told by it */
       {"recordHead", NULL, NULL, NULL, NULL, head, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 3, d);
+  napi_define_properties(env, exports, 4, d);
   return exports;
 }
 

@@ -187,7 +187,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       log('warn', `HEP on ${ingest.hep.host}:${ingest.hep.port} without an auth key takes packets from anyone who can reach it: set --hep-auth-key (hep.authKey)`);
     if (ingest.events !== null && !isLoopback(ingest.events.host))
       log('warn', `OpenSIPS events on ${ingest.events.host}:${ingest.events.port} are taken from anyone who can reach it (event_datagram/event_stream carry no credentials): keep it on a private network`);
-    const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine);
+    const hep = ingest.hep === null ? null : await listenHep(ingest.hep, pipeline, stats.engine, {}, (m) => log('error', m));
     if (hep !== null) closers.push(hep.close);
     const accOptions = (i: IngestSettings) => ({
       customerParam: i.accCustomerParam,

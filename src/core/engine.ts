@@ -232,6 +232,15 @@ export class StatsEngine {
     for (const d of this.directories) yield* d.stats();
   }
 
+  /** The series of these profiles (the history's pass over the profiles whose slot changed): a directory that can, reads only those. */
+  *seriesIn(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series> {
+    for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) if (s.kind === StatKind.Series && profiles.has(s.profile)) yield s;
+    for (const d of this.directories) {
+      if (d.seriesIn !== undefined) yield* d.seriesIn(profiles);
+      else for (const s of d.stats()) if (s.kind === StatKind.Series && profiles.has(s.profile)) yield s;
+    }
+  }
+
   /** Every statistic of group `g`, in creation order. */
   *inGroup(g: Group): Iterable<Stat> {
     for (const s of this.all()) if (s.group === g) yield s;

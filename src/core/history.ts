@@ -147,8 +147,8 @@ export class HistoryRecorder {
     if (due.size === 0) return 0;
     const pass = ++this.pass;
     let kept = 0;
-    for (const s of this.engine.all()) {
-      if (s.kind !== StatKind.Series) continue;
+    // (only the series of the profiles due: the 1-minute ones every second, the others far less often)
+    for (const s of this.engine.seriesIn(new Set(due.keys()))) {
       const r = due.get(s.profile);
       if (r === undefined) continue;
       const id = s.kept ? (identityOf(s) as number) : -1;
@@ -183,7 +183,7 @@ export class HistoryRecorder {
       }
     }
     // series refused at the cap may now fit: decide again
-    if (dropped || this.decidedKept.size > 2 * kept + 1024) {
+    if (dropped || this.decidedKept.size > 2 * (kept + this.byKey.size) + 1024) {
       this.decided = new WeakMap();
       this.decidedKept = new Map();
       for (const ring of this.byKey.values()) {

@@ -173,6 +173,8 @@ export interface SeriesDirectory {
   find(name: string): Stat | undefined;
   /** Every live kept series and level whose owner is in this directory. */
   stats(): Iterable<Stat>;
+  /** The live kept series of these profiles only (what a pass over one profile's series reads; absent: stats() filtered). */
+  seriesIn?(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series>;
 }
 
 /**

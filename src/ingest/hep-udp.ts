@@ -86,29 +86,64 @@ interface Receiving {
 
 const shown = (v6: boolean, address: string, port: number) => `${v6 ? `[${address}]` : address}:${port}`;
 
+/**
+ * The native receiver. When its thread stops on its own (a poll that failed: the error is told to
+ * `onError`, counted by the caller), a JavaScript thread takes the port over from then on.
+ */
 async function listenNative(host: string, port: number, to: Receiving): Promise<UdpListener> {
   const native = nativeUdp().native;
   if (native === null) throw new Error(`UDP: ${nativeUdp().why}`);
   let closed: (() => void) | null = null;
+  let closing: Promise<void> | null = null;
+  let receiver: UdpReceiver = 'native';
+  /** The JavaScript thread that took the port over (null: none; resolves null when it could not bind). */
+  let takeover: Promise<UdpListener | null> | null = null;
   // a host name binds its IPv4 address, as Node's udp4 socket does
   if (isIP(host) === 0) host = (await lookup(host, { family: 4 })).address;
-  const [handle, bound] = native.open(host, port, isIPv6(host), to.maxQueued, BATCH_BYTES, to.recvBuffer, (buf, n, dropped, kernelDropped) => {
+  const [handle, bound] = native.open(host, port, isIPv6(host), to.maxQueued, BATCH_BYTES, to.recvBuffer, (buf, n, dropped, kernelDropped, error) => {
     if (buf !== null) to.deliver(buf, n);
     if (dropped > 0) to.onDropped(dropped);
     if (kernelDropped > 0) to.onKernelDropped(kernelDropped);
-    if (buf === null) closed?.();
+    if (buf !== null) return;
+    if (error !== null && error !== undefined && closing === null) {
+      to.onError(Object.assign(new Error(`the native UDP receiver on port ${bound} stopped (poll: ${error}); a JavaScript thread reads the port from now on`), { code: error }));
+      native.close(handle);
+      receiver = 'thread';
+      takeover = listenThread(host, bound, to).catch((e: unknown) => {
+        to.onError(e);
+        return null;
+      });
+      return;
+    }
+    closed?.();
   });
-  let closing: Promise<void> | null = null;
-  return {
+  const listener: UdpListener = {
     address: shown(isIPv6(host), host, bound),
     port: bound,
-    receiver: 'native',
+    get receiver() {
+      return receiver;
+    },
     close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        closed = resolve;
-        native.close(handle);
-      })),
+      (closing ??= (async () => {
+        if (takeover !== null) return void (await (await takeover)?.close());
+        await new Promise<void>((resolve) => {
+          closed = resolve;
+          native.close(handle);
+        });
+      })()),
   };
+  FAULTS.set(listener, () => native.fault?.(handle));
+  return listener;
+}
+
+/** How tests make a native listener's thread stop as a failed poll does (faultNativeReceiver). */
+const FAULTS = new WeakMap<UdpListener, () => void>();
+
+/** For tests: stops a native listener's receiving thread as a failed poll(2) does (EIO); false for another receiver. */
+export function faultNativeReceiver(l: UdpListener): boolean {
+  const f = FAULTS.get(l);
+  f?.();
+  return f !== undefined;
 }
 
 interface FromThread {

@@ -53,9 +53,15 @@ async function listenBoth(
   }
 }
 
-/** What a UDP listener counts: socket errors, datagrams dropped behind a full backlog or by the kernel. */
-export const udpCounted = (engine: StatsEngine): UdpOptions => ({
-  onError: () => engine.selfStat('ingest_errors'),
+/**
+ * What a UDP listener counts: socket errors, datagrams dropped behind a full backlog or by the
+ * kernel. A system error (one with a code: the native receiving thread stopped) is also logged.
+ */
+export const udpCounted = (engine: StatsEngine, log?: (m: string) => void): UdpOptions => ({
+  onError: (e) => {
+    engine.selfStat('ingest_errors');
+    if (log !== undefined && e instanceof Error && (e as NodeJS.ErrnoException).code !== undefined) log(e.message);
+  },
   onDropped: (n) => engine.selfStat('udp_backlog_dropped', n),
   onKernelDropped: (n) => engine.selfStat('udp_socket_dropped', n),
 });
@@ -65,7 +71,7 @@ export const udpCounted = (engine: StatsEngine): UdpOptions => ({
  * cannot be bound rejects with E_LISTEN naming the listener, its address and transport.
  * `udp.receiver` picks the UDP receiver (default: the native one when built).
  */
-export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine, udp: Pick<UdpOptions, 'receiver'> = {}): Promise<DualListener> {
+export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine, udp: Pick<UdpOptions, 'receiver'> = {}, log?: (m: string) => void): Promise<DualListener> {
   // the pipeline's one entry for a HEP frame: it decodes, inflates and counts
   const onFrame = (frame: Buffer, sender = 0) => pipe.onFrame(frame, sender);
   return listenBoth(
@@ -91,7 +97,7 @@ export function listenHep(at: HostPort, pipe: SipPipeline, engine: StatsEngine, 
         },
       };
     },
-    { ...udpCounted(engine), ...udp },
+    { ...udpCounted(engine, log), ...udp },
   );
 }
 

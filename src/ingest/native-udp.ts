@@ -6,10 +6,15 @@ export interface NativeUdp {
    * Binds and starts the receiving thread. `onBatch(buf, n, dropped, kernelDropped)`: n records
    * `[u32 length][u32 sender key][datagram]` (little endian); `dropped`: datagrams dropped past `maxQueued` since
    * the last call; `kernelDropped`: datagrams the kernel dropped, its receive buffer full, since
-   * the last call; after close, called once more with `buf` null. Throws an Error with `code`.
+   * the last call; called once more, last, with `buf` null: after close (`error` null), or when the
+   * receiving thread stopped on its own (`error`: the errno's name of the poll that failed). Throws
+   * an Error with `code`.
    */
-  open(host: string, port: number, ipv6: boolean, maxQueued: number, batchBytes: number, recvBuffer: number, onBatch: (buf: Buffer | null, n: number, dropped: number, kernelDropped: number) => void): [unknown, number];
+  open(host: string, port: number, ipv6: boolean, maxQueued: number, batchBytes: number, recvBuffer: number, onBatch: (buf: Buffer | null, n: number, dropped: number, kernelDropped: number, error: string | null) => void): [unknown, number];
+  /** Stops the thread (the last onBatch follows); a second close of a handle does nothing. */
   close(handle: unknown): void;
+  /** For tests: the thread stops as on a failed poll (EIO). */
+  fault?(handle: unknown): void;
   /** Bytes before each record's datagram (RECORD_HEAD); a module built from an older source has another, or none. */
   readonly recordHead?: number;
 }

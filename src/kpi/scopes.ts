@@ -453,6 +453,21 @@ export class Scopes implements SeriesDirectory {
     return id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
   }
 
+  /** SeriesDirectory: the series these scopes hold in these profiles (only their slots of each row are read). */
+  *seriesIn(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series> {
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.width; slot++) {
+      const rt = this.runtimes[slot];
+      if (rt !== undefined && profiles.has(rt)) slots.push(slot);
+    }
+    if (slots.length === 0) return;
+    for (const sc of [this.all, ...this.registered]) {
+      if (sc.row < 0) continue;
+      const base = sc.row * this.width;
+      for (const slot of slots) if (this.loc[base + slot] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[base + slot])!;
+    }
+  }
+
   /** SeriesDirectory: every series and level these scopes hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
   *stats(): Iterable<Stat> {
     const levels = LEVEL_KPIS.length;

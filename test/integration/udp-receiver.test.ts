@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { spawnSync } from 'node:child_process';
-import { listenUdp as listen } from '../../src/ingest/hep-udp.ts';
+import { faultNativeReceiver, listenUdp as listen } from '../../src/ingest/hep-udp.ts';
 import type { UdpListener, UdpReceiver } from '../../src/ingest/hep-udp.ts';
 import { nativeUdp } from '../../src/ingest/native-udp.ts';
 
@@ -156,3 +156,44 @@ for (const receiver of ['native', 'thread'] as UdpReceiver[]) {
     assert.equal(n + kernel, 5001);
   });
 }
+
+test('native receiver: a thread that stops on its own (a failed poll) is said and counted, and a JavaScript thread takes the port over', async () => {
+  const got: number[] = [];
+  const errors: unknown[] = [];
+  const u = await listenUdp('127.0.0.1', 0, (b) => got.push(b.readUInt32BE(0)), { receiver: 'native', onError: (e) => errors.push(e) });
+  const s = createSocket('udp4');
+  const send = (i: number) => new Promise<void>((r) => s.send(Buffer.from([0, 0, 0, i]), u.port, '127.0.0.1', () => r()));
+  try {
+    await send(1);
+    await wait(() => got.length === 1, () => 'the first datagram');
+    assert.ok(faultNativeReceiver(u));
+    await wait(() => errors.length === 1, () => 'the error told');
+    assert.match(String((errors[0] as Error).message), /native UDP receiver on port \d+ stopped \(poll: EIO\); a JavaScript thread reads the port from now on/);
+    assert.equal((errors[0] as { code?: string }).code, 'EIO');
+    await wait(() => u.receiver === 'thread', () => 'the takeover');
+    // the port still receives, through the JavaScript thread
+    for (let i = 0; i < 50 && got.length < 2; i++) {
+      await send(2);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(got.includes(2), `datagrams after the takeover: ${got.join(',')}`);
+  } finally {
+    s.close();
+  }
+  await u.close();
+});
+
+test('native receiver: a second close of its handle does nothing (the receiver is not used after it is freed)', async () => {
+  const native = nativeUdp().native!;
+  let last = 0;
+  const [handle] = native.open('127.0.0.1', 0, false, 1 << 20, 65536, 1 << 20, (buf) => {
+    if (buf === null) last++;
+  });
+  native.close(handle);
+  native.close(handle);
+  await wait(() => last === 1, () => 'the last call');
+  native.close(handle);
+  native.fault!(handle);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(last, 1, 'one last call, whatever was called after');
+});
