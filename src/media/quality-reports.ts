@@ -9,6 +9,7 @@
  *    `Delay: RTD= IAJ=`, `QualityEst: MOSCQ=`, `SessionDesc: PD= PPS=`, `Timestamps: START= STOP=`.
  */
 
+import { jsonObject } from './json-object.ts';
 import { STATIC_PAYLOADS } from './emodel.ts';
 
 /** What a report says of one received stream. */
@@ -151,13 +152,8 @@ export interface AgentReport {
  * `PERIODIC`). A string (the reason) when it is not one.
  */
 export function rtpAgentFromJson(text: string): AgentReport | string {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
+  const o = jsonObject(text);
+  if (typeof o === 'string') return o;
   // (field names in any case: agents write them upper-case)
   const r = new Map<string, unknown>();
   for (const [k, v] of Object.entries(o)) r.set(k.toLowerCase(), v);

@@ -5,6 +5,7 @@
  * "report_blocks_xr":{..."round_trip_delay":..}}`), or a raw RTCP compound packet (SR/RR, RFC 3550
  * 6.4). Pure: no I/O.
  */
+import { jsonObject } from './json-object.ts';
 
 /** One report block: what `reporter` received of `source` (RFC 3550 6.4.1). */
 export interface ReportBlock {
@@ -30,14 +31,8 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 /** A report from rtpengine/heplify JSON; a reason string when it is not one. */
 export function rtcpFromJson(text: string): RtcpReport | string {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) return 'not a JSON object';
-  const o = j as Record<string, unknown>;
+  const o = jsonObject(text);
+  if (typeof o === 'string') return o;
   const reporter = num(o.ssrc);
   if (reporter === undefined) return 'no "ssrc"';
   const blocks: ReportBlock[] = [];
