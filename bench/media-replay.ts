@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildUdpFrame } from '../src/protocol/pcap/write.ts';
+import { buildUdpFrame } from '../test/support/pcap-write.ts';
 import type { BenchResult } from './lib.ts';
 import { pcapFileHeader, printResults, timed } from './lib.ts';
 import { rng, rtpPacket } from '../test/support/rtp-capture.ts';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tcpPacket, udpPacket, ethernetFrame, TcpFlags } from '../src/protocol/pcap/write.ts';
+import { tcpPacket, udpPacket, ethernetFrame, TcpFlags } from '../test/support/pcap-write.ts';
 import type { BenchResult } from './lib.ts';
 import { pcapFileHeader, printResults, timed } from './lib.ts';
 

@@ -28,7 +28,7 @@ import {
   writePcap,
   writePcapng,
   wsFrame,
-} from '../../src/protocol/pcap/write.ts';
+} from '../support/pcap-write.ts';
 
 const LINKS = [0, 1, 9, 12, 14, 50, 51, 101, 108, 113, 228, 229, 276, 147];
 const SIP = Buffer.from('INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: f1\r\nCSeq: 1 INVITE\r\nContent-Length: 5\r\n\r\nv=0\r\n');

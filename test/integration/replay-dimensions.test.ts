@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
-import type { PcapRecordInput } from '../../src/protocol/pcap/write.ts';
+import { buildUdpFrame, writePcap } from '../support/pcap-write.ts';
+import type { PcapRecordInput } from '../support/pcap-write.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 
 /**

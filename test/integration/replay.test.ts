@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
+import { buildUdpFrame, writePcap } from '../support/pcap-write.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 import { invite, newBranch, reply, request } from '../support/sip-builder.ts';
 import { DEFAULTS } from '../../src/config/defaults.ts';

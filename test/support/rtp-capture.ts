@@ -4,8 +4,8 @@
  * 20 ms packets) with a chosen loss and jitter per direction, BYE and its 200. Deterministic (a
  * seeded generator): the same arguments give the same bytes.
  */
-import { buildUdpFrame, writePcap } from '../../src/protocol/pcap/write.ts';
-import type { PcapRecordInput } from '../../src/protocol/pcap/write.ts';
+import { buildUdpFrame, writePcap } from './pcap-write.ts';
+import type { PcapRecordInput } from './pcap-write.ts';
 import { seededRandom } from '../../src/demo/traffic.ts';
 
 export interface MediaCallSpec {

@@ -21,8 +21,8 @@ import {
   writePcap,
   writePcapng,
   wsFrame,
-} from '../../src/protocol/pcap/write.ts';
-import type { PcapRecordInput } from '../../src/protocol/pcap/write.ts';
+} from '../support/pcap-write.ts';
+import type { PcapRecordInput } from '../support/pcap-write.ts';
 import { callMessages, replayImage, T0 } from '../support/capture-calls.ts';
 import type { CallMessage } from '../support/capture-calls.ts';
 
@@ -165,7 +165,7 @@ describe('the same calls through every encapsulation', () => {
 
   test('TCP: overlapping segments that cover each other partly', async () => {
     // cut the stream of direction A→B into 3 overlapping segments per message by rebuilding it
-    const { tcpPacket } = await import('../../src/protocol/pcap/write.ts');
+    const { tcpPacket } = await import('../support/pcap-write.ts');
     const recs: { timeMs: number; ip: Buffer }[] = [];
     let seqA = 1001;
     let seqB = 5_000_001;

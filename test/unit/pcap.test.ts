@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readPcap, iteratePcap, newPcapStats } from '../../src/protocol/pcap/read.ts';
 import { decodeUdp, newLinkStats, LinkType } from '../../src/protocol/pcap/link.ts';
-import { buildUdpFrame, writePcap, writePcapng } from '../../src/protocol/pcap/write.ts';
+import { buildUdpFrame, writePcap, writePcapng } from '../support/pcap-write.ts';
 import { PcapStreamReader } from '../../src/protocol/pcap/capture-reader.ts';
 
 const INVITE = 'INVITE sip:bob@example.com SIP/2.0\r\nFrom: "Zoë" <sip:zoe@example.com>;tag=1\r\nCall-ID: pcap-1\r\n\r\n';

@@ -5,8 +5,8 @@
  * PPPoE, MPLS, GRE, ERSPAN II/III, VXLAN, Linux cooked, loopback, WebSocket frames).
  * Pure; bad input throws E_BAD_VALUE.
  */
-import { SipstatsError } from '../../errors.ts';
-import { parseIpv4, parseIpv6 } from '../ip.ts';
+import { SipstatsError } from '../../src/errors.ts';
+import { parseIpv4, parseIpv6 } from '../../src/protocol/ip.ts';
 
 export interface UdpFrameInput {
   srcIp: string;
