@@ -140,7 +140,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
   const stats = createStats({ config: kpi.engine, clock });
   const indexer = nativeIndexer();
   const pipeline = new SipPipeline(stats.engine, { ...ingest.tracker, hepAuthKey: ingest.hepAuthKey, log, clock, indexer: indexer.indexer, inflate: inflatePayload });
-  const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom });
+  const history = kpiHistory(stats.engine, { recordFrom: HISTORY_DEFAULTS.serverRecordFrom, stepSeries: HISTORY_DEFAULTS.serverStepSeries });
   // the limits in force (a reload replaces them): drawn on the dashboard's charts
   let limits = ingest.tracker.limits;
   stats.addMiCommand(historyCommand(history, stats.engine));
@@ -210,6 +210,10 @@ export async function start(options: StartOptions = {}): Promise<Running> {
       const now = clock();
       pipeline.tick(now);
       history.sample(now);
+      // (the history's pass goes on in steps, requests and packets answered between them)
+      if (history.busy) setImmediate(function more() {
+        if (history.resume()) setImmediate(more);
+      });
       alerts.tick(now);
       if (++ticks % 10 === 0) stats.engine.sweep();
     }, 1000);

@@ -22,6 +22,12 @@ export interface HistoryOptions {
   maxSeries?: number;
   /** A customer/carrier/destination series is recorded from the pass its window holds this many samples (default 1: at once; the server uses 5). */
   recordFrom?: number;
+  /**
+   * Series read per step of a pass (default Infinity: `sample` does the whole pass). With a number,
+   * `sample` starts a pass and `resume` carries it on, a step a call, so that a server answering
+   * requests between steps never stops for a whole pass (tens of ms at 100 000 series).
+   */
+  stepSeries?: number;
   /** Which series to record (default: the labelled ones, see SeriesLabels; kpi/kpi-history.ts: the KPI series). */
   select?: (s: Series) => boolean;
   /** Series always recorded, outside maxSeries (kpi/kpi-history.ts: the all-traffic KPIs; default none). */
@@ -29,7 +35,7 @@ export interface HistoryOptions {
 }
 
 /** `serverRecordFrom`: what the server asks (a value seen once costs no history); the recorder alone records at once. */
-export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000, recordFrom: 1, serverRecordFrom: 5 } as const;
+export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000, recordFrom: 1, serverRecordFrom: 5, serverStepSeries: 1024 } as const;
 
 /** Time-aligned points of one series: timestamps (ms), values (null: no value) and sample counts. */
 export interface HistoryPoints {
@@ -86,6 +92,7 @@ export class HistoryRecorder {
   readonly points: number;
   readonly maxSeries: number;
   readonly recordFrom: number;
+  readonly stepSeries: number;
   private readonly select: (s: Series) => boolean;
   private readonly isGlobal: (s: Series) => boolean;
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
@@ -96,6 +103,8 @@ export class HistoryRecorder {
   private decidedKept = new Map<number, SeriesRing | false>();
   private customerSeries = 0;
   private pass = 0;
+  /** The pass under way when it is taken in steps (stepSeries), else null. */
+  private running: { now: number; due: Map<ProfileRuntime, ProfileRing>; series: Iterator<Series>; kept: number } | null = null;
 
   constructor(
     readonly engine: StatsEngine,
@@ -104,6 +113,8 @@ export class HistoryRecorder {
     this.points = options.points ?? HISTORY_DEFAULTS.points;
     this.maxSeries = options.maxSeries ?? HISTORY_DEFAULTS.maxSeries;
     this.recordFrom = options.recordFrom ?? HISTORY_DEFAULTS.recordFrom;
+    this.stepSeries = options.stepSeries ?? Infinity;
+    if (!(this.stepSeries >= 1)) throw new RangeError(`history stepSeries=${this.stepSeries} must be at least 1`);
     if (!Number.isInteger(this.points) || this.points < 2 || this.points > 100_000) throw new RangeError(`history points=${this.points} must be an integer from 2 to 100000`);
     if (!Number.isInteger(this.maxSeries) || this.maxSeries < 0) throw new RangeError(`history maxSeries=${this.maxSeries} must be a non-negative integer`);
     this.select = options.select ?? labelled;
@@ -120,6 +131,7 @@ export class HistoryRecorder {
 
   /** Number of series recorded now. */
   get size(): number {
+    this.finish();
     return this.byKey.size;
   }
 
@@ -130,9 +142,12 @@ export class HistoryRecorder {
 
   /**
    * Takes a point for every profile whose clock has reached a new slot since its last point (at
-   * most one per slot, whatever the caller's rhythm). Returns how many profiles were sampled.
+   * most one per slot, whatever the caller's rhythm). Returns how many profiles were sampled. With
+   * `stepSeries`, the pass may not be over on return (`busy`): `resume` carries it on; a new
+   * sample, or a read, finishes the pass under way first.
    */
   sample(now: number): number {
+    this.finish();
     const due = new Map<ProfileRuntime, ProfileRing>();
     for (const [p, r] of this.profiles) {
       const k = p.slotAt(now);
@@ -145,14 +160,45 @@ export class HistoryRecorder {
       due.set(p, r);
     }
     if (due.size === 0) return 0;
-    const pass = ++this.pass;
-    let kept = 0;
+    ++this.pass;
     // (only the series of the profiles due: the 1-minute ones every second, the others far less often)
-    for (const s of this.engine.seriesIn(new Set(due.keys()))) {
+    this.running = { now, due, series: this.engine.seriesIn(new Set(due.keys()))[Symbol.iterator](), kept: 0 };
+    this.resume();
+    return due.size;
+  }
+
+  /** A pass is under way (taken in steps): `resume` carries it on. */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Carries the pass under way on by one step (stepSeries series); true while more remain. */
+  resume(): boolean {
+    return this.step(this.stepSeries);
+  }
+
+  /** Finishes the pass under way, if any. */
+  private finish(): void {
+    if (this.running !== null) this.step(Infinity);
+  }
+
+  private step(budget: number): boolean {
+    const run = this.running;
+    if (run === null) return false;
+    const { now, due } = run;
+    const pass = this.pass;
+    for (let n = 0; n < budget; n++) {
+      const next = run.series.next();
+      if (next.done === true) {
+        this.running = null;
+        this.close(due, run.kept);
+        return false;
+      }
+      const s = next.value;
       const r = due.get(s.profile);
-      if (r === undefined) continue;
+      if (r === undefined || s.removed) continue; // (removed since the pass began: a step ago)
       const id = s.kept ? (identityOf(s) as number) : -1;
-      if (id >= 0) kept++;
+      if (id >= 0) run.kept++;
       let ring = id >= 0 ? this.decidedKept.get(id) : this.decided.get(s);
       if (ring === undefined) {
         // a customer, carrier or destination series gets its ring once its window holds recordFrom
@@ -171,7 +217,12 @@ export class HistoryRecorder {
       ring.v[r.pos] = vn.v === null ? NaN : vn.v;
       ring.n[r.pos] = vn.n === null ? NaN : vn.n;
     }
-    // series gone from the engine since the last pass of their profile
+    return true;
+  }
+
+  /** The end of a pass: series gone from the engine since their profile's last pass are dropped. */
+  private close(due: Map<ProfileRuntime, ProfileRing>, kept: number): void {
+    const pass = this.pass;
     let dropped = false;
     for (const r of due.values()) {
       for (const ring of r.series) {
@@ -191,7 +242,6 @@ export class HistoryRecorder {
         else this.decided.set(ring.stat, ring);
       }
     }
-    return due.size;
   }
 
   private track(s: Series, r: ProfileRing): SeriesRing | false {
@@ -210,6 +260,7 @@ export class HistoryRecorder {
 
   /** Sample times of a profile's ring, oldest first (at most `points`). */
   times(profile: ProfileRuntime, points = this.points): number[] {
+    this.finish();
     const r = this.profiles.get(profile);
     if (r === undefined) return [];
     const m = Math.min(points, r.len);
@@ -224,6 +275,7 @@ export class HistoryRecorder {
    * ring, null before). undefined when the statistic is not recorded.
    */
   get(key: string, points = this.points, aligned = false): HistoryPoints | undefined {
+    this.finish();
     const ring = this.byKey.get(key);
     if (ring === undefined) return undefined;
     return this.read(ring, points, aligned);
@@ -232,6 +284,7 @@ export class HistoryRecorder {
   /** Like `get`, for a statistic object (found through the engine). */
   getStat(s: Stat, points = this.points, aligned = false): HistoryPoints | undefined {
     if (s.kind !== StatKind.Series) return undefined;
+    this.finish();
     const ring = this.byKey.get(statKey(s));
     return ring === undefined || identityOf(ring.stat) !== identityOf(s) ? undefined : this.read(ring, points, aligned);
   }

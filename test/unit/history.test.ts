@@ -166,11 +166,54 @@ modparam("statistics", "stat_series_profile", "sd: algorithm=stddev")
     assert.equal(history.get('stats:ASR~carrier=a'), undefined);
   });
 
+  test('stepSeries: a pass taken in steps records what a whole pass records, series made and removed between steps included', () => {
+    // two recorders on one engine: one whole pass each second, one a few series a step
+    const { clock, stats, engine } = setup();
+    const whole = kpiHistory(engine);
+    const stepped = kpiHistory(engine, { stepSeries: 3 });
+    const names = Array.from({ length: 20 }, (_, i) => `ASRc${i}`);
+    for (const n of names) stats.updateStatSeries('perc', n, 1);
+    let steps = 0;
+    for (let round = 0; round < 4; round++) {
+      clock.now += 1000;
+      whole.sample(clock.now);
+      stepped.sample(clock.now);
+      assert.ok(stepped.busy, 'more series than a step: the pass goes on');
+      // between steps: a series goes, a new one comes (the new one is not in this pass of either)
+      engine.removeSeries(engine.lookup(names[round]) as Series);
+      while (stepped.resume()) steps++;
+      assert.equal(stepped.busy, false);
+      stats.updateStatSeries('perc', `ASRnew${round}`, 1);
+    }
+    assert.ok(steps >= 4 * 5, `${steps} steps`);
+    for (const n of [...names, 'ASRnew0', 'ASRnew2']) assert.deepEqual(stepped.get(`stats:${n}`), whole.get(`stats:${n}`), n);
+    assert.equal(stepped.size, whole.size);
+  });
+
+  test('stepSeries: a read, or the next sample, finishes the pass under way first', () => {
+    const { clock, stats, engine } = setup();
+    const history = kpiHistory(engine, { stepSeries: 1 });
+    for (const c of ['a', 'b', 'c', 'd']) stats.updateStatSeries('perc', `ASR${c}`, 1);
+    clock.now += 1000;
+    history.sample(clock.now);
+    assert.ok(history.busy);
+    assert.deepEqual(history.get('stats:ASRd'), { t: [clock.now], v: [100], n: [1] });
+    assert.equal(history.busy, false);
+    stats.updateStatSeries('perc', 'ASRd', -1);
+    clock.now += 1000;
+    history.sample(clock.now);
+    clock.now += 1000;
+    history.sample(clock.now); // (the previous pass is finished before this one begins)
+    while (history.resume());
+    assert.deepEqual(history.get('stats:ASRd')!.v, [100, 50, 50]);
+  });
+
   test('bad options are refused', () => {
     const { engine } = setup();
     assert.throws(() => kpiHistory(engine, { points: 1 }), RangeError);
     assert.throws(() => kpiHistory(engine, { points: 2.5 }), RangeError);
     assert.throws(() => kpiHistory(engine, { maxSeries: -1 }), RangeError);
+    assert.throws(() => kpiHistory(engine, { stepSeries: 0 }), RangeError);
   });
 
   test('property: the ring equals a naive recorder (every sample kept, one per slot, last N)', () => {
