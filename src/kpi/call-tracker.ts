@@ -1156,7 +1156,7 @@ export class CallTracker {
   private sdpOf(leg: Leg, msg: SipView, offer: boolean): void {
     const body = msg.body;
     if (body === undefined || body.length < 10 || body.indexOf(M_AUDIO) < 0) return;
-    const audio = sdpAudio(body.toString('latin1'));
+    const audio = sdpAudio(body);
     if (audio.length > 0) this.media.sdp(leg, audio, offer);
   }
 

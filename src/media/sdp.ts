@@ -12,55 +12,156 @@ export interface SdpAudio {
   readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
 }
 
-const LINE = /\r?\n/;
+type Codec = { readonly name: string; readonly clock: number };
+
+/** The RFC 3551 static payload types as codec objects, made once (a call's G.711 is everyone's). */
+const STATIC = new Map<number, Codec>(Object.entries(STATIC_PAYLOADS).map(([pt, c]) => [Number(pt), Object.freeze({ name: c.name, clock: c.clock })]));
+
+/** What JavaScript's `\s` and `trim()` take in the latin1 range: tab, LF, VT, FF, CR, space, NBSP. */
+const WS = new Uint8Array(256);
+for (const c of [9, 10, 11, 12, 13, 32, 160]) WS[c] = 1;
+
+const C_EQ = 0x3d;
+const C_SLASH = 0x2f;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** Token bounds of the line being read (start, end pairs), reused. */
+let tok = new Int32Array(64);
+let ntok = 0;
+
+/** Splits [s, e) into whitespace-separated tokens (as `split(/\s+/)` of the trimmed text). */
+function tokens(b: Uint8Array, s: number, e: number): void {
+  ntok = 0;
+  let i = s;
+  while (i < e) {
+    while (i < e && WS[b[i]] === 1) i++;
+    if (i >= e) break;
+    const t = i;
+    while (i < e && WS[b[i]] === 0) i++;
+    if (2 * ntok + 2 > tok.length) {
+      const bigger = new Int32Array(tok.length * 2);
+      bigger.set(tok);
+      tok = bigger;
+    }
+    tok[2 * ntok] = t;
+    tok[2 * ntok + 1] = i;
+    ntok++;
+  }
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
+  return out;
+}
+
+/** `Number()` of the text [s, e): digits read directly, anything else (`0x10`, `1e3`, `+5`) as Number reads it. */
+function num(b: Uint8Array, s: number, e: number): number {
+  if (e - s > 0 && e - s <= 9) {
+    let v = 0;
+    let i = s;
+    for (; i < e && isDigit(b[i]); i++) v = v * 10 + (b[i] - 0x30);
+    if (i === e) return v;
+  }
+  return Number(latin1(b, s, e));
+}
+
+/** Where the first `/` of [s, e) is, or e. */
+function untilSlash(b: Uint8Array, s: number, e: number): number {
+  let i = s;
+  while (i < e && b[i] !== C_SLASH) i++;
+  return i;
+}
+
+function startsWith(b: Uint8Array, s: number, e: number, text: string): boolean {
+  if (e - s < text.length) return false;
+  for (let i = 0; i < text.length; i++) if (b[s + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
 
 /**
  * The audio streams of an SDP body (RFC 8866): `m=audio` lines with their c= and a=rtpmap lines.
- * A body that is not SDP, or a stream without an address, gives nothing (never throws).
+ * A body that is not SDP, or a stream without an address, gives nothing (never throws). Reads the
+ * bytes as they are (latin1), a line at a time, without making strings of the lines it skips: it
+ * runs for every INVITE and answer with a body, media on.
  */
-export function sdpAudio(body: string): SdpAudio[] {
+export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length): SdpAudio[] {
+  const b = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
   const out: SdpAudio[] = [];
   let session = '';
-  let cur: { addr: string; port: number; pts: number[]; codecs: Map<number, { name: string; clock: number }> } | null = null;
+  let curAddr = '';
+  let curPort = -1; // -1: no audio stream open
+  let curPts: number[] = [];
+  let curCodecs: Map<number, Codec> | null = null;
   const close = () => {
-    if (cur !== null && cur.port > 0 && (cur.addr || session)) {
-      for (const pt of cur.pts) {
-        const st = STATIC_PAYLOADS[pt];
-        if (!cur.codecs.has(pt) && st !== undefined) cur.codecs.set(pt, { name: st.name, clock: st.clock });
+    if (curPort > 0 && (curAddr || session)) {
+      let codecs = curCodecs;
+      for (const pt of curPts) {
+        const st = STATIC.get(pt);
+        if (st !== undefined && (codecs === null || !codecs.has(pt))) (codecs ??= new Map()).set(pt, st);
       }
-      out.push({ addr: cur.addr || session, port: cur.port, pts: cur.pts, codecs: cur.codecs });
+      out.push({ addr: curAddr || session, port: curPort, pts: curPts, codecs: codecs ?? EMPTY });
     }
-    cur = null;
+    curPort = -1;
   };
-  for (const line of body.split(LINE)) {
-    if (line.length < 2 || line[1] !== '=') continue;
-    const v = line.slice(2).trim();
-    switch (line[0]) {
-      case 'm': {
+  let ls = start;
+  while (ls < end) {
+    let nl = ls;
+    while (nl < end && b[nl] !== 0x0a) nl++;
+    // (split(/\r?\n/): a CR just before the LF is not the line's)
+    const le = nl < end && nl > ls && b[nl - 1] === 0x0d ? nl - 1 : nl;
+    const kind = b[ls];
+    if (le - ls >= 2 && b[ls + 1] === C_EQ && (kind === 0x6d || kind === 0x63 || kind === 0x61)) {
+      let vs = ls + 2;
+      let ve = le;
+      while (vs < ve && WS[b[vs]] === 1) vs++;
+      while (ve > vs && WS[b[ve - 1]] === 1) ve--;
+      if (kind === 0x6d) {
+        // m=audio PORT[/N] RTP/... PT...
         close();
-        const f = v.split(/\s+/);
-        if (f[0] !== 'audio' || f.length < 3 || !f[2].startsWith('RTP/')) break;
-        const port = Number(f[1].split('/')[0]);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) break;
-        cur = { addr: '', port, pts: f.slice(3).map(Number).filter((n) => Number.isInteger(n) && n >= 0 && n < 128), codecs: new Map() };
-        break;
-      }
-      case 'c': {
-        const f = v.split(/\s+/);
-        if (f.length < 3 || f[0] !== 'IN') break;
-        const addr = f[2].split('/')[0];
-        if (cur !== null) cur.addr = addr;
-        else session = addr;
-        break;
-      }
-      case 'a': {
-        if (cur === null || !v.startsWith('rtpmap:')) break;
-        const m = /^rtpmap:(\d+)\s+([^/\s]+)\/(\d+)/.exec(v);
-        if (m !== null) cur.codecs.set(Number(m[1]), { name: m[2].toUpperCase(), clock: Number(m[3]) });
-        break;
+        tokens(b, vs, ve);
+        if (ntok >= 3 && tok[1] - tok[0] === 5 && startsWith(b, tok[0], tok[1], 'audio') && startsWith(b, tok[4], tok[5], 'RTP/')) {
+          const port = num(b, tok[2], untilSlash(b, tok[2], tok[3]));
+          if (Number.isInteger(port) && port >= 0 && port <= 65535) {
+            curPort = port;
+            curAddr = '';
+            curCodecs = null;
+            curPts = [];
+            for (let k = 3; k < ntok; k++) {
+              const pt = num(b, tok[2 * k], tok[2 * k + 1]);
+              if (Number.isInteger(pt) && pt >= 0 && pt < 128) curPts.push(pt);
+            }
+          }
+        }
+      } else if (kind === 0x63) {
+        // c=IN IP4 ADDR[/TTL]
+        tokens(b, vs, ve);
+        if (ntok >= 3 && tok[1] - tok[0] === 2 && b[tok[0]] === 0x49 && b[tok[0] + 1] === 0x4e) {
+          const addr = latin1(b, tok[4], untilSlash(b, tok[4], tok[5]));
+          if (curPort >= 0) curAddr = addr;
+          else session = addr;
+        }
+      } else if (curPort >= 0 && startsWith(b, vs, ve, 'rtpmap:')) {
+        // a=rtpmap:PT NAME/CLOCK[/...]
+        let i = vs + 7;
+        const p0 = i;
+        while (i < ve && isDigit(b[i])) i++;
+        const p1 = i;
+        while (i < ve && WS[b[i]] === 1) i++;
+        const n0 = i;
+        while (i < ve && WS[b[i]] === 0 && b[i] !== C_SLASH) i++;
+        const n1 = i;
+        if (p1 > p0 && n0 > p1 && n1 > n0 && i < ve && b[i] === C_SLASH) {
+          const c0 = ++i;
+          while (i < ve && isDigit(b[i])) i++;
+          if (i > c0) (curCodecs ??= new Map()).set(num(b, p0, p1), { name: latin1(b, n0, n1).toUpperCase(), clock: num(b, c0, i) });
+        }
       }
     }
+    ls = nl + 1;
   }
   close();
   return out;
 }
+
+const EMPTY: ReadonlyMap<number, Codec> = new Map();
