@@ -134,7 +134,7 @@ export async function run(): Promise<BenchResult[]> {
     const gen = generate(file, Number(process.env.SIPSTATS_MEDIA_MB ?? 205) * 1e6);
     const mb = statSync(file).size / 1e6;
     console.log(`  generated ${mb.toFixed(0)} MB: ${gen.calls} calls, ${gen.rtp} RTP and ${gen.sip} SIP packets, in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
-    const ours = timed(process.execPath, ['--import', 'tsx', new URL('./_replay-child.ts', import.meta.url).pathname, file]);
+    const ours = timed(process.execPath, [new URL('./_replay-child.mjs', import.meta.url).pathname, file]);
     if (ours.status !== 0) throw new Error(`replay child failed: ${ours.stdout}`);
     const o = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { seconds: number; calls: number; rtp: number; loss: number; jitter: number; mos: number };
     console.log(`  sipstats: ${o.seconds.toFixed(2)} s replay (${ours.seconds.toFixed(2)} s with node start), ${o.calls} calls, ${o.rtp} RTP packets tied to them; LOSS_1h ${o.loss} %, JITTER_1h ${o.jitter} ms, MOS_1h ${o.mos}`);

@@ -24,6 +24,10 @@ export const ERRORS = {
   E_READ_ONLY: { mi: 403, title: 'Forbidden' },
   E_CLUSTER_UNAVAILABLE: { mi: 503, title: 'Cluster values unavailable' },
   E_DATA_DIR_LOCKED: { mi: 500, title: 'Data directory in use' },
+  // what cannot happen unless sipstats itself is wrong (a table that disagrees with the catalogue...)
+  E_INTERNAL: { mi: 500, title: 'Internal error' },
+  // an alert notification not delivered (no answer in time, shutting down): retried, then dropped and counted
+  E_NOTIFY: { mi: 502, title: 'Notification not delivered' },
   // a listener (HTTP, HEP, OpenSIPS events) that cannot bind: the message names it and its address
   E_LISTEN: { mi: 500, title: 'Cannot listen' },
   // snapshots (reported at start; the file is moved aside, never deleted)

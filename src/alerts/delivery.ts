@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import type { AlertChange } from './evaluator.ts';
 import type { NotifyTarget } from './rules.ts';
+import { SipstatsError } from '../errors.ts';
 
 /**
  * Delivery of alert changes to notification targets, off the ingest path: each target has its own
@@ -98,11 +99,11 @@ function post(agent: Agent, url: URL, body: string, headers: Record<string, stri
     );
     // a whole-request deadline: a receiver that accepts the connection and never answers
     const timer = setTimeout(() => {
-      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+      req.destroy(new SipstatsError('E_NOTIFY', `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     timer.unref();
     req.on('error', (e) => finish({ ok: false, retry: true, error: (e as NodeJS.ErrnoException).code ?? e.message }));
-    onRequest(() => req.destroy(new Error('shutting down')));
+    onRequest(() => req.destroy(new SipstatsError('E_NOTIFY', 'shutting down')));
     req.end(body);
   });
 }

@@ -297,7 +297,7 @@ export class AlertService {
         let saved: SavedAlerts;
         try {
           saved = JSON.parse(text) as SavedAlerts;
-          if (saved?.v !== 1 || typeof saved.evaluator?.seq !== 'number' || !Array.isArray(saved.evaluator.instances)) throw new Error('unknown layout');
+          if (saved?.v !== 1 || typeof saved.evaluator?.seq !== 'number' || !Array.isArray(saved.evaluator.instances)) throw new SipstatsError('E_SNAPSHOT_VERSION', 'alert state: unknown layout');
         } catch (e) {
           this.log('warn', `snapshot: alert state not restored (${(e as Error).message})`);
           return;

@@ -1,6 +1,7 @@
 import type { EngineConfig, ProfileDef } from '../core/types.ts';
 import { defaultProfiles } from '../config/default-profiles.ts';
 import { requiredProfiles } from '../kpi/catalogue.ts';
+import { SipstatsError } from '../errors.ts';
 
 /**
  * The profiles the KPI feature feeds, checked at start: a configuration that lacks some of them
@@ -38,7 +39,7 @@ export function withKpiProfiles(engine: EngineConfig, options: { percentiles?: b
   for (const [profile, series] of need) {
     if (have.has(profile.toLowerCase())) continue;
     const def = defs.get(profile.toLowerCase());
-    if (def === undefined) throw new Error(`KPI profile '${profile}' is not in the catalogue's definitions`);
+    if (def === undefined) throw new SipstatsError('E_INTERNAL', `KPI profile '${profile}' is not in the catalogue's definitions`);
     added.push(def);
     declared.push({ profile, series });
   }

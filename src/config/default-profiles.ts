@@ -1,6 +1,7 @@
 import type { EngineConfig, ProfileDef } from '../core/types.ts';
 import { KPI_PROFILES } from '../kpi/catalogue.ts';
 import { buildProfile } from './opensips.ts';
+import { SipstatsError } from '../errors.ts';
 
 /**
  * The embedded default configuration's statistics, built from the KPI catalogue's profile data
@@ -18,7 +19,7 @@ export function defaultProfiles(): readonly ProfileDef[] {
   for (const p of KPI_PROFILES) {
     const { quantile, ...rest } = p;
     const r = buildProfile({ ...rest, ...(quantile !== undefined ? { options: { quantile } } : {}) });
-    if (r.value === undefined) throw new Error(`KPI catalogue profile '${p.name}' refused: ${r.problems.join('; ')}`);
+    if (r.value === undefined) throw new SipstatsError('E_INTERNAL', `KPI catalogue profile '${p.name}' refused: ${r.problems.join('; ')}`);
     out.push(r.value);
   }
   defs = Object.freeze(out);

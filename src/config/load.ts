@@ -1,7 +1,7 @@
 import { readIngest } from './ingest-config.ts';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, SipstatsError } from '../errors.ts';
 import type { Result } from '../errors.ts';
 import type { EngineConfig } from '../core/types.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -31,7 +31,7 @@ export function detectFormat(text: string, path?: string): ConfigFormat {
 /** A server configuration of statistics only: the listener, token and the rest from the defaults. */
 function withDefaults(engine: EngineConfig, source: ServerConfig['source']): ServerConfig {
   const listen = parseListen(DEFAULTS.listen);
-  if (!listen.ok) throw new Error('bad default listen address');
+  if (!listen.ok) throw new SipstatsError('E_INTERNAL', 'bad default listen address');
   return deepFreeze({ listen: listen.value, auth: { token: DEFAULTS.token, readToken: null, allowUnauthenticated: false }, engine, hep: null, dataDir: null, redis: null, kpi: null, ingest: readIngest(null, null).value, source });
 }
 

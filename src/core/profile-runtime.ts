@@ -2,6 +2,7 @@ import type { SeriesAlgorithm } from './algorithms/algorithm.ts';
 import type { ProfileDef } from './types.ts';
 import { KeptSeries, NamedSeries, NO_TAIL, Series } from './stat.ts';
 import type { Group, SeriesOwner } from './stat.ts';
+import { SipstatsError } from '../errors.ts';
 
 /** Float64 numbers per chunk of a queue pool (128 KiB): pools grow a chunk at a time. */
 const CHUNK_DOUBLES = 16384;
@@ -660,7 +661,7 @@ export class ProfileRuntime {
 
   /** Moves a full queue to a region of the next pool (twice the room, at most S-1), oldest first. */
   private grow(h: Float64Array, ho: number, pi: number): void {
-    if (pi + 1 >= this.pools.length) throw new Error(`profile '${this.def.name}': queue over S-1 slots (internal error)`);
+    if (pi + 1 >= this.pools.length) throw new SipstatsError('E_INTERNAL', `profile '${this.def.name}': queue over S-1 slots`);
     this.moveQueue(h, ho, pi, pi + 1);
   }
 

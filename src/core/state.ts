@@ -1,6 +1,7 @@
 import type { StatsEngine } from './engine.ts';
 import { StatKind } from './stat.ts';
 import type { ProfileDef } from './types.ts';
+import { SipstatsError } from '../errors.ts';
 
 /**
  * The engine's recorded data as a plain object: counters and the live slots of every series, with
@@ -70,7 +71,7 @@ export function restoreState(engine: StatsEngine, state: EngineState): RestoreRe
       const existing = engine.find(g, c.name);
       if (existing !== undefined && existing.kind === StatKind.Counter) existing.value = c.value;
       else if (existing === undefined) engine.updateStat(`${c.group}:${c.name}`, c.value);
-      else throw new Error('name is now a series');
+      else throw new SipstatsError('E_NAME_TAKEN', 'name is now a series');
       report.counters++;
     } catch (e) {
       report.skipped.push({ name: `${c.group}:${c.name}`, reason: (e as Error).message });

@@ -3,6 +3,7 @@ import { isIP, isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { UDP_THREAD_SOURCE } from './udp-thread.ts';
 import { nativeUdp, RECORD_HEAD } from './native-udp.ts';
+import { SipstatsError } from '../errors.ts';
 
 export interface UdpListener {
   /** `host:port` actually bound (port 0 → the chosen one). */
@@ -92,7 +93,7 @@ const shown = (v6: boolean, address: string, port: number) => `${v6 ? `[${addres
  */
 async function listenNative(host: string, port: number, to: Receiving): Promise<UdpListener> {
   const native = nativeUdp().native;
-  if (native === null) throw new Error(`UDP: ${nativeUdp().why}`);
+  if (native === null) throw new SipstatsError('E_INTERNAL', `UDP: the native receiver was asked for, but ${nativeUdp().why}`);
   let closed: (() => void) | null = null;
   let closing: Promise<void> | null = null;
   let receiver: UdpReceiver = 'native';
@@ -200,7 +201,7 @@ function listenThread(host: string, port: number, to: Receiving): Promise<UdpLis
     });
     worker.on('error', (e) => (bound ? to.onError(e) : reject(e)));
     worker.on('exit', () => {
-      if (!bound) reject(new Error('the UDP receiving thread ended before binding'));
+      if (!bound) reject(new SipstatsError('E_LISTEN', 'the UDP receiving thread ended before binding'));
       closed?.();
     });
   });

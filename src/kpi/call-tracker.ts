@@ -19,6 +19,7 @@ import { sdpAudio } from '../media/sdp.ts';
 import type { RtcpReport } from '../media/rtcp-report.ts';
 import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../media/quality-reports.ts';
 import type { QualityFigures } from '../media/quality-reports.ts';
+import { SipstatsError } from '../errors.ts';
 
 export type { KpiSink } from './scopes.ts';
 
@@ -981,7 +982,7 @@ export class CallTracker {
    */
   restoreUp(text: string, now: number): { restored: number; tooOld: number } {
     const data = JSON.parse(text) as { v?: number; calls?: unknown[][]; attempts?: unknown[][] };
-    if (data.v !== 1 || !Array.isArray(data.calls) || !Array.isArray(data.attempts)) throw new Error('not a calls-up section of version 1');
+    if (data.v !== 1 || !Array.isArray(data.calls) || !Array.isArray(data.attempts)) throw new SipstatsError('E_SNAPSHOT_VERSION', 'not a calls-up section of version 1');
     let restored = 0;
     let tooOld = 0;
     const str = (x: unknown) => (typeof x === 'string' ? x : null);

@@ -3,6 +3,7 @@ import { ALL_TRAFFIC, KPIS, VIEWS, viewByName } from './catalogue.ts';
 import type { ViewDef } from './catalogue.ts';
 import { readKpis } from './kpi-read.ts';
 import type { KpiRow } from './kpi-read.ts';
+import { SipstatsError } from '../errors.ts';
 
 /** The views a KPI table can be by (`sipstats replay --by`): every view of the catalogue but all traffic. */
 export const TABLE_VIEWS: readonly ViewDef[] = VIEWS.filter((v) => v.dimensions.length > 0);
@@ -22,7 +23,7 @@ export function tableView(name: string): ViewDef | undefined {
  */
 export function formatKpiTable(engine: StatsEngine, by: ViewDef | string = DEFAULT_TABLE_VIEW, options: { spanMs?: number } = {}): string {
   const view = typeof by === 'string' ? tableView(by) : by;
-  if (view === undefined) throw new Error(`no KPI table by '${String(by)}' (one of ${TABLE_VIEWS.map((v) => v.name).join(', ')})`);
+  if (view === undefined) throw new SipstatsError('E_BAD_PARAMS', `no KPI table by '${String(by)}' (one of ${TABLE_VIEWS.map((v) => v.name).join(', ')})`);
   const withAll = view === DEFAULT_TABLE_VIEW;
   const read = readKpis(engine, { views: withAll ? [ALL_TRAFFIC, view] : [view] });
   const lines: string[] = [];

@@ -5,6 +5,7 @@ import { DIMENSIONS, DURATION_BUCKETS, identify, identityOf, KPIS, LEVEL_KPIS, N
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 import { limitOf } from './limits.ts';
 import type { Limits } from './limits.ts';
+import { SipstatsError } from '../errors.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
@@ -337,7 +338,7 @@ type ScopeTrie = Map<string, ScopeTrie | ScopeHandles>;
  * dimension is added.
  */
 const LEVELS = ['customer', 'carrier', 'destination'] as const satisfies readonly DimensionName[];
-if (LEVELS.join() !== DIMENSIONS.map((d) => d.name).join()) throw new Error(`scopes: trie levels ${LEVELS.join()} are not the catalogue's dimensions`);
+if (LEVELS.join() !== DIMENSIONS.map((d) => d.name).join()) throw new SipstatsError('E_INTERNAL', `scopes: trie levels ${LEVELS.join()} are not the catalogue's dimensions`);
 
 /** A scope's shape (bit i: it has dimension i) and its values, in catalogue order. */
 function shapeOf(scope: Scope): [number, string[]] {

@@ -14,9 +14,25 @@ export type Addr = number | string;
 
 /** The Addr of an address written as text. */
 export function addrOf(text: string): Addr {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (m === null) return text.toLowerCase();
-  return (Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4]);
+  // dotted quad: four groups of 1 to 3 digits (each group's value as written, as the packet's octets are compared)
+  let v = 0;
+  let group = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return text.toLowerCase();
+      group = group * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && parts < 3) {
+      v = (v << 8) | group;
+      parts++;
+      group = 0;
+      digits = 0;
+    } else return text.toLowerCase();
+  }
+  if (parts !== 3 || digits === 0) return text.toLowerCase();
+  return (v << 8) | group;
 }
 
 /** What one stream of a call measured, when the call ended. */
@@ -55,19 +71,29 @@ export interface LegFigures {
 interface Endpoint<L> {
   readonly addr: Addr;
   readonly port: number;
-  /** The legs whose SDP named it (a set: a shared address, a test rig's or a NAT's, may serve thousands of calls). */
-  readonly legs: Set<L>;
+  /** How many legs' SDP named it (a shared address, a test rig's or a NAT's, may serve thousands of calls). */
+  users: number;
   /** Encoding name and clock by payload type (from the SDP that named it). */
   readonly codecs: ReadonlyMap<number, { readonly name: string; readonly clock: number }>;
-  /** Streams arriving here: each with its source address and port. */
-  readonly streams: { addr: Addr; port: number; s: RtpStream }[];
+  /** Streams arriving here: each with its source address and port (NONE until the first). */
+  streams: Tied[];
   /**
    * Streams sent from here to an address no SDP named (symmetric RTP, RFC 4961: a media relay
    * sends from the port it receives on): each with its destination. They tie a call's stream
    * whose other side's SDP was not seen (a capture that missed that message).
    */
-  readonly sent: { addr: Addr; port: number; s: RtpStream }[];
+  sent: Tied[];
 }
+
+/** A stream and the other end's address. */
+interface Tied {
+  readonly addr: Addr;
+  readonly port: number;
+  readonly s: RtpStream;
+}
+
+/** No stream yet (shared: most addresses of a capture of SIP alone never see one; the first stream gets an array of its own). */
+const NONE: Tied[] = [];
 
 interface LegMedia<L> {
   readonly offer: Endpoint<L>[];
@@ -120,18 +146,28 @@ export class MediaTracker<L extends object> {
     let m = this.legs.get(leg);
     if (m === undefined) this.legs.set(leg, (m = { offer: [], answer: [], reported: null, quality: null }));
     const side = offer ? m.offer : m.answer;
+    const other = offer ? m.answer : m.offer;
     for (const a of audio) {
       const addr = addrOf(a.addr);
       let list = this.endpoints.get(a.port);
       if (list === undefined) this.endpoints.set(a.port, (list = []));
-      let ep = list.find((e) => e.addr === addr);
+      let ep: Endpoint<L> | undefined;
+      for (let i = 0; i < list.length; i++)
+        if (list[i].addr === addr) {
+          ep = list[i];
+          break;
+        }
       if (ep === undefined) {
-        list.push((ep = { addr, port: a.port, legs: new Set(), codecs: a.codecs, streams: [], sent: [] }));
+        list.push((ep = { addr, port: a.port, users: 0, codecs: a.codecs, streams: NONE, sent: NONE }));
         this.endpointCount++;
       }
-      ep.legs.add(leg);
       if (side.includes(ep)) continue;
-      if (side.length >= MAX_ENDPOINTS_PER_SIDE) this.release(side.shift()!, leg);
+      // (a leg counts once as a user of an address, named on one side or both)
+      if (!other.includes(ep)) ep.users++;
+      if (side.length >= MAX_ENDPOINTS_PER_SIDE) {
+        const old = side.shift()!;
+        if (!other.includes(old)) this.release(old);
+      }
       side.push(ep);
     }
   }
@@ -191,7 +227,10 @@ export class MediaTracker<L extends object> {
         return true;
       }
       s = new RtpStream(h.ssrc, ep.codecs.get(h.pt)?.clock ?? 0);
-      list.push({ addr: oa, port: op, s });
+      if (list === NONE) {
+        if (sent) ep.sent = [{ addr: oa, port: op, s }];
+        else ep.streams = [{ addr: oa, port: op, s }];
+      } else list.push({ addr: oa, port: op, s });
     } else if (s.clockRate === 0) s.clockRate = ep.codecs.get(h.pt)?.clock ?? 0;
     s.add(h.seq, h.ts, h.pt, h.marker, t);
     return true;
@@ -290,7 +329,7 @@ export class MediaTracker<L extends object> {
 
   /** The codec of a leg's first audio stream in its SDP, if seen. */
   private codecOf(m: LegMedia<L>): { readonly name: string; readonly clock: number } | undefined {
-    for (const ep of [...m.offer, ...m.answer]) for (const c of ep.codecs.values()) if (c.name !== 'TELEPHONE-EVENT') return c;
+    for (const eps of [m.offer, m.answer]) for (const ep of eps) for (const c of ep.codecs.values()) if (c.name !== 'TELEPHONE-EVENT') return c;
     return undefined;
   }
 
@@ -305,29 +344,25 @@ export class MediaTracker<L extends object> {
     const streams: StreamFigures[] = [];
     let toOfferer = false;
     let toAnswerer = false;
-    const seen = new Set<Endpoint<L>>();
-    for (const [side, eps] of [
-      [0, m.offer],
-      [1, m.answer],
-    ] as const) {
+    for (let side = 0; side < 2; side++) {
+      const eps = side === 0 ? m.offer : m.answer;
       for (const ep of eps) {
+        // (an address named on both sides: its streams are the offer side's, told once)
+        const again = side === 1 && m.offer.includes(ep);
         // streams arriving at this side's address, and those sent from it (to the other side)
-        for (const [list, toThisSide] of [
-          [ep.streams, true],
-          [ep.sent, false],
-        ] as const) {
-          for (const { s } of list) {
+        for (let k = 0; k < 2; k++) {
+          const toThisSide = k === 0;
+          for (const { s } of toThisSide ? ep.streams : ep.sent) {
             if (s.received === 0) continue;
             if ((side === 0) === toThisSide) toOfferer = true;
             else toAnswerer = true;
-            if (seen.has(ep)) continue;
+            if (again) continue;
             const codec = ep.codecs.get(s.pt)?.name;
             const expected = s.expected;
             const lossPercent = expected > 0 ? (100 * Math.max(0, s.lost)) / expected : 0;
             streams.push({ ssrc: s.ssrc, codec, received: s.received, expected, lost: s.lost, meanJitter: s.meanJitter, maxJitter: s.maxJitter, mos: mos(codec, lossPercent, s.meanJitter) });
           }
         }
-        seen.add(ep);
       }
     }
     const codec = this.codecOf(m)?.name;
@@ -337,15 +372,14 @@ export class MediaTracker<L extends object> {
       streams.push({ ssrc: r.source, codec, received: expected - r.lost, expected, lost: r.lost, meanJitter: r.meanJitter, maxJitter: r.maxJitter, mos: mos(codec, lossPercent, r.meanJitter, r.rttMs ?? 0) });
     }
     for (const q of m.quality ?? []) streams.push(qualityStream(q, codec));
-    for (const ep of m.offer) this.release(ep, leg);
-    for (const ep of m.answer) this.release(ep, leg);
+    for (const ep of m.offer) this.release(ep);
+    for (const ep of m.answer) if (!m.offer.includes(ep)) this.release(ep);
     return { streams, bothSides: m.offer.length > 0 && m.answer.length > 0, toOfferer, toAnswerer };
   }
 
-  /** `leg` no longer uses `ep`: the address is forgotten with its streams once no leg does. */
-  private release(ep: Endpoint<L>, leg: L): void {
-    ep.legs.delete(leg);
-    if (ep.legs.size > 0) return;
+  /** A leg no longer uses `ep`: the address is forgotten with its streams once no leg does. */
+  private release(ep: Endpoint<L>): void {
+    if (--ep.users > 0) return;
     const list = this.endpoints.get(ep.port);
     const j = list === undefined ? -1 : list.indexOf(ep);
     if (j < 0) return;

@@ -50,9 +50,55 @@ function tokens(b: Uint8Array, s: number, e: number): void {
 }
 
 function latin1(b: Uint8Array, s: number, e: number): string {
+  if (b instanceof Buffer) return b.toString('latin1', s, e);
   let out = '';
   for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
   return out;
+}
+
+/**
+ * Codec tables already made, by the text they were made from (the m= line's formats and the
+ * stream's rtpmap lines): the calls of a trunk offer the same few, and a table is read, never
+ * changed. Bounded: cleared when full.
+ */
+const TABLES = new Map<string, ReadonlyMap<number, Codec>>();
+const MAX_TABLES = 1024;
+/** The rtpmap lines of the stream being read (value start, end pairs), reused. */
+let maps = new Int32Array(32);
+let nmaps = 0;
+
+/** The codec table of a stream: its rtpmap lines (maps[0, nmaps)), else RFC 3551 static types. */
+function codecTable(b: Uint8Array, pts: readonly number[], ptsText: string): ReadonlyMap<number, Codec> {
+  let key = ptsText;
+  for (let k = 0; k < nmaps; k++) key += '\n' + latin1(b, maps[2 * k], maps[2 * k + 1]);
+  const known = TABLES.get(key);
+  if (known !== undefined) return known;
+  const codecs = new Map<number, Codec>();
+  for (let k = 0; k < nmaps; k++) rtpmap(b, maps[2 * k], maps[2 * k + 1], codecs);
+  for (const pt of pts) {
+    const st = STATIC.get(pt);
+    if (st !== undefined && !codecs.has(pt)) codecs.set(pt, st);
+  }
+  if (TABLES.size >= MAX_TABLES) TABLES.clear();
+  TABLES.set(key, codecs);
+  return codecs;
+}
+
+/** One `rtpmap:PT NAME/CLOCK[/...]` value [vs, ve) into `codecs` (nothing when it does not read so). */
+function rtpmap(b: Uint8Array, vs: number, ve: number, codecs: Map<number, Codec>): void {
+  let i = vs + 7;
+  const p0 = i;
+  while (i < ve && isDigit(b[i])) i++;
+  const p1 = i;
+  while (i < ve && WS[b[i]] === 1) i++;
+  const n0 = i;
+  while (i < ve && WS[b[i]] === 0 && b[i] !== C_SLASH) i++;
+  const n1 = i;
+  if (p1 > p0 && n0 > p1 && n1 > n0 && i < ve && b[i] === C_SLASH) {
+    const c0 = ++i;
+    while (i < ve && isDigit(b[i])) i++;
+    if (i > c0) codecs.set(num(b, p0, p1), Object.freeze({ name: latin1(b, n0, n1).toUpperCase(), clock: num(b, c0, i) }));
+  }
 }
 
 /** `Number()` of the text [s, e): digits read directly, anything else (`0x10`, `1e3`, `+5`) as Number reads it. */
@@ -92,22 +138,17 @@ export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length
   let curAddr = '';
   let curPort = -1; // -1: no audio stream open
   let curPts: number[] = [];
-  let curCodecs: Map<number, Codec> | null = null;
+  let curPtsText = '';
+  nmaps = 0;
   const close = () => {
-    if (curPort > 0 && (curAddr || session)) {
-      let codecs = curCodecs;
-      for (const pt of curPts) {
-        const st = STATIC.get(pt);
-        if (st !== undefined && (codecs === null || !codecs.has(pt))) (codecs ??= new Map()).set(pt, st);
-      }
-      out.push({ addr: curAddr || session, port: curPort, pts: curPts, codecs: codecs ?? EMPTY });
-    }
+    if (curPort > 0 && (curAddr || session)) out.push({ addr: curAddr || session, port: curPort, pts: curPts, codecs: codecTable(b, curPts, curPtsText) });
     curPort = -1;
+    nmaps = 0;
   };
   let ls = start;
   while (ls < end) {
-    let nl = ls;
-    while (nl < end && b[nl] !== 0x0a) nl++;
+    let nl = b.indexOf(0x0a, ls);
+    if (nl < 0 || nl > end) nl = end;
     // (split(/\r?\n/): a CR just before the LF is not the line's)
     const le = nl < end && nl > ls && b[nl - 1] === 0x0d ? nl - 1 : nl;
     const kind = b[ls];
@@ -125,8 +166,8 @@ export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length
           if (Number.isInteger(port) && port >= 0 && port <= 65535) {
             curPort = port;
             curAddr = '';
-            curCodecs = null;
             curPts = [];
+            curPtsText = ntok > 3 ? latin1(b, tok[6], tok[2 * ntok - 1]) : '';
             for (let k = 3; k < ntok; k++) {
               const pt = num(b, tok[2 * k], tok[2 * k + 1]);
               if (Number.isInteger(pt) && pt >= 0 && pt < 128) curPts.push(pt);
@@ -142,20 +183,15 @@ export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length
           else session = addr;
         }
       } else if (curPort >= 0 && startsWith(b, vs, ve, 'rtpmap:')) {
-        // a=rtpmap:PT NAME/CLOCK[/...]
-        let i = vs + 7;
-        const p0 = i;
-        while (i < ve && isDigit(b[i])) i++;
-        const p1 = i;
-        while (i < ve && WS[b[i]] === 1) i++;
-        const n0 = i;
-        while (i < ve && WS[b[i]] === 0 && b[i] !== C_SLASH) i++;
-        const n1 = i;
-        if (p1 > p0 && n0 > p1 && n1 > n0 && i < ve && b[i] === C_SLASH) {
-          const c0 = ++i;
-          while (i < ve && isDigit(b[i])) i++;
-          if (i > c0) (curCodecs ??= new Map()).set(num(b, p0, p1), { name: latin1(b, n0, n1).toUpperCase(), clock: num(b, c0, i) });
+        // a=rtpmap:PT NAME/CLOCK[/...]: read with the stream's other lines (codecTable)
+        if (2 * nmaps + 2 > maps.length) {
+          const bigger = new Int32Array(maps.length * 2);
+          bigger.set(maps);
+          maps = bigger;
         }
+        maps[2 * nmaps] = vs;
+        maps[2 * nmaps + 1] = ve;
+        nmaps++;
       }
     }
     ls = nl + 1;
@@ -164,4 +200,3 @@ export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length
   return out;
 }
 
-const EMPTY: ReadonlyMap<number, Codec> = new Map();

@@ -1,5 +1,6 @@
 import type { EngineState } from '../core/state.ts';
 import type { ProfileDef } from '../core/types.ts';
+import { SipstatsError } from '../errors.ts';
 
 /**
  * Snapshot codec (pure: no I/O, no clock): EngineState ⇄ bytes.
@@ -132,8 +133,8 @@ export class SnapshotWriter {
   beginSeries(profile: string, name: string, width: number, slotCount: number): void {
     this.checkNoOpenSeries();
     const pi = this.profileIndex.get(profile.toLowerCase());
-    if (pi === undefined) throw new Error(`snapshot: series '${name}' names profile '${profile}', which is not in the profile list`);
-    if (!(width >= 1 && width <= MAX_WIDTH)) throw new Error(`snapshot: bad width ${width}`);
+    if (pi === undefined) throw new SipstatsError('E_INTERNAL', `snapshot: series '${name}' names profile '${profile}', which is not in the profile list`);
+    if (!(width >= 1 && width <= MAX_WIDTH)) throw new SipstatsError('E_INTERNAL', `snapshot: bad width ${width}`);
     this.ensure(1);
     this.buf[this.p++] = TAG_SERIES;
     this.uvarint(pi);
@@ -147,7 +148,7 @@ export class SnapshotWriter {
 
   /** One slot of the open series: its absolute slot number and `width` parts read from `parts[offset..]`. */
   slot(slot: number, parts: ArrayLike<number>, offset: number): void {
-    if (this.pendingSlots <= 0) throw new Error('snapshot: more slots than announced');
+    if (this.pendingSlots <= 0) throw new SipstatsError('E_INTERNAL', 'snapshot: more slots than announced');
     this.svarint(slot - this.prevSlot);
     this.prevSlot = slot;
     for (let i = 0; i < this.width; i++) this.number(parts[offset + i]);
@@ -157,7 +158,7 @@ export class SnapshotWriter {
   /** Completes the file: end tag, header, checksum. The writer cannot be used afterwards. */
   finish(): Uint8Array {
     this.checkNoOpenSeries();
-    if (this.done) throw new Error('snapshot: finish() called twice');
+    if (this.done) throw new SipstatsError('E_INTERNAL', 'snapshot: finish() called twice');
     this.done = true;
     this.ensure(1);
     this.buf[this.p++] = TAG_END;
@@ -172,7 +173,7 @@ export class SnapshotWriter {
   }
 
   private checkNoOpenSeries(): void {
-    if (this.pendingSlots !== 0) throw new Error(`snapshot: series closed with ${this.pendingSlots} slot(s) missing`);
+    if (this.pendingSlots !== 0) throw new SipstatsError('E_INTERNAL', `snapshot: series closed with ${this.pendingSlots} slot(s) missing`);
   }
 
   private ensure(n: number): void {
@@ -206,7 +207,7 @@ export class SnapshotWriter {
 
   private svarint(v: number): void {
     if (Number.isSafeInteger(v) && Math.abs(v) <= INT_LIMIT) this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
-    else throw new Error(`snapshot: slot number ${v} out of range`);
+    else throw new SipstatsError('E_INTERNAL', `snapshot: slot number ${v} out of range`);
   }
 
   private number(x: number): void {
@@ -237,7 +238,7 @@ export function encodeSnapshot(state: EngineState, sections: Readonly<Record<str
     const width = s.slots.length > 0 ? s.slots[0].length - 1 : 1;
     w.beginSeries(s.profile, s.name, width, s.slots.length);
     for (const row of s.slots) {
-      if (row.length - 1 !== width) throw new Error(`snapshot: series '${s.name}' has slots of different widths`);
+      if (row.length - 1 !== width) throw new SipstatsError('E_INTERNAL', `snapshot: series '${s.name}' has slots of different widths`);
       w.slot(row[0], row, 1);
     }
   }

@@ -87,6 +87,19 @@ test('the core reads no clock and sets no timer', () => {
   assert.deepEqual(bad.map((f) => relative(SRC, f)), []);
 });
 
+test('every error sipstats throws is coded in the registry (src/errors.ts): no bare Error, except a system error passed on with its errno', () => {
+  const bare: string[] = [];
+  for (const f of files(SRC)) {
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        // (Object.assign(new Error(text), { code: errno }): a socket error from a worker, shaped as Node shapes its own)
+        if (/\bnew Error\(/.test(line) && !/Object\.assign\(new Error\([^]*\{ code: /.test(line)) bare.push(`${relative(SRC, f)}:${i + 1}`);
+      });
+  }
+  assert.deepEqual(bare, []);
+});
+
 test('no KPI name is spelled as a string literal outside the catalogue (a KPI is one row there plus its feeder)', async () => {
   const { KPIS } = await import('../../src/kpi/catalogue.ts');
   const names = new Set(KPIS.map((k) => k.name));

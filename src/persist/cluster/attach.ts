@@ -263,7 +263,7 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
   });
 
   const getStatistics = (items: readonly string[]) => {
-    if (redis.status !== 'ready') return Promise.reject(new Error(`Redis ${redis.status}`));
+    if (redis.status !== 'ready') return Promise.reject(new SipstatsError('E_CLUSTER_UNAVAILABLE', `Redis ${redis.status}`));
     return reader.getStatistics(items);
   };
 
@@ -295,7 +295,7 @@ export async function attachCluster(stats: Stats, options: ClusterOptions): Prom
       return new Promise<void>((resolve, reject) => {
         const to = setTimeout(() => {
           redis.off('ready', ok);
-          reject(new Error(`Redis not ready after ${timeoutMs} ms (${redis.status})`));
+          reject(new SipstatsError('E_CLUSTER_UNAVAILABLE', `Redis not ready after ${timeoutMs} ms (${redis.status})`));
         }, timeoutMs);
         const ok = () => {
           clearTimeout(to);

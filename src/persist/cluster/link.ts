@@ -4,6 +4,7 @@ import type { HostPort, RedisTarget } from '../../config/redis-config.ts';
 import type { RedisCommand } from './push.ts';
 import type { RedisPipelineClient } from './read.ts';
 import { CLUSTER_SLOTS, keySlot } from './slot.ts';
+import { SipstatsError } from '../../errors.ts';
 
 export type { HostPort, RedisTarget } from '../../config/redis-config.ts';
 
@@ -185,7 +186,7 @@ export class SlotPipelineClient implements RedisPipelineClient {
             let res: [Error | null, unknown][] | null;
             try {
               res = await this.cluster.pipeline(idx.map((i) => commands[i])).exec();
-              if (res === null) throw new Error('pipeline was not executed');
+              if (res === null) throw new SipstatsError('E_CLUSTER_UNAVAILABLE', 'Redis pipeline was not executed');
             } catch (e) {
               for (const i of idx) out[i] = [e as Error, null];
               return;

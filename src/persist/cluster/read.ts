@@ -10,6 +10,7 @@ import type { Stats } from '../../stats.ts';
 import { decodeParts, seriesField, splitField, timeInSlot } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
 import type { RedisCommand } from './push.ts';
+import { SipstatsError } from '../../errors.ts';
 
 /** The part of an ioredis client the cluster code uses (a pipeline of raw commands). */
 export interface RedisPipelineClient {
@@ -20,7 +21,7 @@ export interface RedisPipelineClient {
 export async function execAll(redis: RedisPipelineClient, cmds: RedisCommand[]): Promise<unknown[]> {
   if (cmds.length === 0) return [];
   const res = await redis.pipeline(cmds).exec();
-  if (res === null) throw new Error('pipeline was not executed');
+  if (res === null) throw new SipstatsError('E_CLUSTER_UNAVAILABLE', 'Redis pipeline was not executed');
   return res.map(([err, v]) => {
     if (err !== null) throw err;
     return v;

@@ -1,9 +1,11 @@
 /**
- * Child of bench/replay.ts: replays one capture file and prints one JSON line with the figures
- * (wall time of the replay itself, messages, peak RSS of this process).
+ * Child of bench/replay.ts and bench/media-replay.ts: replays one capture file with the built code
+ * (dist/, what `sipstats replay` runs: `npm run bench` builds first) and prints one JSON line with
+ * the figures (wall time of the replay itself, messages, peak RSS of this process). Plain
+ * JavaScript: no TypeScript loader in the process whose memory is measured.
  */
-import { boundHeapGrowth, replayCapture } from '../src/app/replay.ts';
-import { defaultConfig } from '../src/config/load.ts';
+import { boundHeapGrowth, replayCapture } from '../dist/app/replay.js';
+import { defaultConfig } from '../dist/config/load.js';
 
 const file = process.argv[2];
 boundHeapGrowth(); // as `sipstats replay` does
