@@ -26,8 +26,20 @@ const C_SLASH = 0x2f;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 /** Token bounds of the line being read (start, end pairs), reused. */
-let tok = new Int32Array(64);
+let tok: Int32Array = new Int32Array(64);
 let ntok = 0;
+
+/** Writes pair number `k` (start, end) into `a`, or into a larger copy it returns when `a` is full. */
+function pair(a: Int32Array, k: number, s: number, e: number): Int32Array {
+  if (2 * k + 2 > a.length) {
+    const bigger = new Int32Array(a.length * 2);
+    bigger.set(a);
+    a = bigger;
+  }
+  a[2 * k] = s;
+  a[2 * k + 1] = e;
+  return a;
+}
 
 /** Splits [s, e) into whitespace-separated tokens (as `split(/\s+/)` of the trimmed text). */
 function tokens(b: Uint8Array, s: number, e: number): void {
@@ -38,14 +50,7 @@ function tokens(b: Uint8Array, s: number, e: number): void {
     if (i >= e) break;
     const t = i;
     while (i < e && WS[b[i]] === 0) i++;
-    if (2 * ntok + 2 > tok.length) {
-      const bigger = new Int32Array(tok.length * 2);
-      bigger.set(tok);
-      tok = bigger;
-    }
-    tok[2 * ntok] = t;
-    tok[2 * ntok + 1] = i;
-    ntok++;
+    tok = pair(tok, ntok++, t, i);
   }
 }
 
@@ -64,7 +69,7 @@ function latin1(b: Uint8Array, s: number, e: number): string {
 const TABLES = new Map<string, ReadonlyMap<number, Codec>>();
 const MAX_TABLES = 1024;
 /** The rtpmap lines of the stream being read (value start, end pairs), reused. */
-let maps = new Int32Array(32);
+let maps: Int32Array = new Int32Array(32);
 let nmaps = 0;
 
 /** The codec table of a stream: its rtpmap lines (maps[0, nmaps)), else RFC 3551 static types. */
@@ -184,14 +189,7 @@ export function sdpAudio(body: string | Uint8Array, start = 0, end = body.length
         }
       } else if (curPort >= 0 && startsWith(b, vs, ve, 'rtpmap:')) {
         // a=rtpmap:PT NAME/CLOCK[/...]: read with the stream's other lines (codecTable)
-        if (2 * nmaps + 2 > maps.length) {
-          const bigger = new Int32Array(maps.length * 2);
-          bigger.set(maps);
-          maps = bigger;
-        }
-        maps[2 * nmaps] = vs;
-        maps[2 * nmaps + 1] = ve;
-        nmaps++;
+        maps = pair(maps, nmaps++, vs, ve);
       }
     }
     ls = nl + 1;
