@@ -2,12 +2,15 @@
  * Routing answers ("which carrier for this number?"): answers per second in-process (Router.answer,
  * 5 carriers asked a question) and the latency of `GET /api/route` over HTTP on loopback (p50, p99,
  * one request at a time on a kept-alive connection, from a client process of its own on the other
- * core) beside a plain `GET /health` on the same server in the same run, the two alternating. The server holds the figures of 1 000 carriers and 250 destinations (the ITU
+ * core) beside a plain `GET /health` on the same server and a bare Node HTTP server in the same
+ * process (the floor of the machine), the three alternating. The server holds the figures of 1 000 carriers and 250 destinations (the ITU
  * country codes), 20 carriers a destination (5 000 carrier × destination pairs, 3 attempts each,
  * some failing). The targets: ≥ 100 000 answers/s in-process and p99 < 1 ms over HTTP.
  *   npm run bench -- routing
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { start } from '../src/app/server.ts';
 import { parseNativeText } from '../src/config/yaml-format.ts';
 import { encodeHep } from '../src/protocol/hep/encode.ts';
@@ -68,7 +71,16 @@ export async function run(): Promise<BenchResult[]> {
     // when taskset is there), one request at a time on one kept-alive connection
     const url = new URL(srv.url);
     const paths = questions.map((q) => `/api/route?number=${encodeURIComponent(q.number)}&carriers=${q.carriers.join(',')}&format=text`);
-    const lat = await httpClient(url, paths);
+    // the floor: a bare Node HTTP server in the same process, answering "ok" (no routing, no auth, nothing)
+    const bare = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+    const barePort = (bare.address() as AddressInfo).port;
+    let lat: Awaited<ReturnType<typeof httpClient>>;
+    try {
+      lat = await httpClient(url, paths, barePort);
+    } finally {
+      bare.close();
+    }
     const stats = (ms: number[]) => {
       ms.sort((a, b) => a - b);
       return { p50: median(ms), p99: ms[Math.floor(ms.length * 0.99)], p999: ms[Math.floor(ms.length * 0.999)], max: ms[ms.length - 1] };
@@ -76,12 +88,14 @@ export async function run(): Promise<BenchResult[]> {
     const route = stats(lat.route);
     const health = stats(lat.health);
     const cold = stats(lat.cold);
+    const floor = stats(lat.bare);
     return [
       { name: 'route_carriers in-process (5 carriers asked)', value: inProcess, unit: 'answers/s', note: `${CARRIERS} carriers, ${DESTINATIONS} destinations, ${pairs} scopes held (first answer's states: ${states}); target >= 100 000` },
       { name: 'GET /api/route p50 (loopback, one at a time)', value: route.p50, unit: 'ms', note: `p99.9 ${route.p999.toFixed(2)} ms, slowest ${route.max.toFixed(2)} ms` },
       { name: 'GET /api/route p99', value: route.p99, unit: 'ms', note: `target < 1 ms; GET /health p99 ${health.p99.toFixed(3)} ms in the same run (${(route.p99 / health.p99).toFixed(2)}x)` },
       { name: 'GET /api/route p99 of a server\'s first 1 000 questions', value: cold.p99, unit: 'ms', note: `p50 ${cold.p50.toFixed(3)} ms: the request path is not optimised yet` },
       { name: 'GET /health p50 / p99 (the same server, the same way)', value: health.p50, unit: 'ms', note: `p99 ${health.p99.toFixed(3)} ms` },
+      { name: 'bare Node HTTP server p50 / p99 (the same process, the same client)', value: floor.p50, unit: 'ms', note: `p99 ${floor.p99.toFixed(3)} ms: the floor of this machine in this run; /api/route p99 is ${(route.p99 / floor.p99).toFixed(2)}x it` },
     ];
   } finally {
     await srv.close();
@@ -98,32 +112,34 @@ export async function run(): Promise<BenchResult[]> {
  */
 const CLIENT = `
 const http = require('node:http');
-const [host, port, paths] = [process.argv[1], Number(process.argv[2]), JSON.parse(process.argv[3])];
+const [host, port, paths, barePort] = [process.argv[1], Number(process.argv[2]), JSON.parse(process.argv[3]), Number(process.argv[4])];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const get = (path) => new Promise((resolve, reject) => {
+const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const get = (path, p = port, a = agent) => new Promise((resolve, reject) => {
   const t = process.hrtime.bigint();
-  http.get({ host, port, path, agent }, (res) => { res.resume(); res.on('end', () => resolve(Number(process.hrtime.bigint() - t) / 1e6)); }).on('error', reject);
+  http.get({ host, port: p, path, agent: a }, (res) => { res.resume(); res.on('end', () => resolve(Number(process.hrtime.bigint() - t) / 1e6)); }).on('error', reject);
 });
 (async () => {
   const cold = [];
-  for (let i = 0; i < 3000; i++) { const ms = await get(paths[i % paths.length]); if (i < 1000) cold.push(ms); await get('/health'); }
+  for (let i = 0; i < 3000; i++) { const ms = await get(paths[i % paths.length]); if (i < 1000) cold.push(ms); await get('/health'); await get('/', barePort, bareAgent); }
   await new Promise((r) => setTimeout(r, 2500));
-  const route = [], health = [];
-  for (let i = 0; i < 5000; i++) { route.push(await get(paths[i % paths.length])); health.push(await get('/health')); }
+  const route = [], health = [], bare = [];
+  for (let i = 0; i < 5000; i++) { route.push(await get(paths[i % paths.length])); health.push(await get('/health')); bare.push(await get('/', barePort, bareAgent)); }
   agent.destroy();
-  process.stdout.write(JSON.stringify({ route, health, cold }));
+  bareAgent.destroy();
+  process.stdout.write(JSON.stringify({ route, health, cold, bare }));
 })();
 `;
 
-async function httpClient(url: URL, paths: string[]): Promise<{ route: number[]; health: number[]; cold: number[] }> {
-  const args = ['-e', CLIENT, url.hostname, url.port, JSON.stringify(paths)];
+async function httpClient(url: URL, paths: string[], barePort: number): Promise<{ route: number[]; health: number[]; cold: number[]; bare: number[] }> {
+  const args = ['-e', CLIENT, url.hostname, url.port, JSON.stringify(paths), String(barePort)];
   const elsewhere = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
   const child = elsewhere ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`the HTTP client exited with ${code}`);
-  return JSON.parse(out) as { route: number[]; health: number[]; cold: number[] };
+  return JSON.parse(out) as { route: number[]; health: number[]; cold: number[]; bare: number[] };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printResults('Routing answers', await run());

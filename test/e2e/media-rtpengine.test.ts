@@ -285,6 +285,8 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
   requireTools();
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-media-e2e-'));
   const children: ChildProcess[] = [];
+  /** Children started in a process group of their own (the whole group is stopped at the end). */
+  const groups: ChildProcess[] = [];
   const log = (name: string) => openSync(join(dir, name), 'w');
   const down = setUpNets();
   // the server: its HEP port is where rtpengine and Kamailio send
@@ -298,9 +300,11 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
   try {
     const run = (name: string, cmd: string, args: string[]) => {
       // (in the run directory: SIPp writes its error logs where it runs)
-      const c = spawn(cmd, args, { cwd: dir, stdio: ['ignore', log(`${name}.log`), log(`${name}.err`)] });
+      // (a process group of its own: Kamailio's worker processes outlive a main process killed alone)
+      const c = spawn(cmd, args, { cwd: dir, detached: true, stdio: ['ignore', log(`${name}.log`), log(`${name}.err`)] });
       c.on('error', () => {});
       children.push(c);
+      groups.push(c);
       return c;
     };
     const pcap = join(dir, 'media.pcap');
@@ -428,6 +432,12 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
     assert.ok(Math.abs(rg('JITTERacme')! - cust.jitter) <= 0.1 * cust.jitter + 0.01, `replay acme JITTER ${rg('JITTERacme')}, tshark ${cust.jitter.toFixed(3)}`);
   } finally {
     for (const c of children) if (alive(c)) c.kill('SIGKILL');
+    for (const c of groups)
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        // (the group is gone already)
+      }
     await srv.close();
     down();
     if (process.env.SIPSTATS_KEEP_CAPTURE !== undefined) console.log(`kept ${dir}`);
