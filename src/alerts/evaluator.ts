@@ -3,6 +3,7 @@ import { identityOf, StatKind } from '../core/stat.ts';
 import type { Stat } from '../core/stat.ts';
 import { kpiByName, NOW, seriesName, viewOf } from '../kpi/catalogue.ts';
 import type { AlertRule } from './rules.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /**
  * The alert evaluator (pure: time is passed in, no I/O, no timers). One alert instance per rule and
@@ -168,8 +169,8 @@ export class AlertEvaluator {
     rules: readonly AlertRule[] = [],
     options: EvaluatorOptions = {},
   ) {
-    this.recentMax = options.recentMax ?? 200;
-    this.bindPerPass = options.bindPerPass ?? 5000;
+    this.recentMax = options.recentMax ?? DEFAULTS.evaluator.recentMax;
+    this.bindPerPass = options.bindPerPass ?? DEFAULTS.evaluator.bindPerPass;
     this.setRules(rules);
   }
 

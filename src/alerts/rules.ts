@@ -1,6 +1,7 @@
 import { ALL_TRAFFIC, averageOf, DIMENSIONS, KPIS, kpiByName, NOW, VIEWS, viewByName, WINDOWS, windowByName } from '../kpi/catalogue.ts';
 import type { DimensionName } from '../kpi/catalogue.ts';
 import type { ErrorCode } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /**
  * Alert rules and notification targets: the `alerts` and `notify` sections of the native
@@ -66,7 +67,7 @@ export interface AlertsConfig {
 export const ALERT_RULE_KEYS = ['name', 'kpi', 'window', 'by', 'match', 'below', 'above', 'drop', 'clear', 'min_samples', 'for', 'severity', 'labels', 'annotations'] as const;
 export const NOTIFY_KEYS = ['url', 'format', 'timeout', 'resend', 'max_backoff', 'max_queue', 'headers'] as const;
 
-export const NOTIFY_DEFAULTS = Object.freeze({ timeoutMs: 5_000, resendMs: 60_000, maxBackoffMs: 30_000, maxQueue: 10_000 });
+export const NOTIFY_DEFAULTS = DEFAULTS.notify;
 
 /** Labels an alert sets itself: a rule's `labels` may not use them. */
 export const RESERVED_LABELS: readonly string[] = ['alertname', 'severity', 'state', 'alertstate', 'stat', 'kpi', 'window', 'group', ...DIMENSIONS.map((d) => d.name)];

@@ -15,14 +15,10 @@ import { parseLimits } from '../kpi/limits.ts';
 import type { OutcomeRule } from '../kpi/outcomes.ts';
 import { isPlainObject, parseListen, show } from './schema.ts';
 import type { ListenAddress } from './schema.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /** Defaults of the traffic inputs, with their units. */
-export const INGEST_DEFAULTS = Object.freeze({
-  /** HEP v3 over UDP and TCP (same port); loopback only unless told otherwise. */
-  hepListen: '127.0.0.1:9060',
-  /** OpenSIPS event_datagram (UDP) / event_stream (TCP) listener; off unless configured. */
-  eventsListen: null as string | null,
-});
+export const INGEST_DEFAULTS = DEFAULTS.ingest;
 
 export interface IngestSettings {
   /** null = no HEP listener. */

@@ -3,6 +3,7 @@ import { ALGORITHMS, ALGORITHM_OPTION_KEYS } from '../core/algorithms/index.ts';
 import type { CounterDef, EngineConfig, ProfileDef } from '../core/types.ts';
 import { isValidIdent, isValidStatName } from '../core/value.ts';
 import { scanModparams } from './modparam-scanner.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /** Limits of profile keys; outside them OpenSIPS crashes or misbehaves, sipstats refuses. */
 export const PROFILE_LIMITS = {
@@ -13,12 +14,7 @@ export const PROFILE_LIMITS = {
 } as const;
 
 /** Defaults of `stat_series_profile` keys, as in OpenSIPS. */
-export const PROFILE_DEFAULTS = {
-  algorithm: 'accumulate',
-  /** seconds */
-  window: 60,
-  percentageFactor: 100,
-} as const;
+export const PROFILE_DEFAULTS = DEFAULTS.profile;
 
 export interface ProfileInput {
   name: string;

@@ -2,6 +2,7 @@ import type { StatsEngine } from './engine.ts';
 import type { ProfileRuntime } from './profile-runtime.ts';
 import type { Series, Stat } from './stat.ts';
 import { identityOf, StatKind, statKey } from './stat.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /**
  * The history behind the dashboard's charts: at each profile's slot resolution (window/slots: 1 s
@@ -35,7 +36,7 @@ export interface HistoryOptions {
 }
 
 /** `serverRecordFrom`: what the server asks (a value seen once costs no history); the recorder alone records at once. */
-export const HISTORY_DEFAULTS = { points: 120, maxSeries: 25_000, recordFrom: 1, serverRecordFrom: 5, serverStepSeries: 1024 } as const;
+export const HISTORY_DEFAULTS = DEFAULTS.history;
 
 /** Time-aligned points of one series: timestamps (ms), values (null: no value) and sample counts. */
 export interface HistoryPoints {

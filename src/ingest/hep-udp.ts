@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { UDP_THREAD_SOURCE } from './udp-thread.ts';
 import { nativeUdp, RECORD_HEAD } from './native-udp.ts';
 import { SipstatsError } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export interface UdpListener {
   /** `host:port` actually bound (port 0 → the chosen one). */
@@ -35,12 +36,9 @@ export interface UdpOptions {
   receiver?: UdpReceiver;
 }
 
-/** Receive buffer asked of the kernel by default (Linux caps it at `net.core.rmem_max`, 4 MB by default). */
-const RECV_BUFFER = 16 * 1024 * 1024;
-/** A batch is posted once it holds this many bytes (or sooner, when nothing more is to be read). */
-const BATCH_BYTES = 64 * 1024;
-/** Default `maxQueued`: at 20 000 HEP frames/s of ~700 bytes, 9 s of the main thread not reading. */
-export const UDP_MAX_QUEUED = 128 * 1024 * 1024;
+const RECV_BUFFER = DEFAULTS.udp.recvBuffer;
+const BATCH_BYTES = DEFAULTS.udp.batchBytes;
+export const UDP_MAX_QUEUED = DEFAULTS.udp.maxQueued;
 
 /**
  * Binds a UDP socket and hands every datagram to `onDatagram` (HEP frames, or OpenSIPS event

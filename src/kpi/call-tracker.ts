@@ -20,6 +20,7 @@ import type { RtcpReport } from '../media/rtcp-report.ts';
 import { QUALITY_HEADERS, qualityFromHeader, vqFromText } from '../media/quality-reports.ts';
 import type { QualityFigures } from '../media/quality-reports.ts';
 import { SipstatsError } from '../errors.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export type { KpiSink } from './scopes.ts';
 
@@ -108,22 +109,7 @@ export interface TrackerOptions {
 
 type Defaults = Required<Omit<TrackerOptions, 'customer' | 'outcomes' | 'windows' | 'ringingCodes' | 'platform' | 'carrier' | 'destination' | 'correlation' | 'limits'>>;
 
-export const TRACKER_DEFAULTS: Defaults = {
-  inviteTimeoutMs: 120_000, // OpenSIPS tm fr_inv_timeout
-  maxCallDurationMs: 4 * 3600_000,
-  media: false,
-  poorMos: 3.6,
-  lingerMs: 32_000, // 64*T1: how long a transaction's retransmissions can go on
-  maxCalls: 500_000,
-  maxCustomers: 10_000,
-  maxCarriers: 1_000,
-  maxDestinations: 5_000,
-  dimensionIdleMs: 6 * 3600_000, // longer than the longest window and the longest tracked call
-  inviteSeries: true,
-  percentiles: true,
-  acdFrom: 'invite',
-  shortCallMs: 10_000,
-};
+export const TRACKER_DEFAULTS: Defaults = DEFAULTS.tracker;
 
 /** No percentile to feed. */
 const NONE: readonly number[] = [];

@@ -13,6 +13,7 @@
 import type { ErrorCode } from '../errors.ts';
 import { HEADLINE_KPI, kpiByName, KPIS, windowByName, WINDOWS } from './catalogue.ts';
 import type { KpiDef, WindowDef } from './catalogue.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 export type CarrierState = 'ok' | 'unknown' | 'warn' | 'crit';
 
@@ -39,7 +40,7 @@ export interface RoutingConfig {
   readonly better: 'higher' | 'lower';
 }
 
-export const ROUTING_DEFAULTS = Object.freeze({ kpi: HEADLINE_KPI.name, window: WINDOWS[0].name, minSamples: 1 });
+export const ROUTING_DEFAULTS = Object.freeze({ kpi: HEADLINE_KPI.name, window: WINDOWS[0].name, minSamples: DEFAULTS.routing.minSamples });
 
 /** The default: ASR over the shortest window, on 1 sample, no thresholds. */
 export function defaultRouting(): RoutingConfig {

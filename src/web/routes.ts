@@ -13,6 +13,7 @@ import type { DimensionName, KpiDef, Scope } from '../kpi/catalogue.ts';
 import { emptyKpiRow, readKpis } from '../kpi/kpi-read.ts';
 import type { KpiWindowRead } from '../kpi/kpi-read.ts';
 import type { HistoryRecorder } from '../core/history.ts';
+import { DEFAULTS } from '../defaults.ts';
 
 /**
  * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), the
@@ -53,7 +54,7 @@ export type LimitsInput = Readonly<Partial<Record<string, Readonly<Record<string
 const LIMITED: readonly (keyof Limits)[] = ['customer', 'carrier'];
 
 /** maxCells: carrier × destination pairs sent per window at most (the busiest; the rest are counted). */
-export const DASHBOARD_DEFAULTS = { minSamples: 1, lowSamples: 5, maxCounters: 1000, maxCells: 2000 } as const;
+export const DASHBOARD_DEFAULTS = DEFAULTS.dashboard;
 
 /** KPIs in the order of the `v` and `n` arrays of /api/kpis, with their units (from the catalogue). */
 export const DASHBOARD_KPIS: readonly string[] = KPIS.map((k) => k.name);

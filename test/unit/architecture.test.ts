@@ -19,26 +19,28 @@ const importsOf = (file: string) =>
 
 // Who may import whom (docs/architecture.md): core and protocol are pure; http is a leaf the route
 // owners import; web holds the dashboard only; app is the composition root, cli the command line;
-// nothing imports cli, only cli imports app. Every layer has a row: a new folder must be placed.
+// nothing imports cli, only cli imports app; errors and defaults are leaves every layer reads. Every
+// layer has a row: a new folder must be placed.
 const ALLOWED: Record<string, string[]> = {
   errors: ['errors'],
-  core: ['core', 'errors'],
-  protocol: ['protocol', 'errors'],
-  http: ['http', 'errors'],
-  kpi: ['kpi', 'core', 'protocol', 'media', 'errors'],
-  media: ['media', 'errors'],
-  mi: ['mi', 'core', 'errors', 'http'],
-  config: ['config', 'core', 'errors', 'kpi', 'alerts'],
-  alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http'],
-  export: ['export', 'core', 'kpi', 'http', 'errors'],
-  persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config'],
-  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config'],
-  web: ['web', 'core', 'kpi', 'http'],
-  demo: ['demo', 'protocol'],
-  stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi'],
-  index: ['index', 'stats', 'core', 'config', 'errors', 'mi'],
-  app: ['app', 'alerts', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web'],
-  cli: ['cli', 'app', 'alerts', 'config', 'errors', 'kpi', 'mi', 'protocol'],
+  defaults: ['defaults'],
+  core: ['core', 'errors', 'defaults'],
+  protocol: ['protocol', 'errors', 'defaults'],
+  http: ['http', 'errors', 'defaults'],
+  kpi: ['kpi', 'core', 'protocol', 'media', 'errors', 'defaults'],
+  media: ['media', 'errors', 'defaults'],
+  mi: ['mi', 'core', 'errors', 'http', 'defaults'],
+  config: ['config', 'core', 'errors', 'kpi', 'alerts', 'defaults'],
+  alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http', 'defaults'],
+  export: ['export', 'core', 'kpi', 'http', 'errors', 'defaults'],
+  persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config', 'defaults'],
+  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config', 'defaults'],
+  web: ['web', 'core', 'kpi', 'http', 'defaults'],
+  demo: ['demo', 'protocol', 'defaults'],
+  stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi', 'defaults'],
+  index: ['index', 'stats', 'core', 'config', 'errors', 'mi', 'defaults'],
+  app: ['app', 'alerts', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web', 'defaults'],
+  cli: ['cli', 'app', 'alerts', 'config', 'errors', 'kpi', 'mi', 'protocol', 'defaults'],
 };
 
 test('imports point one way, as the table says, and every layer is in the table', () => {
@@ -98,6 +100,16 @@ test('every error sipstats throws is coded in the registry (src/errors.ts): no b
       });
   }
   assert.deepEqual(bare, []);
+});
+
+test('defaults are in one place (src/defaults.ts): a layer\'s *_DEFAULTS is a section of it, with no number of its own', () => {
+  const own: string[] = [];
+  for (const f of files(SRC)) {
+    if (relative(SRC, f) === 'defaults.ts') continue;
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/export const (\w+_DEFAULTS)\b[^=]*=([^;]*);/g)) if (/\w\s*:\s*-?\d/.test(m[2]) || !m[2].includes('DEFAULTS.')) own.push(`${relative(SRC, f)}: ${m[1]}`);
+  }
+  assert.deepEqual(own, []);
 });
 
 test('no KPI name is spelled as a string literal outside the catalogue (a KPI is one row there plus its feeder)', async () => {

@@ -26,6 +26,7 @@ import type { StreamEvents, StreamMeta } from './tcp-content.ts';
 import { TcpReassembler } from './tcp.ts';
 import type { TcpFlow, TcpOptions } from './tcp.ts';
 import { decodeGre, decodeVxlan, isVxlanPort } from './tunnel.ts';
+import { DEFAULTS } from '../../defaults.ts';
 
 /** Where a SIP message came from (the shape of the KPI layer's PacketMeta). */
 export interface SipMeta {
@@ -65,12 +66,7 @@ export interface CaptureOptions {
 }
 
 /** The decoder's own bounds unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
-export const CAPTURE_DEFAULTS = Object.freeze({
-  maxMessage: 65536,
-  /** (the live HEP listener inflates to the same bound) */
-  maxInflated: 65536,
-  maxSctpMessages: 1024,
-} satisfies Required<Omit<CaptureOptions, 'inflate' | 'fragments' | 'tcp'>>);
+export const CAPTURE_DEFAULTS = DEFAULTS.capture satisfies Required<Omit<CaptureOptions, 'inflate' | 'fragments' | 'tcp'>>;
 
 const REASON_OF: readonly SkipReason[] = [];
 (REASON_OF as SkipReason[])[R_NOT_IP] = 'not_ip';

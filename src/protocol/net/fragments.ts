@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../defaults.ts';
 /**
  * IPv4 and IPv6 fragment reassembly. Pure and bounded: at most `maxDatagrams` datagrams and
  * `maxBytes` bytes held; a datagram not completed within `timeoutMs` of capture time (or evicted
@@ -12,11 +13,7 @@ export interface FragmentOptions {
 }
 
 /** The bounds a fragment table has unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
-export const FRAGMENT_DEFAULTS: Readonly<Required<FragmentOptions>> = Object.freeze({
-  maxDatagrams: 4096,
-  maxBytes: 16 * 1024 * 1024,
-  timeoutMs: 30_000,
-});
+export const FRAGMENT_DEFAULTS: Readonly<Required<FragmentOptions>> = DEFAULTS.fragments;
 
 interface Part {
   off: number;

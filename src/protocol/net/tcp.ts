@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../defaults.ts';
 /**
  * TCP stream reassembly, one direction of a connection at a time (each direction of a SIP
  * connection carries its own messages). Segments may arrive out of order, retransmitted or
@@ -17,14 +18,7 @@ export interface TcpOptions {
 }
 
 /** The bounds a reassembler has unless told otherwise (docs/kpis.md states them: a test keeps the two in step). */
-export const TCP_DEFAULTS: Readonly<Required<TcpOptions>> = Object.freeze({
-  maxFlows: 8192,
-  maxOutOfOrder: 256 * 1024,
-  maxOutOfOrderSegments: 512,
-  maxTotalBytes: 64 * 1024 * 1024,
-  gapTimeoutMs: 5_000,
-  idleMs: 600_000,
-});
+export const TCP_DEFAULTS: Readonly<Required<TcpOptions>> = DEFAULTS.tcp;
 
 /** What the reassembled bytes of a direction go to (the stream's content decoder). */
 export interface FlowContent {
