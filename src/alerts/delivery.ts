@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http';
 import type { AlertChange } from './evaluator.ts';
 import type { NotifyTarget } from './rules.ts';
 import { SipstatsError } from '../errors.ts';
+import type { SelfStatName } from '../self-stats.ts';
 
 /**
  * Delivery of alert changes to notification targets, off the ingest path: each target has its own
@@ -22,7 +23,7 @@ import { SipstatsError } from '../errors.ts';
 
 export interface DeliveryCounters {
   /** Counts an event in `sipstats:<name>` (alerts_notifications_sent, _failed, _dropped, _rejected). */
-  count(name: string, by?: number): void;
+  count(name: SelfStatName, by?: number): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Unix ms (payload times). */
   now(): number;

@@ -80,7 +80,7 @@ export class AlertService {
     this.evaluator = new AlertEvaluator(engine, options.config.rules);
     this.senders = options.config.notify.map((t) => this.sender(t));
     // exported from the start (Prometheus rates and the Grafana dashboard need the series to exist)
-    for (const c of ['alerts_changes', 'alerts_notifications_sent', 'alerts_notifications_failed', 'alerts_notifications_dropped', 'alerts_notifications_rejected']) engine.selfStat(c, 0);
+    for (const c of ['alerts_changes', 'alerts_notifications_sent', 'alerts_notifications_failed', 'alerts_notifications_dropped', 'alerts_notifications_rejected'] as const) engine.selfStat(c, 0);
     engine.setGauge('alerts_firing', 0);
     engine.setGauge('alerts_pending', 0);
   }

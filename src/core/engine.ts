@@ -1,4 +1,6 @@
 import { SipstatsError } from '../errors.ts';
+import { SELF_GROUP } from '../self-stats.ts';
+import type { CaptureStatName, SelfLevelName, SelfStatName } from '../self-stats.ts';
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { PlainCounter, StatKind } from './stat.ts';
@@ -423,10 +425,10 @@ export class StatsEngine {
   private readonly selfCounters = new Map<string, Counter>();
 
   /** Counts an event of the engine itself in group `sipstats` (created when first needed). */
-  selfStat(name: string, by = 1): void {
+  selfStat(name: SelfStatName | CaptureStatName, by = 1): void {
     let c = this.selfCounters.get(name);
     if (c === undefined) {
-      const g = this.declareGroup('sipstats');
+      const g = this.declareGroup(SELF_GROUP);
       const s = this.find(g, name);
       if (s !== undefined && s.kind === StatKind.Series) return;
       c = s ?? new PlainCounter(name, g, false);
@@ -437,8 +439,8 @@ export class StatsEngine {
   }
 
   /** Sets a level of the engine itself (`sipstats:name`, a /no_reset counter created when first needed). */
-  setGauge(name: string, value: number): void {
-    this.setLevel('sipstats', name, value);
+  setGauge(name: SelfLevelName, value: number): void {
+    this.setLevel(SELF_GROUP, name, value);
   }
 
   /** Sets `group:name`, a /no_reset counter created when first needed (a series of that name is left alone). */

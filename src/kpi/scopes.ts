@@ -6,6 +6,7 @@ import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './cat
 import { limitOf } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { SipstatsError } from '../errors.ts';
+import type { CaptureStatName, SelfLevelName, SelfStatName } from '../self-stats.ts';
 
 /** Where KPI updates go: the engine, through the series the scopes keep, with bad updates counted (not thrown). */
 export interface KpiSink {
@@ -26,9 +27,9 @@ export interface KpiSink {
   /** By name (the two INVITE series). */
   updateStatSeries(profile: string, name: string, value: number): void;
   /** Self-statistics in group `sipstats`: counts... */
-  selfStat(name: string, delta: number): void;
+  selfStat(name: SelfStatName | CaptureStatName, delta: number): void;
   /** ...and levels (not reset by reset_statistics). */
-  gauge(name: string, value: number): void;
+  gauge(name: SelfLevelName, value: number): void;
   /**
    * A counter of another group, made when missing (the dialog module's statistics:
    * `dialog:processed_dialogs`, and the /no_reset levels `dialog:active_dialogs`), for its feeder to

@@ -5,6 +5,8 @@ import type { SdpAudio } from './sdp.ts';
 import { ReportedStream } from './rtcp-report.ts';
 import type { RtcpReport } from './rtcp-report.ts';
 import type { QualityFigures } from './quality-reports.ts';
+import { SELF_GROUP } from '../self-stats.ts';
+import type { SelfStatName } from '../self-stats.ts';
 
 /**
  * An address as the media layer compares it: IPv4 as a signed 32-bit integer (a small integer to
@@ -115,7 +117,7 @@ const MAX_ENDPOINTS_PER_SIDE = 4;
 const MAX_STREAMS_PER_ENDPOINT = 8;
 
 export interface MediaSink {
-  selfStat(name: string, delta: number): void;
+  selfStat(name: SelfStatName, delta: number): void;
   /** A counter of group `sipstats` to write in place (the per-packet ones); undefined when refused. */
   counter(group: string, name: string, noReset: boolean): { value: number } | undefined;
 }
@@ -197,7 +199,7 @@ export class MediaTracker<L extends object> {
     const h = this.hdr;
     if (ep === undefined) {
       if (readRtp(b, off, end, h)) {
-        (this.unmatchedCount ??= this.sink.counter('sipstats', 'rtp_unmatched', false) ?? { value: 0 }).value++;
+        (this.unmatchedCount ??= this.sink.counter(SELF_GROUP, 'rtp_unmatched' satisfies SelfStatName, false) ?? { value: 0 }).value++;
         return true;
       }
       return false;
@@ -208,7 +210,7 @@ export class MediaTracker<L extends object> {
       return true;
     }
     this.rtpSeen = true;
-    (this.rtpCount ??= this.sink.counter('sipstats', 'rtp_packets', false) ?? { value: 0 }).value++;
+    (this.rtpCount ??= this.sink.counter(SELF_GROUP, 'rtp_packets' satisfies SelfStatName, false) ?? { value: 0 }).value++;
     const list = sent ? ep.sent : ep.streams;
     // (the other end: the source of a stream arriving, the destination of one sent)
     const oa = sent ? dst : src;

@@ -9,13 +9,14 @@ import type { CorruptSnapshot } from './file-store.ts';
 import { SnapshotWriter } from './snapshot-codec.ts';
 import { lockDataDir } from './dir-lock.ts';
 import type { DirLock } from './dir-lock.ts';
+import { SELF_GROUP } from '../self-stats.ts';
 
 /**
  * Self-statistics live in group `sipstats` (the engine's selfStat / setGauge): snapshot_saves and
  * snapshot_errors here, cluster_* in cluster/attach.ts. They describe the running process, so a
  * restore leaves that group alone (counters restart at 0, which Prometheus handles as a reset).
  */
-export const SELF_GROUP = 'sipstats';
+export { SELF_GROUP };
 
 /** Logging callback of persistence and cluster sync. */
 export type PersistLog = (level: 'info' | 'warn' | 'error', message: string) => void;

@@ -14,6 +14,7 @@ import { emptyKpiRow, readKpis } from '../kpi/kpi-read.ts';
 import type { KpiWindowRead } from '../kpi/kpi-read.ts';
 import type { HistoryRecorder } from '../core/history.ts';
 import { DEFAULTS } from '../defaults.ts';
+import { SELF_GROUP } from '../self-stats.ts';
 
 /**
  * The dashboard's HTTP routes: the page and its assets (no token needed: they hold no data), the
@@ -195,7 +196,7 @@ export function kpiSnapshot(engine: StatsEngine, options: { window?: WindowName;
     windows: options.window === undefined ? WINDOWS : WINDOWS.filter((w) => w.name === options.window),
     other(s, t) {
       if (s.kind === StatKind.Counter) {
-        if (s.group.name === 'sipstats') snap.self[s.name] = s.value;
+        if (s.group.name === SELF_GROUP) snap.self[s.name] = s.value;
         else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.value;
         else snap.countersOmitted++;
       } else if (listed++ < maxCounters) snap.counters[statKey(s)] = s.profile.read(s, t);

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SELF_STATS } from '../../src/self-stats.ts';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,29 +117,14 @@ test('figures quoted from a benchmark run are lines of docs/bench-output.txt', (
   for (const b of bo) for (const l of b.text.split('\n')) assert.ok(out.has(l), `${where(b)}: '${l}' is not in bench-output.txt`);
 });
 
-test('docs/metrics.md lists every self-statistic of the source', () => {
-  const names = new Set<string>();
-  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []));
-  for (const f of walk(join(ROOT, 'src'))) {
-    const src = readFileSync(f, 'utf8');
-    for (const m of src.matchAll(/(?:selfStat|setGauge|\.gauge)\(\s*'([a-z0-9_]+)'/g)) names.add(m[1]);
-    // selfStat(what, 1) after `const what = table === this.calls ? 'calls_evicted' : 'attempts_evicted'` (below)
-    for (const m of src.matchAll(/selfStat\(`\$\{(\w+(?:\.\w+)?)\}(\w+)`/g)) {
-      // the two templates of the source: `${what}_timed_out` (calls/attempts), `${d.name}s_folded`
-      const stems = m[1] === 'what' ? ['calls', 'attempts'] : m[1] === 'd.name' ? ['customer', 'carrier', 'destination'] : null;
-      assert.ok(stems !== null, `${relative(ROOT, f)}: a self-statistic template this test does not know: ${m[0]}`);
-      for (const s of stems) names.add(s + m[2]);
-    }
-    for (const m of src.matchAll(/what = table === this\.calls \? '(\w+_evicted)' : '(\w+_evicted)'/g)) names.add(m[1]).add(m[2]);
-    for (const m of src.matchAll(/selfStat\(fromPlatform \? '(\w+)' : '(\w+)'/g)) names.add(m[1]).add(m[2]);
-    for (const m of src.matchAll(/selfStat\(r\.error\.code === 'SIP_EMPTY' \? '(\w+)' : '(\w+)'/g)) names.add(m[1]).add(m[2]);
-  }
-  for (const n of ['calls_timed_out', 'attempts_uncorrelated', 'customers_folded', 'sip_keepalives', 'sip_internal', 'calls_evicted', 'cluster_redis_up']) assert.ok(names.has(n), `found ${n}`);
+test('docs/metrics.md lists exactly the self-statistics of the table (src/self-stats.ts), levels marked as levels', () => {
   const doc = read('docs/metrics.md');
   const section = doc.slice(doc.indexOf('## Self-statistics'));
-  const documented = new Set([...section.matchAll(/`([a-z0-9_]+)`/g)].map((m) => m[1]));
-  const missing = [...names].filter((n) => !documented.has(n)).sort();
-  assert.deepEqual(missing, [], 'self-statistics missing from docs/metrics.md');
+  const rows = [...section.matchAll(/^\| (`[a-z0-9_]+`(?:, `[a-z0-9_]+`)*) \| (.*) \|$/gm)];
+  const documented = new Map<string, boolean>();
+  for (const [, names, what] of rows) for (const n of names.matchAll(/`([a-z0-9_]+)`/g)) documented.set(n[1], /\*level\*|\(gauges\)/.test(what));
+  assert.deepEqual([...documented.keys()].sort(), Object.keys(SELF_STATS).sort());
+  for (const [name, level] of documented) assert.equal(level, SELF_STATS[name as keyof typeof SELF_STATS] === 'level', `${name}: a level in one, a count in the other`);
 });
 
 test('the docs and the source refer to no document a user does not have', () => {

@@ -19,28 +19,29 @@ const importsOf = (file: string) =>
 
 // Who may import whom (docs/architecture.md): core and protocol are pure; http is a leaf the route
 // owners import; web holds the dashboard only; app is the composition root, cli the command line;
-// nothing imports cli, only cli imports app; errors and defaults are leaves every layer reads. Every
+// nothing imports cli, only cli imports app; errors, defaults and self-stats are leaves every layer reads. Every
 // layer has a row: a new folder must be placed.
 const ALLOWED: Record<string, string[]> = {
   errors: ['errors'],
   defaults: ['defaults'],
-  core: ['core', 'errors', 'defaults'],
-  protocol: ['protocol', 'errors', 'defaults'],
-  http: ['http', 'errors', 'defaults'],
-  kpi: ['kpi', 'core', 'protocol', 'media', 'errors', 'defaults'],
-  media: ['media', 'errors', 'defaults'],
-  mi: ['mi', 'core', 'errors', 'http', 'defaults'],
-  config: ['config', 'core', 'errors', 'kpi', 'alerts', 'defaults'],
-  alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http', 'defaults'],
-  export: ['export', 'core', 'kpi', 'http', 'errors', 'defaults'],
-  persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config', 'defaults'],
-  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config', 'defaults'],
-  web: ['web', 'core', 'kpi', 'http', 'defaults'],
-  demo: ['demo', 'protocol', 'defaults'],
-  stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi', 'defaults'],
-  index: ['index', 'stats', 'core', 'config', 'errors', 'mi', 'defaults'],
-  app: ['app', 'alerts', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web', 'defaults'],
-  cli: ['cli', 'app', 'alerts', 'config', 'errors', 'kpi', 'mi', 'protocol', 'defaults'],
+  'self-stats': ['self-stats'],
+  core: ['core', 'errors', 'defaults', 'self-stats'],
+  protocol: ['protocol', 'errors', 'defaults', 'self-stats'],
+  http: ['http', 'errors', 'defaults', 'self-stats'],
+  kpi: ['kpi', 'core', 'protocol', 'media', 'errors', 'defaults', 'self-stats'],
+  media: ['media', 'errors', 'defaults', 'self-stats'],
+  mi: ['mi', 'core', 'errors', 'http', 'defaults', 'self-stats'],
+  config: ['config', 'core', 'errors', 'kpi', 'alerts', 'defaults', 'self-stats'],
+  alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http', 'defaults', 'self-stats'],
+  export: ['export', 'core', 'kpi', 'http', 'errors', 'defaults', 'self-stats'],
+  persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config', 'defaults', 'self-stats'],
+  ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config', 'defaults', 'self-stats'],
+  web: ['web', 'core', 'kpi', 'http', 'defaults', 'self-stats'],
+  demo: ['demo', 'protocol', 'defaults', 'self-stats'],
+  stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi', 'defaults', 'self-stats'],
+  index: ['index', 'stats', 'core', 'config', 'errors', 'mi', 'defaults', 'self-stats'],
+  app: ['app', 'alerts', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web', 'defaults', 'self-stats'],
+  cli: ['cli', 'app', 'alerts', 'config', 'errors', 'kpi', 'mi', 'protocol', 'defaults', 'self-stats'],
 };
 
 test('imports point one way, as the table says, and every layer is in the table', () => {

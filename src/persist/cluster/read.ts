@@ -3,6 +3,7 @@ import type { ProfileRuntime } from '../../core/profile-runtime.ts';
 import { StatKind } from '../../core/stat.ts';
 import type { Counter } from '../../core/stat.ts';
 import { SELF_GROUP } from '../attach.ts';
+import type { SelfStatName } from '../../self-stats.ts';
 import type { StatView } from '../../core/types.ts';
 import { resolveItems } from '../../mi/statistics-commands.ts';
 import { createStats } from '../../stats.ts';
@@ -186,7 +187,8 @@ export class ClusterReader {
       const lg = this.engine.group(SELF_GROUP);
       const local = lg === undefined ? undefined : this.engine.find(lg, name);
       if (local !== undefined && local.kind === StatKind.Counter && local.noReset) return undefined;
-      scratch.selfStat(name, 0);
+      // (a name another node counted: the view mirrors it, one this version does not know included)
+      scratch.selfStat(name as SelfStatName, 0);
     }
     // a KPI level (CCacme: calls up now) adds up over the nodes too, and keeps its labels
     const labels = scratch.labelsFor(name, true); // (a counter: read as a level's name, CCRome is CC of Rome)

@@ -1,3 +1,4 @@
+import type { CaptureStatName } from '../../self-stats.ts';
 /**
  * What the capture decoder read and what it skipped, and why. These two tables are the single
  * definition of the names: the replay summary, its JSON, the self-statistics (`read_<transport>`,
@@ -55,8 +56,8 @@ export function newCaptureStats(): CaptureStats {
 }
 
 /** Self-statistic names (group `sipstats`) of the counters. */
-export const readStatName = (t: Transport): string => `read_${t}`;
-export const skipStatName = (r: SkipReason): string => `skipped_${r}`;
+export const readStatName = (t: Transport): CaptureStatName => `read_${t}`;
+export const skipStatName = (r: SkipReason): CaptureStatName => `skipped_${r}`;
 
 /** Total of all skip reasons. */
 export function totalSkipped(s: CaptureStats): number {
