@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { createStats, exportState, parseOpenSipsConfig, restoreState } from '../src/index.ts';
 import type { EngineState, Stats } from '../src/index.ts';
 import { encodeEngine } from '../src/persist/attach.ts';
-import { attachCluster } from '../src/persist/cluster/attach.ts';
+import { attachCluster } from '../src/cluster/attach.ts';
 import { SnapshotFileStore } from '../src/persist/file-store.ts';
 import { decodeSnapshot } from '../src/persist/snapshot-codec.ts';
 import { startRedis } from '../test/support/redis-server.ts';

@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import type { Stats } from '../../src/index.ts';
 import { start } from '../../src/app/server.ts';
 import { parseNativeConfig } from '../../src/config/yaml-format.ts';
-import { attachCluster } from '../../src/persist/cluster/attach.ts';
-import type { ClusterHandle, RedisTarget } from '../../src/persist/cluster/attach.ts';
-import { keySlot } from '../../src/persist/cluster/slot.ts';
+import { attachCluster } from '../../src/cluster/attach.ts';
+import type { ClusterHandle, RedisTarget } from '../../src/cluster/attach.ts';
+import { keySlot } from '../../src/cluster/slot.ts';
 import { startRedisCluster, startSentinels } from '../support/redis-ha.ts';
 import { assertClusterEqualsRef, feeder, haEvents, haStats, waitUntil } from '../support/cluster-traffic.ts';
 

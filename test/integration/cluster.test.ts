@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createStats, parseOpenSipsConfig } from '../../src/index.ts';
 import type { Stats, StatView } from '../../src/index.ts';
-import { attachCluster } from '../../src/persist/cluster/attach.ts';
-import type { ClusterHandle } from '../../src/persist/cluster/attach.ts';
+import { attachCluster } from '../../src/cluster/attach.ts';
+import type { ClusterHandle } from '../../src/cluster/attach.ts';
 import { startRedis } from '../support/redis-server.ts';
 import type { RedisInstance } from '../support/redis-server.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createStats, parseOpenSipsConfig } from '../../src/index.ts';
 import type { Stats } from '../../src/index.ts';
-import type { ClusterHandle } from '../../src/persist/cluster/attach.ts';
+import type { ClusterHandle } from '../../src/cluster/attach.ts';
 
 /** Profiles of every algorithm family the cluster merges, for the Redis Cluster/Sentinel tests. */
 export const HA_CFG = `

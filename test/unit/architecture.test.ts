@@ -35,12 +35,13 @@ const ALLOWED: Record<string, string[]> = {
   alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http', 'defaults', 'self-stats'],
   export: ['export', 'core', 'kpi', 'http', 'errors', 'defaults', 'self-stats'],
   persist: ['persist', 'core', 'mi', 'errors', 'stats', 'config', 'defaults', 'self-stats'],
+  cluster: ['cluster', 'core', 'mi', 'errors', 'stats', 'config', 'defaults', 'self-stats'],
   ingest: ['ingest', 'kpi', 'protocol', 'core', 'errors', 'config', 'defaults', 'self-stats'],
   web: ['web', 'core', 'kpi', 'http', 'defaults', 'self-stats'],
   demo: ['demo', 'protocol', 'defaults', 'self-stats'],
   stats: ['stats', 'core', 'config', 'errors', 'kpi', 'mi', 'defaults', 'self-stats'],
   index: ['index', 'stats', 'core', 'config', 'errors', 'mi', 'defaults', 'self-stats'],
-  app: ['app', 'alerts', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web', 'defaults', 'self-stats'],
+  app: ['app', 'alerts', 'cluster', 'config', 'core', 'demo', 'errors', 'export', 'http', 'index', 'ingest', 'kpi', 'mi', 'persist', 'protocol', 'stats', 'web', 'defaults', 'self-stats'],
   cli: ['cli', 'app', 'alerts', 'config', 'errors', 'kpi', 'mi', 'protocol', 'defaults', 'self-stats'],
 };
 

@@ -4,9 +4,9 @@ import { parseNativeConfig, parseNativeText } from '../../src/config/yaml-format
 import { redisTargetFromFlags, resolveRedisTarget } from '../../src/config/redis-config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { main } from '../../src/cli/main.ts';
-import { crc16, keySlot } from '../../src/persist/cluster/slot.ts';
-import { SlotPipelineClient } from '../../src/persist/cluster/link.ts';
-import type { RedisCommand } from '../../src/persist/cluster/push.ts';
+import { crc16, keySlot } from '../../src/cluster/slot.ts';
+import { SlotPipelineClient } from '../../src/cluster/link.ts';
+import type { RedisCommand } from '../../src/cluster/push.ts';
 
 const issues = (doc: unknown) => {
   const r = parseNativeConfig(doc);

@@ -1,12 +1,12 @@
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions as IoClusterOptions, RedisOptions } from 'ioredis';
-import type { HostPort, RedisTarget } from '../../config/redis-config.ts';
+import type { HostPort, RedisTarget } from '../config/redis-config.ts';
 import type { RedisCommand } from './push.ts';
 import type { RedisPipelineClient } from './read.ts';
 import { CLUSTER_SLOTS, keySlot } from './slot.ts';
-import { SipstatsError } from '../../errors.ts';
+import { SipstatsError } from '../errors.ts';
 
-export type { HostPort, RedisTarget } from '../../config/redis-config.ts';
+export type { HostPort, RedisTarget } from '../config/redis-config.ts';
 
 export interface LinkNode {
   /** `host:port` */

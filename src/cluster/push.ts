@@ -1,7 +1,7 @@
-import type { StatsEngine } from '../../core/engine.ts';
-import type { ProfileRuntime } from '../../core/profile-runtime.ts';
-import { identityOf, StatKind, statKey } from '../../core/stat.ts';
-import type { Counter, Series, Stat } from '../../core/stat.ts';
+import type { StatsEngine } from '../core/engine.ts';
+import type { ProfileRuntime } from '../core/profile-runtime.ts';
+import { identityOf, StatKind, statKey } from '../core/stat.ts';
+import type { Counter, Series, Stat } from '../core/stat.ts';
 import { encodeParts, seriesField } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
 

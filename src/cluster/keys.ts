@@ -1,5 +1,5 @@
-import type { ProfileRuntime } from '../../core/profile-runtime.ts';
-import type { ProfileDef } from '../../core/types.ts';
+import type { ProfileRuntime } from '../core/profile-runtime.ts';
+import type { ProfileDef } from '../core/types.ts';
 
 /**
  * Redis key layout of cluster sync (every key starts with the prefix, default `sipstats:`):
@@ -49,7 +49,7 @@ export class ClusterKeys {
 }
 
 /** Node ids: no '|' (the field separator), nothing a key or a log line would mangle. */
-export { NODE_ID } from '../../config/redis-config.ts';
+export { NODE_ID } from '../config/redis-config.ts';
 
 export function seriesField(node: string, name: string): string {
   return `${node}|${name}`;

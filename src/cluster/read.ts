@@ -1,17 +1,17 @@
-import type { StatsEngine } from '../../core/engine.ts';
-import type { ProfileRuntime } from '../../core/profile-runtime.ts';
-import { StatKind } from '../../core/stat.ts';
-import type { Counter } from '../../core/stat.ts';
-import { SELF_GROUP } from '../attach.ts';
-import type { SelfStatName } from '../../self-stats.ts';
-import type { StatView } from '../../core/types.ts';
-import { resolveItems } from '../../mi/statistics-commands.ts';
-import { createStats } from '../../stats.ts';
-import type { Stats } from '../../stats.ts';
+import type { StatsEngine } from '../core/engine.ts';
+import type { ProfileRuntime } from '../core/profile-runtime.ts';
+import { StatKind } from '../core/stat.ts';
+import type { Counter } from '../core/stat.ts';
+import { SELF_GROUP } from '../self-stats.ts';
+import type { SelfStatName } from '../self-stats.ts';
+import type { StatView } from '../core/types.ts';
+import { resolveItems } from '../mi/statistics-commands.ts';
+import { createStats } from '../stats.ts';
+import type { Stats } from '../stats.ts';
 import { decodeParts, seriesField, splitField, timeInSlot } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
 import type { RedisCommand } from './push.ts';
-import { SipstatsError } from '../../errors.ts';
+import { SipstatsError } from '../errors.ts';
 
 /** The part of an ioredis client the cluster code uses (a pipeline of raw commands). */
 export interface RedisPipelineClient {

@@ -1,12 +1,10 @@
 import type { RedisOptions } from 'ioredis';
-import { DEFAULTS } from '../../config/defaults.ts';
-import type { StatView } from '../../core/types.ts';
-import { bind, statisticsParam } from '../../mi/params.ts';
-import { toErrorBody } from '../../mi/registry.ts';
-import { SipstatsError } from '../../errors.ts';
-import type { Stats } from '../../stats.ts';
-import { defaultLog } from '../attach.ts';
-import type { PersistLog } from '../attach.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+import type { StatView } from '../core/types.ts';
+import { bind, statisticsParam } from '../mi/params.ts';
+import { toErrorBody } from '../mi/registry.ts';
+import { SipstatsError } from '../errors.ts';
+import type { Stats } from '../stats.ts';
 import { ClusterKeys, NODE_ID } from './keys.ts';
 import { PushTracker } from './push.ts';
 import type { RedisCommand } from './push.ts';
@@ -14,6 +12,13 @@ import { ClusterReader, execAll } from './read.ts';
 import type { ClusterView } from './read.ts';
 import { openLink, redactUrl } from './link.ts';
 import type { LinkNode, RedisTarget, ResyncReason } from './link.ts';
+
+/** Where the cluster link says what happens (the server passes its log). */
+export type ClusterLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+const defaultLog: ClusterLog = (level, message) => {
+  if (level !== 'info') console.error(`sipstats ${level}: ${message}`);
+};
 
 export type { RedisTarget, HostPort, LinkNode } from './link.ts';
 
@@ -27,7 +32,7 @@ export interface ClusterOptions {
   readonly nodeId: string;
   /** Milliseconds between pushes; default 1000. Cluster values lag local ones by up to this much. */
   readonly flushIntervalMs?: number;
-  readonly log?: PersistLog;
+  readonly log?: ClusterLog;
   /** Key prefix; default `sipstats:` (several clusters can share one Redis). */
   readonly keyPrefix?: string;
   /** Keys outlive their window by this much (clock skew between nodes); default 30 000 ms. */
