@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readPcap } from '../../src/protocol/pcap/read.ts';
+import { readPcap } from '../support/pcap-read.ts';
 import { replayCapture } from '../../src/app/replay.ts';
 import type { ReplayResult } from '../../src/app/replay.ts';
 import { defaultConfig } from '../../src/config/load.ts';

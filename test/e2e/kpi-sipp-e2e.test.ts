@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { captureSippMix, compareKpis, tolerances } from '../support/sipp-capture.ts';
 import { start } from '../../src/app/server.ts';
-import { readPcap } from '../../src/protocol/pcap/read.ts';
-import { decodeUdp } from '../../src/protocol/pcap/link.ts';
+import { readPcap } from '../support/pcap-read.ts';
+import { decodeUdp } from '../support/pcap-link.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 
 // Real SIP end to end: sipp UAC and UAS on loopback run a known mix (docs/kpi-e2e.md),

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readPcap } from '../../src/protocol/pcap/read.ts';
-import { decodeUdp } from '../../src/protocol/pcap/link.ts';
+import { readPcap } from '../support/pcap-read.ts';
+import { decodeUdp } from '../support/pcap-link.ts';
 import { captureSippMix, compareKpis, MIX, sipByCall } from '../support/sipp-capture.ts';
 import type { CaptureResult, CapturedSip, ExpectedCall } from '../support/sipp-capture.ts';
 

@@ -12,7 +12,7 @@ import { totalSip, totalSkipped } from '../../src/protocol/net/capture-counts.ts
 import { WsStream } from '../../src/protocol/net/websocket.ts';
 import { contentLength, findStartLine, headerEnd, startLineAt } from '../../src/protocol/net/sip-frame.ts';
 import { PcapStreamReader } from '../../src/protocol/pcap/capture-reader.ts';
-import { readPcap } from '../../src/protocol/pcap/read.ts';
+import { readPcap } from '../support/pcap-read.ts';
 import { encodeHep } from '../../src/protocol/hep/encode.ts';
 import { inflatePayload } from '../../src/ingest/inflate.ts';
 import {

@@ -185,7 +185,7 @@ test('docs/config.md: the start-up message for missing KPI profiles is what the 
 });
 
 test('docs/errors.md lists the PCAP_* codes replay prints; -32602 data is documented as a string', () => {
-  const src = read('src/protocol/pcap/read.ts');
+  const src = read('src/protocol/pcap/capture-reader.ts');
   const codes = [...new Set([...src.slice(src.indexOf('export type PcapErrorCode'), src.indexOf('export interface PcapStats')).matchAll(/'(PCAP_[A-Z_]+)'/g)].map((m) => m[1]))].sort();
   const doc = read('docs/errors.md');
   assert.deepEqual([...doc.matchAll(/^\| `(PCAP_[A-Z_]+)` \|/gm)].map((m) => m[1]).sort(), codes);

@@ -21,8 +21,8 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeUdp } from '../../src/protocol/pcap/link.ts';
-import { readPcap } from '../../src/protocol/pcap/read.ts';
+import { decodeUdp } from '../support/pcap-link.ts';
+import { readPcap } from '../support/pcap-read.ts';
 import { parseSip } from '../../src/protocol/sip/parse.ts';
 import type { SipMessage } from '../../src/protocol/sip/parse.ts';
 import { alive, exited, freeUdpPorts, readText, stop, tail, udpPortTaken } from './processes.ts';

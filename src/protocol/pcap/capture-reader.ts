@@ -1,12 +1,35 @@
 /**
- * Incremental capture file reader: the same formats as ./read.ts (classic pcap in either byte
- * order with micro- or nanosecond timestamps; pcapng with several sections and interfaces of
- * different link types, EPB/SPB/PB), fed in chunks of any size, so that a file of any size is read
+ * The capture file reader: classic pcap in either byte order with micro- or nanosecond timestamps;
+ * pcapng with several sections and interfaces of different link types, EPB/SPB/PB; fed in chunks
+ * of any size, so that a file of any size is read
  * in bounded memory. Records that straddle chunks are carried over (a copy of the part seen).
  * Pure; never throws: damage stops the reading and is reported in `stats.error`.
  */
-import { newPcapStats } from './read.ts';
-import type { PcapErrorCode, PcapStats } from './read.ts';
+
+export type PcapFormat = 'pcap' | 'pcapng' | 'unknown';
+
+export type PcapErrorCode =
+  /** The file starts with neither a pcap magic nor a pcapng section header. */
+  | 'PCAP_BAD_MAGIC'
+  /** The file ends inside a header, record or block. */
+  | 'PCAP_TRUNCATED'
+  /** A length field that cannot be right (block length < 12 or not a multiple of 4, mismatched trailer...). */
+  | 'PCAP_BAD_BLOCK'
+  /** A pcapng packet refers to an interface that was never described. */
+  | 'PCAP_BAD_INTERFACE';
+
+export interface PcapStats {
+  format: PcapFormat;
+  packets: number;
+  /** pcapng blocks skipped (unknown types, statistics, name resolution...). */
+  skippedBlocks: number;
+  /** Set when reading stopped early. */
+  error: { code: PcapErrorCode; message: string; offset: number } | null;
+}
+
+export function newPcapStats(): PcapStats {
+  return { format: 'unknown', packets: 0, skippedBlocks: 0, error: null };
+}
 
 /** One packet: `buf[start, end)` holds its captured bytes (valid only during the call). */
 export type PacketHandler = (linkType: number, buf: Buffer, start: number, end: number, origLen: number, timeMs: number, interfaceId: number) => void;

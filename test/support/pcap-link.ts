@@ -7,11 +7,11 @@
  * skipped; a first fragment yields the part of the datagram it holds), IPv6 with hop-by-hop,
  * routing, fragment (first fragment only), destination options and AH extension headers.
  */
-import { ipv4ToString, ipv6ToString } from '../ip.ts';
+import { ipv4ToString, ipv6ToString } from '../../src/protocol/ip.ts';
 
 /** Link types (one definition, in the capture decoder). */
-export { LinkTypes as LinkType } from '../net/link.ts';
-import { LinkTypes as LinkType } from '../net/link.ts';
+export { LinkTypes as LinkType } from '../../src/protocol/net/link.ts';
+import { LinkTypes as LinkType } from '../../src/protocol/net/link.ts';
 
 export interface UdpDatagram {
   ipVersion: 4 | 6;
