@@ -126,6 +126,9 @@ function generate(file: string, minBytes: number): { bytes: number; rtp: number;
 }
 
 
+/** Runs of sipstats and of tshark on the capture, alternating. */
+const RUNS = 3;
+
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-bench-media-'));
   try {
@@ -134,23 +137,33 @@ export async function run(): Promise<BenchResult[]> {
     const gen = generate(file, Number(process.env.SIPSTATS_MEDIA_MB ?? 205) * 1e6);
     const mb = statSync(file).size / 1e6;
     console.log(`  generated ${mb.toFixed(0)} MB: ${gen.calls} calls, ${gen.rtp} RTP and ${gen.sip} SIP packets, in ${((Date.now() - g0) / 1000).toFixed(1)} s`);
-    const ours = timed(process.execPath, [new URL('./_replay-child.mjs', import.meta.url).pathname, file]);
-    if (ours.status !== 0) throw new Error(`replay child failed: ${ours.stdout}`);
-    const o = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { seconds: number; calls: number; rtp: number; loss: number; jitter: number; mos: number };
-    console.log(`  sipstats: ${o.seconds.toFixed(2)} s replay (${ours.seconds.toFixed(2)} s with node start), ${o.calls} calls, ${o.rtp} RTP packets tied to them; LOSS_1h ${o.loss} %, JITTER_1h ${o.jitter} ms, MOS_1h ${o.mos}`);
+    // three runs of each, alternating; the medians are compared (a run of one second moves by 20 % on a shared machine)
+    type Child = { seconds: number; calls: number; rtp: number; loss: number; jitter: number; mos: number };
+    const runs: { ours: ReturnType<typeof timed>; o: Child; ts: ReturnType<typeof timed> | null }[] = [];
+    const haveTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).error === undefined;
+    for (let i = 0; i < RUNS; i++) {
+      const ours = timed(process.execPath, [new URL('./_replay-child.mjs', import.meta.url).pathname, file]);
+      if (ours.status !== 0) throw new Error(`replay child failed: ${ours.stdout}`);
+      const o = JSON.parse(ours.stdout.trim().split('\n').pop()!) as Child;
+      console.log(`  sipstats: ${o.seconds.toFixed(2)} s replay (${ours.seconds.toFixed(2)} s with node start), ${o.calls} calls, ${o.rtp} RTP packets tied to them; LOSS_1h ${o.loss} %, JITTER_1h ${o.jitter} ms, MOS_1h ${o.mos}`);
+      const ts = haveTshark ? timed('tshark', ['-q', '-z', 'rtp,streams', '-r', file]) : null;
+      if (ts !== null) console.log(`  tshark: ${ts.seconds.toFixed(2)} s`);
+      runs.push({ ours, o, ts });
+    }
+    const mid = <T,>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)];
+    const { ours, o } = mid(runs, (r) => r.o.seconds);
     const results: BenchResult[] = [
-      { name: 'sipstats replay of SIP + RTP (media quality on)', value: mb / o.seconds, unit: 'MB/s', note: `${mb.toFixed(0)} MB in ${o.seconds.toFixed(2)} s; ${o.rtp} RTP packets of ${gen.rtp}` },
+      { name: 'sipstats replay of SIP + RTP (media quality on)', value: mb / o.seconds, unit: 'MB/s', note: `${mb.toFixed(0)} MB in ${o.seconds.toFixed(2)} s (median of ${RUNS}: ${runs.map((r) => r.o.seconds.toFixed(2)).join(', ')}); ${o.rtp} RTP packets of ${gen.rtp}` },
       { name: 'sipstats replay peak RSS (SIP + RTP)', value: ours.maxRssMB, unit: 'MB', note: 'whole process (/usr/bin/time -v)' },
     ];
-    if (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).error !== undefined) {
+    if (!haveTshark) {
       results.push({ name: 'tshark', value: NaN, unit: '', note: 'not installed (apt-get install tshark): no comparison' });
       return results;
     }
-    const ts = timed('tshark', ['-q', '-z', 'rtp,streams', '-r', file]);
+    const ts = mid(runs, (r) => r.ts!.seconds).ts!;
     const streams = ts.stdout.split('\n').filter((l) => /0x[0-9A-F]{8}/i.test(l)).length;
-    console.log(`  tshark: ${ts.seconds.toFixed(2)} s, ${streams} streams in its rtp,streams`);
     results.push(
-      { name: 'tshark -q -z rtp,streams throughput', value: mb / ts.seconds, unit: 'MB/s', note: `${ts.seconds.toFixed(2)} s, ${streams} streams` },
+      { name: 'tshark -q -z rtp,streams throughput', value: mb / ts.seconds, unit: 'MB/s', note: `${ts.seconds.toFixed(2)} s (median of ${RUNS}: ${runs.map((r) => r.ts!.seconds.toFixed(2)).join(', ')}), ${streams} streams` },
       { name: 'tshark peak RSS (rtp,streams)', value: ts.maxRssMB, unit: 'MB' },
       { name: 'sipstats replay vs tshark rtp,streams (time ratio)', value: ts.seconds / o.seconds, unit: '×', note: `target >= 10; with node start: ${(ts.seconds / ours.seconds).toFixed(1)}×` },
     );
