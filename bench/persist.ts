@@ -73,7 +73,7 @@ async function snapshotBench(): Promise<BenchResult[]> {
   const N = 100_000;
   const { stats, now } = fullEngine(N);
   let slots = 0;
-  for (const s of stats.engine.all()) s.profile?.forEachSlot(s as never, () => slots++);
+  for (const s of stats.engine.all()) s.profile?.exportSlots(s as never, () => slots++);
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-bench-'));
   try {
     const store = new SnapshotFileStore({ dir });

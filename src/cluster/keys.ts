@@ -1,4 +1,3 @@
-import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import type { ProfileDef } from '../core/types.ts';
 
 /**
@@ -78,11 +77,4 @@ export function decodeParts(text: string, w: number, out: Float64Array, o = 0): 
     out[o + i] = x;
   }
   return true;
-}
-
-/** An integer Unix ms inside absolute slot `k` of `p` (the first one): for merging slot by slot in order. */
-export function timeInSlot(p: ProfileRuntime, k: number): number {
-  let t = Math.ceil(p.slotStart(k));
-  while (p.slotAt(t) < k) t++;
-  return t;
 }

@@ -79,7 +79,7 @@ export class PushTracker {
   ) {
     this.maxFields = opts.maxFieldsPerBatch ?? 20_000;
     this.maxPairs = opts.maxPairsPerCommand ?? 1000;
-    this.liveMs = Math.max(0, ...engine.profileList().map((p) => p.W)) + opts.marginMs + opts.nodeTtlMs;
+    this.liveMs = Math.max(0, ...engine.profileList().map((p) => p.def.window * 1000)) + opts.marginMs + opts.nodeTtlMs;
   }
 
   /** Forgets what Redis holds: the next push sends every live slot and counter (after a reconnect). */
@@ -174,7 +174,7 @@ export class PushTracker {
     let newest = NaN;
     let n = 0;
     let field: string | undefined;
-    p.forEachSlot(s, (slot, f, o) => {
+    p.exportSlots(s, (slot, f, o) => {
       if (slot < from) return;
       if (st !== undefined && slot === from) {
         let same = true;
@@ -221,7 +221,7 @@ export class PushTracker {
     for (const [key, { p, slot, fv }] of b.buckets) {
       for (let i = 0; i < fv.length; i += step) out.push(['hset', key, ...fv.slice(i, i + step)]);
       // the slot counts until the clock reaches slot+S; its hash lives a margin longer
-      out.push(['pexpire', key, Math.max(1, Math.ceil(p.slotStart(slot + p.S) + this.opts.marginMs - t))]);
+      out.push(['pexpire', key, Math.max(1, Math.ceil(p.slotExpiry(slot) + this.opts.marginMs - t))]);
     }
     out.push(...b.extra);
     return out;

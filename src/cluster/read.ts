@@ -1,5 +1,5 @@
 import type { StatsEngine } from '../core/engine.ts';
-import type { ProfileRuntime } from '../core/profile-runtime.ts';
+import type { ProfileRuntime, SlotRow } from '../core/profile-runtime.ts';
 import { StatKind } from '../core/stat.ts';
 import type { Counter } from '../core/stat.ts';
 import { SELF_GROUP } from '../self-stats.ts';
@@ -8,7 +8,7 @@ import type { StatView } from '../core/types.ts';
 import { resolveItems } from '../mi/statistics-commands.ts';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
-import { decodeParts, seriesField, splitField, timeInSlot } from './keys.ts';
+import { decodeParts, seriesField, splitField } from './keys.ts';
 import type { ClusterKeys } from './keys.ts';
 import type { RedisCommand } from './push.ts';
 import { SipstatsError } from '../errors.ts';
@@ -105,8 +105,8 @@ export class ClusterReader {
         }
       }
       if (!sel.all && fields.length === 0) continue;
-      const kNow = p.slotAt(t);
-      for (let k = kNow - p.S + 1; k <= kNow; k++) {
+      const [first, last] = p.liveSlots(t);
+      for (let k = first; k <= last; k++) {
         const key = this.keys.slot(p.def, k);
         if (sel.all) {
           fetches.push({ p, slot: k });
@@ -121,7 +121,7 @@ export class ClusterReader {
     const replies = await execAll(this.redis, cmds);
 
     // series: name → its slots (every node's parts), per profile, in slot order (fetches are)
-    const bySeries = new Map<ProfileRuntime, Map<string, { slot: number; parts: Float64Array }[]>>();
+    const bySeries = new Map<ProfileRuntime, Map<string, SlotRow[]>>();
     fetches.forEach((f, i) => {
       let m = bySeries.get(f.p);
       if (m === undefined) bySeries.set(f.p, (m = new Map()));
@@ -130,7 +130,7 @@ export class ClusterReader {
         if (list === undefined) m.set(name, (list = []));
         if (text === null) return;
         const parts = new Float64Array(f.p.w);
-        if (decodeParts(text, f.p.w, parts)) list.push({ slot: f.slot, parts });
+        if (decodeParts(text, f.p.w, parts)) list.push({ slot: f.slot, parts, offset: 0 });
       };
       if (f.fields === undefined) {
         const hash = replies[i] as Record<string, string>;
@@ -147,18 +147,14 @@ export class ClusterReader {
     for (const [p, m] of bySeries) {
       for (const [name, list] of m) {
         // created at its oldest slot, then merged in slot order: each merge is O(1)
-        tc = list.length > 0 ? timeInSlot(p, list[0].slot) : t;
+        tc = list.length > 0 ? p.timeInSlot(list[0].slot) : t;
         let s;
         try {
           s = scratch.createSeriesFor(p, name);
         } catch {
           continue; // a name this node's config cannot hold (taken by another statistic here)
         }
-        // room for every distinct slot at once (the newest may become the current entry)
-        let distinct = 0;
-        for (let i = 0; i < list.length; i++) if (i === 0 || list[i].slot !== list[i - 1].slot) distinct++;
-        p.reserve(s, distinct - 1);
-        for (const e of list) p.mergeSlot(s, e.slot, e.parts, 0, timeInSlot(p, e.slot));
+        p.importSlots(s, list, null);
         created++;
       }
     }

@@ -91,6 +91,13 @@ interface Pool {
  * Queue region of capacity c: Float64 [entries: c*w], stamps [slot mod 2^16 or 2^32: c].
  * Stamps modulo 2^16 (when S < 2^15) are enough: live entries are fewer than S slots behind `last`.
  */
+/** One slot of a series as exchanged (importSlots): absolute slot number, and its parts from `parts[offset]`. */
+export interface SlotRow {
+  readonly slot: number;
+  readonly parts: ArrayLike<number>;
+  readonly offset: number;
+}
+
 export class ProfileRuntime {
   readonly W: number;
   readonly S: number;
@@ -693,7 +700,7 @@ export class ProfileRuntime {
    * Makes room for `n` completed slots (at most S-1) in the queue of `s` at once, so that a restore
    * or a cluster view that knows how many slots it brings does not grow the ring step by step.
    */
-  reserve(s: Series, n: number): void {
+  private reserve(s: Series, n: number): void {
     const want = Math.min(n, this.R);
     if (want <= 0 || s.local >= SPARSE_BASE) return; // a sparse series turns dense by itself if it must
     const h = this.hrow(s.local);
@@ -715,6 +722,47 @@ export class ProfileRuntime {
     this.clearEntry(h, ho);
   }
 
+  // ---- slot exchange: what snapshots and the cluster read and merge ---------------------------
+  // (the only view of the slot ring outside the core: absolute slot numbers, parts of width w,
+  // and when a slot stops counting; the ring's layout stays in here)
+
+  /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f[offset, offset + w)`, valid during the call). */
+  exportSlots(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
+    this.forEachSlot(s, cb);
+  }
+
+  /**
+   * Merges slots of `s` from elsewhere (a snapshot, other nodes), in slot order (repeated slots
+   * add up): at time `at`, or each at a time inside its own slot when `at` is null (merging a view
+   * slot by slot). Returns how many were ignored because their slot had expired.
+   */
+  importSlots(s: Series, rows: readonly SlotRow[], at: number | null): number {
+    let distinct = 0;
+    for (let i = 0; i < rows.length; i++) if (i === 0 || rows[i].slot !== rows[i - 1].slot) distinct++;
+    this.reserve(s, distinct - 1); // (the newest may become the current entry)
+    let expired = 0;
+    for (const r of rows) if (!this.mergeSlot(s, r.slot, r.parts, r.offset, at ?? this.timeInSlot(r.slot))) expired++;
+    return expired;
+  }
+
+  /** The absolute slots a window holds at time `t`, oldest first: [first, last]. */
+  liveSlots(t: number): readonly [number, number] {
+    const k = this.slotAt(t);
+    return [k - this.S + 1, k];
+  }
+
+  /** Unix ms from which slot `k` no longer counts in any window. */
+  slotExpiry(k: number): number {
+    return this.slotStart(k + this.S);
+  }
+
+  /** An integer Unix ms inside absolute slot `k` (its first). */
+  timeInSlot(k: number): number {
+    let t = Math.ceil(this.slotStart(k));
+    while (this.slotAt(t) < k) t++;
+    return t;
+  }
+
   // ---- slot access for snapshots and cluster merging ---------------------------------------
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
@@ -734,7 +782,7 @@ export class ProfileRuntime {
   }
 
   /** Visits the live slots of `s` in slot order: absolute slot number and its parts (`f` at `offset`). */
-  forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
+  private forEachSlot(s: Series, cb: (slot: number, f: Float64Array, offset: number) => void): void {
     if (s.local >= SPARSE_BASE) {
       const mb = SPB * (s.local - SPARSE_BASE);
       const o = this.spBlk[mb];
@@ -773,7 +821,7 @@ export class ProfileRuntime {
    * `t`. Parts of a slot that has already expired at `t` are ignored; a slot ahead of the newest
    * slot seen is merged into it. Returns false when ignored. Rare path: O(S).
    */
-  mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
+  private mergeSlot(s: Series, slot: number, parts: ArrayLike<number>, po: number, t: number): boolean {
     this.expireAt(s, t);
     if (s.local >= SPARSE_BASE) {
       const idx = s.local - SPARSE_BASE;

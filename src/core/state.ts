@@ -39,7 +39,7 @@ export function exportState(engine: StatsEngine): EngineState {
     const p = s.profile;
     p.expireAt(s, at);
     const slots: number[][] = [];
-    p.forEachSlot(s, (slot, f, o) => {
+    p.exportSlots(s, (slot, f, o) => {
       const row = [slot];
       for (let i = 0; i < p.w; i++) row.push(f[o + i]);
       slots.push(row);
@@ -99,8 +99,7 @@ export function restoreState(engine: StatsEngine, state: EngineState): RestoreRe
       }
     }
     if (series.kind !== StatKind.Series) continue;
-    p.reserve(series, s.slots.length - 1); // the newest slot may go to the current entry
-    for (const row of s.slots) if (!p.mergeSlot(series, row[0], row, 1, t)) report.expiredSlots++;
+    report.expiredSlots += p.importSlots(series, s.slots.map((row) => ({ slot: row[0], parts: row, offset: 1 })), t);
     report.series++;
   }
   return report;

@@ -66,9 +66,9 @@ export async function encodeEngine(engine: StatsEngine, opts: { yieldEvery?: num
     const p = s.profile;
     p.expireAt(s, engine.clock());
     let n = 0;
-    p.forEachSlot(s, () => n++);
+    p.exportSlots(s, () => n++);
     w.beginSeries(p.def.name, s.name, p.w, n);
-    p.forEachSlot(s, (slot, f, o) => w.slot(slot, f, o));
+    p.exportSlots(s, (slot, f, o) => w.slot(slot, f, o));
     series++;
   }
   for (const sec of opts.sections ?? []) w.section(sec.name, sec.save());

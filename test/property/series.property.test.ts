@@ -122,10 +122,10 @@ test('merging the slots of two engines (snapshots, cluster nodes) equals one eng
         if (sb !== undefined && sb.kind === 1) {
           pb.expireAt(sb, now);
           const slots: [number, Float64Array][] = [];
-          pb.forEachSlot(sb, (slot, f, o) => slots.push([slot, f.slice(o, o + pb.w)]));
+          pb.exportSlots(sb, (slot, f, o) => slots.push([slot, f.slice(o, o + pb.w)]));
           if (a.engine.lookup('x') === undefined) a.updateStatSeries('prop', 'x', 0);
           const sa = a.engine.lookup('x')!;
-          if (sa.kind === 1) for (const [slot, parts] of slots) pa.mergeSlot(sa, slot, parts, 0, now);
+          if (sa.kind === 1) pa.importSlots(sa, slots.map(([slot, parts]) => ({ slot, parts, offset: 0 })), now);
         }
         if (all.length === 0) return;
         // the value 0 written to create the series is a sample for average and min_samples: account for it

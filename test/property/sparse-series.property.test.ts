@@ -36,7 +36,7 @@ function slots(stats: Stats, name: string): [number, number[]][] {
   if (s === undefined) return [];
   const out: [number, number[]][] = [];
   s.profile.expireAt(s, stats.engine.clock());
-  s.profile.forEachSlot(s, (slot, f, o) => out.push([slot, Array.from(f.subarray(o, o + s.profile.w))]));
+  s.profile.exportSlots(s, (slot, f, o) => out.push([slot, Array.from(f.subarray(o, o + s.profile.w))]));
   return out;
 }
 
@@ -84,7 +84,7 @@ test('sparse series read, export and merge exactly like series with rows, throug
             for (const [slot, parts] of slots(other, name))
               for (const st of [sparse, dense]) {
                 const s = (st.engine.lookup(name) as Series | undefined) ?? st.engine.createSeriesFor(st.engine.profile('p')!, name);
-                s.profile.mergeSlot(s, slot, parts, 0, now);
+                s.profile.importSlots(s, [{ slot, parts, offset: 0 }], now);
               }
           }
           for (let i = 0; i < 4; i++) {
