@@ -3,15 +3,13 @@ import type { ProfileDef } from './types.ts';
 import { KeptSeries, NamedSeries, NO_TAIL, Series } from './stat.ts';
 import type { Group, SeriesOwner } from './stat.ts';
 import { SipstatsError } from '../errors.ts';
+import { BlockPool } from './block-pool.ts';
+import { SlabPools } from './slab-pools.ts';
 
-/** Float64 numbers per chunk of a queue pool (128 KiB): pools grow a chunk at a time. */
-const CHUNK_DOUBLES = 16384;
 
 /** Header rows per header chunk: 2^10. */
 const HDR_BITS = 10;
 
-/** Smallest queue capacity: a series gets slot memory for 4 completed slots on its first slot change. */
-const FIRST_CAPACITY = 4;
 
 /** Local indexes from here up are sparse series; dense ones (rows) are below. */
 export const SPARSE_BASE = 1 << 21;
@@ -26,34 +24,6 @@ export const SPARSE_DOUBLES = 32;
 
 /** A sparse series also turns dense at its 8th update: a busy series belongs on the hot path. */
 const SPARSE_UPDATES = 8;
-
-/** Regions of one capacity in one chunk; the chunk's memory is dropped when its last region is freed. */
-interface Chunk {
-  f: Float64Array | undefined;
-  u: Uint16Array | Uint32Array | undefined;
-  /** Regions in use. */
-  live: number;
-  /** Regions never handed out yet start here. */
-  fresh: number;
-  /** Regions handed back. */
-  readonly freed: number[];
-  /** Listed in its pool's `avail`. */
-  inAvail: boolean;
-}
-
-/** Queue regions of one capacity (a slab allocator: chunks of fixed-size regions). */
-interface Pool {
-  /** Completed slots per region. */
-  readonly cap: number;
-  readonly perChunk: number;
-  readonly chunks: Chunk[];
-  /** Live chunks with a free region, each once; regions are taken from the last. */
-  readonly avail: number[];
-  /** Chunk indexes whose memory was dropped, to be reused. */
-  readonly dead: number[];
-  /** The one empty chunk kept for reuse, or -1. */
-  spare: number;
-}
 
 /**
  * The runtime of one profile: clock-aligned slot arithmetic and the memory that holds the slots
@@ -118,8 +88,8 @@ export class ProfileRuntime {
   private readonly LU: number;
   private readonly POOL: number;
   private readonly REG: number;
-  /** Queue pools by capacity: 4, 8, 16, ... and S-1 last. */
-  private readonly pools: Pool[] = [];
+  /** The queues' memory: a slab allocator per capacity, 4, 8, 16, ... and S-1 last. */
+  private readonly slabs: SlabPools;
   /** Current-slot rows of every series, at local*cs (grows by half; never cached elsewhere). */
   private cur: Float64Array;
   /** Header rows of every series, in chunks of 2^HDR_BITS rows. */
@@ -155,16 +125,10 @@ export class ProfileRuntime {
   private spSlot = new Uint16Array(32);
   /** Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update (absolute slot numbers). */
   private spMeta = new Float64Array(32 * SPM);
-  /** Per sparse index, SPB small integers: offset and length of its entries in `spPool`, its updates (the half of a Float64 row). */
+  /** Per sparse index, SPB small integers: offset and length of its entries in the block pool, its updates (the half of a Float64 row). */
   private spBlk = new Int32Array(32 * SPB);
-  /** Every sparse series' entries, a block each; a block is replaced (never grown in place), the old one goes to `spFreeBy`. */
-  private spPool = new Float64Array(256);
-  /** End of the used part of spPool. */
-  private spTop = 0;
-  /** Free blocks of spPool by length (lengths are at most sparseDoubles + one entry). */
-  private spFreeBy: number[][] = [];
-  /** Numbers held by free blocks (trim() compacts the pool when they pass the live ones). */
-  private spFreeDoubles = 0;
+  /** Every sparse series' entries, a block each in one array (`blocks.pool`); a block is replaced, never grown in place. */
+  private readonly blocks = new BlockPool(256);
   private spNext = 0;
   private readonly spFree: number[] = [];
   /** Parts of one slot, expanded from a sparse entry for forEachSlot callers. */
@@ -199,12 +163,7 @@ export class ProfileRuntime {
     this.REG = this.w + 5;
     this.hs = this.w + 6;
     this.mod = this.S < 32768 ? 65536 : 4294967296;
-    for (let c = FIRST_CAPACITY; ; c *= 2) {
-      const cap = Math.min(c, this.R);
-      if (cap < 1) break;
-      this.pools.push({ cap, perChunk: Math.max(1, Math.floor(CHUNK_DOUBLES / (cap * this.w))), chunks: [], avail: [], dead: [], spare: -1 });
-      if (cap === this.R) break;
-    }
+    this.slabs = new SlabPools(this.R, this.w, this.mod === 65536);
     this.scratch = new Float64Array(this.w);
     this.mergeScratch = new Float64Array(this.w);
     this.slotScratch = new Float64Array(this.w);
@@ -375,8 +334,8 @@ export class ProfileRuntime {
   allocatedBytes(): number {
     let n = this.cur.byteLength;
     for (const h of this.hdr) n += h.byteLength;
-    for (const p of this.pools) for (const c of p.chunks) n += (c.f?.byteLength ?? 0) + (c.u?.byteLength ?? 0);
-    return n + this.spMeta.byteLength + this.spBlk.byteLength + this.spPool.byteLength;
+    n += this.slabs.allocatedBytes();
+    return n + this.spMeta.byteLength + this.spBlk.byteLength + this.blocks.pool.byteLength;
   }
 
   /** Number of series that are sparse now. */
@@ -404,105 +363,24 @@ export class ProfileRuntime {
     this.size--;
   }
 
-  /** A free region of pool `pi` (a new chunk when none is free): `chunk * perChunk + index`. */
-  private allocRegion(pi: number): number {
-    const p = this.pools[pi];
-    let ci: number;
-    let c: Chunk;
-    if (p.avail.length > 0) {
-      ci = p.avail[p.avail.length - 1];
-      c = p.chunks[ci];
-    } else {
-      ci = p.dead.length > 0 ? p.dead.pop()! : p.chunks.length;
-      c = {
-        f: new Float64Array(p.perChunk * p.cap * this.w),
-        u: this.mod === 65536 ? new Uint16Array(p.perChunk * p.cap) : new Uint32Array(p.perChunk * p.cap),
-        live: 0,
-        fresh: 0,
-        freed: [],
-        inAvail: true,
-      };
-      p.chunks[ci] = c;
-      p.avail.push(ci);
-    }
-    if (p.spare === ci) p.spare = -1;
-    const i = c.freed.length > 0 ? c.freed.pop()! : c.fresh++;
-    if (++c.live === p.perChunk) {
-      p.avail.pop();
-      c.inAvail = false;
-    }
-    return ci * p.perChunk + i;
-  }
-
-  private freeRegion(pi: number, reg: number): void {
-    const p = this.pools[pi];
-    const ci = Math.floor(reg / p.perChunk);
-    const c = p.chunks[ci];
-    if (--c.live === 0) {
-      c.fresh = 0;
-      c.freed.length = 0;
-      // Keep one empty chunk per pool, so that a series growing past a chunk boundary does not
-      // allocate and drop a chunk each time; trim() drops it. Others go back to the system now.
-      if (p.spare < 0) p.spare = ci;
-      else {
-        this.dropChunk(p, ci);
-        return;
-      }
-    } else c.freed.push(reg - ci * p.perChunk);
-    if (!c.inAvail) {
-      p.avail.push(ci);
-      c.inAvail = true;
-    }
-  }
-
-  private dropChunk(p: Pool, ci: number): void {
-    const c = p.chunks[ci];
-    c.f = undefined;
-    c.u = undefined;
-    if (c.inAvail) {
-      p.avail.splice(p.avail.lastIndexOf(ci), 1);
-      c.inAvail = false;
-    }
-    p.dead.push(ci);
-  }
-
   /** Gives the empty chunks kept for reuse back to the system (the engine's periodic sweep calls it). */
   trim(): void {
-    for (const p of this.pools) {
-      if (p.spare >= 0) this.dropChunk(p, p.spare);
-      p.spare = -1;
-    }
-    if (this.spFreeDoubles * 2 > this.spTop) this.compactSparse();
+    this.slabs.trim();
+    if (this.blocks.mostlyFree) this.compactSparse();
   }
 
   /** Drops the queue region of the series whose header is at `ho`, if it has one. */
   private freeQueue(h: Float64Array, ho: number): void {
     const pi = h[ho + this.POOL];
     if (pi < 0) return;
-    this.freeRegion(pi, h[ho + this.REG]);
+    this.slabs.free(pi, h[ho + this.REG]);
     h[ho + this.POOL] = -1;
     h[ho + this.HEAD] = 0;
   }
 
-  // The queue region of a series, as set by view(): entries in qf at qfo + i*w, stamps in qu at quo + i.
-  private qf: Float64Array = new Float64Array(0);
-  private qfo = 0;
-  private qu: Uint16Array | Uint32Array = new Uint16Array(0);
-  private quo = 0;
-  private qcap = 0;
-
-  /** Points qf/qfo/qu/quo/qcap at the queue region of the series whose header is at `ho` (which has one). */
+  /** Points the slab pools' qf/qfo/qu/quo/qcap at the queue region of the series whose header is at `ho` (which has one). */
   private view(h: Float64Array, ho: number): void {
-    const p = this.pools[h[ho + this.POOL]];
-    const reg = h[ho + this.REG];
-    const ci = Math.floor(reg / p.perChunk);
-    const i = reg - ci * p.perChunk;
-    const c = p.chunks[ci];
-    this.qf = c.f!;
-    this.qfo = i * p.cap * this.w;
-    this.qu = c.u!;
-    this.quo = i * p.cap;
-    this.qcap = p.cap;
+    this.slabs.view(h[ho + this.POOL], h[ho + this.REG]);
   }
 
   // ---- update and read ----------------------------------------------------------------------
@@ -609,11 +487,7 @@ export class ProfileRuntime {
     let count = h[ho + this.COUNT];
     if (count > 0) {
       this.view(h, ho);
-      const f = this.qf;
-      const fo = this.qfo;
-      const u = this.qu;
-      const uo = this.quo;
-      const cap = this.qcap;
+      const { qf: f, qfo: fo, qu: u, quo: uo, qcap: cap } = this.slabs;
       const km = this.stamp(k);
       const w = this.w;
       const sub = this.alg.subtract;
@@ -654,13 +528,14 @@ export class ProfileRuntime {
     const count = h[ho + this.COUNT];
     const pi = h[ho + this.POOL];
     if (pi < 0) this.attach(h, ho, 0);
-    else if (count === this.pools[pi].cap) this.grow(h, ho, pi);
+    else if (count === this.slabs.capOf(pi)) this.grow(h, ho, pi);
     this.view(h, ho);
     let ni = h[ho + this.HEAD] + count;
-    if (ni >= this.qcap) ni -= this.qcap;
-    this.qu[this.quo + ni] = this.stamp(slot);
-    const e = this.qfo + ni * this.w;
-    const f = this.qf;
+    const q = this.slabs;
+    if (ni >= q.qcap) ni -= q.qcap;
+    q.qu[q.quo + ni] = this.stamp(slot);
+    const e = q.qfo + ni * this.w;
+    const f = q.qf;
     for (let i = 0; i < this.w; i++) f[e + i] = parts[po + i];
     this.mergeParts(h, ho, parts, po);
     h[ho + this.COUNT] = count + 1;
@@ -668,13 +543,13 @@ export class ProfileRuntime {
 
   /** Moves a full queue to a region of the next pool (twice the room, at most S-1), oldest first. */
   private grow(h: Float64Array, ho: number, pi: number): void {
-    if (pi + 1 >= this.pools.length) throw new SipstatsError('E_INTERNAL', `profile '${this.def.name}': queue over S-1 slots`);
+    if (pi + 1 >= this.slabs.count) throw new SipstatsError('E_INTERNAL', `profile '${this.def.name}': queue over S-1 slots`);
     this.moveQueue(h, ho, pi, pi + 1);
   }
 
   /** Gives the series whose header is at `ho` a new, empty region of pool `to`. */
   private attach(h: Float64Array, ho: number, to: number): void {
-    h[ho + this.REG] = this.allocRegion(to);
+    h[ho + this.REG] = this.slabs.alloc(to);
     h[ho + this.POOL] = to;
     h[ho + this.HEAD] = 0;
   }
@@ -682,7 +557,8 @@ export class ProfileRuntime {
   /** Moves the queue of the series whose header is at `ho` from pool `pi` to pool `to`, oldest first. */
   private moveQueue(h: Float64Array, ho: number, pi: number, to: number): void {
     this.view(h, ho);
-    const { qf: of, qfo: ofo, qu: ou, quo: ouo, qcap: ocap } = this;
+    const q = this.slabs;
+    const { qf: of, qfo: ofo, qu: ou, quo: ouo, qcap: ocap } = q;
     const oldReg = h[ho + this.REG];
     const head = h[ho + this.HEAD];
     this.attach(h, ho, to);
@@ -690,10 +566,10 @@ export class ProfileRuntime {
     const w = this.w;
     const count = h[ho + this.COUNT];
     for (let n = 0, i = head; n < count; n++, i = i + 1 === ocap ? 0 : i + 1) {
-      this.qu[this.quo + n] = ou[ouo + i];
-      for (let j = 0; j < w; j++) this.qf[this.qfo + n * w + j] = of[ofo + i * w + j];
+      q.qu[q.quo + n] = ou[ouo + i];
+      for (let j = 0; j < w; j++) q.qf[q.qfo + n * w + j] = of[ofo + i * w + j];
     }
-    this.freeRegion(pi, oldReg);
+    this.slabs.free(pi, oldReg);
   }
 
   /**
@@ -706,9 +582,8 @@ export class ProfileRuntime {
     const h = this.hrow(s.local);
     const ho = this.hoff(s.local);
     const pi = h[ho + this.POOL];
-    if (pi >= 0 && this.pools[pi].cap >= want) return;
-    let to = 0;
-    while (this.pools[to].cap < want) to++;
+    if (pi >= 0 && this.slabs.capOf(pi) >= want) return;
+    const to = this.slabs.firstFor(want);
     if (pi >= 0) this.moveQueue(h, ho, pi, to);
     else this.attach(h, ho, to);
   }
@@ -788,9 +663,9 @@ export class ProfileRuntime {
       const o = this.spBlk[mb];
       const end = o + this.spBlk[mb + 1];
       const x = this.slotScratch;
-      for (let e = o; e < end; e += 2 + this.spPool[e + 1]) {
-        this.expand(this.spPool, e, x);
-        cb(this.spPool[e], x, 0);
+      for (let e = o; e < end; e += 2 + this.blocks.pool[e + 1]) {
+        this.expand(this.blocks.pool, e, x);
+        cb(this.blocks.pool[e], x, 0);
       }
       return;
     }
@@ -805,7 +680,7 @@ export class ProfileRuntime {
     const count = h[ho + this.COUNT];
     if (count > 0) {
       this.view(h, ho);
-      const { qf: f, qfo: fo, qu: u, quo: uo, qcap: cap } = this;
+      const { qf: f, qfo: fo, qu: u, quo: uo, qcap: cap } = this.slabs;
       const w = this.w;
       const lm = this.stamp(last);
       for (let n = 0, i = h[ho + this.HEAD]; n < count; n++, i = i + 1 === cap ? 0 : i + 1) {
@@ -889,9 +764,10 @@ export class ProfileRuntime {
   private newestQueued(h: Float64Array, ho: number): number {
     this.view(h, ho);
     let i = h[ho + this.HEAD] + h[ho + this.COUNT] - 1;
-    if (i >= this.qcap) i -= this.qcap;
+    const q = this.slabs;
+    if (i >= q.qcap) i -= q.qcap;
     const last = h[ho + this.LAST];
-    return last - this.age(this.stamp(last), this.qu[this.quo + i]);
+    return last - this.age(this.stamp(last), q.qu[q.quo + i]);
   }
 
   /** dst ⊕= src over all parts of a slot (algorithm parts and the update count). */
@@ -935,7 +811,7 @@ export class ProfileRuntime {
     const mo = SPM * idx;
     if (k <= m[mo]) return;
     m[mo] = k;
-    const a = this.spPool;
+    const a = this.blocks.pool;
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     let e = o;
@@ -944,7 +820,7 @@ export class ProfileRuntime {
     // the live tail moves to a block of its size; the old block goes back
     const n = end - e;
     const b = this.alloc(n);
-    this.spPool.copyWithin(b, e, end);
+    this.blocks.pool.copyWithin(b, e, end);
     this.setBlock(idx, b, n);
   }
 
@@ -958,7 +834,7 @@ export class ProfileRuntime {
 
   /** The parts of slot `slot` of sparse series `idx` into `x` (cleared when it has no such entry). */
   private entryAt(idx: number, slot: number, x: Float64Array): void {
-    const a = this.spPool;
+    const a = this.blocks.pool;
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     for (let e = o; e < end; e += 2 + a[e + 1]) {
@@ -975,9 +851,9 @@ export class ProfileRuntime {
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     let lo = o;
-    while (lo < end && this.spPool[lo] < slot) lo += 2 + this.spPool[lo + 1];
+    while (lo < end && this.blocks.pool[lo] < slot) lo += 2 + this.blocks.pool[lo + 1];
     let hi = lo;
-    if (hi < end && this.spPool[hi] === slot) hi += 2 + this.spPool[hi + 1];
+    if (hi < end && this.blocks.pool[hi] === slot) hi += 2 + this.blocks.pool[hi + 1];
     const len = lo - o + 2 + n + (end - hi);
     if (busy || len > this.sparseDoubles) {
       // the entries it would hold, once, in the scratch block, then rows
@@ -985,14 +861,14 @@ export class ProfileRuntime {
       this.layout(t, 0, o, lo, hi, end, slot, n, used, x);
       return this.densify(idx, t, len);
     }
-    const b = this.alloc(len); // may move spPool: offsets stay valid
-    this.layout(this.spPool, b, o, lo, hi, end, slot, n, used, x);
+    const b = this.alloc(len); // may move the pool: offsets stay valid
+    this.layout(this.blocks.pool, b, o, lo, hi, end, slot, n, used, x);
     this.setBlock(idx, b, len);
   }
 
   /** Writes at `b` of `dst`: the pool's entries [o, lo), the entry (slot, n, x), the pool's entries [hi, end). */
   private layout(dst: Float64Array, b: number, o: number, lo: number, hi: number, end: number, slot: number, n: number, used: number, x: Float64Array): void {
-    const a = this.spPool;
+    const a = this.blocks.pool;
     let w = b;
     for (let j = o; j < lo; j++) dst[w++] = a[j];
     dst[w] = slot;
@@ -1009,63 +885,37 @@ export class ProfileRuntime {
     return this.spTmp;
   }
 
-  /** A block of `n` numbers in spPool (a free one of that length, else at the end; the pool doubles when full). */
+  /** A block of `n` numbers in the pool (it may move: offsets stay valid). */
   private alloc(n: number): number {
-    if (n === 0) return 0;
-    const free = this.spFreeBy[n];
-    if (free !== undefined && free.length > 0) {
-      this.spFreeDoubles -= n;
-      return free.pop()!;
-    }
-    if (this.spTop + n > this.spPool.length) {
-      const p = new Float64Array(Math.max(Math.ceil(this.spPool.length * 1.5), this.spTop + n));
-      p.set(this.spPool.subarray(0, this.spTop));
-      this.spPool = p;
-    }
-    const b = this.spTop;
-    this.spTop += n;
-    return b;
+    return this.blocks.alloc(n);
   }
 
   /** Sparse series `idx` now holds block (b, n); its previous block is freed. */
   private setBlock(idx: number, b: number, n: number): void {
     const mb = SPB * idx;
-    const old = this.spBlk[mb + 1];
-    if (old > 0) {
-      (this.spFreeBy[old] ??= []).push(this.spBlk[mb]);
-      this.spFreeDoubles += old;
-    }
+    this.blocks.free(this.spBlk[mb], this.spBlk[mb + 1]);
     this.spBlk[mb] = b;
     this.spBlk[mb + 1] = n;
     // free blocks outweigh live ones (series turned dense, windows moved on): pack the pool, here
     // where no caller holds an offset; the bound on spNext keeps the scan amortised O(1) a number
-    if (this.spFreeDoubles > 4096 && this.spFreeDoubles * 2 > this.spTop && this.spFreeDoubles > this.spNext) this.compactSparse();
+    if (this.blocks.freeDoubles > 4096 && this.blocks.mostlyFree && this.blocks.freeDoubles > this.spNext) this.compactSparse();
   }
 
   /** Packs the live blocks at the start of a new pool (the free ones have come to outweigh them). */
   private compactSparse(): void {
-    const live = this.spTop - this.spFreeDoubles;
-    const p = new Float64Array(Math.max(256, live * 2));
-    let top = 0;
-    for (let idx = 0; idx < this.spNext; idx++) {
-      if (this.spSeries[idx] === undefined) continue;
-      const mb = SPB * idx;
-      const n = this.spBlk[mb + 1];
-      if (n === 0) continue;
-      p.set(this.spPool.subarray(this.spBlk[mb], this.spBlk[mb] + n), top);
-      this.spBlk[mb] = top;
-      top += n;
-    }
-    this.spPool = p;
-    this.spTop = top;
-    this.spFreeBy = [];
-    this.spFreeDoubles = 0;
+    this.blocks.compact((visit) => {
+      for (let idx = 0; idx < this.spNext; idx++) {
+        if (this.spSeries[idx] === undefined) continue;
+        const mb = SPB * idx;
+        if (this.spBlk[mb + 1] > 0) this.spBlk[mb] = visit(this.spBlk[mb], this.spBlk[mb + 1]);
+      }
+    });
   }
 
   /** The merged parts of the live entries of sparse series `idx` at slot `k`, in the scratch array. */
   private sparseWindow(idx: number, k: number): Float64Array {
     this.sparseAdvance(idx, k);
-    const a = this.spPool;
+    const a = this.blocks.pool;
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     const x = this.scratch;
