@@ -1,10 +1,11 @@
 /**
  * Dashboard benchmark, everything on 127.0.0.1, with 1 000 customers × 3 windows × 8 KPIs
  * (24 000 KPI series) whose values change between polls:
- * - page weight: bytes of HTML + JS + CSS + uPlot transferred (gzip), and uncompressed;
+ * - page weight: bytes of HTML + JS + CSS + uPlot transferred (gzip), and uncompressed (every file
+ *   the page loads, from the browser's resource timings: each of the page's ES modules counts);
  * - time to first chart: navigation start → the first uPlot chart drawn with data (the
- *   `sipstats:first-chart` mark set by app.js), cold (fresh profile) and warm (reloads);
- * - update cost in the browser: script + layout ms per poll cycle (measured by app.js around its
+ *   `sipstats:first-chart` mark set by charts.js), cold (fresh profile) and warm (reloads);
+ * - update cost in the browser: script + layout ms per poll cycle (measured by render.js around its
  *   render), with the default 200 table rows and with all 1 000 rows shown;
  * - server side: /api/kpis response time and size (all 3 windows, and the one window the page
  *   asks for), the snapshot alone, /api/history, and one history sample of every series.

@@ -29,7 +29,7 @@ export interface DashboardOptions {
   lowSamples?: number;
   /** Counters and non-KPI series listed in /api/kpis at most (default 1000; the rest are counted). */
   maxCounters?: number;
-  /** Where index.html, app.js and app.css are (default: src/web/assets of the package). */
+  /** Where index.html, the page's modules (app.js and those it imports) and app.css are (default: src/web/assets of the package). */
   assetsDir?: string;
   /**
    * The channel and CPS limits in force (the configuration's `limits` section, read at every
@@ -116,7 +116,7 @@ const WINDOW_CHOICES = `${WINDOW_NAMES.slice(0, -1).join(', ')} or ${WINDOW_NAME
 
 /**
  * What `/api/catalogue` answers: the catalogue the page is built from (its window buttons, view tabs
- * and heat map, cards and columns), so that app.js names no window, view, dimension nor KPI.
+ * and heat map, cards and columns), so that the page's scripts (app.js and its modules) name no window, view, dimension nor KPI.
  */
 export const DASHBOARD_CATALOGUE = Object.freeze({
   kpis: KPI_INFO,
@@ -319,11 +319,18 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/**
+ * The page's script: native ES modules served as they are (no bundler), app.js the entry that
+ * index.html loads, the others imported by it or by each other (src/web/assets/).
+ */
+const PAGE_MODULES = ['app', 'state', 'format', 'render', 'nav', 'cards', 'charts', 'table', 'heatmap', 'counters', 'alerts'];
+
 function assetTable(dir: string): Map<string, Asset> {
+  const own = (file: string, type: string): [string, Asset] => [`/assets/${file}`, { type, cache: REVALIDATE, path: () => join(dir, file) }];
   return new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'index.html') }],
-    ['/assets/app.js', { type: 'text/javascript; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'app.js') }],
-    ['/assets/app.css', { type: 'text/css; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'app.css') }],
+    ...PAGE_MODULES.map((m) => own(`${m}.js`, 'text/javascript; charset=utf-8')),
+    own('app.css', 'text/css; charset=utf-8'),
     ['/assets/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.iife.min.js') }],
     ['/assets/uPlot.min.css', { type: 'text/css; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.min.css') }],
   ]);

@@ -42,6 +42,21 @@ function http(base: string, path: string, headers: Record<string, string> = {}, 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const json = (r: { body: Buffer }) => JSON.parse(r.body.toString('utf8'));
 
+/** The page's script as the browser loads it: app.js (the entry) and every module it imports, directly or not, by path. */
+async function pageModules(base: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const todo = ['/assets/app.js'];
+  for (let path = todo.pop(); path !== undefined; path = todo.pop()) {
+    if (out.has(path)) continue;
+    const r = await http(base, path);
+    assert.equal(r.status, 200, path);
+    const text = r.body.toString('utf8');
+    out.set(path, text);
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]\.\/([\w-]+\.js)['"]/gm)) todo.push(`/assets/${m[1]}`);
+  }
+  return out;
+}
+
 describe('dashboard routes on a server with a token', () => {
   const clock = { now: T0 };
   let stats: Stats;
@@ -64,12 +79,14 @@ describe('dashboard routes on a server with a token', () => {
     assert.equal(page.headers['cache-control'], 'no-cache');
     assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
     const html = page.body.toString('utf8');
-    assert.match(html, /assets\/uPlot\.iife\.min\.js/);
+    assert.match(html, /assets\/uPlot\.iife\.min\.js[^]*<script type="module" src="assets\/app\.js"><\/script>/, 'uPlot (a classic script) before the entry module');
     assert.doesNotMatch(html, /https?:\/\//, 'no external resource: works offline');
 
     const uplotDir = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+    const modules = [...(await pageModules(url)).keys()];
+    assert.ok(modules.length > 1, 'app.js imports the page\'s other modules');
     const cases: [string, string, Buffer | null][] = [
-      ['/assets/app.js', 'text/javascript; charset=utf-8', null],
+      ...modules.map((m): [string, string, null] => [m, 'text/javascript; charset=utf-8', null]),
       ['/assets/app.css', 'text/css; charset=utf-8', null],
       ['/assets/uPlot.iife.min.js', 'text/javascript; charset=utf-8', readFileSync(join(uplotDir, 'uPlot.iife.min.js'))],
       ['/assets/uPlot.min.css', 'text/css; charset=utf-8', readFileSync(join(uplotDir, 'uPlot.min.css'))],
@@ -96,7 +113,7 @@ describe('dashboard routes on a server with a token', () => {
     assert.equal(head.body.length, 0);
   });
 
-  test('the page: a tab list, window buttons and a heat map built from /api/catalogue, no inline script or style (CSP), no KPI, window or view named in app.js', async () => {
+  test('the page: a tab list, window buttons and a heat map built from /api/catalogue, no inline script or style (CSP), no KPI, window or view named in app.js or its modules', async () => {
     const html = (await http(url, '/')).body.toString('utf8');
     assert.match(html, /role="tablist"[^>]*id="tabs"><\/div>/, 'the tabs are built from the catalogue');
     assert.match(html, /<nav class="windows" id="windows"[^>]*><\/nav>/, 'the window buttons are built from the catalogue');
@@ -105,15 +122,16 @@ describe('dashboard routes on a server with a token', () => {
     assert.match(html, /data-testid="heatmap"/);
     assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'every script has a src');
     assert.doesNotMatch(html, /\sstyle=|<style/, 'no inline style');
-    const js = (await http(url, '/assets/app.js')).body.toString('utf8');
-    // the KPI list, units and titles come from /api/kpis `info`: none is written in the page's code
-    for (const k of KPIS) {
-      assert.doesNotMatch(js, new RegExp(`['"\`]${k.name}['"\`]|\\b${k.name}\\s*:`), `app.js names ${k.name}`);
-      assert.ok(!js.includes(k.title), `app.js holds the title of ${k.name}`);
+    for (const [path, js] of await pageModules(url)) {
+      // the KPI list, units and titles come from /api/kpis `info`: none is written in the page's code
+      for (const k of KPIS) {
+        assert.doesNotMatch(js, new RegExp(`['"\`]${k.name}['"\`]|\\b${k.name}\\s*:`), `${path} names ${k.name}`);
+        assert.ok(!js.includes(k.title), `${path} holds the title of ${k.name}`);
+      }
+      // nor the windows, dimensions and views: /api/catalogue has them
+      for (const name of [...WINDOWS.map((w) => w.name), ...DIMENSIONS.map((d) => d.name), ...VIEWS.flatMap((v) => [v.name, v.rows, v.title])])
+        assert.doesNotMatch(js, new RegExp(`['"\`]${name}['"\`]`), `${path} names ${name}`);
     }
-    // nor the windows, dimensions and views: /api/catalogue has them
-    for (const name of [...WINDOWS.map((w) => w.name), ...DIMENSIONS.map((d) => d.name), ...VIEWS.flatMap((v) => [v.name, v.rows, v.title])])
-      assert.doesNotMatch(js, new RegExp(`['"\`]${name}['"\`]`), `app.js names ${name}`);
   });
 
   test('/api/catalogue: the windows, dimensions, views and KPIs the page is built from, from the catalogue', async () => {
