@@ -1,10 +1,8 @@
 // sipstats dashboard: the alerts (/api/alerts): the list of active and recently resolved alerts, the
 // failing notification targets, and the marks rows, heat-map cells and cards carry (their index by
 // dimension key).
-import { $, DIMS, HEAT, WINDOWS, cat, dimKey, dimText, el, emptyScope, sameScope, scopeView, state, syncUrl, tabOf, unitText } from './state.js';
+import { $, DIMS, HEAT, WINDOWS, actions, cat, dimKey, dimText, el, emptyScope, sameScope, scopeView, state, syncUrl, tabOf, unitText } from './state.js';
 import { nf } from './format.js';
-import { poll, selectScope } from './render.js';
-import { selectView } from './nav.js';
 
 // ---- alerts (/api/alerts: list_alerts) ----------------------------------------------------
 /** Resolved alerts listed at most (the server keeps 50 by default). */
@@ -93,11 +91,11 @@ function openAlert(a) {
     $('heat-kpi').value = a.kpi;
   }
   const view = DIMS.some((k) => scope[k]) ? tabOf(scope) : state.view;
-  selectView(view, false);
+  actions.selectView(view, false);
   if (sameScope(scope, state.scope)) {
     syncUrl();
-    if (windowChanged) poll();
-  } else selectScope(scope);
+    if (windowChanged) actions.poll();
+  } else actions.selectScope(scope);
 }
 
 function buildAlertItem(a) {

@@ -11,8 +11,8 @@
 // own controls and starts polling. The views are modules of their own: state.js (catalogue, state,
 // URL, fetching), format.js, render.js (polling, scope, render), nav.js (window buttons, tabs),
 // cards.js, charts.js, table.js, heatmap.js, counters.js, alerts.js.
-import { $, login, state, syncUrl, urlToken } from './state.js';
-import { poll, selectScope, setStatus, timed } from './render.js';
+import { $, login, state, syncUrl, timed, urlToken } from './state.js';
+import { poll, selectScope, setStatus } from './render.js';
 import { renderTable } from './table.js';
 import { renderHeat } from './heatmap.js';
 

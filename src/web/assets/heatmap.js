@@ -1,8 +1,7 @@
 // sipstats dashboard: the heat map of the crossed view (two dimensions: the first in rows, the
 // second in columns), coloured by one KPI, its cells and headings opening their charts.
-import { $, HEAT, cap, cat, countedIn, dimKey, el, plural, sameScope, state, unitText } from './state.js';
+import { $, HEAT, actions, cap, cat, countedIn, dimKey, el, plural, sameScope, state, unitText } from './state.js';
 import { NOT_ENOUGH, kpiOf, nf, quality } from './format.js';
-import { selectScope } from './render.js';
 import { alertLine, alertMark, alertsOf, markSig, worstState } from './alerts.js';
 
 // ---- carrier × destination heat map -------------------------------------------------------
@@ -109,7 +108,7 @@ export function renderHeat() {
 function heatHead(tag, attrs, dim, value) {
   const th = el(tag, attrs);
   const b = el('button', { type: 'button', ['data-' + dim]: value, 'data-testid': 'heat-' + dim, title: cap(dim) + ' ' + value + ': charts' }, value);
-  b.addEventListener('click', () => selectScope({ [dim]: value }));
+  b.addEventListener('click', () => actions.selectScope({ [dim]: value }));
   th.append(b);
   heat.heads.push({ node: th, scope: { [dim]: value } });
   return th;
@@ -155,7 +154,7 @@ function updateHeatCell(cell, row, kpi, info, lo, hi, mode) {
     const attrs = { type: 'button', 'data-testid': 'heat-cell' };
     for (const d of Object.keys(cell.scope)) attrs['data-' + d] = cell.scope[d];
     const b = el('button', attrs);
-    b.addEventListener('click', () => selectScope(cell.scope));
+    b.addEventListener('click', () => actions.selectScope(cell.scope));
     td.append(b);
     cell.button = b;
   }

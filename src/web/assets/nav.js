@@ -1,7 +1,6 @@
 // sipstats dashboard: the navigation built from the catalogue: the window buttons and the view tabs
 // (the tablist pattern), selecting a view and the tabs' counts.
-import { $, HEAT, VIEWS, cap, el, readCatalogue, state, syncUrl, viewByKey } from './state.js';
-import { poll, timed } from './render.js';
+import { $, HEAT, VIEWS, actions, cap, el, readCatalogue, state, syncUrl, timed, viewByKey } from './state.js';
 import { renderTable } from './table.js';
 
 // ---- tabs ---------------------------------------------------------------------------------
@@ -60,7 +59,7 @@ export function useCatalogue(c) {
       if (state.window === b.dataset.window) return;
       state.window = b.dataset.window;
       syncUrl();
-      poll();
+      actions.poll();
     });
     nav.append(b);
   }
@@ -86,3 +85,5 @@ export function useCatalogue(c) {
   document.body.dataset.view = state.view;
   syncUrl();
 }
+
+actions.selectView = selectView;

@@ -1,7 +1,7 @@
 // sipstats dashboard: polling and rendering: the poll loop (every second), the render of one answer
 // in every view, the shown scope (selecting one, its label, its cards) and the cost of each render
 // step (window.sipstatsDashboard).
-import { $, DIMS, WINDOWS, alertsWanted, api, cap, catalogue, dimText, emptyScope, fetchAlerts, historyPath, perf, sameScope, scopeView, state, syncUrl } from './state.js';
+import { $, DIMS, WINDOWS, actions, alertsWanted, api, cap, catalogue, dimText, emptyScope, fetchAlerts, historyPath, perf, sameScope, scopeView, state, syncUrl, timed } from './state.js';
 import { renderTabCounts, useCatalogue } from './nav.js';
 import { buildCards, markCards, renderCards } from './cards.js';
 import { buildCharts, recordLive, renderCharts } from './charts.js';
@@ -115,16 +115,6 @@ function render() {
   b.renders = String(++perf.views);
 }
 
-/** Runs a render step and records its cost: script time plus the style and layout it forces. */
-export function timed(fn) {
-  const t0 = performance.now();
-  fn();
-  queueMicrotask(() => {
-    void document.body.offsetHeight; // chart redraws run in a microtask; then force layout
-    const dt = performance.now() - t0;
-    perf.renders++;
-    perf.lastRenderMs = dt;
-    perf.renderMs.push(dt);
-    if (perf.renderMs.length > 100) perf.renderMs.shift();
-  });
-}
+// the views call these through `actions` (they do not import this module: no import cycle)
+actions.poll = poll;
+actions.selectScope = selectScope;

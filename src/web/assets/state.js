@@ -266,3 +266,28 @@ export function samplesText(kpi) {
   const s = cat.byName[kpi] ? cat.byName[kpi].samples : 'samples';
   return countedIn(s, scopeView(state.scope));
 }
+
+/** Runs a render step and records its cost: script time plus the style and layout it forces. */
+export function timed(fn) {
+  const t0 = performance.now();
+  fn();
+  queueMicrotask(() => {
+    void document.body.offsetHeight; // chart redraws run in a microtask; then force layout
+    const dt = performance.now() - t0;
+    perf.renders++;
+    perf.lastRenderMs = dt;
+    perf.renderMs.push(dt);
+    if (perf.renderMs.length > 100) perf.renderMs.shift();
+  });
+}
+
+/**
+ * What a view does that another module owns (render.js: poll, selectScope; nav.js: selectView),
+ * filled in by those modules when they load: the views call them through here instead of importing
+ * their owners, so that the modules import one way (app → render → views → state).
+ */
+export const actions = {
+  poll: () => {},
+  selectScope: (_scope) => {},
+  selectView: (_key, _focus) => {},
+};

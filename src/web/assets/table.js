@@ -1,8 +1,7 @@
 // sipstats dashboard: the breakdown table of the selected tab (one row per value of its dimension):
 // its columns, sorting, search, the rows shown, the limits and alerts of each row.
-import { $, PLATFORM_DIMS, cat, el, emptyScope, rowKey, sameScope, state, unitText, viewByKey, worstDir } from './state.js';
+import { $, PLATFORM_DIMS, actions, cat, el, emptyScope, rowKey, sameScope, state, timed, unitText, viewByKey, worstDir } from './state.js';
 import { NOT_ENOUGH, kpiOf, limitOf, nf, quality } from './format.js';
-import { selectScope, timed } from './render.js';
 import { alertLine, alertsOf, setMark, worstState } from './alerts.js';
 
 // ---- the breakdown table (customers, carriers or destinations) ------------------------------
@@ -145,9 +144,9 @@ function rowFor(v, name) {
   }
   const scope = emptyScope();
   scope[v.dim] = name;
-  tr.addEventListener('click', () => selectScope(scope));
+  tr.addEventListener('click', () => actions.selectScope(scope));
   tr.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') selectScope(scope);
+    if (e.key === 'Enter') actions.selectScope(scope);
   });
   r = { tr, cells, scope, dim: v.dim, name, key: rowKey(v.dim, name), alertSig: undefined };
   rows.set(name, r);
