@@ -11,7 +11,7 @@ import { inflatePayload } from '../ingest/inflate.ts';
 import { durationHistogramText } from '../export/duration-histogram.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
-import { parseListen } from '../config/schema.ts';
+import { parseListen } from '../config/fields.ts';
 import { asyncMetricsRoute, metricsRoute } from '../export/metrics-route.ts';
 import { createHttpServer, healthRoute, sessionRoute } from '../http/server.ts';
 import { miRoute } from '../mi/route.ts';

@@ -13,8 +13,8 @@ import { OutcomeTable } from '../kpi/outcomes.ts';
 import { OUTCOME_KPIS, outcomeKey } from '../kpi/catalogue.ts';
 import { parseLimits } from '../kpi/limits.ts';
 import type { OutcomeRule } from '../kpi/outcomes.ts';
-import { isPlainObject, parseListen, show } from './schema.ts';
-import type { ListenAddress } from './schema.ts';
+import { isPlainObject, parseListen, show } from './fields.ts';
+import type { ListenAddress } from './fields.ts';
 import { DEFAULTS } from '../defaults.ts';
 
 /** Defaults of the traffic inputs, with their units. */

@@ -9,7 +9,7 @@ import { defaultEngineConfig } from './default-profiles.ts';
 import { parseNativeText } from './yaml-format.ts';
 import { parseOpenSipsConfig } from './opensips.ts';
 import type { ServerConfig } from './schema.ts';
-import { deepFreeze, parseListen } from './schema.ts';
+import { deepFreeze, parseListen } from './fields.ts';
 
 /**
  * Reads a configuration file and decides its format:

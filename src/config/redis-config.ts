@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import type { ConfigIssue } from '../errors.ts';
-import type { Issues } from './schema.ts';
-import { isPlainObject, join, parseListen, show } from './schema.ts';
+import type { Issues } from './fields.ts';
+import { isPlainObject, join, parseListen, show } from './fields.ts';
 
 /**
  * The `redis` section of the native configuration and the `--redis*` flags: where the cluster

@@ -13,7 +13,7 @@ import { defaultProfiles } from './default-profiles.ts';
 import { buildProfile, PROFILE_LIMITS } from './opensips.ts';
 import type { OpaqueSection, ServerConfig } from './schema.ts';
 
-import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './schema.ts';
+import { deepFreeze, Issues, isPlainObject, join, parseListen, show } from './fields.ts';
 
 /**
  * The native configuration format, YAML or JSON (docs/config.md has a complete example):

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DEFAULT_MODPARAMS } from '../../src/config/defaults.ts';
 import { defaultConfig, detectFormat, loadConfigFile, parseConfigText } from '../../src/config/load.ts';
 import { parseNativeConfig, parseNativeText, TOP_KEYS } from '../../src/config/yaml-format.ts';
-import { parseListen } from '../../src/config/schema.ts';
+import { parseListen } from '../../src/config/fields.ts';
 import { createStats } from '../../src/index.ts';
 import { CONFORMANCE_DIR } from '../support/conformance.ts';
 
