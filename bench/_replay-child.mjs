@@ -4,11 +4,13 @@
  * the figures (wall time of the replay itself, messages, peak RSS of this process). Plain
  * JavaScript: no TypeScript loader in the process whose memory is measured.
  */
-import { boundHeapGrowth, replayCapture } from '../dist/app/replay.js';
+import { replayCapture } from '../dist/app/replay.js';
+import { boundHeapGrowth } from '../dist/app/heap.js';
 import { defaultConfig } from '../dist/config/load.js';
+import { DEFAULTS } from '../dist/defaults.js';
 
 const file = process.argv[2];
-boundHeapGrowth(); // as `sipstats replay` does
+boundHeapGrowth(DEFAULTS.replay.heapGrowingPercent); // as `sipstats replay` does
 const t0 = process.hrtime.bigint();
 const r = await replayCapture(file, { config: defaultConfig().engine });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -29,6 +29,13 @@ export const DEFAULTS = Object.freeze({
   /** TCP listeners (HEP, OpenSIPS event_stream): connections at once, and idle time before a connection is closed (ms). */
   tcpMaxConnections: 256,
   tcpIdleTimeoutMs: 300_000,
+  /**
+   * How far V8 lets the heap of a `sipstats serve` process grow past what is in use after a full
+   * collection, in percent (its own choice is up to 300 %): the server's memory then follows what
+   * it holds (a burst of 10 000 new customers: 12.6 KB of RSS each with V8's choice, 8.9 KB at 50 %,
+   * the pipeline's speed unchanged within noise). A `--heap-growing-percent` given to node wins.
+   */
+  serveHeapGrowingPercent: 50,
   /** URL the `sipstats mi` client talks to. */
   miUrl: 'http://127.0.0.1:8888/mi',
   replay: Object.freeze({

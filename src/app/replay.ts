@@ -1,6 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import { DEFAULTS } from '../config/defaults.ts';
 import { createStats } from '../stats.ts';
 import type { Stats } from '../stats.ts';
@@ -51,19 +50,6 @@ export interface ReplayResult {
   error?: { code: string; message: string };
 }
 
-/**
- * For a process that replays: V8 may let the heap grow only `percent` past what is still in use
- * after each full collection (`DEFAULTS.replay.heapGrowingPercent`), instead of up to 4× its
- * size, so that the process's memory follows what replay holds (bounded) rather than how much of
- * the file went through. Not a heap limit: nothing fails when more is in use. Process-wide, so it
- * is the command line's call, not replayCapture's. Returns the percent applied, or null when node
- * was started with its own `--heap-growing-percent` (kept).
- */
-export function boundHeapGrowth(percent: number = DEFAULTS.replay.heapGrowingPercent): number | null {
-  if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return null;
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
-  return percent;
-}
 
 /**
  * Offline replay: a pcap or pcapng capture through the same pipeline as live

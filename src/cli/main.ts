@@ -10,6 +10,7 @@ import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { redisTargetFromFlags } from '../config/redis-config.ts';
 import { replayCommand } from './replay.ts';
+import { boundHeapGrowth } from '../app/heap.ts';
 import { exportCommand } from './export.ts';
 import { trackerFlags, UsageError } from './args.ts';
 
@@ -115,6 +116,7 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
   }
   const iv = values['snapshot-interval'] === undefined ? DEFAULTS.snapshotIntervalS : Number(values['snapshot-interval']);
   if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
+  boundHeapGrowth(DEFAULTS.serveHeapGrowingPercent);
   const running = await start({
     // the demo keeps nothing on disk unless asked to (--data-dir)
     dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULTS.dataDir),

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { boundHeapGrowth, replayCapture } from '../app/replay.ts';
+import { replayCapture } from '../app/replay.ts';
+import { boundHeapGrowth } from '../app/heap.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import { DEFAULT_TABLE_VIEW, formatKpiTable, TABLE_VIEWS, tableView } from '../kpi/kpi-table.ts';
 import { trackerFlags, UsageError } from './args.ts';
@@ -95,7 +97,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     throw new UsageError(`replay: --by ${by.name} needs --platform CIDRS (or kpi.platform in the --config file): calls come in to the platform, attempts go out to carriers`);
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
   // memory follows what replay holds (bounded), not the file's size (DEFAULTS.replay)
-  boundHeapGrowth();
+  boundHeapGrowth(DEFAULTS.replay.heapGrowingPercent);
   let last = 0;
   const r = await replayCapture(positionals[0], {
     config: config.engine,

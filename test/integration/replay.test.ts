@@ -73,8 +73,8 @@ test('replay of a missing or non-capture file fails with a clear message', () =>
   }
 });
 
-test('a replay process lets V8 grow its heap only DEFAULTS.replay.heapGrowingPercent past what is in use; node\'s own --heap-growing-percent wins', () => {
-  const code = "import { boundHeapGrowth } from './src/app/replay.ts'; console.log(JSON.stringify(boundHeapGrowth()));";
+test('a replay (serve) process lets V8 grow its heap only DEFAULTS.replay.heapGrowingPercent (serveHeapGrowingPercent) past what is in use; node\'s own --heap-growing-percent wins', () => {
+  const code = `import { boundHeapGrowth } from './src/app/heap.ts'; console.log(JSON.stringify(boundHeapGrowth(${DEFAULTS.replay.heapGrowingPercent})));`;
   const run = (...flags: string[]) => spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
   const applied = run();
   assert.equal(applied.status, 0, applied.stderr);
