@@ -32,7 +32,7 @@ export const DEFAULTS = Object.freeze({
   /**
    * How far V8 lets the heap of a `sipstats serve` process grow past what is in use after a full
    * collection, in percent (its own choice is up to 300 %): the server's memory then follows what
-   * it holds (a burst of 10 000 new customers: 12.6 KB of RSS each with V8's choice, 8.9 KB at 50 %,
+   * it holds (a burst of 10 000 new customers: 12.6 KB of RSS each with V8's choice, 9.3–9.5 KB at 50 %,
    * the pipeline's speed unchanged within noise). A `--heap-growing-percent` given to node wins.
    */
   serveHeapGrowingPercent: 50,

@@ -5,6 +5,7 @@ import type { SdpAudio } from './sdp.ts';
 import { ReportedStream } from './rtcp-report.ts';
 import type { RtcpReport } from './rtcp-report.ts';
 import type { QualityFigures } from './quality-reports.ts';
+import { parseIpv4 } from '../protocol/ip.ts';
 import { SELF_GROUP } from '../self-stats.ts';
 import type { SelfStatName } from '../self-stats.ts';
 
@@ -14,27 +15,13 @@ import type { SelfStatName } from '../self-stats.ts';
  */
 export type Addr = number | string;
 
+/** Scratch octets of addrOf. */
+const QUAD = new Uint8Array(4);
+
 /** The Addr of an address written as text. */
 export function addrOf(text: string): Addr {
-  // dotted quad: four groups of 1 to 3 digits (each group's value as written, as the packet's octets are compared)
-  let v = 0;
-  let group = 0;
-  let digits = 0;
-  let parts = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) return text.toLowerCase();
-      group = group * 10 + (c - 48);
-    } else if (c === 46 && digits > 0 && parts < 3) {
-      v = (v << 8) | group;
-      parts++;
-      group = 0;
-      digits = 0;
-    } else return text.toLowerCase();
-  }
-  if (parts !== 3 || digits === 0) return text.toLowerCase();
-  return (v << 8) | group;
+  if (!parseIpv4(text, QUAD, 0)) return text.toLowerCase();
+  return (QUAD[0] << 24) | (QUAD[1] << 16) | (QUAD[2] << 8) | QUAD[3];
 }
 
 /** What one stream of a call measured, when the call ended. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse, IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -321,15 +321,16 @@ const PAGE_HEADERS = {
 
 /**
  * The page's script: native ES modules served as they are (no bundler), app.js the entry that
- * index.html loads, the others imported by it or by each other (src/web/assets/).
+ * index.html loads, the others imported by it or by each other: every `.js` file of the assets
+ * directory (read once, when the routes are made).
  */
-const PAGE_MODULES = ['app', 'state', 'format', 'render', 'nav', 'cards', 'charts', 'table', 'heatmap', 'counters', 'alerts'];
+const pageModules = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
 
 function assetTable(dir: string): Map<string, Asset> {
   const own = (file: string, type: string): [string, Asset] => [`/assets/${file}`, { type, cache: REVALIDATE, path: () => join(dir, file) }];
   return new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', cache: REVALIDATE, path: () => join(dir, 'index.html') }],
-    ...PAGE_MODULES.map((m) => own(`${m}.js`, 'text/javascript; charset=utf-8')),
+    ...pageModules(dir).map((f) => own(f, 'text/javascript; charset=utf-8')),
     own('app.css', 'text/css; charset=utf-8'),
     ['/assets/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.iife.min.js') }],
     ['/assets/uPlot.min.css', { type: 'text/css; charset=utf-8', cache: DAY, path: () => uplotFile('uPlot.min.css') }],

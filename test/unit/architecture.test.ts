@@ -29,7 +29,7 @@ const ALLOWED: Record<string, string[]> = {
   protocol: ['protocol', 'errors', 'defaults', 'self-stats'],
   http: ['http', 'errors', 'defaults', 'self-stats'],
   kpi: ['kpi', 'core', 'protocol', 'media', 'errors', 'defaults', 'self-stats'],
-  media: ['media', 'errors', 'defaults', 'self-stats'],
+  media: ['media', 'protocol', 'errors', 'defaults', 'self-stats'],
   mi: ['mi', 'core', 'errors', 'http', 'defaults', 'self-stats'],
   config: ['config', 'core', 'errors', 'kpi', 'alerts', 'defaults', 'self-stats'],
   alerts: ['alerts', 'core', 'kpi', 'errors', 'mi', 'export', 'http', 'defaults', 'self-stats'],
