@@ -209,11 +209,17 @@ export async function pacedSend(port: number, rate: number, calls: number, frame
   }
 }
 
-/** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout. */
-export function timed(cmd: string, args: string[]): { seconds: number; maxRssMB: number; stdout: string; status: number | null } {
+/**
+ * Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout. `wholeMachine`: on
+ * every core, as a user runs it, not on the one core bench/run.ts pins the benchmarks to (a child
+ * inherits the pin; taskset widens it again when it is there).
+ */
+export function timed(cmd: string, args: string[], wholeMachine = false): { seconds: number; maxRssMB: number; stdout: string; status: number | null } {
   const haveTime = existsSync('/usr/bin/time');
+  const line = haveTime ? ['/usr/bin/time', '-v', cmd, ...args] : [cmd, ...args];
+  if (wholeMachine && spawnSync('taskset', ['-c', `0-${cpus().length - 1}`, 'true']).status === 0) line.unshift('taskset', '-c', `0-${cpus().length - 1}`);
   const t0 = process.hrtime.bigint();
-  const r = haveTime ? spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }) : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(line[0], line.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
   return { seconds, maxRssMB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout ?? '', status: r.status };

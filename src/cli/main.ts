@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { exitOnSignals, reloadOnSignal, start } from '../app/server.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { TRACKER_DEFAULTS } from '../kpi/call-tracker.ts';
 import { HEADLINE_KPI } from '../kpi/catalogue.ts';
@@ -117,6 +116,8 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
   const iv = values['snapshot-interval'] === undefined ? DEFAULTS.snapshotIntervalS : Number(values['snapshot-interval']);
   if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
   boundHeapGrowth(DEFAULTS.serveHeapGrowingPercent);
+  // (the server's modules load only for the commands that run one: replay and mi start sooner)
+  const { exitOnSignals, reloadOnSignal, start } = await import('../app/server.ts');
   const running = await start({
     // the demo keeps nothing on disk unless asked to (--data-dir)
     dataDir: values['no-persist'] || ((values.demo === true || demoMode) && values['data-dir'] === undefined) ? null : (values['data-dir'] ?? (await configDataDir(values.config)) ?? DEFAULTS.dataDir),

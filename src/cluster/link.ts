@@ -1,5 +1,6 @@
-import { Cluster, Redis } from 'ioredis';
-import type { ClusterOptions as IoClusterOptions, RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IoRedis from 'ioredis';
+import type { Cluster, ClusterOptions as IoClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { HostPort, RedisTarget } from '../config/redis-config.ts';
 import type { RedisCommand } from './push.ts';
 import type { RedisPipelineClient } from './read.ts';
@@ -46,6 +47,8 @@ const backoff = (max: number) => (times: number) => Math.min(100 * 2 ** Math.min
 
 /** Opens (lazily: call `io.connect()`) a link to `target`. Offline queueing and command retries stay off. */
 export function openLink(target: RedisTarget, o: LinkOptions): RedisLink {
+  // (loaded at the first link, not at start: ~35 ms that every command without Redis does without)
+  const { Cluster, Redis } = createRequire(import.meta.url)('ioredis') as typeof IoRedis;
   const base: RedisOptions = {
     ...o.redisOptions,
     lazyConnect: true,

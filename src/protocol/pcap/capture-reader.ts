@@ -58,6 +58,16 @@ const S_CLASSIC = 1;
 const S_NG = 2;
 const S_DONE = 3;
 
+/** Unsigned 32-bit little-endian at b[o..o+3], unchecked (the caller knows the bytes are there). */
+function le32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 16777216;
+}
+
+/** Unsigned 32-bit big-endian at b[o..o+3], unchecked. */
+function be32(b: Uint8Array, o: number): number {
+  return b[o] * 16777216 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
 export class PcapStreamReader {
   readonly stats: PcapStats = newPcapStats();
   /** Bytes of the file consumed so far (whole records). */
@@ -196,10 +206,11 @@ export class PcapStreamReader {
     const stats = this.stats;
     let off = start;
     while (n - off >= 16) {
-      const sec = le ? b.readUInt32LE(off) : b.readUInt32BE(off);
-      const frac = le ? b.readUInt32LE(off + 4) : b.readUInt32BE(off + 4);
-      const incl = le ? b.readUInt32LE(off + 8) : b.readUInt32BE(off + 8);
-      const orig = le ? b.readUInt32LE(off + 12) : b.readUInt32BE(off + 12);
+      // (the 16 header bytes are there: read without Buffer's checked readUInt32, a tenth of the loop)
+      const sec = le ? le32(b, off) : be32(b, off);
+      const frac = le ? le32(b, off + 4) : be32(b, off + 4);
+      const incl = le ? le32(b, off + 8) : be32(b, off + 8);
+      const orig = le ? le32(b, off + 12) : be32(b, off + 12);
       if (incl > MAX_RECORD || (incl > maxIncl && incl > MAX_RECORD / 4)) {
         this.fail('PCAP_BAD_BLOCK', `record claims ${incl} captured bytes`, this.base + off + 8);
         return off;
