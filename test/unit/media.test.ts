@@ -210,3 +210,42 @@ test('fuzz: random bytes through the RTP reader, the SDP reader and the tracker 
   );
   assert.ok(m.end(leg) !== null);
 });
+
+test('property: under any order of offers, answers and re-INVITEs (more addresses than a side keeps), an address stays known while a leg names it, RTP to it counts for that leg, and every address is forgotten once its legs end', () => {
+  const ADDRS = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+  const PORTS = [4000, 4002, 4004];
+  const op = fc.record({ leg: fc.nat(2), offer: fc.boolean(), streams: fc.array(fc.record({ a: fc.nat(2), p: fc.nat(2) }), { minLength: 1, maxLength: 6 }) });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.nat(2), { maxLength: 3 }), (ops, endEarly) => {
+      const m = new MediaTracker<object>(countingSink({}));
+      const legs = [{}, {}, {}];
+      // what each leg's sides name now, as the tracker should keep it: the last four addresses of each side
+      const named = legs.map(() => ({ offer: [] as string[], answer: [] as string[] }));
+      for (const o of ops) {
+        const body = `v=0\r\n${o.streams.map((s) => `m=audio ${PORTS[s.p]} RTP/AVP 8\r\nc=IN IP4 ${ADDRS[s.a]}\r\n`).join('')}`;
+        m.sdp(legs[o.leg], sdpAudio(body), o.offer);
+        const side = o.offer ? named[o.leg].offer : named[o.leg].answer;
+        for (const s of o.streams) {
+          const key = `${ADDRS[s.a]}:${PORTS[s.p]}`;
+          if (side.includes(key)) continue;
+          if (side.length === 4) side.shift();
+          side.push(key);
+        }
+      }
+      const ended = new Set<number>();
+      for (const i of endEarly) if (!ended.has(i)) (ended.add(i), m.end(legs[i]));
+      // every address a live leg names takes its RTP (counted for the tracker, not unmatched)
+      const live = new Set<string>();
+      for (let i = 0; i < 3; i++) if (!ended.has(i)) for (const k of [...named[i].offer, ...named[i].answer]) live.add(k);
+      assert.equal(m.size, live.size);
+      let seq = 0;
+      for (const k of live) {
+        const [a, p] = k.split(':');
+        assert.ok(m.packet(rtpPacket(seq++, 0, 5), 0, 172, addrOf(a), Number(p), addrOf('192.0.2.1'), 9000, seq));
+      }
+      for (let i = 0; i < 3; i++) if (!ended.has(i)) m.end(legs[i]);
+      assert.equal(m.size, 0);
+    }),
+    { numRuns: 300 },
+  );
+});
