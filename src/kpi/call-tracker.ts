@@ -743,9 +743,8 @@ export class CallTracker {
       }
       if (byB === undefined) this.lists.set(a, (byB = new Map()));
       if (byC === undefined) byB.set(b, (byC = new Map()));
-      l = [a];
-      if (b !== null) l.push(b);
-      if (c !== null) l.push(c);
+      // (written whole: an array pushed to reserves 17 places, ~150 bytes, for every new customer)
+      l = b === null ? [a, c!] : c === null ? [a, b] : [a, b, c];
       byC.set(c, l);
       this.listCount++;
     }
