@@ -206,6 +206,8 @@ class Leg {
   next: Leg | null = null;
   /** The next attempt of its dialog (see Dialog.attempts). */
   sibling: Leg | null = null;
+  /** Its media, as MediaTracker keeps it (MediaLeg). */
+  media: unknown = undefined;
   constructor(
     t: number,
     /** `t` on the capture agent's own clock. */
@@ -1184,10 +1186,13 @@ export class CallTracker {
    */
   finishMedia(t: number): void {
     for (const leg of this.media.closingLegs()) this.mediaEnd(leg, t);
-    for (const leg of this.media.openLegs()) {
-      const f = this.media.end(leg);
-      if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);
-    }
+    // (a leg whose media is open is ringing or up: one that left those lists had it ended or closed)
+    for (const list of [this.calls.pending, this.calls.answered, this.attempts.pending, this.attempts.answered])
+      for (let leg = list.head; leg !== null; leg = leg.next) {
+        if (!this.media.isOpen(leg)) continue;
+        const f = this.media.end(leg);
+        if (f !== null && leg.state === ANSWERED) this.mediaKpis(leg, f, t);
+      }
   }
 
   /** The destination a dialled number goes to, as a call to it is given its own; null without destinations. */

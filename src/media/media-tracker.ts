@@ -129,11 +129,22 @@ export interface MediaSink {
  * SSRC. Nothing is guessed: RTP to an address no SDP named is counted (`rtp_unmatched`) and left.
  * When a leg ends its figures are handed back and its addresses forgotten with their streams.
  */
-export class MediaTracker<L extends object> {
+/**
+ * A leg as the media tracker keeps its state: on the leg itself, not in a map from legs to their
+ * media (a map entry cost ~75 bytes a call up, and a lookup at every SDP and at the end). Only
+ * MediaTracker reads or writes `media`; a new leg has it undefined.
+ */
+export interface MediaLeg {
+  media: unknown;
+}
+
+/** `MediaLeg.media` of a leg whose figures were added (end): nothing more counts for it. */
+const DONE: unique symbol = Symbol('media done');
+
+export class MediaTracker<L extends MediaLeg> {
   /** The addresses RTP is expected at, by port (then compared by address: no key built per packet). */
   private readonly endpoints = new Map<number, Endpoint<L>[]>();
   private endpointCount = 0;
-  private readonly legs = new Map<L, LegMedia<L>>();
   private readonly hdr: RtpHeader = { pt: 0, marker: false, seq: 0, ts: 0, ssrc: 0 };
   /** Some RTP matched a call: media KPIs mean something (a capture of SIP alone has none). */
   rtpSeen = false;
@@ -143,10 +154,24 @@ export class MediaTracker<L extends object> {
 
   constructor(private readonly sink: MediaSink) {}
 
+  /** The media state of `leg`, made when it has none (or had its figures added: a new start). */
+  private stateOf(leg: L): LegMedia<L> {
+    const m = leg.media;
+    if (m !== undefined && m !== DONE) return m as LegMedia<L>;
+    const fresh = newLegMedia<L>();
+    leg.media = fresh;
+    return fresh;
+  }
+
+  /** The media state of `leg` if it has one whose figures were not added yet. */
+  private openState(leg: L): LegMedia<L> | undefined {
+    const m = leg.media;
+    return m === undefined || m === DONE ? undefined : (m as LegMedia<L>);
+  }
+
   /** The audio streams of an SDP `leg` sent (`offer`: in its INVITE or re-INVITE; else in a reply). */
   sdp(leg: L, audio: readonly SdpAudio[], offer: boolean): void {
-    let m = this.legs.get(leg);
-    if (m === undefined) this.legs.set(leg, (m = newLegMedia<L>()));
+    const m = this.stateOf(leg);
     let side = offer ? m.offer : m.answer;
     const other = offer ? m.answer : m.offer;
     for (const a of audio) {
@@ -180,9 +205,9 @@ export class MediaTracker<L extends object> {
     else m.answer = side;
   }
 
-  /** Legs with media tracked (the end of a replay adds the calls still open). */
-  openLegs(): L[] {
-    return [...this.legs.keys()];
+  /** Whether `leg` has media tracked and neither waiting in `close` nor added (the end of a replay adds such calls). */
+  isOpen(leg: L): boolean {
+    return this.openState(leg) !== undefined && !this.closing.has(leg);
   }
 
   get size(): number {
@@ -257,8 +282,7 @@ export class MediaTracker<L extends object> {
    * clock of the leg's codec when its SDP was seen, else RTCP_DEFAULT_CLOCK.
    */
   report(leg: L, r: RtcpReport): void {
-    let m = this.legs.get(leg);
-    if (m === undefined) this.legs.set(leg, (m = newLegMedia<L>()));
+    const m = this.stateOf(leg);
     const list = (m.reported ??= []);
     const clock = this.codecOf(m)?.clock ?? RTCP_DEFAULT_CLOCK;
     for (const b of r.blocks) {
@@ -280,11 +304,8 @@ export class MediaTracker<L extends object> {
    * False when the leg's media was already added (a report that came too late: see `close`).
    */
   quality(leg: L, q: QualityFigures): boolean {
-    let m = this.legs.get(leg) ?? this.closing.get(leg)?.m;
-    if (m === undefined) {
-      if (this.done.has(leg)) return false;
-      this.legs.set(leg, (m = newLegMedia<L>()));
-    }
+    if (leg.media === DONE) return false;
+    const m = this.stateOf(leg);
     const list = (m.quality ??= []);
     if (list.length >= MAX_REPORTED_PER_LEG) {
       this.sink.selfStat('quality_reports_dropped', 1);
@@ -296,9 +317,7 @@ export class MediaTracker<L extends object> {
   }
 
   /** Legs whose end waits for the reports that come with or after it (see close), with when it stops waiting. */
-  private readonly closing = new Map<L, { m: LegMedia<L>; until: number }>();
-  /** Legs whose media was added, for as long as something may still report on them (weakly held). */
-  private readonly done = new WeakSet<L>();
+  private readonly closing = new Map<L, number>();
 
   /**
    * The leg ended (a BYE): its figures wait until `until` (packet time) for what reports with or
@@ -306,10 +325,8 @@ export class MediaTracker<L extends object> {
    * call's end). False when it had no media at all.
    */
   close(leg: L, until: number): boolean {
-    const m = this.legs.get(leg);
-    if (m === undefined) return false;
-    this.legs.delete(leg);
-    this.closing.set(leg, { m, until });
+    if (this.openState(leg) === undefined || this.closing.has(leg)) return false;
+    this.closing.set(leg, until);
     return true;
   }
 
@@ -323,8 +340,8 @@ export class MediaTracker<L extends object> {
     if (this.closing.size === 0) return [];
     const out: L[] = [];
     // (in the order they ended, packet time: the first one still waiting ends the pass)
-    for (const [leg, c] of this.closing) {
-      if (c.until > now) break;
+    for (const [leg, until] of this.closing) {
+      if (until > now) break;
       out.push(leg);
     }
     return out;
@@ -343,12 +360,10 @@ export class MediaTracker<L extends object> {
 
   /** The leg ended (or failed): its figures, null when it had no SDP; its addresses are let go. */
   end(leg: L): LegFigures | null {
-    const c = this.closing.get(leg);
-    const m = c?.m ?? this.legs.get(leg);
+    const m = this.openState(leg);
     if (m === undefined) return null;
-    this.legs.delete(leg);
     this.closing.delete(leg);
-    this.done.add(leg);
+    leg.media = DONE;
     const streams: StreamFigures[] = [];
     let toOfferer = false;
     let toAnswerer = false;

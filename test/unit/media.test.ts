@@ -6,6 +6,10 @@ import type { RtpHeader } from '../../src/media/rtp-stream.ts';
 import { CODECS, mos, mosOfR, rFactor } from '../../src/media/emodel.ts';
 import { sdpAudio } from '../../src/media/sdp.ts';
 import { addrOf, MediaTracker } from '../../src/media/media-tracker.ts';
+import type { MediaLeg } from '../../src/media/media-tracker.ts';
+
+/** A leg as the media tracker takes it (the call tracker's Leg has the same field). */
+const newLeg = (): MediaLeg => ({ media: undefined });
 import { rtpPacket } from '../support/rtp-capture.ts';
 
 /** A media sink counting into `counts` (self-statistics by name). */
@@ -135,9 +139,9 @@ test('SDP: audio streams with their address (media c= over session c=), port, pa
 
 test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and tells one-way audio', () => {
   const counts: Record<string, number> = {};
-  const m = new MediaTracker<object>(countingSink(counts));
-  const call = {};
-  const attempt = {}; // a proxied call: both legs name the same addresses
+  const m = new MediaTracker<MediaLeg>(countingSink(counts));
+  const call = newLeg();
+  const attempt = newLeg(); // a proxied call: both legs name the same addresses
   const offer = sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n');
   const answer = sdpAudio('v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 5000 RTP/AVP 8\r\n');
   m.sdp(call, offer, true);
@@ -170,8 +174,8 @@ test('the tracker ties RTP to legs by the SDP address, keeps SSRCs apart, and te
 
 test('symmetric RTP: a stream sent from an SDP-named address to one no SDP named still counts (a capture that missed the answer)', () => {
   const counts: Record<string, number> = {};
-  const m = new MediaTracker<object>(countingSink(counts));
-  const leg = {};
+  const m = new MediaTracker<MediaLeg>(countingSink(counts));
+  const leg = newLeg();
   // the offer only: the relay's address 10.0.0.1:4000; the answer that named the far end was not captured
   m.sdp(leg, sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n'), true);
   const relay = addrOf('10.0.0.1');
@@ -193,8 +197,8 @@ test('symmetric RTP: a stream sent from an SDP-named address to one no SDP named
 });
 
 test('fuzz: random bytes through the RTP reader, the SDP reader and the tracker never throw', () => {
-  const m = new MediaTracker<object>(countingSink({}));
-  const leg = {};
+  const m = new MediaTracker<MediaLeg>(countingSink({}));
+  const leg = newLeg();
   m.sdp(leg, sdpAudio('v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 8\r\n'), true);
   const addr = addrOf('10.0.0.1');
   const h: RtpHeader = { pt: 0, marker: false, seq: 0, ts: 0, ssrc: 0 };
@@ -217,8 +221,8 @@ test('property: under any order of offers, answers and re-INVITEs (more addresse
   const op = fc.record({ leg: fc.nat(2), offer: fc.boolean(), streams: fc.array(fc.record({ a: fc.nat(2), p: fc.nat(2) }), { minLength: 1, maxLength: 6 }) });
   fc.assert(
     fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.nat(2), { maxLength: 3 }), (ops, endEarly) => {
-      const m = new MediaTracker<object>(countingSink({}));
-      const legs = [{}, {}, {}];
+      const m = new MediaTracker<MediaLeg>(countingSink({}));
+      const legs = [newLeg(), newLeg(), newLeg()];
       // what each leg's sides name now, as the tracker should keep it: the last four addresses of each side
       const named = legs.map(() => ({ offer: [] as string[], answer: [] as string[] }));
       for (const o of ops) {
