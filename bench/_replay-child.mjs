@@ -5,12 +5,13 @@
  * JavaScript: no TypeScript loader in the process whose memory is measured.
  */
 import { replayCapture } from '../dist/app/replay.js';
-import { boundHeapGrowth } from '../dist/app/heap.js';
+import { boundHeapGrowth, keepYoungGenerationSmall } from '../dist/app/heap.js';
 import { defaultConfig } from '../dist/config/load.js';
 import { DEFAULTS } from '../dist/defaults.js';
 
 const file = process.argv[2];
 boundHeapGrowth(DEFAULTS.replay.heapGrowingPercent); // as `sipstats replay` does
+if (DEFAULTS.replay.smallYoungGeneration) keepYoungGenerationSmall();
 const t0 = process.hrtime.bigint();
 const r = await replayCapture(file, { config: defaultConfig().engine });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

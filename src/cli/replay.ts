@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { replayCapture } from '../app/replay.ts';
-import { boundHeapGrowth } from '../app/heap.ts';
+import { boundHeapGrowth, keepYoungGenerationSmall } from '../app/heap.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import { DEFAULT_TABLE_VIEW, formatKpiTable, TABLE_VIEWS, tableView } from '../kpi/kpi-table.ts';
@@ -98,6 +98,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY === true && values['no-progress'] !== true;
   // memory follows what replay holds (bounded), not the file's size (DEFAULTS.replay)
   boundHeapGrowth(DEFAULTS.replay.heapGrowingPercent);
+  if (DEFAULTS.replay.smallYoungGeneration) keepYoungGenerationSmall();
   let last = 0;
   const r = await replayCapture(positionals[0], {
     config: config.engine,

@@ -83,3 +83,27 @@ test('a replay (serve) process lets V8 grow its heap only DEFAULTS.replay.heapGr
   assert.equal(kept.status, 0, kept.stderr);
   assert.equal(kept.stdout.trim(), 'null');
 });
+
+test('a replay process keeps V8\'s young generation at its first size (DEFAULTS.replay.smallYoungGeneration); node\'s own semi-space flags win', () => {
+  assert.equal(DEFAULTS.replay.smallYoungGeneration, true);
+  // allocates 200 MB of short-lived objects with a long-lived set beside them, and prints the largest new space seen
+  const code = `import { getHeapSpaceStatistics } from 'node:v8'; import { keepYoungGenerationSmall } from './src/app/heap.ts';
+const applied = keepYoungGenerationSmall();
+const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const first = newSpace();
+const keep = []; let max = 0; let sink = 0;
+for (let i = 0; i < 2_000_000; i++) { const o = { a: i, b: [i, i + 1] }; if (i % 20 === 0) keep.push(o); sink += o.b.length; if (i % 10_000 === 0) max = Math.max(max, newSpace()); }
+console.log(JSON.stringify({ applied, firstMB: first / 1048576, maxNewMB: max / 1048576, kept: keep.length, sink }));`;
+  const run = (...flags: string[]) => {
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim()) as { applied: boolean; firstMB: number; maxNewMB: number };
+  };
+  // (the TypeScript loader's start may already have grown it: what counts is that it grows no more)
+  const small = run();
+  assert.equal(small.applied, true);
+  assert.equal(small.maxNewMB, small.firstMB, `new space grew from ${small.firstMB} to ${small.maxNewMB} MB`);
+  const theirs = run('--semi-space-growth-factor=2');
+  assert.equal(theirs.applied, false);
+  assert.ok(theirs.maxNewMB > theirs.firstMB, `V8's own growth: new space ${theirs.firstMB} -> ${theirs.maxNewMB} MB`);
+});
