@@ -18,6 +18,9 @@
  * JavaScript API (src/protocol/native-index.ts declares it):
  *   setOut(int32array)   the output (IX_SIZE numbers at least), kept for the module's life
  *   index(buf) -> void   out[0] = 1 when the frame was indexed (the layout below), else 0
+ *   indexSip(buf, start, end) -> void   the same for a bare SIP message buf[start, end) (a capture's
+ *                        UDP payload or a message cut from a TCP stream): the SIP fields only, the
+ *                        payload range set to [start, end); the HEP fields are left as they were
  *   layout               IX_LAYOUT: a module built from another source version says another
  */
 #define NAPI_VERSION 8
@@ -427,6 +430,27 @@ static napi_value js_index(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_index_sip(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  Env *e = NULL;
+  napi_get_instance_data(env, (void **)&e);
+  if (e == NULL || e->out == NULL) return NULL;
+  void *data;
+  size_t len;
+  int64_t start, end;
+  e->out[O_OK] = 0;
+  if (argc < 3 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok || napi_get_value_int64(env, argv[1], &start) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &end) != napi_ok)
+    return NULL;
+  if (start < 0 || end < start || (uint64_t)end > len || end > 0x7fffffff) return NULL;
+  e->out[O_PAY_S] = (int32_t)start;
+  e->out[O_PAY_E] = (int32_t)end;
+  e->out[O_OK] = index_sip(e->out, data, (long)start, (long)end);
+  return NULL;
+}
+
 static void free_env(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -456,11 +480,12 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"setOut", NULL, js_set_out, NULL, NULL, NULL, napi_default, NULL},
       {"index", NULL, js_index, NULL, NULL, NULL, napi_default, NULL},
+      {"indexSip", NULL, js_index_sip, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, NULL, NULL, NULL, layout, napi_enumerable, NULL},
       {"size", NULL, NULL, NULL, NULL, size, napi_enumerable, NULL},
       {"methods", NULL, NULL, NULL, NULL, methods, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 5, d);
+  napi_define_properties(env, exports, 6, d);
   return exports;
 }
 

@@ -14,6 +14,8 @@ import { readStatName, skipStatName, totalSip, totalSkipped, SKIP_REASONS, TRANS
 import type { SkipReason, Transport } from '../protocol/net/capture-counts.ts';
 import { PcapStreamReader } from '../protocol/pcap/capture-reader.ts';
 import { inflatePayload } from '../ingest/inflate.ts';
+import { nativeIndexer } from '../ingest/load-native-index.ts';
+import type { FrameIndexer } from '../protocol/native-index.ts';
 
 export interface ReplayOptions extends TrackerOptions {
   config: string | EngineConfig;
@@ -21,6 +23,8 @@ export interface ReplayOptions extends TrackerOptions {
   progress?: (done: number, packets: number) => void;
   /** Bounds of the capture decoder (fragments, TCP); defaults suit captures of any size. */
   capture?: Omit<CaptureOptions, 'inflate'>;
+  /** The native frame indexer for the SIP messages (default: the built one, if any; null: the JavaScript parser alone). */
+  indexer?: FrameIndexer | null;
   /** Bytes read from the file at a time (default `DEFAULTS.replay.chunkBytes`, 1 MiB). */
   chunkBytes?: number;
   /** Where the profiles declared for the KPIs, and failed KPI updates (rate-limited), are reported. */
@@ -71,7 +75,7 @@ export async function replayCapture(file: string, opts: ReplayOptions): Promise<
   if (kpi.declared.length > 0) opts.log?.('info', describeDeclared(kpi.declared));
   const stats = createStats({ config: kpi.engine, clock: () => now });
   // media quality from the capture's own RTP (tied to calls by their SDP) unless asked not to
-  const pipe = new SipPipeline(stats.engine, { ...opts, media: opts.media ?? true, onPacketTime: (t) => (now = Math.max(now, t)) });
+  const pipe = new SipPipeline(stats.engine, { ...opts, media: opts.media ?? true, indexer: opts.indexer !== undefined ? opts.indexer : nativeIndexer().indexer, onPacketTime: (t) => (now = Math.max(now, t)) });
   const tracker = pipe.tracker;
   const decoder = new CaptureDecoder(
     {

@@ -308,6 +308,8 @@ export class SipPipeline {
     }
     if (this.onPacketTime !== undefined) this.onPacketTime(meta.timeMs);
     let msg = parsed;
+    // (a capture's message: the native indexer's fast path when it takes it, as for HEP frames)
+    if (msg === undefined && this.indexer !== null && this.indexer.indexSip(payload, start, end)) msg = sipFromIndex(payload, IX);
     if (msg === undefined) {
       const r = parseSip(payload, start, end);
       if (!r.ok) {

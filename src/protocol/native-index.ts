@@ -3,7 +3,7 @@ import { METHODS } from './sip/methods.ts';
 /**
  * The native frame indexer's layout and API (native/sip-index.c, built by scripts/build-native.mjs;
  * loaded by src/ingest/load-native-index.ts, this layer being pure): one call per
- * HEP frame finds where the HEP fields and the SIP fields the call tracker reads lie, and writes
+ * HEP frame (or bare SIP message: indexSip) finds where the HEP fields and the SIP fields the call tracker reads lie, and writes
  * them into `IX`; hepFromIndex (hep/decode.ts) and sipFromIndex (sip/parse.ts) make the packet and
  * the message from them. It takes the common frame only: for any other (malformed, IPv6,
  * compressed, not SIP, a folded header, an unknown method) it says no, and the JavaScript decoder
@@ -12,6 +12,8 @@ import { METHODS } from './sip/methods.ts';
 export interface NativeIndexModule {
   setOut(out: Int32Array): void;
   index(frame: Buffer): void;
+  /** The same for a bare SIP message frame[start, end) (absent from a module built before it). */
+  indexSip?(frame: Buffer, start: number, end: number): void;
   readonly layout?: number;
   readonly size?: number;
   /** Its method list, comma-separated (the numbers it writes are indexes in it). */
@@ -79,6 +81,11 @@ export const IX = new Int32Array(Ix.SIZE);
 export interface FrameIndexer {
   /** Indexes a HEP frame into IX: false when the JavaScript decoder and parser must read it. */
   indexFrame(frame: Buffer): boolean;
+  /**
+   * Indexes the bare SIP message buf[start, end) (a capture's payload) into IX, its SIP fields
+   * only: false when the JavaScript parser must read it (or the module predates this entry).
+   */
+  indexSip(buf: Buffer, start: number, end: number): boolean;
   readonly why: string;
 }
 
@@ -94,6 +101,13 @@ export function acceptedIndexer(m: NativeIndexModule): { indexer: FrameIndexer |
         m.index(frame);
         return IX[Ix.OK] === 1;
       },
+      indexSip:
+        m.indexSip === undefined
+          ? () => false
+          : (buf, start, end) => {
+              m.indexSip!(buf, start, end);
+              return IX[Ix.OK] === 1;
+            },
     },
     why,
   };

@@ -227,3 +227,56 @@ test('random bytes, and random payloads in well-formed frames: the indexer retur
     { numRuns: 3000 },
   );
 });
+
+/** indexSip's answer for buf[start, end), checked against the JavaScript parser when it takes it. */
+function checkSip(buf: Buffer, start: number, end: number): boolean {
+  if (!indexer!.indexSip(buf, start, end)) {
+    declined++;
+    return false;
+  }
+  taken++;
+  const fastSip = sipFields(sipFromIndex(buf, IX));
+  const s = parseSip(buf, start, end);
+  assert.ok(s.ok, 'the indexer took a message the parser refuses');
+  assert.deepEqual(fastSip, sipFields(s.value), JSON.stringify(buf.toString('latin1', start, end)));
+  return true;
+}
+
+test('a bare SIP message (a capture\'s payload, anywhere in its buffer) the indexer takes gives, field by field, what the JavaScript parser gives', { skip: indexer === null ? why : false }, () => {
+  taken = declined = 0;
+  const junk = fc.uint8Array({ maxLength: 40 });
+  fc.assert(
+    fc.property(message, junk, junk, (text, before, after) => {
+      const buf = Buffer.concat([Buffer.from(before), Buffer.from(text, 'latin1'), Buffer.from(after)]);
+      checkSip(buf, before.length, before.length + Buffer.byteLength(text, 'latin1'));
+    }),
+    { numRuns: 6000 },
+  );
+  assert.ok(taken > 500, `only ${taken} messages taken, ${declined} declined`);
+  assert.ok(declined > 500, `only ${declined} messages declined`);
+  // random bytes and bounds past the buffer: it returns, and declines what it cannot read
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: -5, max: 310 }), fc.integer({ min: -5, max: 310 }), (bytes, s, e) => {
+      const buf = Buffer.from(bytes);
+      if (s < 0 || e < s || e > buf.length) assert.equal(indexer!.indexSip(buf, s, e), false);
+      else checkSip(buf, s, e);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('a replay with the indexer counts exactly what one with the JavaScript parser alone counts (the OpenSIPS 3.6.8 and Kamailio 5.6 captures)', { skip: indexer === null ? why : false }, async () => {
+  const { replayCapture } = await import('../../src/app/replay.ts');
+  const { defaultConfig } = await import('../../src/config/load.ts');
+  for (const file of ['test/fixtures/opensips-3.6.8/sip.pcap', 'test/fixtures/kamailio-5.6/sip.pcap']) {
+    const all = async (ix: typeof indexer) => {
+      const r = await replayCapture(file, { config: defaultConfig().engine, indexer: ix });
+      const reply = await r.stats.mi('get_statistics', [['all']]);
+      return 'result' in reply ? reply.result : reply;
+    };
+    const fast = await all(indexer);
+    const js = await all(null);
+    assert.ok(Object.keys(js as object).length > 20, file);
+    assert.deepEqual(fast, js, file);
+  }
+});
