@@ -415,39 +415,39 @@ static napi_value js_set_out(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_index(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+/* The calling isolate's output, its OK slot cleared, and the bytes of argv[0] (a Buffer): NULL when
+   there is no output yet or argv[0] is no Buffer (the answer is then 0, or nothing to write). */
+static int32_t *call_out(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, void **data, size_t *len) {
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
   Env *e = NULL;
   napi_get_instance_data(env, (void **)&e);
   if (e == NULL || e->out == NULL) return NULL;
-  void *data;
-  size_t len;
   e->out[O_OK] = 0;
-  if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) return NULL;
-  e->out[O_OK] = index_frame(e->out, data, len);
+  if (*argc < 1 || napi_get_buffer_info(env, argv[0], data, len) != napi_ok) return NULL;
+  return e->out;
+}
+
+static napi_value js_index(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1];
+  void *data;
+  int32_t *out = call_out(env, info, &argc, argv, &data, &len);
+  if (out != NULL) out[O_OK] = index_frame(out, data, len);
   return NULL;
 }
 
 static napi_value js_index_sip(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc = 3, len;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Env *e = NULL;
-  napi_get_instance_data(env, (void **)&e);
-  if (e == NULL || e->out == NULL) return NULL;
   void *data;
-  size_t len;
   int64_t start, end;
-  e->out[O_OK] = 0;
-  if (argc < 3 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok || napi_get_value_int64(env, argv[1], &start) != napi_ok ||
-      napi_get_value_int64(env, argv[2], &end) != napi_ok)
+  int32_t *out = call_out(env, info, &argc, argv, &data, &len);
+  if (out == NULL || argc < 3 || napi_get_value_int64(env, argv[1], &start) != napi_ok || napi_get_value_int64(env, argv[2], &end) != napi_ok)
     return NULL;
   if (start < 0 || end < start || (uint64_t)end > len || end > 0x7fffffff) return NULL;
-  e->out[O_PAY_S] = (int32_t)start;
-  e->out[O_PAY_E] = (int32_t)end;
-  e->out[O_OK] = index_sip(e->out, data, (long)start, (long)end);
+  out[O_PAY_S] = (int32_t)start;
+  out[O_PAY_E] = (int32_t)end;
+  out[O_OK] = index_sip(out, data, (long)start, (long)end);
   return NULL;
 }
 

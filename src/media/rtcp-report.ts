@@ -6,6 +6,7 @@
  * 6.4). Pure: no I/O.
  */
 import { jsonObject } from './json-object.ts';
+import { be32 } from '../protocol/bytes.ts';
 
 /** One report block: what `reporter` received of `source` (RFC 3550 6.4.1). */
 export interface ReportBlock {
@@ -62,23 +63,19 @@ export function rtcpFromPacket(b: Uint8Array, off = 0, end = b.length): RtcpRepo
     const len = 4 * (((b[p + 2] << 8) | b[p + 3]) + 1);
     if (p + len > end) return 'an RTCP packet longer than the datagram';
     if (type === 200 || type === 201) {
-      const reporter = u32(b, p + 4);
+      const reporter = be32(b, p + 4);
       let q = p + 8 + (type === 200 ? 20 : 0);
       const blocks: ReportBlock[] = [];
       for (let i = 0; i < count; i++, q += 24) {
         if (q + 24 > p + len) return 'a report block past its packet';
         const lost24 = (b[q + 5] << 16) | (b[q + 6] << 8) | b[q + 7];
-        blocks.push({ source: u32(b, q), fraction: b[q + 4], lost: lost24 & 0x800000 ? lost24 - 0x1000000 : lost24, extHigh: u32(b, q + 8), jitter: u32(b, q + 12) });
+        blocks.push({ source: be32(b, q), fraction: b[q + 4], lost: lost24 & 0x800000 ? lost24 - 0x1000000 : lost24, extHigh: be32(b, q + 8), jitter: be32(b, q + 12) });
       }
       return { reporter, blocks, rttMs: undefined };
     }
     p += len;
   }
   return 'no sender or receiver report';
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 /**

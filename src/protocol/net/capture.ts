@@ -27,6 +27,7 @@ import { TcpReassembler } from './tcp.ts';
 import type { TcpFlow, TcpOptions } from './tcp.ts';
 import { decodeGre, decodeVxlan, isVxlanPort } from './tunnel.ts';
 import { DEFAULTS } from '../../defaults.ts';
+import { be16, be32 } from '../bytes.ts';
 
 /** Where a SIP message came from (the shape of the KPI layer's PacketMeta). */
 export interface SipMeta {
@@ -77,14 +78,6 @@ const REASON_OF: readonly SkipReason[] = [];
 
 /** Tunnels inside tunnels, at most. */
 const MAX_DEPTH = 6;
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
-}
 
 function isHep3(b: Uint8Array, p: number, e: number): boolean {
   return e - p >= 4 && b[p] === 0x48 && b[p + 1] === 0x45 && b[p + 2] === 0x50 && b[p + 3] === 0x33;
@@ -275,14 +268,14 @@ export class CaptureDecoder {
   private udp(b: Buffer, off: number, end: number, depth: number): void {
     const st = this.stats;
     if (end - off < 8) return this.skipCode(R_MALFORMED);
-    const len = u16(b, off + 4);
+    const len = be16(b, off + 4);
     let pe: number;
     if (len === 0) pe = end;
     else if (len < 8) return this.skipCode(R_MALFORMED);
     else if (off + len > end) return this.skipCode(this.frameCut ? R_TRUNCATED : R_MALFORMED);
     else pe = off + len;
-    const sport = u16(b, off);
-    const dport = u16(b, off + 2);
+    const sport = be16(b, off);
+    const dport = be16(b, off + 2);
     const ps = off + 8;
     if (ps === pe) {
       st.skipped.no_payload++;
@@ -318,9 +311,9 @@ export class CaptureDecoder {
     const doff = (b[off + 12] >> 4) * 4;
     if (doff < 20 || doff > end - off) return this.skipCode(R_MALFORMED);
     const flags = b[off + 13];
-    const sport = u16(b, off);
-    const dport = u16(b, off + 2);
-    const seq = u32(b, off + 4);
+    const sport = be16(b, off);
+    const dport = be16(b, off + 2);
+    const seq = be32(b, off + 4);
     const ps = off + doff;
     const key = this.tcpKey(sport, dport);
     const tcp = this.tcp;
@@ -367,8 +360,8 @@ export class CaptureDecoder {
     const x = this.ip;
     if (x.v6) return flowKey(this.srcIp(), sport, this.dstIp(), dport);
     const a = x.addr;
-    const s48 = u32(a, x.srcOff) * 65536 + sport;
-    const d48 = u32(a, x.dstOff) * 65536 + dport;
+    const s48 = be32(a, x.srcOff) * 65536 + sport;
+    const d48 = be32(a, x.dstOff) * 65536 + dport;
     let inner = this.keys4.get(s48);
     if (inner === undefined) {
       if (this.keys4Size >= 65536) {
@@ -395,14 +388,14 @@ export class CaptureDecoder {
   private sctp(b: Buffer, off: number, end: number): void {
     const st = this.stats;
     if (end - off < 12) return this.skipCode(R_MALFORMED);
-    const sport = u16(b, off);
-    const dport = u16(b, off + 2);
+    const sport = be16(b, off);
+    const dport = be16(b, off + 2);
     let p = off + 12;
     let data = false;
     while (end - p >= 4) {
       const type = b[p];
       const flags = b[p + 1];
-      const clen = u16(b, p + 2);
+      const clen = be16(b, p + 2);
       if (clen < 4 || p + clen > end) {
         this.skipCode(this.frameCut ? R_TRUNCATED : R_MALFORMED);
         return;
@@ -412,7 +405,7 @@ export class CaptureDecoder {
         const s = p + 16;
         const e = p + clen;
         if ((flags & 3) === 3) this.sctpMessage(b.subarray(s, e), this.sctpMeta(sport, dport));
-        else this.sctpFragment(b, s, e, flags, u32(b, p + 4), u16(b, p + 8), sport, dport);
+        else this.sctpFragment(b, s, e, flags, be32(b, p + 4), be16(b, p + 8), sport, dport);
       }
       p += (clen + 3) & ~3;
     }

@@ -4,6 +4,7 @@
  * destination options, fragment, AH. Pure; returns an outcome code of ./link.ts.
  */
 import { OK, R_MALFORMED, R_TRUNCATED, R_UNSUPPORTED_PROTOCOL } from './link.ts';
+import { be16 } from '../bytes.ts';
 
 export interface IpContext {
   v6: boolean;
@@ -27,10 +28,6 @@ export function newIpContext(): IpContext {
   return { v6: false, addr: new Uint8Array(0), srcOff: 0, dstOff: 0, proto: 0, off: 0, end: 0, isFragment: false, fragOffset: 0, moreFragments: false, fragId: 0 };
 }
 
-function u16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
 /**
  * IPv4 at b[off]. `frameCut`: the capture was sliced by the snap length (an IP length beyond the
  * captured bytes is then R_TRUNCATED rather than R_MALFORMED).
@@ -40,7 +37,7 @@ export function decodeIpv4(b: Uint8Array, off: number, end: number, frameCut: bo
   if (avail < 20 || b[off] >> 4 !== 4) return R_MALFORMED;
   const ihl = (b[off] & 0x0f) * 4;
   if (ihl < 20 || ihl > avail) return R_MALFORMED;
-  const total = u16(b, off + 2);
+  const total = be16(b, off + 2);
   let e: number;
   if (total === 0) e = end; // TCP segmentation offload captures: trust the capture
   else if (total < ihl) return R_MALFORMED;
@@ -48,7 +45,7 @@ export function decodeIpv4(b: Uint8Array, off: number, end: number, frameCut: bo
     if (frameCut) return R_TRUNCATED;
     return R_MALFORMED;
   } else e = off + total;
-  const ff = u16(b, off + 6);
+  const ff = be16(b, off + 6);
   x.v6 = false;
   x.addr = b;
   x.srcOff = off + 12;
@@ -59,14 +56,14 @@ export function decodeIpv4(b: Uint8Array, off: number, end: number, frameCut: bo
   x.fragOffset = (ff & 0x1fff) * 8;
   x.moreFragments = (ff & 0x2000) !== 0;
   x.isFragment = x.fragOffset !== 0 || x.moreFragments;
-  x.fragId = u16(b, off + 4);
+  x.fragId = be16(b, off + 4);
   return OK;
 }
 
 /** IPv6 at b[off], extension headers walked. */
 export function decodeIpv6(b: Uint8Array, off: number, end: number, frameCut: boolean, x: IpContext): number {
   if (end - off < 40 || b[off] >> 4 !== 6) return R_MALFORMED;
-  const plen = u16(b, off + 4);
+  const plen = be16(b, off + 4);
   let e: number;
   if (plen === 0) e = end; // jumbogram (or TSO)
   else if (off + 40 + plen > end) {
@@ -99,7 +96,7 @@ export function walkIpv6(next: number, b: Uint8Array, p: number, end: number, x:
       o += len;
     } else if (nh === 44) {
       if (end - o < 8) return R_MALFORMED;
-      const fo = u16(b, o + 2);
+      const fo = be16(b, o + 2);
       x.isFragment = true;
       x.fragOffset = fo & 0xfff8;
       x.moreFragments = (fo & 1) === 1;

@@ -3,6 +3,7 @@
  * sessions, MPLS label stacks, Linux cooked v1/v2, BSD null/loopback, raw IP, PPP. Pure, works on
  * byte ranges; the result goes into a caller-owned cursor (no allocation per frame).
  */
+import { be16 } from '../bytes.ts';
 
 /** What follows the link header: an ethertype (0x0800 IPv4, 0x86dd IPv6), or ETHERNET for an inner Ethernet frame. */
 export const ET_IPV4 = 0x0800;
@@ -41,10 +42,6 @@ export const LinkTypes = {
   LINUX_SLL2: 276,
 } as const;
 
-function u16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
 /** The IP version nibble of b[off] as an ethertype, or -1. */
 function byNibble(b: Uint8Array, off: number, end: number): number {
   if (off >= end) return -1;
@@ -61,10 +58,10 @@ export function decodeLink(linkType: number, b: Uint8Array, off: number, end: nu
       return decodeEthernet(b, off, end, c);
     case LinkTypes.LINUX_SLL:
       if (n < 16) return R_MALFORMED;
-      return etherType(u16(b, off + 14), b, off + 16, end, c);
+      return etherType(be16(b, off + 14), b, off + 16, end, c);
     case LinkTypes.LINUX_SLL2:
       if (n < 20) return R_MALFORMED;
-      return etherType(u16(b, off), b, off + 20, end, c);
+      return etherType(be16(b, off), b, off + 20, end, c);
     case LinkTypes.RAW:
     case LinkTypes.RAW_12:
     case LinkTypes.RAW_14:
@@ -105,7 +102,7 @@ export function decodeLink(linkType: number, b: Uint8Array, off: number, end: nu
 export function decodeEthernet(b: Uint8Array, off: number, end: number, c: Cursor): number {
   if (end - off < 14) return R_MALFORMED;
   c.end = end;
-  return etherType(u16(b, off + 12), b, off + 14, end, c);
+  return etherType(be16(b, off + 12), b, off + 14, end, c);
 }
 
 function etherType(type: number, b: Uint8Array, off: number, end: number, c: Cursor): number {
@@ -113,7 +110,7 @@ function etherType(type: number, b: Uint8Array, off: number, end: number, c: Cur
   let o = off;
   for (let tags = 0; t === 0x8100 || t === 0x88a8 || t === 0x9100; tags++) {
     if (end - o < 4 || tags > 8) return R_MALFORMED;
-    t = u16(b, o + 2);
+    t = be16(b, o + 2);
     o += 4;
   }
   switch (t) {
@@ -150,7 +147,7 @@ function etherType(type: number, b: Uint8Array, off: number, end: number, c: Cur
 function pppoe(b: Uint8Array, off: number, end: number, c: Cursor): number {
   if (end - off < 8) return R_MALFORMED;
   if (b[off] !== 0x11 || b[off + 1] !== 0x00) return b[off] === 0x11 ? R_NOT_IP : R_MALFORMED; // code != 0: discovery
-  const len = u16(b, off + 4);
+  const len = be16(b, off + 4);
   const e = Math.min(end, off + 6 + len);
   return ppp(b, off + 6, e, c);
 }
@@ -164,7 +161,7 @@ function ppp(b: Uint8Array, off: number, end: number, c: Cursor): number {
     proto = b[o];
     o += 1;
   } else {
-    proto = u16(b, o);
+    proto = be16(b, o);
     o += 2;
   }
   c.end = end;

@@ -5,6 +5,7 @@
  * in bounded memory. Records that straddle chunks are carried over (a copy of the part seen).
  * Pure; never throws: damage stops the reading and is reported in `stats.error`.
  */
+import { be32, le32 } from '../bytes.ts';
 
 export type PcapFormat = 'pcap' | 'pcapng' | 'unknown';
 
@@ -57,16 +58,6 @@ const S_MAGIC = 0;
 const S_CLASSIC = 1;
 const S_NG = 2;
 const S_DONE = 3;
-
-/** Unsigned 32-bit little-endian at b[o..o+3], unchecked (the caller knows the bytes are there). */
-function le32(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 16777216;
-}
-
-/** Unsigned 32-bit big-endian at b[o..o+3], unchecked. */
-function be32(b: Uint8Array, o: number): number {
-  return b[o] * 16777216 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
-}
 
 export class PcapStreamReader {
   readonly stats: PcapStats = newPcapStats();
