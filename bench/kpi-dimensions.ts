@@ -31,6 +31,7 @@ import { zeroLossRate } from './kpi-pipeline.ts';
 import { BEFORE_CAPACITY, loadBeforeCapacity, loadReference, REFERENCE } from './reference.ts';
 import type { DimensionFeed } from './reference.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
+import { DEFAULTS } from '../src/defaults.ts';
 
 const hepjs = hepjsModule as { decapsulate(b: Buffer): unknown };
 const MARK = 'CALLID0000000000';
@@ -446,8 +447,19 @@ async function serverBurst(): Promise<BenchResult[]> {
     const res = await fetch(`http://127.0.0.1:${ports.http}/mi`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', method: 'get_statistics', params: [['sipstats:calls_started', 'sipstats:hep_packets']], id: 1 }) });
     const r = ((await res.json()) as { result: Record<string, number> }).result;
     const started = r['sipstats:calls_started'] ?? 0;
+    const justAfter = rssMb(srv.pid!);
+    // the server at rest again: past its next memory trim (DEFAULTS.serveMemTrimMs), history samples and sweeps running
+    await new Promise((res) => setTimeout(res, DEFAULTS.serveMemTrimMs + 1500));
+    const settled = rssMb(srv.pid!);
+    const kb = (mb: number) => ((mb - before) * 1024) / calls;
     return [
-      { name: 'burst against `sipstats serve` (the same 10 000 customers at 20 000 msg/s)', value: (100 * started) / calls, unit: '%', note: `${started} of ${calls} calls counted, ${r['sipstats:hep_packets']} of ${calls * 7} frames received; server RSS ${before.toFixed(0)} -> ${rssMb(srv.pid!).toFixed(0)} MB` },
+      { name: 'burst against `sipstats serve` (the same 10 000 customers at 20 000 msg/s)', value: (100 * started) / calls, unit: '%', note: `${started} of ${calls} calls counted, ${r['sipstats:hep_packets']} of ${calls * 7} frames received; server RSS ${before.toFixed(0)} -> ${justAfter.toFixed(0)} MB` },
+      {
+        name: '`sipstats serve` RSS per new customer (that burst, the server at rest again)',
+        value: kb(settled) * 1024,
+        unit: 'B',
+        note: `RSS ${before.toFixed(1)} -> ${settled.toFixed(1)} MB ${((DEFAULTS.serveMemTrimMs + 3000) / 1000).toFixed(0)} s after the burst (${kb(justAfter).toFixed(2)} KB a customer 1.5 s after it); target <= 5 KB`,
+      },
     ];
   } finally {
     srv.kill('SIGTERM');

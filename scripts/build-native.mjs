@@ -9,6 +9,9 @@
 //  - native/file-lock.c -> native/build/file-lock.node: flock(2) for the data directory's lock,
 //    which the kernel drops when the process dies; without it the lock is a PID file
 //    (src/persist/dir-lock.ts, docs/persistence.md: its limits).
+//  - native/mem-trim.c -> native/build/mem-trim.node: glibc's malloc_trim, which `sipstats serve`
+//    calls now and then to give freed memory back to the system (src/app/mem-trim.ts); without it
+//    (not glibc) memory freed below the C heap's top stays in the process's resident set.
 // buildNative() is also what test/integration/native-stale.test.ts builds an old module with.
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +23,7 @@ export const NATIVE_MODULES = [
   { name: 'udp-recv', linuxOnly: 'recvmmsg is Linux only', without: 'UDP will be read by a JavaScript thread', flags: ['-pthread'] },
   { name: 'sip-index', without: 'HEP frames will be decoded and parsed in JavaScript only', flags: [] },
   { name: 'file-lock', without: 'the data directory will be locked with a PID file (docs/persistence.md: its limits)', flags: [] },
+  { name: 'mem-trim', linuxOnly: 'malloc_trim is glibc\'s', without: 'memory the C allocator frees below its heap\'s top will stay in the server\'s resident set', flags: [] },
 ];
 
 /**

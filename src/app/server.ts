@@ -9,6 +9,8 @@ import { ConfigError, listenError } from '../errors.ts';
 import { dirLockKind } from '../persist/dir-lock.ts';
 import { inflatePayload } from '../ingest/inflate.ts';
 import { durationHistogramText } from '../export/duration-histogram.ts';
+import { processMetricsText } from '../export/process-metrics.ts';
+import { processFigures } from './process-figures.ts';
 import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { parseListen } from '../config/fields.ts';
@@ -161,7 +163,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     token,
     readToken,
     limits: { ...DEFAULTS.http, ...options.http },
-    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb))), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route(), routeApi(router)],
+    routes: [miRoute(stats), metricsRoute(stats, undefined, '/metrics', () => alerts.metricsText() + durationHistogramText((cb) => pipeline.tracker.forEachDurations(cb)) + processMetricsText(processFigures())), healthRoute(packageVersion()), ...dashboardRoutes(stats, history, { limits: () => limits }), alerts.route(), routeApi(router)],
   });
   http.addRoute(sessionRoute(http));
   const closers: (() => Promise<void>)[] = [];

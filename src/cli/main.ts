@@ -9,7 +9,8 @@ import { INGEST_DEFAULTS } from '../config/ingest-config.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { redisTargetFromFlags } from '../config/redis-config.ts';
 import { replayCommand } from './replay.ts';
-import { boundHeapGrowth } from '../app/heap.ts';
+import { boundHeapGrowth, keepYoungGenerationSmall } from '../app/heap.ts';
+import { trimMemoryEvery } from '../app/mem-trim.ts';
 import { exportCommand } from './export.ts';
 import { trackerFlags, UsageError } from './args.ts';
 
@@ -116,6 +117,7 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
   const iv = values['snapshot-interval'] === undefined ? DEFAULTS.snapshotIntervalS : Number(values['snapshot-interval']);
   if (!(iv > 0 && iv <= 86400)) throw new UsageError(`--snapshot-interval must be 0 < SECONDS <= 86400, got '${values['snapshot-interval']}'`);
   boundHeapGrowth(DEFAULTS.serveHeapGrowingPercent);
+  if (DEFAULTS.serveSmallYoungGeneration) keepYoungGenerationSmall();
   // (the server's modules load only for the commands that run one: replay and mi start sooner)
   const { exitOnSignals, reloadOnSignal, start } = await import('../app/server.ts');
   const running = await start({
@@ -137,6 +139,8 @@ async function serve(argv: string[], demoMode = false): Promise<number> {
   });
   exitOnSignals(running);
   reloadOnSignal(running);
+  // (process-wide like the heap flags: the command line's call, not the server's)
+  trimMemoryEvery(DEFAULTS.serveMemTrimMs);
   return -1; // keeps running
 }
 

@@ -84,7 +84,7 @@ test('a replay (serve) process lets V8 grow its heap only DEFAULTS.replay.heapGr
   assert.equal(kept.stdout.trim(), 'null');
 });
 
-test('a replay process keeps V8\'s young generation at its first size (DEFAULTS.replay.smallYoungGeneration); node\'s own semi-space flags win', () => {
+test('a replay process keeps V8\'s young generation at its first size (DEFAULTS.replay.smallYoungGeneration); node\'s own semi-space flags win (command line or NODE_OPTIONS)', () => {
   assert.equal(DEFAULTS.replay.smallYoungGeneration, true);
   // allocates 200 MB of short-lived objects with a long-lived set beside them, and prints the largest new space seen
   const code = `import { getHeapSpaceStatistics } from 'node:v8'; import { keepYoungGenerationSmall } from './src/app/heap.ts';
@@ -95,7 +95,8 @@ const keep = []; let max = 0; let sink = 0;
 for (let i = 0; i < 2_000_000; i++) { const o = { a: i, b: [i, i + 1] }; if (i % 20 === 0) keep.push(o); sink += o.b.length; if (i % 10_000 === 0) max = Math.max(max, newSpace()); }
 console.log(JSON.stringify({ applied, firstMB: first / 1048576, maxNewMB: max / 1048576, kept: keep.length, sink }));`;
   const run = (...flags: string[]) => {
-    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    const nodeOptions = flags.filter((f) => f.startsWith('NODE_OPTIONS=')).map((f) => f.slice('NODE_OPTIONS='.length));
+    const r = spawnSync(process.execPath, [...flags.filter((f) => !f.startsWith('NODE_OPTIONS=')), '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: nodeOptions.join(' ') } });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim()) as { applied: boolean; firstMB: number; maxNewMB: number };
   };
@@ -106,4 +107,6 @@ console.log(JSON.stringify({ applied, firstMB: first / 1048576, maxNewMB: max / 
   const theirs = run('--semi-space-growth-factor=2');
   assert.equal(theirs.applied, false);
   assert.ok(theirs.maxNewMB > theirs.firstMB, `V8's own growth: new space ${theirs.firstMB} -> ${theirs.maxNewMB} MB`);
+  // (the same flag given in NODE_OPTIONS, where process.execArgv does not show it)
+  assert.equal(run('NODE_OPTIONS=--max-semi-space-size=64').applied, false);
 });
