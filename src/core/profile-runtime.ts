@@ -9,6 +9,8 @@ import { SlabPools } from './slab-pools.ts';
 
 /** Header rows per header chunk: 2^10. */
 const HDR_BITS = 10;
+/** Rows of a new header chunk (it doubles up to 2^HDR_BITS). */
+const HDR_FIRST = 8;
 
 
 /** Local indexes from here up are sparse series; dense ones (rows) are below. */
@@ -306,7 +308,7 @@ export class ProfileRuntime {
       sl.set(this.denseSlot);
       this.denseSlot = sl;
     }
-    if (local >>> HDR_BITS === this.hdr.length) this.hdr.push(new Float64Array(this.hs << HDR_BITS));
+    this.headerRoom(local);
     this.cur[local * this.cs] = NO_TAIL;
     const h = this.hrow(local);
     const ho = this.hoff(local);
@@ -320,7 +322,26 @@ export class ProfileRuntime {
     return local;
   }
 
-  /** Header chunk of series `local` (chunks of 2^HDR_BITS rows: no doubling, no copy). */
+  /**
+   * Room in the header chunks for series `local` (allocRow's: nothing holds a chunk across it). A
+   * chunk starts at HDR_FIRST rows and doubles up to 2^HDR_BITS: a profile with a few dense series
+   * (all traffic's) does not hold a whole chunk (2 MB for a percentile profile's 1 024 rows).
+   */
+  private headerRoom(local: number): void {
+    const c = local >>> HDR_BITS;
+    const rows = (local & ((1 << HDR_BITS) - 1)) + 1;
+    if (c === this.hdr.length) {
+      this.hdr.push(new Float64Array(this.hs * Math.max(HDR_FIRST, rows)));
+      return;
+    }
+    const h = this.hdr[c];
+    if (rows * this.hs <= h.length) return;
+    const g = new Float64Array(this.hs * Math.min(1 << HDR_BITS, Math.max(rows, (2 * h.length) / this.hs)));
+    g.set(h);
+    this.hdr[c] = g;
+  }
+
+  /** Header chunk of series `local` (chunks of 2^HDR_BITS rows, the last one grown to its rows in use). */
   private hrow(local: number): Float64Array {
     return this.hdr[local >>> HDR_BITS];
   }

@@ -227,3 +227,19 @@ test('a busy series leaves the sparse form at its 8th update, even when its entr
   assert.equal(p.sparseSize, 0, 'the eighth update gives it rows (the hot path)');
   assert.equal(stats.getStat('busy'), 4); // (1+...+8)/8 = 4.5, OpenSIPS truncates
 });
+
+test('header rows grow with the dense series: a profile with two holds two rows\' worth, not a chunk of 1 024 (2 MB for a percentile profile), and values survive the growth across chunks', () => {
+  const { stats, p } = setup('q: algorithm=percentile window=60 slots=6 quantile=0.95');
+  const empty = p.allocatedBytes();
+  stats.updateStatSeries('q', 'a', 100);
+  stats.updateStatSeries('q', 'b', 200);
+  const two = p.allocatedBytes() - empty;
+  assert.ok(two < 100_000, `two dense percentile series hold ${two} bytes`);
+  // 2 100 series: the first chunk doubles to 1 024 rows, a second chunk starts and grows, a third starts
+  const { stats: s2 } = setup('c: algorithm=accumulate window=60 slots=6');
+  for (let i = 0; i < 2100; i++) {
+    s2.updateStatSeries('c', `x${i}`, i);
+    if (i % 97 === 0) for (let j = 0; j <= i; j += 13) assert.equal(s2.getStat(`x${j}`), j, `x${j} after ${i + 1} series`);
+  }
+  for (let i = 0; i < 2100; i++) assert.equal(s2.getStat(`x${i}`), i);
+});
