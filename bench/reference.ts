@@ -8,7 +8,9 @@
  * frames: the target here is 350 / 372.7 of what it does here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+// @ts-expect-error a JavaScript module of the build (no declarations)
+import { buildNative } from '../scripts/build-native.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,7 +37,9 @@ export type Reference = { make(clock: () => number): ReferencePipeline; why: str
  */
 /**
  * The `src` of `commit` from this clone's history, in a directory of its own (removed at exit) with
- * this checkout's node_modules and native modules beside it: a URL maker for its files, or why not.
+ * this checkout's node_modules beside it and its own frame indexer, built from its own
+ * native/sip-index.c (today's module has another layout, which its code would refuse, reading every
+ * frame in JavaScript instead): a URL maker for its files, or why not.
  */
 function extract(commit: string): { at: (p: string) => string } | { why: string } {
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,7 +53,11 @@ function extract(commit: string): { at: (p: string) => string } | { why: string 
   const x = a.status === 0 ? spawnSync('tar', ['-xf', tar, '-C', dir]) : a;
   if (x.error !== undefined || x.status !== 0) return { why: `could not extract commit ${commit}: ${String(x.error ?? x.stderr).trim()}` };
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  symlinkSync(join(root, 'native'), join(dir, 'native'));
+  const n = run('git', ['archive', '-o', tar, commit, 'native']);
+  if (n.status === 0 && spawnSync('tar', ['-xf', tar, '-C', dir]).status === 0 && existsSync(join(dir, 'native', 'sip-index.c'))) {
+    const why = buildNative('sip-index', join(dir, 'native', 'build', 'sip-index.node'), [], join(dir, 'native', 'sip-index.c'));
+    if (why !== null) return { why: `could not build the frame indexer of commit ${commit}: ${why}` };
+  } else symlinkSync(join(root, 'native'), join(dir, 'native'));
   return { at: (p: string) => pathToFileURL(join(dir, 'src', p)).href };
 }
 

@@ -3,7 +3,8 @@
  * Int32Array the JavaScript side registered once, where everything the call tracker reads lies:
  * the HEP fields, the SIP start line, the first Call-ID, CSeq, From, To, Via and Content-Length
  * values (the header lines are read until the first five are found), the CSeq number and method,
- * the From and To tags and the top Via's branch. JavaScript
+ * the From and To tags and the top Via's branch; for a BYE or a reply to one, whether a header's
+ * name says "rtp-stat" (the endpoints' quality reports: X-RTP-Stat, P-RTP-Stat...). JavaScript
  * then makes strings of those ranges only when asked (src/protocol/sip/parse.ts, sipFromIndex;
  * src/protocol/hep/decode.ts, hepFromIndex).
  *
@@ -32,7 +33,7 @@
 
 /* Keep in step with src/protocol/native-index.ts (IX_*). (-D: test/integration/native-stale.test.ts builds an old one.) */
 #ifndef IX_LAYOUT
-#define IX_LAYOUT 2
+#define IX_LAYOUT 3
 #endif
 enum {
   O_OK, O_PROTOCOL, O_SRC4, O_DST4, O_ADDRS, O_SRC_PORT, O_DST_PORT, O_TS_SEC, O_TS_USEC,
@@ -41,7 +42,7 @@ enum {
   /* SIP */
   O_REQUEST, O_METHOD, O_STATUS, O_SL, O_SLE, O_HS, O_POS, /* 12 numbers */
   O_BODY = O_POS + 12, O_CSEQ_SEQ, O_CSEQ_METHOD, O_FTAG_S, O_FTAG_E, O_TTAG_S, O_TTAG_E,
-  O_BRANCH_S, O_BRANCH_E, O_SCAN, O_SIZE
+  O_BRANCH_S, O_BRANCH_E, O_SCAN, O_RTP_STAT, O_SIZE
 };
 
 #define SP 0x20
@@ -61,6 +62,7 @@ typedef struct {
 static const char *const METHODS[] = {"INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "PRACK",
                                       "UPDATE", "INFO", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"};
 #define N_METHODS 14
+#define M_BYE 2 /* METHODS[M_BYE] */
 
 static uint8_t TOKEN[256];
 
@@ -113,6 +115,17 @@ static int classify(const uint8_t *b, long s, long e) {
     case 14: return eq_name(b, s, e, "content-length", 14) ? 5 : -1;
     default: return -1;
   }
+}
+
+/* a header name b[s, e) with "rtp-stat" in it, in any case (parse.ts RTP_STAT_MARK) */
+static int rtp_stat_name(const uint8_t *b, long s, long e) {
+  static const char k[] = "rtp-stat";
+  for (long i = s; i + 8 <= e; i++) {
+    int j = 0;
+    while (j < 8 && (b[i + j] | 0x20) == k[j]) j++;
+    if (j == 8) return 1;
+  }
+  return 0;
 }
 
 /* parse.ts line: *le = end without CR/LF, returns the start of the next line */
@@ -262,6 +275,7 @@ static int index_sip(int32_t *o, const uint8_t *b, long start, long n) {
   for (int i = 0; i < 12; i++) pos[i] = -1;
   long scan = hs, body = -1;
   int missing = 5; /* Call-ID, CSeq, From, To, Via: what the tracker reads; past them the rest is JavaScript's, lazily */
+  int rtp_stat = 0; /* a header name with "rtp-stat" among the lines read */
   while (missing > 0) {
     p = scan;
     if (p >= n) {
@@ -283,6 +297,7 @@ static int index_sip(int32_t *o, const uint8_t *b, long start, long n) {
         long ne = q;
         while (ne > p && (b[ne - 1] == SP || b[ne - 1] == HT)) ne--;
         int id = classify(b, p, ne);
+        if (id < 0 && ne - p >= 8 && rtp_stat_name(b, p, ne)) rtp_stat = 1;
         if (id >= 0 && pos[2 * id] < 0) {
           long vs = q + 1;
           while (vs < le && (b[vs] == SP || b[vs] == HT)) vs++;
@@ -331,6 +346,23 @@ static int index_sip(int32_t *o, const uint8_t *b, long start, long n) {
         }
       }
     }
+  }
+  /* a BYE transaction: the rest of the header lines too, for a quality report's header (1 / 0);
+     -1 for other messages (not looked for) */
+  o[O_RTP_STAT] = -1;
+  if ((o[O_REQUEST] == 1 ? o[O_METHOD] : o[O_CSEQ_METHOD]) == M_BYE) {
+    for (long q = scan; q >= 0 && q < n && !rtp_stat;) {
+      uint8_t c = b[q];
+      if (c == CR || c == LF) break;
+      long next = line(b, q, n, &le);
+      if (c != SP && c != HT) {
+        long r = q;
+        while (r < le && b[r] != ':') r++;
+        if (r < le && r - q >= 8 && rtp_stat_name(b, q, r)) rtp_stat = 1;
+      }
+      q = next;
+    }
+    o[O_RTP_STAT] = rtp_stat;
   }
   tag(b, pos[4], pos[5], o + O_FTAG_S);
   tag(b, pos[6], pos[7], o + O_TTAG_S);

@@ -27,10 +27,10 @@ export const NATIVE_MODULES = [
 ];
 
 /**
- * Builds module `name` (native/NAME.c) into `out` (default native/build/NAME.node), with extra
- * compiler arguments (e.g. -D...); returns null, or why it could not be built.
+ * Builds module `name` (native/NAME.c, or `source`) into `out` (default native/build/NAME.node), with
+ * extra compiler arguments (e.g. -D...); returns null, or why it could not be built.
  */
-export function buildNative(name, out = join(root, 'native', 'build', `${name}.node`), extra = []) {
+export function buildNative(name, out = join(root, 'native', 'build', `${name}.node`), extra = [], source = join(root, 'native', `${name}.c`)) {
   const m = NATIVE_MODULES.find((x) => x.name === name);
   if (m.linuxOnly && process.platform !== 'linux') return `${m.linuxOnly}, this is ${process.platform}`;
   const candidates = [process.env.npm_config_nodedir, join(dirname(process.execPath), '..')].filter(Boolean).map((d) => join(d, 'include', 'node'));
@@ -38,7 +38,7 @@ export function buildNative(name, out = join(root, 'native', 'build', `${name}.n
   if (include === undefined) return `Node's headers (node_api.h) not found in ${candidates.join(', ')}`;
   const cc = process.env.CC || 'cc';
   mkdirSync(dirname(out), { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', ...m.flags, ...extra, `-I${include}`, '-o', `${out}.tmp`, join(root, 'native', `${name}.c`)], { stdio: 'inherit' });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', ...m.flags, ...extra, `-I${include}`, '-o', `${out}.tmp`, source], { stdio: 'inherit' });
   if (r.error || r.status !== 0) return r.error ? `${cc}: ${r.error.message}` : `${cc} exited with ${r.status}`;
   renameSync(`${out}.tmp`, out);
   return null;

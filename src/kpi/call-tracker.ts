@@ -42,8 +42,8 @@ export interface SipView {
   header(name: HeaderName): string | null;
   /** The message body (SDP), when the reader has it. */
   readonly body?: Buffer;
-  /** Whether its header lines contain this text (lower-case letters, '-': any case), a cheap test before rare headers; absent: assume so. */
-  mentions?(needle: Uint8Array): boolean;
+  /** Whether a header's name says "rtp-stat" in any case (the quality reports' headers), a cheap test before looking for them; absent: assume so. */
+  rtpStatHeader?(): boolean;
 }
 
 /** How an attempt (outbound leg) is linked to its call besides a shared Call-ID. */
@@ -120,8 +120,6 @@ const REASON = headerName('Reason');
 const QUALITY = QUALITY_HEADERS.map(headerName);
 /** An SDP body's audio media line (a body without one is not decoded). */
 const M_AUDIO = Buffer.from('m=audio', 'latin1');
-/** What every quality header's name contains, in any case (X-RTP-Stat, X-Siemens-RTP-stats, x-rtp-stat...): quality-reports.test.ts checks. */
-const QUALITY_MARK = Buffer.from('rtp-stat', 'latin1');
 const CONTENT_TYPE = headerName('Content-Type');
 const VQ_TYPE = 'application/vq-rtcpxr';
 /** How long the media of a leg that ended waits for reports that come with or after its end (packet time). */
@@ -571,7 +569,7 @@ export class CallTracker {
    */
   private qualityHeaders(msg: SipView, dialog: Dialog): void {
     // (nearly every BYE has none: one memory search instead of a scan of the headers per name)
-    if (msg.mentions !== undefined && !msg.mentions(QUALITY_MARK)) return;
+    if (msg.rtpStatHeader !== undefined && !msg.rtpStatHeader()) return;
     for (const h of QUALITY) {
       const v = msg.header(h);
       if (v === null) continue;

@@ -69,11 +69,13 @@ export const Ix = {
   BRANCH_E: 46,
   /** The next header line to read (-1: all were read, BODY is where the body starts; else BODY is -1). */
   SCAN: 47,
-  SIZE: 48,
+  /** For a BYE or a reply to one: 1 when a header's name says "rtp-stat" (any case), else 0; -1 for other messages (not looked for). */
+  RTP_STAT: 48,
+  SIZE: 49,
 } as const;
 
 /** The layout version this source reads (IX_LAYOUT in native/sip-index.c). */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 /** The indexer's output: read right after `indexFrame` answered true (single-threaded). */
 export const IX = new Int32Array(Ix.SIZE);

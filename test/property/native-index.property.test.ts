@@ -35,6 +35,7 @@ function sipFields(m: SipMessage): unknown[] {
     m.isRequest, m.method, m.status, m.end, m.callId, m.cseq, m.fromTag, m.toTag, m.viaBranch, m.contentLength,
     m.ruriUser, m.ruriHost, m.fromUser, m.fromDomain, m.toUser, m.toDomain,
     m.header('X-Customer'), m.header('v'), m.header('Call-ID'), m.header('x-cid'), m.body.toString('latin1'),
+    m.rtpStatHeader(),
   ];
 }
 
@@ -80,7 +81,7 @@ const header = fc.oneof(
   fc.tuple(nameOf('To', 't'), tagged.map((p) => p.join(''))),
   fc.tuple(nameOf('Via', 'v'), fc.tuple(fc.constantFrom('SIP/2.0/UDP h:5060', 'SIP/2.0/TCP [::1]'), fc.constantFrom(';branch=z9hG4bK1;rport', ';rport;BRANCH = "a;b"', '', ';branch=', ';branch=x, SIP/2.0/UDP y;branch=2', ', SIP/2.0/UDP y;branch=3', ';received="1,2";branch=q')).map((p) => p.join(''))),
   fc.tuple(nameOf('Content-Length', 'l'), fc.constantFrom('0', ' 12 ', 'x', '99999999999999999', '4')),
-  fc.tuple(fc.constantFrom('X-Customer', 'x-cid', 'Max-Forwards', 'Contact', 'NoColon', ''), noise),
+  fc.tuple(fc.constantFrom('X-Customer', 'x-cid', 'Max-Forwards', 'Contact', 'NoColon', '', 'X-RTP-Stat', 'x-siemens-rtp-STATS', 'P-RTP-Sta', 'RTP-STAT'), noise),
 );
 const eol = fc.constantFrom('\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r');
 const sep = fc.constantFrom(':', ': ', ' :', ':\t', ' : ');

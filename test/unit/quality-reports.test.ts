@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { nativeIndexer } from '../../src/ingest/load-native-index.ts';
 import { QUALITY_HEADERS, qualityFromHeader, rtpAgentFromJson, vqFromText } from '../../src/media/quality-reports.ts';
 import { mos } from '../../src/media/emodel.ts';
 import { createStats } from '../../src/index.ts';
@@ -91,17 +92,20 @@ test('a call with X-RTP-Stat in its BYE and in the 200: both streams count, a MO
   assert.equal(g('sipstats:quality_reports'), 2);
 });
 
-test('every quality header name, in any case, is read (the cheap test before them skips none)', () => {
+test('every quality header name, in any case, is read (the cheap test before them skips none), by the JavaScript parser and the native frame indexer', () => {
   let n = 0;
-  for (const name of QUALITY_HEADERS)
-    for (const spelt of [name, name.toLowerCase(), name.toUpperCase()]) {
-      let now = T;
-      const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
-      const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)) });
-      call(pipe, `case${++n}@test`, 'poly', T, { byeHeader: POLY, name: spelt });
-      assert.equal(stats.getStat('sipstats:quality_reports'), 1, spelt);
-      assert.equal(stats.getStat('JITTERpoly'), 1, spelt);
-    }
+  const native = nativeIndexer();
+  assert.ok(native.indexer !== null, native.why);
+  for (const indexer of [null, native.indexer])
+    for (const name of QUALITY_HEADERS)
+      for (const spelt of [name, name.toLowerCase(), name.toUpperCase()]) {
+        let now = T;
+        const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+        const pipe = new SipPipeline(stats.engine, { onPacketTime: (t) => (now = Math.max(now, t)), indexer });
+        call(pipe, `case${++n}@test`, 'poly', T, { byeHeader: POLY, name: spelt });
+        assert.equal(stats.getStat('sipstats:quality_reports'), 1, `${spelt} (${indexer === null ? 'JavaScript' : 'native'})`);
+        assert.equal(stats.getStat('JITTERpoly'), 1, spelt);
+      }
 });
 
 test('RFC 6035 reports: over HEP type 35 during the call, and a PUBLISH after it (too late for the MOS: its stream still counts)', () => {

@@ -74,7 +74,7 @@ const P_TAG = bytes('tag');
 const P_BRANCH = bytes('branch');
 
 // (module constants: an imported object's property would be loaded at each use)
-const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, SCAN, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E } = Ix;
+const { PAY_E, REQUEST, METHOD, STATUS, SL, SLE, HS, POS, BODY, SCAN, CSEQ_SEQ, CSEQ_METHOD, FTAG_S, FTAG_E, TTAG_S, TTAG_E, BRANCH_S, BRANCH_E, RTP_STAT } = Ix;
 
 const METHOD_BYTES = METHODS.map(bytes);
 
@@ -291,6 +291,17 @@ function valueString(b: Buffer, s: number, e: number, folded: boolean): string {
   return utf8(b, s, e).replace(/[ \t]*\r?\n[ \t]*/g, ' ').trim();
 }
 
+/** A header name b[s, e) with "rtp-stat" in it, any case (what native/sip-index.c rtp_stat_name looks for). */
+function hasRtpStat(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i + 8 <= e; i++) {
+    let j = 0;
+    while (j < 8 && (b[i + j] | 0x20) === RTP_STAT_NAME[j]) j++;
+    if (j === 8) return true;
+  }
+  return false;
+}
+const RTP_STAT_NAME = Buffer.from('rtp-stat', 'latin1');
+
 export class SipMessage {
   // (fields declared, then assigned once in the constructor: a class field would be defined, then
   // assigned; one object per message)
@@ -333,6 +344,8 @@ export class SipMessage {
   declare private nxTt1: number;
   declare private nxBr0: number;
   declare private nxBr1: number;
+  // the indexer's answer to rtpStatHeader (1, 0), -1 when it did not look (a message parsed here, not a BYE transaction)
+  declare private nxRtp: number;
 
   /** @internal use parseSip(). */
   constructor(buf: Buffer, end: number, isRequest: boolean, method: string | null, status: number, sl: number, sle: number, hs: number) {
@@ -366,6 +379,7 @@ export class SipMessage {
     this.nxTt1 = -1;
     this.nxBr0 = -1;
     this.nxBr1 = -1;
+    this.nxRtp = -1;
   }
 
   /** @internal sipFromIndex: the fields the native indexer found (see there). */
@@ -385,6 +399,7 @@ export class SipMessage {
     m.nxTt1 = ix[TTAG_E];
     m.nxBr0 = ix[BRANCH_S];
     m.nxBr1 = ix[BRANCH_E];
+    m.nxRtp = ix[RTP_STAT];
     return m;
   }
 
@@ -485,21 +500,27 @@ export class SipMessage {
   }
 
   /**
-   * Whether the message's header lines (or its body) contain one of `needles` as written: a cheap
-   * test before looking for rare headers by name (a memory search instead of a scan of every header
-   * line per name).
+   * Whether a header's name says "rtp-stat" in any case (the endpoints' quality reports: X-RTP-Stat,
+   * P-RTP-Stat, X-RTP-Statistics, X-Siemens-RTP-stats...): a cheap test before looking for them by
+   * name. The native indexer answers it for a BYE and a reply to one as it reads the header lines;
+   * otherwise one pass over the header names here.
    */
-  mentions(needle: Uint8Array): boolean {
-    // one pass over the header lines (to the body when it is known): a letter in any case
+  rtpStatHeader(): boolean {
+    if (this.nxRtp >= 0) return this.nxRtp === 1;
     const b = this.buf;
-    const len = needle.length;
-    const stop = (this.bodyStart >= 0 ? this.bodyStart : this.end) - len;
-    const n0 = needle[0];
-    for (let i = this.hs; i <= stop; i++) {
-      if ((b[i] | 0x20) !== n0) continue;
-      let j = 1;
-      while (j < len && (b[i + j] | 0x20) === needle[j]) j++;
-      if (j === len) return true;
+    const stop = this.bodyStart >= 0 ? this.bodyStart : this.end;
+    for (let p = this.hs; p < stop; ) {
+      const c = b[p];
+      if (c === 0x0d || c === 0x0a) break;
+      let next = b.indexOf(0x0a, p);
+      if (next < 0 || next >= stop) next = stop;
+      else next++;
+      if (c !== 0x20 && c !== 0x09) {
+        let q = p;
+        while (q < next && b[q] !== 0x3a) q++;
+        if (q < next && hasRtpStat(b, p, q)) return true;
+      }
+      p = next;
     }
     return false;
   }
