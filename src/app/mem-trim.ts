@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadNative } from '../native-module.ts';
 
 /**
  * The native memory trim's API (native/mem-trim.c, built by scripts/build-native.mjs on glibc
@@ -17,21 +17,9 @@ const API = 1;
 
 let loaded: { native: NativeTrim | null; why: string } | undefined;
 
-/**
- * The native trim, or null with the reason it is not there (not glibc, not built, built from
- * another source, turned off with SIPSTATS_MEM_TRIM=0). The same relative path from src/app and
- * dist/app.
- */
+/** The native trim, or null with the reason it is not there (not glibc, not built, built from another source, turned off with SIPSTATS_MEM_TRIM=0). */
 export function nativeTrim(): { native: NativeTrim | null; why: string } {
-  if (loaded !== undefined) return loaded;
-  if (process.env.SIPSTATS_MEM_TRIM === '0') return (loaded = { native: null, why: 'memory trim turned off (SIPSTATS_MEM_TRIM=0)' });
-  try {
-    const m = createRequire(import.meta.url)('../../native/build/mem-trim.node') as NativeTrim;
-    loaded = m.api === API ? { native: m, why: 'native memory trim (malloc_trim)' } : { native: null, why: 'native memory trim built from another source: rebuild it with `npm run build`' };
-  } catch (e) {
-    loaded = { native: null, why: `native memory trim not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
-  }
-  return loaded;
+  return (loaded ??= loadNative<NativeTrim>('mem-trim', API, 'native memory trim', 'native memory trim (malloc_trim)', 'SIPSTATS_MEM_TRIM'));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadNative } from '../native-module.ts';
 
 /**
  * The native file lock's API (native/file-lock.c, built by scripts/build-native.mjs): flock(2) on a
@@ -20,17 +20,8 @@ let loaded: { native: NativeLock | null; why: string } | undefined;
 
 /**
  * The native file lock, or null with the reason it is not there (not built: no C compiler or
- * headers at install; built from another source; turned off with SIPSTATS_NATIVE_LOCK=0). The same
- * relative path from src/persist and dist/persist.
+ * headers at install; built from another source; turned off with SIPSTATS_NATIVE_LOCK=0).
  */
 export function nativeLock(): { native: NativeLock | null; why: string } {
-  if (loaded !== undefined) return loaded;
-  if (process.env.SIPSTATS_NATIVE_LOCK === '0') return (loaded = { native: null, why: 'native file lock turned off (SIPSTATS_NATIVE_LOCK=0)' });
-  try {
-    const m = createRequire(import.meta.url)('../../native/build/file-lock.node') as NativeLock;
-    loaded = m.api === API ? { native: m, why: 'native file lock (flock)' } : { native: null, why: 'native file lock built from another source: rebuild it with `npm run build`' };
-  } catch (e) {
-    loaded = { native: null, why: `native file lock not built (${(e as Error).message.split('\n')[0]}): see scripts/build-native.mjs` };
-  }
-  return loaded;
+  return (loaded ??= loadNative<NativeLock>('file-lock', API, 'native file lock', 'native file lock (flock)', 'SIPSTATS_NATIVE_LOCK'));
 }
