@@ -28,7 +28,7 @@ import type { BenchResult, Contender } from './lib.ts';
 import { compare, FrameBatch, INDEXER, INDEXER_WHY, pacedSend, printResults } from './lib.ts';
 import type { PacedFrame } from './lib.ts';
 import { zeroLossRate } from './kpi-pipeline.ts';
-import { BEFORE_CAPACITY, loadBeforeCapacity, loadReference, REFERENCE } from './reference.ts';
+import { BEFORE_CAPACITY, loadBeforeCapacity, loadReference, REFERENCE, removeExtracted } from './reference.ts';
 import type { DimensionFeed } from './reference.ts';
 import { nativeUdp } from '../src/ingest/native-udp.ts';
 import { DEFAULTS } from '../src/defaults.ts';
@@ -602,6 +602,7 @@ async function referenceWorker(ctl: Int32Array, calls: number, which: 'reference
       console.error(e);
       Atomics.store(ctl, 1, -1);
     }
+    if (cmd === QUIT) removeExtracted();
     Atomics.notify(ctl, 1);
     if (cmd === QUIT) return;
   }

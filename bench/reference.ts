@@ -41,13 +41,24 @@ export type Reference = { make(clock: () => number): ReferencePipeline; why: str
  * native/sip-index.c (today's module has another layout, which its code would refuse, reading every
  * frame in JavaScript instead): a URL maker for its files, or why not.
  */
+const extracted: string[] = [];
+
+/**
+ * Removes the directories extract() made. At exit, and by a worker thread before it ends (one
+ * terminated from outside gets no 'exit' event: its directories stayed behind).
+ */
+export function removeExtracted(): void {
+  for (const d of extracted.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 function extract(commit: string): { at: (p: string) => string } | { why: string } {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
   const has = run('git', ['cat-file', '-e', `${commit}^{commit}`]);
   if (has.error !== undefined || has.status !== 0) return { why: `commit ${commit} is not in this clone (a shallow one? \`git fetch --unshallow\`)` };
   const dir = mkdtempSync(join(tmpdir(), 'sipstats-reference-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  extracted.push(dir);
+  process.once('exit', removeExtracted);
   const tar = join(dir, 'ref.tar');
   const a = run('git', ['archive', '-o', tar, commit, 'src', 'package.json']);
   const x = a.status === 0 ? spawnSync('tar', ['-xf', tar, '-C', dir]) : a;
