@@ -87,7 +87,8 @@ export interface DimensionFeed {
 }
 
 /** A pipeline with today's one entry for a frame (onFrame). */
-export type Framed = { make(clock: () => number): { onFrame(frame: Buffer): void }; why: string } | { make: null; why: string };
+/** A pipeline with today's one entry for a frame (onFrame); `indexer`: what its own frame indexer loader said (it must be in use: a JavaScript-only reference would flatter today's). */
+export type Framed = { make(clock: () => number): { onFrame(frame: Buffer): void }; why: string; indexer: string } | { make: null; why: string };
 
 export async function loadBeforeCapacity(feed: DimensionFeed): Promise<Framed> {
   const x = extract(BEFORE_CAPACITY.commit);
@@ -98,18 +99,21 @@ export async function loadBeforeCapacity(feed: DimensionFeed): Promise<Framed> {
   const { SipPipeline } = (await import(at('kpi/sip-pipeline.ts'))) as { SipPipeline: new (engine: unknown, o: object) => { onFrame(f: Buffer): void } };
   const { PrefixTable } = (await import(at('kpi/dimensions.ts'))) as { PrefixTable: { parseCsv(t: string): { table: unknown } } };
   const { defaultPrefixTableFile } = (await import(at('config/ingest-config.ts'))) as { defaultPrefixTableFile(): string };
-  const { nativeIndexer } = (await import(at('ingest/native-index.ts'))) as { nativeIndexer(): { indexer: unknown } };
+  const { nativeIndexer } = (await import(at('ingest/native-index.ts'))) as { nativeIndexer(): { indexer: unknown; why: string } };
   const { inflatePayload } = (await import(at('ingest/inflate.ts'))) as { inflatePayload: unknown };
   const { readFileSync } = await import('node:fs');
   const table = PrefixTable.parseCsv(readFileSync(defaultPrefixTableFile(), 'utf8')).table;
+  const native = nativeIndexer();
+  if (native.indexer === null) return { make: null, why: `${BEFORE_CAPACITY.what} (commit ${BEFORE_CAPACITY.commit}) has no frame indexer here (${native.why}): it would read every frame in JavaScript` };
   return {
+    indexer: native.why,
     make: (clock) =>
       new SipPipeline(createStats({ config: KPI_MODPARAMS, clock }).engine, {
         platform: feed.platform,
         carrier: { kind: 'cidr', map: feed.carrierMap },
         destination: { table, strip: feed.strip },
         maxCalls: 1_000_000,
-        indexer: nativeIndexer().indexer,
+        indexer: native.indexer,
         inflate: inflatePayload,
       }),
     why: `${BEFORE_CAPACITY.what} (commit ${BEFORE_CAPACITY.commit}), loaded beside today's`,
