@@ -55,7 +55,8 @@ test('sipstats serve: /metrics gives the process figures, and a burst of new cus
     }
     assert.ok(started > 3000, `the server read the burst (calls_started ${started})`);
     const after = await metrics();
-    assert.equal(newSpace(after), firstNew, `the young generation stayed at its first size (${firstNew} -> ${newSpace(after)} bytes)`);
+    // (at most its first size: V8 may still shrink it when the process idles)
+    assert.ok(newSpace(after)! <= firstNew, `the young generation did not grow past its first size (${firstNew} -> ${newSpace(after)} bytes)`);
     // RSS as the kernel reports it
     const kernel = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.pid}/status`, 'utf8'))![1]) * 1024;
     const rss = figure(after, 'process_resident_memory_bytes')!;
