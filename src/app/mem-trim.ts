@@ -29,12 +29,11 @@ export function nativeTrim(): { native: NativeTrim | null; why: string } {
  * until they are trimmed (measured: 2.2 KB of RSS a new customer). A pass took 2–4 ms when it gave
  * back 20–40 MB (processes of 200 MB to 1 GB), 0.1–0.3 ms when there was nothing to give; it holds
  * the allocator's lock meanwhile (the UDP receiver's thread may wait that long: the socket's buffer
- * holds what arrives). `stop` ends it; `active` false (with why) when there is no native trim.
+ * holds what arrives). Nothing when there is no native trim or `intervalMs` is 0; the timer does not
+ * keep the process alive.
  */
-export function trimMemoryEvery(intervalMs: number): { active: boolean; why: string; stop(): void } {
-  const { native, why } = nativeTrim();
-  if (native === null || !(intervalMs > 0)) return { active: false, why: native === null ? why : 'memory trim interval 0: off', stop: () => {} };
-  const timer = setInterval(() => native.trim(), intervalMs);
-  timer.unref();
-  return { active: true, why, stop: () => clearInterval(timer) };
+export function trimMemoryEvery(intervalMs: number): void {
+  const { native } = nativeTrim();
+  if (native === null || !(intervalMs > 0)) return;
+  setInterval(() => native.trim(), intervalMs).unref();
 }

@@ -508,18 +508,11 @@ export class SipMessage {
   rtpStatHeader(): boolean {
     if (this.nxRtp >= 0) return this.nxRtp === 1;
     const b = this.buf;
-    const stop = this.bodyStart >= 0 ? this.bodyStart : this.end;
-    for (let p = this.hs; p < stop; ) {
-      const c = b[p];
-      if (c === 0x0d || c === 0x0a) break;
-      let next = b.indexOf(0x0a, p);
-      if (next < 0 || next >= stop) next = stop;
-      else next++;
-      if (c !== 0x20 && c !== 0x09) {
-        let q = p;
-        while (q < next && b[q] !== 0x3a) q++;
-        if (q < next && hasRtpStat(b, p, q)) return true;
-      }
+    const n = this.end;
+    for (let p = this.hs; p < n && b[p] !== CR && b[p] !== LF; ) {
+      line(b, p, n);
+      const next = R_NEXT;
+      if (b[p] !== SP && b[p] !== HT && headerLine(b, p, R_END) && hasRtpStat(b, R_START, R_END)) return true;
       p = next;
     }
     return false;
