@@ -5,9 +5,9 @@ import { escapeLabelValue, formatValue } from './prometheus.ts';
 /**
  * The call-duration histograms as Prometheus text (pure): `sipstats_call_duration_seconds_bucket`
  * (cumulative, `le` the catalogue's DURATION_BUCKETS and +Inf), `_sum` and `_count`, one histogram
- * per scope — all traffic (customer="") and each customer, carrier and destination; the carrier ×
- * destination scopes are left out (their product would multiply the series: the KPIs have them).
- * `forEach` yields the scopes' dimension values and their per-bucket counts, sum and count.
+ * per scope that keeps one — all traffic (customer="") and each customer, carrier and destination
+ * (ScopeHandles.timed: carrier × destination scopes keep none). `forEach` yields the scopes' dimension
+ * values and their per-bucket counts, sum and count.
  */
 export function durationHistogramText(forEach: (cb: (scope: Scope, h: Float64Array) => void) => void, namespace = 'sipstats'): string {
   const name = `${namespace}_call_duration_seconds`;
@@ -15,15 +15,11 @@ export function durationHistogramText(forEach: (cb: (scope: Scope, h: Float64Arr
   const n = DURATION_BUCKETS.length;
   forEach((scope, h) => {
     let dims = '';
-    let count = 0;
     for (const d of DIMENSIONS) {
       const v = scope[d.name];
-      if (v === undefined) continue;
-      dims += `${d.name}="${escapeLabelValue(v)}",`;
-      count++;
+      if (v !== undefined) dims += `${d.name}="${escapeLabelValue(v)}",`;
     }
-    if (count > 1) return;
-    if (count === 0) dims = 'customer="",';
+    if (dims === '') dims = 'customer="",';
     let cum = 0;
     for (let i = 0; i < n; i++) {
       cum += h[i];

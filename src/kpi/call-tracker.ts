@@ -128,8 +128,6 @@ const Q850_RE = /(?:^|,)\s*Q\.850\s*;(?:[^,]*?;)?\s*cause\s*=\s*(\d{1,3})/i;
 const REPLY_TIMEOUT = replyKey(TIMEOUT);
 
 /** The KPI levels a scope keeps (LEVEL_KPIS order). */
-const L_CC = LEVEL_INDEX.CC;
-const L_EARLY = LEVEL_INDEX.CC_early;
 const L_CC_UTIL = LEVEL_INDEX.CC_util;
 const L_CC_OVER = LEVEL_INDEX.CC_over;
 const L_CPS_OVER = LEVEL_INDEX.CPS_over;
@@ -1015,7 +1013,10 @@ export class CallTracker {
           leg.call = callOf === null ? null : (this.dialogs.get(callOf)?.call ?? null);
         }
         table.answered.append(leg);
-        for (const sc of scopes) sc.setLevel(L_CC, ++sc.up);
+        for (const sc of scopes) {
+          if (!sc.countsListed) sc.listCounts();
+          sc.up++;
+        }
         restored++;
       }
     }
@@ -1078,8 +1079,9 @@ export class CallTracker {
     const sec = Math.floor(this.own / 1000);
     const now = this.sink.now();
     for (const s of leg.scopes) {
-      s.setLevel(L_EARLY, ++s.early);
-      s.setLevel(L_CC, s.up); // (CC reads 0, not absent, from a scope's first call)
+      // (CC reads 0, not absent, from a scope's first call)
+      if (!s.countsListed) s.listCounts();
+      s.early++;
       if (s.sec !== sec) {
         s.sec = sec;
         s.inSec = 0;
@@ -1117,10 +1119,10 @@ export class CallTracker {
     if (!wasEarly && !wasUp && !isUp) return;
     const now = this.sink.now();
     for (const s of leg.scopes) {
-      if (wasEarly && s.early > 0) s.setLevel(L_EARLY, --s.early);
-      if (wasUp && s.up > 0) s.setLevel(L_CC, --s.up);
+      if (wasEarly && s.early > 0) s.early--;
+      if (wasUp && s.up > 0) s.up--;
       if (isUp) {
-        s.setLevel(L_CC, ++s.up);
+        s.up++;
         if (now >= s.maxSlotEnd) newMaxSlot(s, now);
         if (s.up > s.ccMaxFed) {
           s.ccMaxFed = s.up;

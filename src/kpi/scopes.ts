@@ -52,6 +52,8 @@ export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => KPI_INDE
 
 /** Index of a catalogue KPI level (LEVEL_KPIS order: a scope's levels). */
 export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
+const LV_CC = LEVEL_INDEX.CC;
+const LV_EARLY = LEVEL_INDEX.CC_early;
 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
 export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => KPI_INDEX[p.name]));
@@ -93,9 +95,17 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   readonly id = ++scopeIds;
   /** A list holding only this scope (legs that feed one scope share it). */
   readonly alone: readonly ScopeHandles[] = [this];
-  /** Its legs answered and not ended (CC), and set up with no final reply yet (CC_early): the call tracker keeps them. */
+  /**
+   * Its legs answered and not ended (CC), and set up with no final reply yet (CC_early): the call
+   * tracker keeps them, and they are the levels CC and CC_early themselves (read through, never
+   * copied), listed from the scope's first leg (listCounts).
+   */
   up = 0;
   early = 0;
+  /** CC and CC_early are listed (or refused: their names are taken). */
+  countsListed = false;
+  /** It keeps a call-duration histogram: all traffic and one-dimension scopes (a product of two would multiply them). */
+  readonly timed: boolean;
   /** CPS_max: the second (packet time, s) of its last start, and the starts in that second. */
   sec = -1;
   inSec = 0;
@@ -125,6 +135,14 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   ) {
     this.lastUsed = t;
     this.row = owner.allocRow();
+    this.timed = Object.keys(scope).length <= 1;
+  }
+
+  /** Lists its CC and CC_early from now on (they read `up` and `early`): at its first leg. */
+  listCounts(): void {
+    this.setLevel(LV_CC, 0);
+    this.setLevel(LV_EARLY, 0);
+    this.countsListed = true;
   }
 
   /**
@@ -202,17 +220,23 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   /** CounterOwner: the level at `slot` (0 once let go). */
   levelAt(slot: number): number {
     const i = this.owner.levelOfSlot[slot];
-    return this.levels === undefined || i < 0 ? 0 : this.levels[i];
+    if (this.levels === undefined || i < 0) return 0;
+    return i === LV_CC ? this.up : i === LV_EARLY ? this.early : this.levels[i];
   }
 
-  /** CounterOwner: a write through a view (MI, a restore): kept while the level is. */
+  /**
+   * CounterOwner: a write through a view (MI, a restore): kept while the level is. CC and CC_early
+   * are the tracker's counts of legs: a write leaves them as they are.
+   */
   setLevelAt(slot: number, v: number): void {
     const i = this.owner.levelOfSlot[slot];
+    if (i === LV_CC || i === LV_EARLY) return;
     if (i >= 0 && this.levels !== undefined && (this.levelsSet & (1 << i)) !== 0) this.levels[i] = v;
   }
 
   /** An answered call (attempt) of this scope ended after `seconds` from its answer (the duration histogram). */
   addDuration(seconds: number): void {
+    if (!this.timed) return;
     if (this.expired) {
       const live = this.owner.revive(this);
       if (live !== this) return live.addDuration(seconds);
@@ -245,6 +269,7 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
 
   /** Lets its levels go (the scope expired: nothing of it is up). */
   dropLevels(): void {
+    this.countsListed = false;
     this.levels = undefined;
     this.levelsSet = 0;
     this.levelsRefused = 0;

@@ -265,6 +265,11 @@ test('restore after a restart: the calls up come back (CC, per customer, carrier
   assert.equal(b.getStat('CCacme'), 2);
   assert.equal(b.getStat('CC~carrier=carrier_a'), 2);
   assert.equal(b.getStat('ACDacme'), 40);
+  // its duration counts in the histograms of all traffic, the customer, the carrier and the destination; a carrier x
+  // destination scope keeps none (/metrics would not export it: it is not counted either)
+  const timed: string[] = [];
+  pb.tracker.forEachDurations((scope, h) => timed.push(`${JSON.stringify(scope)} ${h[h.length - 1]}`));
+  assert.deepEqual(timed.sort(), ['{"carrier":"carrier_a"} 1', '{"customer":"acme"} 1', '{"destination":"44"} 1', '{} 1']);
   // past the idle limit for answered calls (4 h), a snapshot's calls are not restored
   now = T0 + 5 * 3600_000;
   const c = createStats({ config: KPI_MODPARAMS, clock: () => now });

@@ -219,24 +219,28 @@ test('a view of a kept series follows it: made before the series turned dense it
   assert.equal(stats.getStat('PDDacme'), 300);
 });
 
-test('a scope level (CC) is a view: found and listed by name from its first value, reading what the scope sets, one identity, gone with its scope', () => {
+test('a scope level (CC) is a view: found and listed by name from the first leg of its scope, reading its count of legs up, one identity, gone with its scope', () => {
   const { stats, scopes, at } = rig(1000);
   const acme = scopes.get({ customer: 'acme' }, T0);
   assert.equal(stats.engine.lookup('CCacme'), undefined);
-  acme.setLevel(0, 3);
+  acme.listCounts();
+  acme.up = 3;
   const cc = stats.engine.lookup('stats:CCacme')!;
   assert.ok(cc.kind === StatKind.Counter && cc.kept && cc.noReset);
   assert.equal(cc.value, 3);
   assert.deepEqual(identityLabels(cc.labels as never), { kpi: 'CC', window: 'now', customer: 'acme' });
-  acme.setLevel(0, 2);
+  acme.up = 2;
   assert.equal(cc.value, 2);
   assert.equal(stats.getStat('CCacme'), 2);
+  assert.equal(stats.getStat('CC_earlyacme'), 0);
   assert.equal(identityOf(stats.engine.lookup('CCacme')!), identityOf(cc));
-  assert.deepEqual([...stats.engine.all()].filter((s) => s.kind === StatKind.Counter && s.labels !== null).map((s) => s.name), ['CCacme']);
-  // reset_statistics leaves a level alone (no_reset)
+  assert.deepEqual([...stats.engine.all()].filter((s) => s.kind === StatKind.Counter && s.labels !== null).map((s) => s.name).sort(), ['CC_earlyacme', 'CCacme']);
+  // reset_statistics leaves a level alone (no_reset), and a write through the view does not change the count of legs
   stats.engine.reset(cc);
   assert.equal(stats.getStat('CCacme'), 2);
-  acme.setLevel(0, 0);
+  cc.value = 7;
+  assert.equal(stats.getStat('CCacme'), 2);
+  acme.up = 0;
   at(5000);
   assert.equal(scopes.expire(T0 + 5000), 1);
   assert.equal(stats.engine.lookup('CCacme'), undefined);
