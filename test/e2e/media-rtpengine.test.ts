@@ -33,7 +33,7 @@ import { replayCapture } from '../../src/app/replay.ts';
 import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { completeTracker, readIngest } from '../../src/config/ingest-config.ts';
 import { kamailioBinary, kamailioModules } from '../support/kamailio.ts';
-import { alive, stop, tail } from '../support/processes.ts';
+import { alive, killGroup, stop, tail } from '../support/processes.ts';
 
 const LOSS_PCT = 5;
 const HOLD_MS = 20_000;
@@ -59,11 +59,15 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-/** Writes `text` to a new temporary file and returns its path (nft -f). */
-function writeTemp(text: string): string {
-  const f = join(mkdtempSync(join(tmpdir(), 'sipstats-nft-')), 'rules.nft');
-  writeFileSync(f, `${text}\n`);
-  return f;
+/** Runs `nft -f` (through `run`: here or in a namespace) on `text`, from a temporary file removed after. */
+function nftScript(run: (file: string) => void, text: string): void {
+  const d = mkdtempSync(join(tmpdir(), 'sipstats-nft-'));
+  try {
+    writeFileSync(join(d, 'rules.nft'), `${text}\n`);
+    run(join(d, 'rules.nft'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 
 function requireTools(): void {
@@ -109,8 +113,8 @@ function setUpNets(): () => void {
     // in the carrier's namespace (to rtpengine's ports) and here (to the carrier's media ports)
     const rule = (dst: string, ports: string) => `add rule inet sipstats_media out ip daddr ${dst} udp dport ${ports} numgen random mod 1000 < ${LOSS_PCT * 10} drop`;
     const script = (dst: string, ports: string) => ['add table inet sipstats_media', 'add chain inet sipstats_media out { type filter hook output priority 0; }', rule(dst, ports)].join('\n');
-    sh('nft', ['-f', writeTemp(script(n.peerIp, '40960-41023'))]);
-    ns('nft', '-f', writeTemp(script(n.hostIp, `${RTPE_PORTS.min}-${RTPE_PORTS.max}`)));
+    nftScript((f) => sh('nft', ['-f', f]), script(n.peerIp, '40960-41023'));
+    nftScript((f) => ns('nft', '-f', f), script(n.hostIp, `${RTPE_PORTS.min}-${RTPE_PORTS.max}`));
   }
   return down;
 }
@@ -432,12 +436,7 @@ test('rtpengine RTCP over HEP gives per-carrier LOSS, JITTER and MOS of loss and
     assert.ok(Math.abs(rg('JITTERacme')! - cust.jitter) <= 0.1 * cust.jitter + 0.01, `replay acme JITTER ${rg('JITTERacme')}, tshark ${cust.jitter.toFixed(3)}`);
   } finally {
     for (const c of children) if (alive(c)) c.kill('SIGKILL');
-    for (const c of groups)
-      try {
-        process.kill(-c.pid!, 'SIGKILL');
-      } catch {
-        // (the group is gone already)
-      }
+    for (const c of groups) killGroup(c);
     await srv.close();
     down();
     if (process.env.SIPSTATS_KEEP_CAPTURE !== undefined) console.log(`kept ${dir}`);

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { start } from '../../src/app/server.ts';
 import { parseNativeText } from '../../src/config/yaml-format.ts';
 import { kamailioBinary, kamailioModules } from '../support/kamailio.ts';
-import { alive, freeUdpPorts, stop, tail } from '../support/processes.ts';
+import { alive, freeUdpPorts, killGroup, processesMentioning, stop, tail } from '../support/processes.ts';
 
 const CUSTOMER = '127.0.0.11';
 const CARRIER_A = '127.0.0.21';
@@ -56,7 +56,8 @@ test('Kamailio asks sipstats for each call: a failing carrier drops to crit and 
   const srv = await start({ config: parsed.value, listen: '127.0.0.1:0', hepListen: `127.0.0.1:${hepPort}`, dataDir: null, print: () => {}, log: () => {}, env: {} });
   const run = (name: string, cmd: string, args: string[]) => {
     // (in the run directory: SIPp writes its error logs where it runs)
-    const c = spawn(cmd, args, { cwd: dir, stdio: ['ignore', openSync(join(dir, `${name}.log`), 'w'), openSync(join(dir, `${name}.err`), 'w')] });
+    // (a process group of its own: Kamailio's worker processes outlive a main process killed alone)
+    const c = spawn(cmd, args, { cwd: dir, detached: true, stdio: ['ignore', openSync(join(dir, `${name}.log`), 'w'), openSync(join(dir, `${name}.err`), 'w')] });
     c.on('error', () => {});
     children.push(c);
     return c;
@@ -124,9 +125,12 @@ test('Kamailio asks sipstats for each call: a failing carrier drops to crit and 
     assert.equal(o2.carriers[0].state, 'ok', 'carrier_a ok again');
     assert.ok(o2.carriers[0].score! > 50);
   } finally {
-    for (const c of children) if (alive(c)) c.kill('SIGKILL');
+    for (const c of children) killGroup(c);
     await srv.close();
     if (process.env.SIPSTATS_KEEP_CAPTURE !== undefined) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
+  // nothing it started is left running (Kamailio's workers outlived their main process killed alone)
+  await sleep(200);
+  assert.deepEqual(processesMentioning(dir), []);
 });

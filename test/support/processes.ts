@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Helpers shared by the tests that drive real tools (sipp, tcpdump, kamailio): processes and UDP ports. */
 
@@ -30,6 +30,27 @@ export async function stop(child: ChildProcess, signal: NodeJS.Signals, graceMs:
   if ((await exited(child, graceMs)) === null && alive(child)) {
     child.kill('SIGKILL');
     await exited(child, 2000);
+  }
+}
+
+/** Processes (Linux /proc) whose command line mentions `text` (a test's run directory): what a test left running. */
+export function processesMentioning(text: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmd = readText(`/proc/${pid}/cmdline`).replaceAll('\0', ' ').trim();
+    if (cmd.includes(text)) out.push(`${pid} ${cmd}`);
+  }
+  return out;
+}
+
+/** Kills `child`'s process group (it was spawned `detached`: a group of its own), if any of it is left. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // (the group is gone already)
   }
 }
 
