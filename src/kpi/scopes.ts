@@ -193,8 +193,10 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   }
 
   /**
-   * Sets the scope's KPI level number `i` (LEVEL_KPIS order: CC, CC_early) to `v`. A level is a
-   * number here, listed and found by name as a view (KeptCounter) from the first time it is set.
+   * Sets the scope's KPI level number `i` (LEVEL_KPIS order) to `v`. A level is a number here,
+   * listed and found by name as a view (KeptCounter) from the first time it is set. CC and CC_early
+   * are `up` and `early`: setting them only lists them (no array is held for a scope with no
+   * limit's levels).
    */
   setLevel(i: number, v: number): void {
     const bit = 1 << i;
@@ -206,10 +208,10 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
         this.owner.sink.selfStat('kpi_update_errors', 1);
         return;
       }
-      this.levels ??= new Array<number>(LEVEL_KPIS.length).fill(0);
       this.levelsSet |= bit;
     }
-    this.levels![i] = v;
+    if (i === LV_CC || i === LV_EARLY) return;
+    (this.levels ??= new Array<number>(LEVEL_KPIS.length).fill(0))[i] = v;
   }
 
   /** The view of level number `i` if it is set (what the directory lists and finds). */
@@ -220,8 +222,8 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   /** CounterOwner: the level at `slot` (0 once let go). */
   levelAt(slot: number): number {
     const i = this.owner.levelOfSlot[slot];
-    if (this.levels === undefined || i < 0) return 0;
-    return i === LV_CC ? this.up : i === LV_EARLY ? this.early : this.levels[i];
+    if (i < 0 || (this.levelsSet & (1 << i)) === 0) return 0;
+    return i === LV_CC ? this.up : i === LV_EARLY ? this.early : this.levels![i];
   }
 
   /**
