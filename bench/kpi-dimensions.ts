@@ -586,6 +586,7 @@ async function referenceWorker(ctl: Int32Array, calls: number, which: 'reference
   } else if (which === 'before-capacity') {
     // every dimension, both legs, 1 000 customers: the `dimensions` contender's feed
     const ref = await loadBeforeCapacity(FEED);
+    if (ref.make === null) removeExtracted(); // (before the answer: the main thread terminates it then)
     parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
     if (ref.make === null) return;
     pipe = ref.make(() => now);
@@ -593,6 +594,7 @@ async function referenceWorker(ctl: Int32Array, calls: number, which: 'reference
     customers = 1000;
   } else {
     const ref = await loadReference();
+    if (ref.make === null) removeExtracted(); // (before the answer: the main thread terminates it then)
     parentPort!.postMessage({ ok: ref.make !== null, why: ref.why });
     if (ref.make === null) return;
     const old = ref.make(() => now);
@@ -611,12 +613,14 @@ async function referenceWorker(ctl: Int32Array, calls: number, which: 'reference
         run = prepared(pipe, one, n, calls, customers, (t) => (now = Math.max(now, t)));
         n += calls;
       } else if (cmd === RUN) run();
+      // (its directories go before it answers: the main thread terminates it at the answer, and a
+      // worker terminated while removing them left them in /tmp — on one core, at every run)
+      else if (cmd === QUIT) removeExtracted();
       Atomics.store(ctl, 1, 1);
     } catch (e) {
       console.error(e);
       Atomics.store(ctl, 1, -1);
     }
-    if (cmd === QUIT) removeExtracted();
     Atomics.notify(ctl, 1);
     if (cmd === QUIT) return;
   }

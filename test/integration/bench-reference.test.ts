@@ -26,3 +26,15 @@ test('the pipeline before the capacity KPIs runs with its own commit\'s frame in
   removeExtracted();
   assert.ok(!extracted().has(made[0]), `${made[0]} removed`);
 });
+
+test('a reference worker removes its directory before it answers QUIT (the main thread terminates it then: on one core it left one in /tmp at every run)', { skip: inClone ? false : `commit ${BEFORE_CAPACITY.commit} is not in this clone (a shallow one)` }, () => {
+  const before = extracted();
+  // one A/B round of the pipeline before the capacity KPIs and today's, each in a worker, on one core
+  // when taskset is there (where the main thread's wake-up beat the worker's removal)
+  const script = `const m = await import(${JSON.stringify(new URL('../../bench/kpi-dimensions.ts', import.meta.url).href)}); await m.beforeVsToday(1);`;
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+  const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const r = pinned ? spawnSync('taskset', ['-c', '0', ...node], { encoding: 'utf8' }) : spawnSync(node[0], node.slice(1), { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([...extracted()].filter((d) => !before.has(d)), [], 'no reference directory left behind');
+});
