@@ -31,8 +31,8 @@ const SPARSE_UPDATES = 8;
  * The runtime of one profile: clock-aligned slot arithmetic and the memory that holds the slots
  * of all its series.
  *
- * A series starts sparse (see SPARSE_DOUBLES): its live slots as entries [slot, n, parts(n)] in
- * slot order, in one block of the profile's sparse pool (a Float64Array shared by its sparse
+ * A series starts sparse (see SPARSE_DOUBLES): its live slots as entries [head, parts(n)] in
+ * slot order (head = slot * EN + n: one number), in one block of the profile's sparse pool (a Float64Array shared by its sparse
  * series: no array object per series), each holding the parts the algorithm says it uses (with the
  * update count last when the profile keeps one); its newest slot seen, the slot of its newest
  * update (in `spMeta`), its number of updates and where its block is (in `spBlk`). Reads merge the entries; foreign slots (restore, cluster) merge into them.
@@ -137,6 +137,13 @@ export class ProfileRuntime {
   private readonly slotScratch: Float64Array;
   /** Numbers a sparse series may hold before it turns dense (0: every series is dense at once). */
   readonly sparseDoubles: number;
+  /**
+   * A sparse entry's head is one number, slot * EN + the count of numbers that follow it (a power
+   * of two above the row width): 8 bytes an entry less than a slot and a count apart, and exact
+   * while slot * EN < 2^53 (a profile whose slots of the year 2200 would not be keeps no sparse
+   * series: a slot of 1 ms with a row of 1 024 numbers or more).
+   */
+  private readonly EN: number;
   /** Set by the engine: series `s` moved from local index `from` to `s.local` (it turned dense). */
   onRelocate: (s: NamedSeries, from: number) => void = () => {};
 
@@ -157,6 +164,8 @@ export class ProfileRuntime {
     this.w = this.aw + (this.hasN ? 1 : 0);
     const row = this.w + 1;
     this.cs = row <= 2 ? 2 : row <= 4 ? 4 : row <= 8 ? 8 : row;
+    this.EN = 2 ** Math.ceil(Math.log2(row));
+    if ((YEAR_2200_MS / (this.W / this.S)) * this.EN >= 2 ** 53) this.sparseDoubles = 0;
     this.LAST = this.w;
     this.HEAD = this.w + 1;
     this.COUNT = this.w + 2;
@@ -684,9 +693,9 @@ export class ProfileRuntime {
       const o = this.spBlk[mb];
       const end = o + this.spBlk[mb + 1];
       const x = this.slotScratch;
-      for (let e = o; e < end; e += 2 + this.blocks.pool[e + 1]) {
+      for (let e = o; e < end; e += 1 + this.headN(this.blocks.pool[e])) {
         this.expand(this.blocks.pool, e, x);
-        cb(this.blocks.pool[e], x, 0);
+        cb(this.headSlot(this.blocks.pool[e]), x, 0);
       }
       return;
     }
@@ -836,7 +845,7 @@ export class ProfileRuntime {
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     let e = o;
-    while (e < end && a[e] <= k - this.S) e += 2 + a[e + 1];
+    while (e < end && this.headSlot(a[e]) <= k - this.S) e += 1 + this.headN(a[e]);
     if (e === o) return;
     // the live tail moves to a block of its size; the old block goes back
     const n = end - e;
@@ -845,12 +854,23 @@ export class ProfileRuntime {
     this.setBlock(idx, b, n);
   }
 
+  /** The slot of a sparse entry's head (its first number: slot * EN + the numbers that follow). */
+  private headSlot(h: number): number {
+    return Math.floor(h / this.EN);
+  }
+
+  /** The numbers that follow a sparse entry's head (its parts, and the update count when kept). */
+  private headN(h: number): number {
+    return h - Math.floor(h / this.EN) * this.EN;
+  }
+
   /** The parts of sparse entry at `e` of `a`, at full width in `x` (the update count at aw). */
   private expand(a: Float64Array, e: number, x: Float64Array): void {
     this.clearEntry(x, 0);
-    const n = a[e + 1] - (this.hasN ? 1 : 0);
-    for (let j = 0; j < n; j++) x[j] = a[e + 2 + j];
-    if (this.hasN) x[this.aw] = a[e + 1 + a[e + 1]];
+    const all = this.headN(a[e]);
+    const n = all - (this.hasN ? 1 : 0);
+    for (let j = 0; j < n; j++) x[j] = a[e + 1 + j];
+    if (this.hasN) x[this.aw] = a[e + all];
   }
 
   /** The parts of slot `slot` of sparse series `idx` into `x` (cleared when it has no such entry). */
@@ -858,9 +878,10 @@ export class ProfileRuntime {
     const a = this.blocks.pool;
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
-    for (let e = o; e < end; e += 2 + a[e + 1]) {
-      if (a[e] === slot) return this.expand(a, e, x);
-      if (a[e] > slot) break;
+    for (let e = o; e < end; e += 1 + this.headN(a[e])) {
+      const at = this.headSlot(a[e]);
+      if (at === slot) return this.expand(a, e, x);
+      if (at > slot) break;
     }
     this.clearEntry(x, 0);
   }
@@ -872,10 +893,11 @@ export class ProfileRuntime {
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
     let lo = o;
-    while (lo < end && this.blocks.pool[lo] < slot) lo += 2 + this.blocks.pool[lo + 1];
+    const a = this.blocks.pool;
+    while (lo < end && this.headSlot(a[lo]) < slot) lo += 1 + this.headN(a[lo]);
     let hi = lo;
-    if (hi < end && this.blocks.pool[hi] === slot) hi += 2 + this.blocks.pool[hi + 1];
-    const len = lo - o + 2 + n + (end - hi);
+    if (hi < end && this.headSlot(a[hi]) === slot) hi += 1 + this.headN(a[hi]);
+    const len = lo - o + 1 + n + (end - hi);
     if (busy || len > this.sparseDoubles) {
       // the entries it would hold, once, in the scratch block, then rows
       const t = this.spScratch(len);
@@ -892,11 +914,10 @@ export class ProfileRuntime {
     const a = this.blocks.pool;
     let w = b;
     for (let j = o; j < lo; j++) dst[w++] = a[j];
-    dst[w] = slot;
-    dst[w + 1] = n;
-    for (let j = 0; j < used; j++) dst[w + 2 + j] = x[j];
-    if (this.hasN) dst[w + 1 + n] = x[this.aw];
-    w += 2 + n;
+    dst[w] = slot * this.EN + n;
+    for (let j = 0; j < used; j++) dst[w + 1 + j] = x[j];
+    if (this.hasN) dst[w + n] = x[this.aw];
+    w += 1 + n;
     for (let j = hi; j < end; j++) dst[w++] = a[j];
   }
 
@@ -941,10 +962,10 @@ export class ProfileRuntime {
     const end = o + this.spBlk[SPB * idx + 1];
     const x = this.scratch;
     this.clearEntry(x, 0);
-    for (let e = o; e < end; e += 2 + a[e + 1]) {
+    for (let e = o; e < end; e += 1 + this.headN(a[e])) {
       // algorithms merge from the used parts alone (a sketch reads its bucket count first)
-      this.alg.merge(x, 0, a, e + 2);
-      if (this.hasN) x[this.aw] += a[e + 1 + a[e + 1]];
+      this.alg.merge(x, 0, a, e + 1);
+      if (this.hasN) x[this.aw] += a[e + this.headN(a[e])];
     }
     return x;
   }
@@ -956,13 +977,14 @@ export class ProfileRuntime {
     const lu = this.spMeta[SPM * idx + 1];
     const local = this.allocRow(last, lu - this.base);
     const x = this.slotScratch;
-    for (let e = 0; e < len; e += 2 + a[e + 1]) {
+    for (let e = 0; e < len; e += 1 + this.headN(a[e])) {
       this.expand(a, e, x);
-      if (a[e] === last) {
+      const slot = this.headSlot(a[e]);
+      if (slot === last) {
         const o = local * this.cs;
         this.cur[o] = last - this.base;
         for (let j = 0; j < this.w; j++) this.cur[o + 1 + j] = x[j];
-      } else this.append(local, a[e], x, 0);
+      } else this.append(local, slot, x, 0);
     }
     this.setBlock(idx, 0, 0);
     this.spSeries[idx] = undefined;
@@ -979,6 +1001,9 @@ export class ProfileRuntime {
     }
   }
 }
+
+/** Unix time of 2200-01-01 (ms): sparse entries' heads stay exact until then (ProfileRuntime.EN). */
+const YEAR_2200_MS = 7_258_118_400_000;
 
 /** Numbers of bookkeeping per sparse series in spMeta (slots), and in spBlk (offsets, lengths, counts). */
 const SPM = 2;
