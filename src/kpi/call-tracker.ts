@@ -431,11 +431,14 @@ export class CallTracker {
   /** Attempts challenged (401/407) by Call-ID and destination: the re-sent INVITE continues them. */
   private readonly challenged = new Map<string, Leg>();
   /**
-   * Shared scope lists of legs (see scopeList), by the scopes themselves (first, second, third):
-   * object keys hash by identity, where a key string spelt from the scopes' keys would be built
-   * and hashed at every INVITE. `listCount` bounds them as a whole.
+   * Shared scope lists of legs (see scopeList), by the scopes themselves: lists of two by (first,
+   * second), lists of three by (first, second, third). Object keys hash by identity, where a key
+   * string spelt from the scopes' keys would be built and hashed at every INVITE. Pairs apart: a
+   * customer's calls without destinations, a carrier x destination's attempts cost an entry of their
+   * first scope's map, not a map of their own (~290 bytes each). `listCount` bounds them as a whole.
    */
-  private lists = new Map<ScopeHandles, Map<ScopeHandles | null, Map<ScopeHandles | null, ScopeHandles[]>>>();
+  private pairs = new Map<ScopeHandles, Map<ScopeHandles, ScopeHandles[]>>();
+  private triples = new Map<ScopeHandles, Map<ScopeHandles, Map<ScopeHandles, ScopeHandles[]>>>();
   private listCount = 0;
   /**
    * Recently seen non-initial requests (Call-ID, CSeq, method): retransmissions count once. A FIFO
@@ -728,25 +731,43 @@ export class CallTracker {
    * of its own: 500 000 tracked calls share a few thousand lists).
    */
   private scopeList(a: ScopeHandles, b: ScopeHandles | null, c: ScopeHandles | null): readonly ScopeHandles[] {
-    if (b === null && c === null) return a.alone;
-    let byB = this.lists.get(a);
+    if (b === null || c === null) {
+      const x = b ?? c;
+      if (x === null) return a.alone;
+      let byA = this.pairs.get(a);
+      let l = byA?.get(x);
+      if (l === undefined) {
+        if (this.listsFull()) byA = undefined;
+        if (byA === undefined) this.pairs.set(a, (byA = new Map()));
+        // (written whole: an array pushed to reserves 17 places, ~150 bytes, for every new customer)
+        byA.set(x, (l = [a, x]));
+        this.listCount++;
+      }
+      return l;
+    }
+    let byB = this.triples.get(a);
     let byC = byB?.get(b);
     let l = byC?.get(c);
     if (l === undefined) {
-      if (this.listCount >= 100_000) {
-        this.lists = new Map();
-        this.listCount = 0;
+      if (this.listsFull()) {
         byB = undefined;
         byC = undefined;
       }
-      if (byB === undefined) this.lists.set(a, (byB = new Map()));
+      if (byB === undefined) this.triples.set(a, (byB = new Map()));
       if (byC === undefined) byB.set(b, (byC = new Map()));
-      // (written whole: an array pushed to reserves 17 places, ~150 bytes, for every new customer)
-      l = b === null ? [a, c!] : c === null ? [a, b] : [a, b, c];
-      byC.set(c, l);
+      byC.set(c, (l = [a, b, c]));
       this.listCount++;
     }
     return l;
+  }
+
+  /** At the bound of shared scope lists, they are let go (legs keep theirs): true then. */
+  private listsFull(): boolean {
+    if (this.listCount < 100_000) return false;
+    this.pairs = new Map();
+    this.triples = new Map();
+    this.listCount = 0;
+    return true;
   }
 
   /** The call of an attempt with a Call-ID of its own (a B2BUA's leg): the one its correlation names. */

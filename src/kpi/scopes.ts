@@ -93,8 +93,8 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   private foreign: (Series | undefined)[] | undefined = undefined;
   /** This scope's number (SeriesOwner.keyAt), never reused. */
   readonly id = ++scopeIds;
-  /** A list holding only this scope (legs that feed one scope share it). */
-  readonly alone: readonly ScopeHandles[] = [this];
+  /** A list holding only this scope (legs that feed one scope share it), made when first asked (most scopes never are: a customer's legs feed all traffic too). */
+  private aloneList: readonly ScopeHandles[] | undefined = undefined;
   /**
    * Its legs answered and not ended (CC), and set up with no final reply yet (CC_early): the call
    * tracker keeps them, and they are the levels CC and CC_early themselves (read through, never
@@ -136,6 +136,10 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
     this.lastUsed = t;
     this.row = owner.allocRow();
     this.timed = Object.keys(scope).length <= 1;
+  }
+
+  get alone(): readonly ScopeHandles[] {
+    return (this.aloneList ??= [this]);
   }
 
   /** Lists its CC and CC_early from now on (they read `up` and `early`): at its first leg. */
