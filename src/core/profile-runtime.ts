@@ -35,7 +35,7 @@ const SPARSE_UPDATES = 8;
  * slot order (head = slot * EN + n: one number), in one block of the profile's sparse pool (a Float64Array shared by its sparse
  * series: no array object per series), each holding the parts the algorithm says it uses (with the
  * update count last when the profile keeps one); its newest slot seen, the slot of its newest
- * update (in `spMeta`), its number of updates and where its block is (in `spBlk`). Reads merge the entries; foreign slots (restore, cluster) merge into them.
+ * update (in `spMeta`), where its block is (in `spBlk`) and its number of updates (in `spUpd`). Reads merge the entries; foreign slots (restore, cluster) merge into them.
  * Past the budget, or at its SPARSE_UPDATES-th update, the series turns dense: rows as below, a new `local`, and the engine is told
  * (`onRelocate`) so that its name index follows.
  *
@@ -125,10 +125,16 @@ export class ProfileRuntime {
   /** Sparse series by sparse index, as byLocal; the owner's place of a kept one in `spSlot`. */
   private readonly spSeries: (NamedSeries | SeriesOwner | undefined)[] = [];
   private spSlot = new Uint16Array(32);
-  /** Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update (absolute slot numbers). */
-  private spMeta = new Float64Array(32 * SPM);
-  /** Per sparse index, SPB small integers: offset and length of its entries in the block pool, its updates (the half of a Float64 row). */
+  /**
+   * Per sparse index (local - SPARSE_BASE), SPM numbers: newest slot seen, slot of the newest update,
+   * relative to `base` (32 bits: a profile whose slots would pass 2^31 in ten years keeps no sparse
+   * series).
+   */
+  private spMeta = new Int32Array(32 * SPM);
+  /** Per sparse index, SPB small integers: offset and length of its entries in the block pool. */
   private spBlk = new Int32Array(32 * SPB);
+  /** Per sparse index, its updates so far (it turns dense at SPARSE_UPDATES: a byte is enough). */
+  private spUpd = new Uint8Array(32);
   /** Every sparse series' entries, a block each in one array (`blocks.pool`); a block is replaced, never grown in place. */
   private readonly blocks = new BlockPool(256);
   private spNext = 0;
@@ -165,7 +171,9 @@ export class ProfileRuntime {
     const row = this.w + 1;
     this.cs = row <= 2 ? 2 : row <= 4 ? 4 : row <= 8 ? 8 : row;
     this.EN = 2 ** Math.ceil(Math.log2(row));
-    if ((YEAR_2200_MS / (this.W / this.S)) * this.EN >= 2 ** 53) this.sparseDoubles = 0;
+    // sparse series stay exact: an entry's head below 2^53 until 2200, their slots (relative, 32
+    // bits) for ten years of the process
+    if ((YEAR_2200_MS / (this.W / this.S)) * this.EN >= 2 ** 53 || (2 ** 31 * this.W) / this.S < TEN_YEARS_MS) this.sparseDoubles = 0;
     this.LAST = this.w;
     this.HEAD = this.w + 1;
     this.COUNT = this.w + 2;
@@ -268,7 +276,7 @@ export class ProfileRuntime {
       if (SPM * idx + SPM > this.spMeta.length) {
         // grow by half (not double): what sparse series hold is most of what a value seen once costs
         const n = Math.ceil((this.spMeta.length / SPM) * 1.5);
-        const m = new Float64Array(SPM * n);
+        const m = new Int32Array(SPM * n);
         m.set(this.spMeta);
         this.spMeta = m;
         const b = new Int32Array(SPB * n);
@@ -277,12 +285,15 @@ export class ProfileRuntime {
         const sl = new Uint16Array(n);
         sl.set(this.spSlot);
         this.spSlot = sl;
+        const u = new Uint8Array(n);
+        u.set(this.spUpd);
+        this.spUpd = u;
       }
-      this.spMeta[SPM * idx] = this.slotAt(t);
-      this.spMeta[SPM * idx + 1] = this.lastK;
+      this.spMeta[SPM * idx] = this.slotAt(t) - this.base;
+      this.spMeta[SPM * idx + 1] = this.lastK - this.base;
       this.spBlk[SPB * idx] = 0;
       this.spBlk[SPB * idx + 1] = 0;
-      this.spBlk[SPB * idx + 2] = 0;
+      this.spUpd[idx] = 0;
       return SPARSE_BASE + idx;
     }
     return this.allocRow(this.slotAt(t), this.lastKr);
@@ -365,7 +376,7 @@ export class ProfileRuntime {
     let n = this.cur.byteLength;
     for (const h of this.hdr) n += h.byteLength;
     n += this.slabs.allocatedBytes();
-    return n + this.spMeta.byteLength + this.spBlk.byteLength + this.blocks.pool.byteLength;
+    return n + this.spMeta.byteLength + this.spBlk.byteLength + this.spUpd.byteLength + this.spSlot.byteLength + this.blocks.pool.byteLength;
   }
 
   /** Number of series that are sparse now. */
@@ -672,7 +683,7 @@ export class ProfileRuntime {
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
-    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.spMeta[SPM * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
+    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.base - this.spMeta[SPM * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
     return ((this.slotAt(t) - this.base - this.hrow(s.local)[this.hoff(s.local) + this.LU]) * this.W) / this.S;
   }
 
@@ -731,10 +742,10 @@ export class ProfileRuntime {
     if (s.local >= SPARSE_BASE) {
       const idx = s.local - SPARSE_BASE;
       const m = this.spMeta;
-      const last = m[SPM * idx];
+      const last = m[SPM * idx] + this.base;
       if (slot <= last - this.S) return false;
       const at = Math.min(slot, last);
-      if (at > m[SPM * idx + 1]) m[SPM * idx + 1] = at;
+      if (at - this.base > m[SPM * idx + 1]) m[SPM * idx + 1] = at - this.base;
       const x = this.mergeScratch;
       this.entryAt(idx, at, x);
       this.mergeParts(x, 0, parts, po);
@@ -825,22 +836,22 @@ export class ProfileRuntime {
     const m = this.spMeta;
     const mo = SPM * idx;
     let k = this.lastK;
-    if (k < m[mo]) k = m[mo];
+    if (k < m[mo] + this.base) k = m[mo] + this.base;
     this.sparseAdvance(idx, k);
-    m[mo + 1] = k;
+    m[mo + 1] = k - this.base;
     const x = this.mergeScratch;
     this.entryAt(idx, k, x);
     this.alg.add(x, 0, v);
     if (this.hasN) x[this.aw] += 1;
-    this.put(idx, k, x, ++this.spBlk[SPB * idx + 2] >= SPARSE_UPDATES);
+    this.put(idx, k, x, ++this.spUpd[idx] >= SPARSE_UPDATES);
   }
 
   /** Sparse series `idx` seen at slot `k`: its newest slot moves up, entries the window has left go. */
   private sparseAdvance(idx: number, k: number): void {
     const m = this.spMeta;
     const mo = SPM * idx;
-    if (k <= m[mo]) return;
-    m[mo] = k;
+    if (k <= m[mo] + this.base) return;
+    m[mo] = k - this.base;
     const a = this.blocks.pool;
     const o = this.spBlk[SPB * idx];
     const end = o + this.spBlk[SPB * idx + 1];
@@ -973,9 +984,8 @@ export class ProfileRuntime {
   /** Sparse series `idx` gets its rows from entries `a[0, len)`: those older than its newest slot queue up, that one is current. */
   private densify(idx: number, a: Float64Array, len: number): void {
     const e = this.spSeries[idx]!;
-    const last = this.spMeta[SPM * idx];
-    const lu = this.spMeta[SPM * idx + 1];
-    const local = this.allocRow(last, lu - this.base);
+    const last = this.spMeta[SPM * idx] + this.base;
+    const local = this.allocRow(last, this.spMeta[SPM * idx + 1]);
     const x = this.slotScratch;
     for (let e = 0; e < len; e += 1 + this.headN(a[e])) {
       this.expand(a, e, x);
@@ -1004,7 +1014,9 @@ export class ProfileRuntime {
 
 /** Unix time of 2200-01-01 (ms): sparse entries' heads stay exact until then (ProfileRuntime.EN). */
 const YEAR_2200_MS = 7_258_118_400_000;
+/** Ten years (ms): sparse series' slot numbers are 32-bit, relative to the profile's first slot (ProfileRuntime.spMeta). */
+const TEN_YEARS_MS = 3652.5 * 86_400_000;
 
-/** Numbers of bookkeeping per sparse series in spMeta (slots), and in spBlk (offsets, lengths, counts). */
+/** Numbers of bookkeeping per sparse series in spMeta (slots), and in spBlk (offsets, lengths). */
 const SPM = 2;
-const SPB = 3;
+const SPB = 2;

@@ -244,15 +244,21 @@ test('header rows grow with the dense series: a profile with two holds two rows\
   for (let i = 0; i < 2100; i++) assert.equal(s2.getStat(`x${i}`), i);
 });
 
-test('a sparse entry head (slot * EN + count) stays exact: a profile whose slots of the year 2200 would not keeps no sparse series', async () => {
+test('sparse series stay exact: a profile whose entry heads (slot * EN + count) would pass 2^53 by 2200, or whose 32-bit relative slots would overflow within ten years, keeps none', async () => {
   const { ProfileRuntime } = await import('../../src/core/profile-runtime.ts');
   const { percentile } = await import('../../src/core/algorithms/percentile.ts');
   const { average } = await import('../../src/core/algorithms/average.ts');
   const def = (window: number, slots: number) => ({ name: 'p', algorithm: 'x', window, slots, group: 'g', percentageFactor: 100, precision: null, minSamples: 0, options: {} });
   const group = createStats({ config: '' }).engine.declareGroup('g');
-  // a 1 ms slot and a row of 2 050 numbers: 2200's slots times 4 096 pass 2^53
-  assert.equal(new ProfileRuntime(def(1, 1000), percentile(0.95, 1024), group, { sparseDoubles: 32 }).sparseDoubles, 0);
-  // the catalogue's: a p95 sketch of 128 buckets in 1 s slots, an average in 1 ms slots, stay sparse
-  assert.equal(new ProfileRuntime(def(60, 60), percentile(0.95), group, { sparseDoubles: 32 }).sparseDoubles, 32);
-  assert.equal(new ProfileRuntime(def(1, 1000), average, group, { sparseDoubles: 32 }).sparseDoubles, 32);
+  const sparse = (window: number, slots: number, alg: ReturnType<typeof percentile>) => new ProfileRuntime(def(window, slots), alg, group, { sparseDoubles: 32 }).sparseDoubles;
+  // 200 ms slots and a row of 262 146 numbers: 2200's slots times 2^19 pass 2^53 (and the same with 1 024 buckets do not)
+  assert.equal(sparse(200, 1000, percentile(0.95, 131_072)), 0);
+  assert.equal(sparse(200, 1000, percentile(0.95, 1024)), 32);
+  // 1 ms slots: 2^31 of them are 25 days; 83 ms: 5.7 years
+  assert.equal(sparse(1, 1000, average), 0);
+  assert.equal(sparse(5, 60, average), 0);
+  // the catalogue's (a p95 sketch of 128 buckets in 1 s slots, 10 s, 60 s), and 500 ms slots: sparse
+  assert.equal(sparse(60, 60, percentile(0.95)), 32);
+  assert.equal(sparse(600, 10, average), 32);
+  assert.equal(sparse(5, 10, average), 32);
 });
