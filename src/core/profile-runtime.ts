@@ -32,8 +32,8 @@ const SPARSE_UPDATES = 8;
  * of all its series.
  *
  * A series starts sparse (see SPARSE_DOUBLES): its live slots as entries [head, parts(n)] in
- * slot order (head = slot * EN + n: one number), in one block of the profile's sparse pool (a Float64Array shared by its sparse
- * series: no array object per series), each holding the parts the algorithm says it uses (with the
+ * slot order (head = slot * EN + n: one number), in one block of the profile's sparse pool (a
+ * Float64Array shared by its sparse series: no array object per series), each holding the parts the algorithm says it uses (with the
  * update count last when the profile keeps one); its newest slot seen, the slot of its newest
  * update (in `spMeta`), where its block is (in `spBlk`) and its number of updates (in `spUpd`). Reads merge the entries; foreign slots (restore, cluster) merge into them.
  * Past the budget, or at its SPARSE_UPDATES-th update, the series turns dense: rows as below, a new `local`, and the engine is told
@@ -144,10 +144,10 @@ export class ProfileRuntime {
   /** Numbers a sparse series may hold before it turns dense (0: every series is dense at once). */
   readonly sparseDoubles: number;
   /**
-   * A sparse entry's head is one number, slot * EN + the count of numbers that follow it (a power
-   * of two above the row width): 8 bytes an entry less than a slot and a count apart, and exact
-   * while slot * EN < 2^53 (a profile whose slots of the year 2200 would not be keeps no sparse
-   * series: a slot of 1 ms with a row of 1 024 numbers or more).
+   * A sparse entry's head is one number, slot * EN + the count of numbers that follow it (EN a
+   * power of two above the row width): 8 bytes an entry less than a slot and a count apart, exact
+   * while slot * EN < 2^53 (a profile for which the slots of the year 2200 would not be keeps no
+   * sparse series: none of the catalogue's; 200 ms slots with a row of 262 146 numbers).
    */
   private readonly EN: number;
   /** Set by the engine: series `s` moved from local index `from` to `s.local` (it turned dense). */
@@ -973,10 +973,11 @@ export class ProfileRuntime {
     const end = o + this.spBlk[SPB * idx + 1];
     const x = this.scratch;
     this.clearEntry(x, 0);
-    for (let e = o; e < end; e += 1 + this.headN(a[e])) {
+    for (let e = o, n = 0; e < end; e += 1 + n) {
+      n = this.headN(a[e]);
       // algorithms merge from the used parts alone (a sketch reads its bucket count first)
       this.alg.merge(x, 0, a, e + 1);
-      if (this.hasN) x[this.aw] += a[e + this.headN(a[e])];
+      if (this.hasN) x[this.aw] += a[e + n];
     }
     return x;
   }

@@ -54,6 +54,7 @@ export const OUTCOME_INDEX: readonly number[] = OUTCOME_KPIS.map((k) => KPI_INDE
 export const LEVEL_INDEX = Object.fromEntries(LEVEL_KPIS.map((k, i) => [k.name, i])) as Record<string, number>;
 const LV_CC = LEVEL_INDEX.CC;
 const LV_EARLY = LEVEL_INDEX.CC_early;
+const COUNT_BITS = (1 << LV_CC) | (1 << LV_EARLY);
 
 /** For each KPI index, the indexes of the percentiles that rank its values (catalogue `of`). */
 export const PERCENTILES_OF: readonly (readonly number[])[] = KPIS.map((k) => percentilesOf(k).map((p) => KPI_INDEX[p.name]));
@@ -102,8 +103,6 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
    */
   up = 0;
   early = 0;
-  /** CC and CC_early are listed (or refused: their names are taken). */
-  countsListed = false;
   /** It keeps a call-duration histogram: all traffic and one-dimension scopes (a product of two would multiply them). */
   readonly timed: boolean;
   /** CPS_max: the second (packet time, s) of its last start, and the starts in that second. */
@@ -142,11 +141,15 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
     return (this.aloneList ??= [this]);
   }
 
+  /** CC and CC_early are listed (or refused: their names are taken). */
+  get countsListed(): boolean {
+    return ((this.levelsSet | this.levelsRefused) & COUNT_BITS) === COUNT_BITS;
+  }
+
   /** Lists its CC and CC_early from now on (they read `up` and `early`): at its first leg. */
   listCounts(): void {
     this.setLevel(LV_CC, 0);
     this.setLevel(LV_EARLY, 0);
-    this.countsListed = true;
   }
 
   /**
@@ -275,7 +278,6 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
 
   /** Lets its levels go (the scope expired: nothing of it is up). */
   dropLevels(): void {
-    this.countsListed = false;
     this.levels = undefined;
     this.levelsSet = 0;
     this.levelsRefused = 0;
