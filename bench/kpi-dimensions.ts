@@ -462,6 +462,17 @@ async function serverBurst(): Promise<BenchResult[]> {
     // the server at rest again: past its next memory trim (DEFAULTS.serveMemTrimMs), history samples and sweeps running
     await new Promise((res) => setTimeout(res, DEFAULTS.serveMemTrimMs + 1500));
     const settled = rssMb(srv.pid!);
+    // Prometheus scrapes it (every 15 s by default): two scrapes, then the server at rest again
+    const scrape = async () => {
+      const t = performance.now();
+      const body = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).arrayBuffer();
+      return { ms: performance.now() - t, bytes: body.byteLength, peak: rssMb(srv.pid!) };
+    };
+    const first = await scrape();
+    await new Promise((res) => setTimeout(res, 5000));
+    const second = await scrape();
+    await new Promise((res) => setTimeout(res, DEFAULTS.serveMemTrimMs + 1500));
+    const scraped = rssMb(srv.pid!);
     const kb = (mb: number) => ((mb - before) * 1024) / calls;
     return [
       { name: 'burst against `sipstats serve` (the same 10 000 customers at 20 000 msg/s)', value: (100 * started) / calls, unit: '%', note: `${started} of ${calls} calls counted, ${r['sipstats:hep_packets']} of ${calls * 7} frames received; server RSS ${before.toFixed(0)} -> ${justAfter.toFixed(0)} MB` },
@@ -470,6 +481,12 @@ async function serverBurst(): Promise<BenchResult[]> {
         value: kb(settled) * 1024,
         unit: 'B',
         note: `RSS ${before.toFixed(1)} -> ${settled.toFixed(1)} MB ${((DEFAULTS.serveMemTrimMs + 3000) / 1000).toFixed(0)} s after the burst (${kb(justAfter).toFixed(2)} KB a customer 1.5 s after it); target <= 5 KB`,
+      },
+      {
+        name: '`sipstats serve` RSS per new customer, scraped by Prometheus (two /metrics scrapes, then at rest)',
+        value: kb(scraped) * 1024,
+        unit: 'B',
+        note: `RSS ${scraped.toFixed(1)} MB ${((DEFAULTS.serveMemTrimMs + 1500) / 1000).toFixed(1)} s after the second scrape; scrapes of ${(second.bytes / 1048576).toFixed(1)} MB in ${first.ms.toFixed(0)} and ${second.ms.toFixed(0)} ms, RSS ${first.peak.toFixed(0)} and ${second.peak.toFixed(0)} MB as each ended`,
       },
     ];
   } finally {

@@ -4,8 +4,8 @@ import type { CaptureStatName, SelfLevelName, SelfStatName } from '../self-stats
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { PlainCounter, StatKind } from './stat.ts';
-import type { Counter, Group, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
-import type { Clock, EngineConfig, ProfileDef, SeriesLabels, StatView } from './types.ts';
+import type { Counter, Group, KeptCounter, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
+import type { Clock, EngineConfig, KeptOwner, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
 /** Profiles per engine (the profile index takes 9 bits of a series code). */
@@ -545,12 +545,13 @@ export class StatsEngine {
     const cell: { v: number | null; n: number | null } = { v: null, n: null };
     for (const s of this.all()) {
       if (s.kind === StatKind.Counter) {
-        if (s.labels === null) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
+        if (s.kept) cb(new KeptView(s as KeptCounter, s.group.name, 'no_reset', undefined, s.value, undefined));
+        else if (s.labels === null) cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value });
         else cb({ group: s.group.name, name: s.name, kind: s.noReset ? 'no_reset' : 'counter', value: s.value, labels: s.labels });
-      }
-      else {
+      } else {
         s.profile.readWithCount(s, t, cell);
-        cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: cell.v, samples: cell.n, labels: s.labels });
+        if (s.kept) cb(new KeptView(s as KeptSeries, s.group.name, 'series', s.profile.def.name, cell.v, cell.n));
+        else cb({ group: s.group.name, name: s.name, kind: 'series', profile: s.profile.def.name, value: cell.v, samples: cell.n, labels: s.labels });
       }
     }
   }
@@ -558,5 +559,29 @@ export class StatsEngine {
   /** Profile definitions, as configured. */
   profileDefs(): ProfileDef[] {
     return this.profileList().map((p) => p.def);
+  }
+}
+
+/** What forEachStat yields for a kept series or level: its owner and place, its name and labels spelled only when read (a scrape reads neither). */
+class KeptView implements StatView {
+  constructor(
+    private readonly s: KeptSeries | KeptCounter,
+    readonly group: string,
+    readonly kind: 'no_reset' | 'series',
+    readonly profile: string | undefined,
+    readonly value: number | null,
+    readonly samples: number | null | undefined,
+  ) {}
+  get owner(): KeptOwner {
+    return this.s.owner;
+  }
+  get slot(): number {
+    return this.s.slot;
+  }
+  get name(): string {
+    return this.s.name;
+  }
+  get labels(): SeriesLabels {
+    return this.s.labels;
   }
 }

@@ -1,5 +1,5 @@
 import type { ProfileRuntime } from './profile-runtime.ts';
-import type { SeriesLabels } from './types.ts';
+import type { KeptOwner, SeriesLabels } from './types.ts';
 
 /** A group of statistics, shown as `group:name`. Looked up case-insensitively, shown as declared. */
 export interface Group {
@@ -57,9 +57,7 @@ export class PlainCounter extends Counter {
  * Who holds the levels it keeps (a KPI scope): their values, names and labels by place (`slot`, in
  * the numbering of its series: see SeriesOwner).
  */
-export interface CounterOwner {
-  nameAt(slot: number): string;
-  labelsAt(slot: number): SeriesLabels;
+export interface CounterOwner extends KeptOwner {
   keyAt(slot: number): number;
   /** The level at `slot` (0 once the owner let it go). */
   levelAt(slot: number): number;
@@ -153,9 +151,7 @@ export class NamedSeries extends Series {
  * KeptSeries view reads: a view made before a series moved (turned dense) or was removed still
  * finds it, or finds it gone.
  */
-export interface SeriesOwner {
-  nameAt(slot: number): string;
-  labelsAt(slot: number): SeriesLabels;
+export interface SeriesOwner extends KeptOwner {
   /** The local index of the series it keeps at `slot` (in `profile`), or -1 when it keeps none there (removed, never made, the owner gone). */
   localAt(slot: number): number;
   /** A number no other series the engine holds now answers (the identity of the series at `slot`: maps keyed by series). */

@@ -70,4 +70,26 @@ export interface StatView {
   readonly samples?: number | null;
   /** A series', or a level's (StatsEngine.level), labels (see SeriesLabels). */
   readonly labels?: SeriesLabels | null;
+  /**
+   * A statistic a feeder keeps (a KPI scope's series or level): its owner and its place there.
+   * Exporters key what they write by these (a place's text by its owner's layout and slot, an
+   * owner's own labels once per pass) instead of by name: nothing is kept per statistic.
+   * `name` and `labels` of such a view are spelled only when read.
+   */
+  readonly owner?: KeptOwner;
+  readonly slot?: number;
+}
+
+/**
+ * Who spells the names and labels of the statistics it keeps, by place (`slot`): a KPI scope.
+ */
+export interface KeptOwner {
+  nameAt(slot: number): string;
+  labelsAt(slot: number): SeriesLabels;
+  /**
+   * Owners of one layout label a place alike except for their own labels (a KPI scope's dimension
+   * values): `labelsAt(slot)` of two of them differ only in labels that are the same at every slot
+   * of one owner.
+   */
+  readonly layout: object;
 }

@@ -1,4 +1,4 @@
-import type { StatView } from '../core/types.ts';
+import type { KeptOwner, SeriesLabels, StatView } from '../core/types.ts';
 import { DIMENSIONS, identityLabels, replyCodeLabel } from '../kpi/catalogue.ts';
 import type { KpiIdentity } from '../kpi/catalogue.ts';
 
@@ -38,9 +38,13 @@ interface Family {
   readonly help0: string;
   readonly header0: Buffer;
   more: Map<string, Buffer> | undefined;
-  /** This scrape's samples: the entry and the value of each, the first `count` of them (the arrays are kept between scrapes). */
-  readonly entries: Entry[];
+  /**
+   * This scrape's samples: the entry and the value of each, and for a kept statistic its owner's
+   * labels (see Place), the first `count` of them (emptied after the scrape: nothing per statistic is kept).
+   */
+  readonly entries: (Entry | Place)[];
   readonly values: number[];
+  readonly owners: (Buffer | undefined)[];
   count: number;
   gen: number;
 }
@@ -60,6 +64,24 @@ interface Entry {
   at: number;
   /** A KPI series' second line: its sample count (`sipstats_kpi_samples`). */
   readonly twin: Entry | undefined;
+}
+
+/**
+ * The text of a place of a kept statistic (StatView.owner, slot: a KPI scope's KPI in a window), for
+ * every owner of one layout: `pre` and `post` go either side of the owner's own labels, as in
+ * `sipstats_kpi{kpi="ASR",window="10m",` + `customer="acme",` + `group="stats_10m"} ` (UTF-8).
+ * A few hundred of them in all, however many scopes: what a scrape keeps instead of an entry, a
+ * name and the text of every statistic (~19 KB a customer, measured with 10 000 customers).
+ */
+interface Place {
+  readonly group: string;
+  readonly kind: StatView['kind'];
+  readonly family: Family;
+  readonly header: Buffer;
+  readonly pre: Buffer;
+  readonly post: Buffer;
+  /** The sample count's line (`sipstats_kpi_samples`). */
+  readonly twin: Place | undefined;
 }
 
 type Lookup = (cb: (v: StatView) => void) => void;
@@ -112,12 +134,19 @@ export class PrometheusSerializer {
    * up, and the walk goes on after where that one was.
    */
   private order: Entry[] = [];
+  /** The places of kept statistics by their owners' layout, by slot (null: not a KPI). */
+  private readonly places = new WeakMap<object, (Place | null | undefined)[]>();
   private nextOrder: Entry[] = [];
   private cached = 0;
   private gen = 0;
 
   constructor(options: PrometheusOptions = {}) {
     this.ns = sanitizeMetricName(options.namespace ?? 'sipstats');
+  }
+
+  /** Statistics whose text the serializer keeps between scrapes (each one's own: a KPI scope's series and levels have none). */
+  get kept(): number {
+    return this.cached;
   }
 
   /** Serialises every statistic `forEach` yields (e.g. `(cb) => stats.forEachStat(cb)`), as text. */
@@ -140,9 +169,14 @@ export class PrometheusSerializer {
     const order = this.order;
     const next = this.nextOrder;
     let k = 0;
+    // kept statistics come owner by owner: its labels' text is made once per owner and scrape
+    let lastOwner: KeptOwner | undefined;
+    let ownerText: Buffer | undefined;
+    let lastLayout: object | undefined;
+    let places: (Place | null | undefined)[] | undefined;
     /** The families of this scrape, in the order their first statistic came (as a fresh serializer writes them). */
     const touched: Family[] = [];
-    const add = (e: Entry, value: number) => {
+    const add = (e: Entry | Place, value: number, owner: Buffer | undefined) => {
       const f = e.family;
       if (f.gen !== gen) {
         f.gen = gen;
@@ -152,12 +186,41 @@ export class PrometheusSerializer {
         touched.push(f);
       }
       f.entries[f.count] = e;
+      f.owners[f.count] = owner;
       f.values[f.count++] = value;
-      size += e.len + VALUE_MAX + 1;
+      size += (owner === undefined ? (e as Entry).len : (e as Place).pre.length + owner.length + (e as Place).post.length) + VALUE_MAX + 1;
+    };
+    /** A KPI's lines: its value unless its window is empty, and its sample count when known. */
+    const kpi = (e: Entry | Place, twin: Entry | Place, value: number | null, n: number | null | undefined, owner: Buffer | undefined) => {
+      if (value !== null && n !== 0) add(e, value, owner);
+      if (n !== undefined && n !== null) add(twin, n, owner);
     };
     forEach((v) => {
       const value = v.value;
       const n = v.samples;
+      const owner = v.owner;
+      if (owner !== undefined) {
+        // nothing to write: no value, no sample count
+        if (value === null && (n === undefined || n === null)) return;
+        const layout = owner.layout;
+        if (layout !== lastLayout) {
+          lastLayout = layout;
+          places = this.places.get(layout);
+          if (places === undefined) this.places.set(layout, (places = []));
+        }
+        const slot = v.slot!;
+        let p = places![slot];
+        if (p === undefined || (p !== null && (p.group !== v.group || p.kind !== v.kind))) places![slot] = p = this.renderPlace(v);
+        if (p !== null) {
+          if (owner !== lastOwner) {
+            lastOwner = owner;
+            ownerText = this.ownerLabels(v.labels!);
+          }
+          if (p.twin === undefined) add(p, value!, ownerText);
+          else kpi(p, p.twin, value, n, ownerText);
+          return;
+        }
+      }
       // nothing to write: no value, and no sample count a KPI line would carry
       if (value === null && (n === undefined || n === null || v.labels?.kpi === undefined)) return;
       let e: Entry | undefined = order[k];
@@ -179,33 +242,41 @@ export class PrometheusSerializer {
       next[seen] = e;
       seen++;
       e.gen = gen;
-      const twin = e.twin;
-      if (twin === undefined) add(e, value!);
-      else {
-        // a KPI: its value unless its window is empty, and its sample count when known
-        if (value !== null && n !== 0) add(e, value);
-        if (n !== undefined && n !== null) add(twin, n);
-      }
+      if (e.twin === undefined) add(e, value!, undefined);
+      else kpi(e, e.twin, value, n, undefined);
     });
     const tail = extra === '' ? 0 : Buffer.byteLength(extra);
     // sized for the longest value text; the bytes written are returned
     const out = Buffer.allocUnsafe(size + tail);
     const arena = this.arena;
     let o = 0;
+    const copy = (b: Buffer) => {
+      for (let j = 0; j < b.length; j++) out[o++] = b[j];
+    };
     for (const f of touched) {
       out.set(f.header, o);
       o += f.header.length;
-      const { entries, values } = f;
+      const { entries, values, owners } = f;
       for (let i = 0; i < f.count; i++) {
-        const e = entries[i];
-        for (let j = e.at0, end = e.at0 + e.len; j < end; j++) out[o++] = arena[j];
+        const owner = owners[i];
+        if (owner === undefined) {
+          const e = entries[i] as Entry;
+          for (let j = e.at0, end = e.at0 + e.len; j < end; j++) out[o++] = arena[j];
+        } else {
+          const p = entries[i] as Place;
+          copy(p.pre);
+          copy(owner);
+          copy(p.post);
+        }
         const t = formatValue(values[i]);
         for (let j = 0; j < t.length; j++) out[o++] = t.charCodeAt(j); // (ASCII: a byte a character)
         out[o++] = 0x0a;
       }
-      // (the entries of statistics gone may go: nothing here holds them past this scrape)
-      entries.length = f.count;
-      values.length = f.count;
+      // nothing kept per statistic past this scrape (the entries of statistics gone may go too)
+      entries.length = 0;
+      values.length = 0;
+      owners.length = 0;
+      f.count = 0;
     }
     if (tail > 0) o += out.write(extra, o, 'utf8');
     next.length = seen;
@@ -216,12 +287,50 @@ export class PrometheusSerializer {
     return out.subarray(0, o);
   }
 
+  /** The text of a kept statistic's place (null: not a KPI, written as any other statistic). */
+  private renderPlace(v: StatView): Place | null {
+    const l = v.labels;
+    if (v.kind === 'counter' || l == null || l.kpi === undefined || l.reply !== undefined) return null;
+    const group = `group="${escapeLabelValue(v.group)}"} `;
+    const own = `kpi="${escapeLabelValue(l.kpi)}",window="${escapeLabelValue(l.window ?? '')}",`;
+    const [f, header] = this.kpiFamily();
+    const [sf, sheader] = this.samplesFamily();
+    const place = (family: Family, header: Buffer, name: string, twin: Place | undefined): Place => ({
+      group: v.group,
+      kind: v.kind,
+      family,
+      header,
+      pre: Buffer.from(`${name}{${own}`, 'utf8'),
+      post: Buffer.from(group, 'utf8'),
+      twin,
+    });
+    return place(f, header, `${this.ns}_kpi`, place(sf, sheader, `${this.ns}_kpi_samples`, undefined));
+  }
+
+  /** A kept statistic's owner's own labels (its dimension values; `customer=""` for all traffic), as text. */
+  private ownerLabels(l: SeriesLabels): Buffer {
+    let text = '';
+    for (const d of DIMENSIONS) {
+      const x = l[d.name];
+      if (x !== undefined) text += `${d.name}="${escapeLabelValue(x)}",`;
+    }
+    return Buffer.from(text === '' ? 'customer="",' : text, 'utf8');
+  }
+
+  private kpiFamily(): [Family, Buffer] {
+    return this.family(`${this.ns}_kpi`, 'gauge', 'Call KPIs by kpi, window and customer, carrier and/or destination (customer="" alone: all traffic)');
+  }
+
+  private samplesFamily(): [Family, Buffer] {
+    return this.family(`${this.ns}_kpi_samples`, 'gauge', 'Samples in the window behind each sipstats_kpi value: calls, attempts, calls timed (docs/metrics.md); 0 when the window is empty and the KPI is left out');
+  }
+
   /** The family of metric `name`, and the header lines a statistic of it with `help` writes (one Buffer per distinct text). */
   private family(name: string, type: 'counter' | 'gauge', help: string): [Family, Buffer] {
     let f = this.families.get(name);
     if (f === undefined) {
       const header = headerLines(name, type, help);
-      f = { header, help0: help, header0: header, more: undefined, entries: [], values: [], count: 0, gen: 0 };
+      f = { header, help0: help, header0: header, more: undefined, entries: [], values: [], owners: [], count: 0, gen: 0 };
       this.families.set(name, f);
     }
     if (help === f.help0) return [f, f.header0];
@@ -251,14 +360,12 @@ export class PrometheusSerializer {
     }
     // a KPI series, or a KPI level (concurrent calls: a /no_reset counter its feeder labelled)
     if (v.kind !== 'counter' && v.labels != null && v.labels.kpi !== undefined) {
-      const name = `${this.ns}_kpi`;
-      const [f, header] = this.family(name, 'gauge', 'Call KPIs by kpi, window and customer, carrier and/or destination (customer="" alone: all traffic)');
+      const [f, header] = this.kpiFamily();
       let labels = '';
       for (const [k, x] of Object.entries(identityLabels(v.labels as unknown as KpiIdentity))) labels += `${k}="${escapeLabelValue(x)}",`;
-      const samples = `${this.ns}_kpi_samples`;
-      const [sf, sheader] = this.family(samples, 'gauge', 'Samples in the window behind each sipstats_kpi value: calls, attempts, calls timed (docs/metrics.md); 0 when the window is empty and the KPI is left out');
-      const twin = this.entry(v, sf, sheader, `${samples}{${labels}${group}} `, undefined);
-      return this.entry(v, f, header, `${name}{${labels}${group}} `, twin);
+      const [sf, sheader] = this.samplesFamily();
+      const twin = this.entry(v, sf, sheader, `${this.ns}_kpi_samples{${labels}${group}} `, undefined);
+      return this.entry(v, f, header, `${this.ns}_kpi{${labels}${group}} `, twin);
     }
     const base = `${this.ns}_${sanitizeMetricName(v.name)}`;
     let name: string;

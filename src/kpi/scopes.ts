@@ -322,6 +322,11 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
     return seriesName(kpi, kpi.kind === 'level' ? NOW : window, this.scope);
   }
 
+  /** KeptOwner: the scopes of one Scopes label a slot alike but for their dimension values. */
+  get layout(): object {
+    return this.owner;
+  }
+
   labelsAt(slot: number): KpiIdentity {
     const [kpi, window] = this.kpiWindowAt(slot);
     return identityOf(kpi, kpi.kind === 'level' ? NOW : window, this.scope);

@@ -77,6 +77,7 @@ function keeper(engine: import('../../src/core/engine.ts').StatsEngine) {
   const owner = {
     nameAt: (slot: number) => `cust${slot}`,
     labelsAt: (slot: number) => ({ kpi: 'x', customer: `cust${slot}` }),
+    layout: {}, // (never exported: its labels differ by slot, which a KPI scope's never do but in kpi and window)
     localAt: (slot: number) => locals[slot],
     keyAt: (slot: number) => slot,
     moved: (slot: number, local: number) => {
