@@ -1,4 +1,5 @@
 import type { StatView } from '../core/types.ts';
+import type { ServerResponse } from 'node:http';
 import type { Route } from '../http/server.ts';
 import { ERRORS } from '../errors.ts';
 import { PrometheusSerializer } from './prometheus.ts';
@@ -16,11 +17,20 @@ export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): v
     methods: ['GET'],
     path,
     handle(_req, res) {
-      const body = serializer.serializeBytes((cb) => source.forEachStat(cb), extra?.() ?? '');
-      res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
-      res.end(body);
+      send(res, serializer.serializeChunks((cb) => source.forEachStat(cb), extra?.() ?? ''));
     },
   };
+}
+
+/** A scrape's reply: its chunks one after the other (never copied into one buffer). */
+function send(res: ServerResponse, chunks: Buffer[]): void {
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': length });
+  res.cork();
+  for (const c of chunks) res.write(c);
+  res.uncork();
+  res.end();
 }
 
 /**
@@ -36,9 +46,7 @@ export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promis
       const views: StatView[] = [];
       return collect((v) => views.push(v)).then(
         () => {
-          const body = serializer.serializeBytes((cb) => views.forEach(cb));
-          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': body.length });
-          res.end(body);
+          send(res, serializer.serializeChunks((cb) => views.forEach(cb)));
         },
         (e: unknown) => {
           // Prometheus reads the text: the registry's code and title first (E_CLUSTER_UNAVAILABLE, 503)

@@ -39,13 +39,12 @@ interface Family {
   readonly header0: Buffer;
   more: Map<string, Buffer> | undefined;
   /**
-   * This scrape's samples: the entry and the value of each, and for a kept statistic its owner's
-   * labels (see Place), the first `count` of them (emptied after the scrape: nothing per statistic is kept).
+   * This scrape's lines, written as the statistics come: full chunks, and the one being filled up
+   * to `top` (nothing per statistic is kept past the scrape; the chunks go to the reply).
    */
-  readonly entries: (Entry | Place)[];
-  readonly values: number[];
-  readonly owners: (Buffer | undefined)[];
-  count: number;
+  chunks: Buffer[];
+  chunk: Buffer;
+  top: number;
   gen: number;
 }
 
@@ -104,6 +103,10 @@ export function sanitizeMetricName(name: string): string {
 /** Room for a value's text: formatValue gives at most 25 characters (`-0.0000012345678901234567`). */
 const VALUE_MAX = 32;
 
+/** A family's lines are written in chunks, each twice the last, up to this size (a longer line gets one of its own). */
+const CHUNK = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 /** A family's `# HELP` and `# TYPE` lines. */
 function headerLines(name: string, type: 'counter' | 'gauge', help: string): Buffer {
   return Buffer.from(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`, 'utf8');
@@ -154,16 +157,22 @@ export class PrometheusSerializer {
     return this.serializeBytes(forEach).toString('utf8');
   }
 
-  /**
-   * The same, as the UTF-8 bytes a scrape is sent: the samples are gathered per metric family, then
-   * written into one buffer sized beforehand, each line its cached name and labels and its value's
-   * text. (Concatenating 100 000 lines into one string and encoding it took about twice as long,
-   * much of it the garbage of the pieces: bench/server.ts.)
-   */
+  /** The same, as the UTF-8 bytes a scrape is sent, in one buffer (see serializeChunks). */
   serializeBytes(forEach: Lookup, extra = ''): Buffer {
+    return Buffer.concat(this.serializeChunks(forEach, extra));
+  }
+
+  /**
+   * The same, as the chunks of UTF-8 a scrape is sent, in order: each line is written as its
+   * statistic comes, its cached name and labels and its value's text, into its metric family's
+   * chunks (a family's lines go together); a reply writes the chunks one after the other. Nothing
+   * per line is gathered first (an entry and a value per line: ~36 MB of arrays for 740 000 lines),
+   * and no string is built for the text (concatenating 100 000 lines into one string and encoding it
+   * took about twice as long, much of it the garbage of the pieces: bench/server.ts).
+   */
+  serializeChunks(forEach: Lookup, extra = ''): Buffer[] {
     const gen = ++this.gen;
     let seen = 0;
-    let size = 0;
     let lastGroup: string | undefined;
     let byName: Map<string, Entry> | undefined;
     const order = this.order;
@@ -171,29 +180,50 @@ export class PrometheusSerializer {
     let k = 0;
     // kept statistics come owner by owner: its labels' text is made once per owner and scrape
     let lastOwner: KeptOwner | undefined;
-    let ownerText: Buffer | undefined;
+    let ownerText: Buffer = EMPTY;
     let lastLayout: object | undefined;
     let places: (Place | null | undefined)[] | undefined;
     /** The families of this scrape, in the order their first statistic came (as a fresh serializer writes them). */
     const touched: Family[] = [];
-    const add = (e: Entry | Place, value: number, owner: Buffer | undefined) => {
-      const f = e.family;
+    /** The family's chunk with room for `len` more bytes, the family started if it is this scrape's first line of it. */
+    const room = (f: Family, header: Buffer, len: number): Buffer => {
       if (f.gen !== gen) {
         f.gen = gen;
-        f.count = 0;
-        f.header = e.header;
-        size += f.header.length;
+        f.chunks = [header];
+        f.chunk = EMPTY;
+        f.top = 0;
         touched.push(f);
       }
-      f.entries[f.count] = e;
-      f.owners[f.count] = owner;
-      f.values[f.count++] = value;
-      size += (owner === undefined ? (e as Entry).len : (e as Place).pre.length + owner.length + (e as Place).post.length) + VALUE_MAX + 1;
+      if (f.top + len <= f.chunk.length) return f.chunk;
+      if (f.top > 0) f.chunks.push(f.chunk.subarray(0, f.top));
+      // (a family of one line takes a small piece of Node's pool; a long one chunks of CHUNK)
+      f.chunk = Buffer.allocUnsafe(Math.max(len, Math.min(CHUNK, 2 * f.chunk.length || 1024)));
+      f.top = 0;
+      return f.chunk;
     };
-    /** A KPI's lines: its value unless its window is empty, and its sample count when known. */
-    const kpi = (e: Entry | Place, twin: Entry | Place, value: number | null, n: number | null | undefined, owner: Buffer | undefined) => {
-      if (value !== null && n !== 0) add(e, value, owner);
-      if (n !== undefined && n !== null) add(twin, n, owner);
+    /** Ends a line: the value's text (ASCII: a byte a character) and a line feed. */
+    const value = (f: Family, out: Buffer, o: number, v: number) => {
+      const t = formatValue(v);
+      for (let j = 0; j < t.length; j++) out[o++] = t.charCodeAt(j);
+      out[o++] = 0x0a;
+      f.top = o;
+    };
+    const line = (e: Entry, v: number) => {
+      const f = e.family;
+      const out = room(f, e.header, e.len + VALUE_MAX + 1);
+      let o = f.top;
+      for (let j = e.at0, end = e.at0 + e.len; j < end; j++) out[o++] = this.arena[j];
+      value(f, out, o, v);
+    };
+    const placeLine = (p: Place, v: number) => {
+      const f = p.family;
+      const { pre, post } = p;
+      const out = room(f, p.header, pre.length + ownerText.length + post.length + VALUE_MAX + 1);
+      let o = f.top;
+      for (let j = 0; j < pre.length; j++) out[o++] = pre[j];
+      for (let j = 0; j < ownerText.length; j++) out[o++] = ownerText[j];
+      for (let j = 0; j < post.length; j++) out[o++] = post[j];
+      value(f, out, o, v);
     };
     forEach((v) => {
       const value = v.value;
@@ -216,8 +246,12 @@ export class PrometheusSerializer {
             lastOwner = owner;
             ownerText = this.ownerLabels(v.labels!);
           }
-          if (p.twin === undefined) add(p, value!, ownerText);
-          else kpi(p, p.twin, value, n, ownerText);
+          // a KPI: its value unless its window is empty, and its sample count when known
+          if (p.twin === undefined) placeLine(p, value!);
+          else {
+            if (value !== null && n !== 0) placeLine(p, value);
+            if (n !== undefined && n !== null) placeLine(p.twin, n);
+          }
           return;
         }
       }
@@ -242,49 +276,28 @@ export class PrometheusSerializer {
       next[seen] = e;
       seen++;
       e.gen = gen;
-      if (e.twin === undefined) add(e, value!, undefined);
-      else kpi(e, e.twin, value, n, undefined);
-    });
-    const tail = extra === '' ? 0 : Buffer.byteLength(extra);
-    // sized for the longest value text; the bytes written are returned
-    const out = Buffer.allocUnsafe(size + tail);
-    const arena = this.arena;
-    let o = 0;
-    const copy = (b: Buffer) => {
-      for (let j = 0; j < b.length; j++) out[o++] = b[j];
-    };
-    for (const f of touched) {
-      out.set(f.header, o);
-      o += f.header.length;
-      const { entries, values, owners } = f;
-      for (let i = 0; i < f.count; i++) {
-        const owner = owners[i];
-        if (owner === undefined) {
-          const e = entries[i] as Entry;
-          for (let j = e.at0, end = e.at0 + e.len; j < end; j++) out[o++] = arena[j];
-        } else {
-          const p = entries[i] as Place;
-          copy(p.pre);
-          copy(owner);
-          copy(p.post);
-        }
-        const t = formatValue(values[i]);
-        for (let j = 0; j < t.length; j++) out[o++] = t.charCodeAt(j); // (ASCII: a byte a character)
-        out[o++] = 0x0a;
+      if (e.twin === undefined) line(e, value!);
+      else {
+        if (value !== null && n !== 0) line(e, value);
+        if (n !== undefined && n !== null) line(e.twin, n);
       }
-      // nothing kept per statistic past this scrape (the entries of statistics gone may go too)
-      entries.length = 0;
-      values.length = 0;
-      owners.length = 0;
-      f.count = 0;
+    });
+    const out: Buffer[] = [];
+    for (const f of touched) {
+      for (const c of f.chunks) out.push(c);
+      if (f.top > 0) out.push(f.chunk.subarray(0, f.top));
+      // nothing of this scrape's text is kept
+      f.chunks = [];
+      f.chunk = EMPTY;
+      f.top = 0;
     }
-    if (tail > 0) o += out.write(extra, o, 'utf8');
+    if (extra !== '') out.push(Buffer.from(extra, 'utf8'));
     next.length = seen;
     this.order = next;
     this.nextOrder = order;
     // statistics go away (idle sweep, remove_series, expired dimension values): drop cache entries not seen for a while
     if (this.cached > 2 * seen + 1024) this.sweep(gen);
-    return out.subarray(0, o);
+    return out;
   }
 
   /** The text of a kept statistic's place (null: not a KPI, written as any other statistic). */
@@ -330,7 +343,7 @@ export class PrometheusSerializer {
     let f = this.families.get(name);
     if (f === undefined) {
       const header = headerLines(name, type, help);
-      f = { header, help0: help, header0: header, more: undefined, entries: [], values: [], owners: [], count: 0, gen: 0 };
+      f = { header, help0: help, header0: header, more: undefined, chunks: [], chunk: EMPTY, top: 0, gen: 0 };
       this.families.set(name, f);
     }
     if (help === f.help0) return [f, f.header0];

@@ -40,6 +40,13 @@ test('a scrape keeps nothing per KPI series: what the serializer holds does not 
   assert.ok(many.split('\n').length > few.split('\n').length + 200 * 20, 'the new customers are written');
   assert.match(many, /^sipstats_kpi\{kpi="ASR",window="10m",customer="cust201",group="stats_10m"\} 100$/m);
   assert.match(many, /^sipstats_kpi\{kpi="CC",window="now",customer="cust200",group="stats"\} 1$/m);
+  // written in chunks (256 KB at most): every line whole, each family's lines together, one header each
+  assert.ok(many.length > 3 * 256 * 1024, `${many.length} bytes: several chunks`);
+  for (const l of many.split('\n')) if (l !== '' && !l.startsWith('#')) assert.match(l, /^[a-zA-Z_]+\{[^}\n]*\} -?[0-9.e+]+$/);
+  const families = many.split('\n').filter((l) => !l.startsWith('#') && l !== '').map((l) => l.slice(0, l.indexOf('{')));
+  const runs = families.filter((f, i) => f !== families[i - 1]);
+  assert.equal(new Set(runs).size, runs.length, "a family's lines together");
+  assert.equal((many.match(/^# TYPE sipstats_kpi gauge$/gm) ?? []).length, 1);
   assert.equal(ser.kept, keptFew, `statistics whose text the serializer keeps: ${keptFew} with 10 customers, ${ser.kept} with 210`);
   // the same bytes as a serializer that never saw a scrape before, and again on the next scrape
   assert.equal(new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb)), many);
