@@ -8,6 +8,8 @@
  */
 import { inflatePayload } from '../src/ingest/inflate.ts';
 import { fork, spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -462,12 +464,20 @@ async function serverBurst(): Promise<BenchResult[]> {
     // the server at rest again: past its next memory trim (DEFAULTS.serveMemTrimMs), history samples and sweeps running
     await new Promise((res) => setTimeout(res, DEFAULTS.serveMemTrimMs + 1500));
     const settled = rssMb(srv.pid!);
-    // Prometheus scrapes it (every 15 s by default): two scrapes, then the server at rest again
-    const scrape = async () => {
-      const t = performance.now();
-      const body = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).arrayBuffer();
-      return { ms: performance.now() - t, bytes: body.byteLength, peak: rssMb(srv.pid!) };
-    };
+    // Prometheus scrapes it (every 15 s by default, asking for gzip): two scrapes, then the server at rest again
+    const scrape = () =>
+      new Promise<{ ms: number; bytes: number; text: number; peak: number }>((resolve, reject) => {
+        const t = performance.now();
+        httpGet(`http://127.0.0.1:${ports.http}/metrics`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => {
+            const body = Buffer.concat(parts);
+            const text = res.headers['content-encoding'] === 'gzip' ? gunzipSync(body).length : body.length;
+            resolve({ ms: performance.now() - t, bytes: body.length, text, peak: rssMb(srv.pid!) });
+          });
+        }).on('error', reject);
+      });
     const first = await scrape();
     await new Promise((res) => setTimeout(res, 5000));
     const second = await scrape();
@@ -486,7 +496,7 @@ async function serverBurst(): Promise<BenchResult[]> {
         name: '`sipstats serve` RSS per new customer, scraped by Prometheus (two /metrics scrapes, then at rest)',
         value: kb(scraped) * 1024,
         unit: 'B',
-        note: `RSS ${scraped.toFixed(1)} MB ${((DEFAULTS.serveMemTrimMs + 1500) / 1000).toFixed(1)} s after the second scrape; scrapes of ${(second.bytes / 1048576).toFixed(1)} MB in ${first.ms.toFixed(0)} and ${second.ms.toFixed(0)} ms, RSS ${first.peak.toFixed(0)} and ${second.peak.toFixed(0)} MB as each ended`,
+        note: `RSS ${scraped.toFixed(1)} MB ${((DEFAULTS.serveMemTrimMs + 1500) / 1000).toFixed(1)} s after the second scrape; scrapes of ${(second.text / 1048576).toFixed(1)} MB of text, ${(second.bytes / 1048576).toFixed(1)} MB sent (gzip), in ${first.ms.toFixed(0)} and ${second.ms.toFixed(0)} ms; RSS ${first.peak.toFixed(0)} and ${second.peak.toFixed(0)} MB as each ended`,
       },
     ];
   } finally {

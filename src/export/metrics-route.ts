@@ -1,7 +1,9 @@
 import type { StatView } from '../core/types.ts';
 import type { ServerResponse } from 'node:http';
 import type { Route } from '../http/server.ts';
+import { acceptsGzip } from '../http/encoding.ts';
 import { ERRORS } from '../errors.ts';
+import { GzipText } from './gzip.ts';
 import { PrometheusSerializer } from './prometheus.ts';
 import type { PrometheusOptions } from './prometheus.ts';
 
@@ -16,17 +18,20 @@ export function metricsRoute(source: { forEachStat(cb: (v: StatView) => void): v
   return {
     methods: ['GET'],
     path,
-    handle(_req, res) {
-      send(res, serializer.serializeChunks((cb) => source.forEachStat(cb), extra?.() ?? ''));
+    handle(req, res) {
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
+      send(res, serializer.serializeChunks((cb) => source.forEachStat(cb), extra?.() ?? '', gzip ? GZIP : undefined), gzip);
     },
   };
 }
 
-/** A scrape's reply: its chunks one after the other (never copied into one buffer). */
-function send(res: ServerResponse, chunks: Buffer[]): void {
+const GZIP = new GzipText();
+
+/** A scrape's reply: its chunks one after the other (never copied into one buffer), gzip when asked and taken. */
+function send(res: ServerResponse, chunks: Buffer[], gzip: boolean): void {
   let length = 0;
   for (const c of chunks) length += c.length;
-  res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': length });
+  res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': length, ...(gzip ? { 'content-encoding': 'gzip' } : {}), vary: 'Accept-Encoding' });
   res.cork();
   for (const c of chunks) res.write(c);
   res.uncork();
@@ -42,11 +47,12 @@ export function asyncMetricsRoute(collect: (cb: (v: StatView) => void) => Promis
   return {
     methods: ['GET'],
     path,
-    handle(_req, res) {
+    handle(req, res) {
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
       const views: StatView[] = [];
       return collect((v) => views.push(v)).then(
         () => {
-          send(res, serializer.serializeChunks((cb) => views.forEach(cb)));
+          send(res, serializer.serializeChunks((cb) => views.forEach(cb), '', gzip ? GZIP : undefined), gzip);
         },
         (e: unknown) => {
           // Prometheus reads the text: the registry's code and title first (E_CLUSTER_UNAVAILABLE, 503)

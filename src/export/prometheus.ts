@@ -45,6 +45,8 @@ interface Family {
   chunks: Buffer[];
   chunk: Buffer;
   top: number;
+  /** Compressed: its part (its full chunks went there, and the chunk was reused). */
+  part: CompressedPart | undefined;
   gen: number;
 }
 
@@ -84,6 +86,24 @@ interface Place {
 }
 
 type Lookup = (cb: (v: StatView) => void) => void;
+
+/**
+ * Compresses a scrape as it is written (export/gzip.ts): a family's text goes into a part of its
+ * own, piece by piece as its chunk fills (the chunk is then reused: the text is never held whole),
+ * and the parts are joined in the reply's order.
+ */
+export interface TextCompressor {
+  part(): CompressedPart;
+  join(parts: readonly CompressedPart[]): Buffer[];
+}
+
+export interface CompressedPart {
+  /** CRC-32 and length of the text added so far, and its compressed pieces. */
+  crc: number;
+  length: number;
+  readonly pieces: Buffer[];
+  add(text: Buffer): void;
+}
 
 /** Escapes a label value: backslash, double quote and line feed. */
 export function escapeLabelValue(v: string): string {
@@ -170,7 +190,7 @@ export class PrometheusSerializer {
    * and no string is built for the text (concatenating 100 000 lines into one string and encoding it
    * took about twice as long, much of it the garbage of the pieces: bench/server.ts).
    */
-  serializeChunks(forEach: Lookup, extra = ''): Buffer[] {
+  serializeChunks(forEach: Lookup, extra = '', compressor?: TextCompressor): Buffer[] {
     const gen = ++this.gen;
     let seen = 0;
     let lastGroup: string | undefined;
@@ -189,13 +209,28 @@ export class PrometheusSerializer {
     const room = (f: Family, header: Buffer, len: number): Buffer => {
       if (f.gen !== gen) {
         f.gen = gen;
-        f.chunks = [header];
+        f.chunks = [];
         f.chunk = EMPTY;
         f.top = 0;
+        f.part = compressor?.part();
         touched.push(f);
+        // its header lines: those of its first statistic in this scrape
+        room(f, header, header.length);
+        header.copy(f.chunk, f.top);
+        f.top += header.length;
       }
       if (f.top + len <= f.chunk.length) return f.chunk;
-      if (f.top > 0) f.chunks.push(f.chunk.subarray(0, f.top));
+      if (f.top > 0) {
+        // compressed: the full chunk's text goes to the family's part now, and a chunk of the
+        // largest size is written again (the text is never held whole)
+        const text = f.chunk.subarray(0, f.top);
+        if (f.part === undefined) f.chunks.push(text);
+        else {
+          f.part.add(text);
+          f.top = 0;
+          if (f.chunk.length >= CHUNK && len <= f.chunk.length) return f.chunk;
+        }
+      }
       // (a family of one line takes a small piece of Node's pool; a long one chunks of CHUNK)
       f.chunk = Buffer.allocUnsafe(Math.max(len, Math.min(CHUNK, 2 * f.chunk.length || 1024)));
       f.top = 0;
@@ -282,16 +317,30 @@ export class PrometheusSerializer {
         if (n !== undefined && n !== null) line(e.twin, n);
       }
     });
-    const out: Buffer[] = [];
+    let out: Buffer[] = [];
+    const parts: CompressedPart[] = [];
     for (const f of touched) {
-      for (const c of f.chunks) out.push(c);
-      if (f.top > 0) out.push(f.chunk.subarray(0, f.top));
+      if (f.part !== undefined) {
+        f.part.add(f.chunk.subarray(0, f.top));
+        parts.push(f.part);
+      } else {
+        for (const c of f.chunks) out.push(c);
+        if (f.top > 0) out.push(f.chunk.subarray(0, f.top));
+      }
       // nothing of this scrape's text is kept
       f.chunks = [];
       f.chunk = EMPTY;
       f.top = 0;
+      f.part = undefined;
     }
-    if (extra !== '') out.push(Buffer.from(extra, 'utf8'));
+    if (compressor !== undefined) {
+      if (extra !== '') {
+        const p = compressor.part();
+        p.add(Buffer.from(extra, 'utf8'));
+        parts.push(p);
+      }
+      out = compressor.join(parts);
+    } else if (extra !== '') out.push(Buffer.from(extra, 'utf8'));
     next.length = seen;
     this.order = next;
     this.nextOrder = order;
@@ -343,7 +392,7 @@ export class PrometheusSerializer {
     let f = this.families.get(name);
     if (f === undefined) {
       const header = headerLines(name, type, help);
-      f = { header, help0: help, header0: header, more: undefined, chunks: [], chunk: EMPTY, top: 0, gen: 0 };
+      f = { header, help0: help, header0: header, more: undefined, chunks: [], chunk: EMPTY, top: 0, part: undefined, gen: 0 };
       this.families.set(name, f);
     }
     if (help === f.help0) return [f, f.header0];

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Route, RouteContext } from '../http/server.ts';
+import { acceptsGzip } from '../http/encoding.ts';
 import type { StatsEngine } from '../core/engine.ts';
 import { StatKind, statKey } from '../core/stat.ts';
 import { DIMENSION_VALUE_RE, DIMENSIONS, HEADLINE_KPI, KPIS, NOW, profileOf, seriesName, VIEWS, windowByName, WINDOWS } from '../kpi/catalogue.ts';
@@ -360,7 +361,7 @@ function serveAsset(table: Map<string, Asset>, loaded: Map<string, LoadedAsset>,
     res.end();
     return;
   }
-  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
   const body = gzip ? l.gz : l.raw;
   if (gzip) headers['content-encoding'] = 'gzip';
   headers['content-length'] = body.length;
