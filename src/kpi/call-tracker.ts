@@ -146,8 +146,16 @@ function newMaxSlot(s: ScopeHandles, now: number): void {
   s.cpsMaxFed = 0;
 }
 
-/** How long after its last call up a scope's CC is still sampled (zeros: CC_avg sees an outage): the longest window. */
-const SAMPLE_AFTER_MS = Math.max(...WINDOWS.map((w) => w.seconds)) * 1000;
+/**
+ * A scope's `up` is about to change at engine time `t`: the call time since its last change joins
+ * what its next CC_avg sample adds (call-seconds). Engine time, the clock the windows' slots follow
+ * (live: the server's; a replay: the capture's): one clock for every leg of a scope, whatever the
+ * capture agent and its clock's shift, and never backwards.
+ */
+function upChanges(s: ScopeHandles, t: number): void {
+  if (s.up > 0 && t > s.upAt) s.upMs += s.up * (t - s.upAt);
+  if (t > s.upAt) s.upAt = t;
+}
 
 /**
  * How often every scope with a leg up gets a CC_max sample (packet time, ms): no longer than the
@@ -940,21 +948,25 @@ export class CallTracker {
       this.scopes.expire(now);
     }
     if (now >= this.nextUpSample) {
-      // calls up for longer than a window still count in its CC_max, and CC_avg is CC sampled at a
-      // steady pace: every scope with a leg up (or one within the longest window of its last) gives
-      // its CC once per UP_SAMPLE_MS (every slot of the finest window has one)
+      // calls up for longer than a window still count in its CC_max, and CC_avg gets the call time
+      // since the last sample: every scope with a leg up, or call time not sampled yet, once per
+      // UP_SAMPLE_MS (every slot of the finest window has one). A scope with no call up adds nothing:
+      // its average falls as its window's time passes (how an outage shows), at no cost per scope
       this.nextUpSample = now + UP_SAMPLE_MS;
       const at = this.sink.now();
-      this.scopes.forEachSampled(now, (s) => {
-        if (at >= s.maxSlotEnd) newMaxSlot(s, at);
-        if (s.up > s.ccMaxFed) {
-          s.ccMaxFed = s.up;
-          s.add(KPI_INDEX.CC_max, s.up, now, at);
+      this.scopes.forEachSampled((s) => {
+        if (s.up > 0) {
+          if (at >= s.maxSlotEnd) newMaxSlot(s, at);
+          if (s.up > s.ccMaxFed) {
+            s.ccMaxFed = s.up;
+            s.add(KPI_INDEX.CC_max, s.up, now, at);
+          }
         }
-        // CC_avg: a scope found with a call up at a sample is sampled for the longest window after
-        // (its zeros are how an outage shows); one whose calls all fell between two samples has none
-        if (s.up > 0) s.sampleUntil = now + SAMPLE_AFTER_MS;
-        s.add(KPI_INDEX.CC_avg, s.up, now, at);
+        upChanges(s, at);
+        if (s.upMs > 0) {
+          s.add(KPI_INDEX.CC_avg, s.upMs / 1000, now, at);
+          s.upMs = 0;
+        }
         if (s.overSince >= 0) s.setLevel(L_CC_OVER, Math.floor((s.overMs + now - s.overSince) / 1000));
       });
     }
@@ -1036,6 +1048,7 @@ export class CallTracker {
         table.answered.append(leg);
         for (const sc of scopes) {
           if (!sc.countsListed) sc.listCounts();
+          upChanges(sc, this.sink.now());
           sc.up++;
         }
         restored++;
@@ -1141,6 +1154,7 @@ export class CallTracker {
     const now = this.sink.now();
     for (const s of leg.scopes) {
       if (wasEarly && s.early > 0) s.early--;
+      if (wasUp || isUp) upChanges(s, now);
       if (wasUp && s.up > 0) s.up--;
       if (isUp) {
         s.up++;

@@ -17,7 +17,7 @@
 export type KpiKind = 'ratio' | 'average' | 'percentile' | 'rate' | 'max' | 'level';
 
 /** The kinds kept as series of a window's profile (every kind but `level`, and `count`: the final replies by code). */
-export type SeriesKind = Exclude<KpiKind, 'level'> | 'count' | 'fine-ratio' | 'fine-average' | 'fine-max' | 'low-percentile';
+export type SeriesKind = Exclude<KpiKind, 'level'> | 'count' | 'fine-ratio' | 'fine-average' | 'fine-max' | 'low-percentile' | 'time-average';
 
 export interface KpiDef {
   /** Series name prefix and Prometheus `kpi` label. */
@@ -44,7 +44,7 @@ export interface KpiDef {
   readonly card: boolean;
   /**
    * The profile kind it is kept under when not its kind's (media quality: two decimals, `fine-*`;
-   * MOS_p5 a 5th percentile, `low-percentile`).
+   * MOS_p5 a 5th percentile, `low-percentile`; CC_avg a time average, `time-average`).
    */
   readonly series?: SeriesKind;
   /** Media quality (fed from RTP and RTCP, per stream or call with media): never a number of calls. */
@@ -69,8 +69,8 @@ export const KPIS: readonly KpiDef[] = Object.freeze([
   { name: 'CPS', unit: '/s', kind: 'rate', title: 'Calls started per second', better: 'higher', samples: '', card: true },
   { name: 'CPS_max', unit: '/s', kind: 'max', title: 'Calls started in the busiest second of the window', better: 'higher', samples: '', card: false },
   { name: 'SDR', unit: '%', kind: 'ratio', title: 'Short-duration ratio (answered calls ended within kpi.shortCall)', better: 'lower', samples: 'ended calls', card: false },
-  // CC sampled every 5 s while the scope has or recently had calls up: what the `drop` alert rule compares CC with
-  { name: 'CC_avg', unit: '', kind: 'average', title: 'Average concurrent calls in the window (sampled every 5 s)', better: 'higher', samples: 'samples (every 5 s)', of: 'CC', card: false },
+  // the time average of CC over the window (call-seconds per second): what the `drop` alert rule compares CC with
+  { name: 'CC_avg', unit: '', kind: 'average', title: 'Average concurrent calls in the window (call-seconds per second)', better: 'higher', samples: '5 s steps with calls up', of: 'CC', card: false, series: 'time-average' },
   // with a configured limit (the `limits` section): utilisation, and time over the limit
   { name: 'CC_util', unit: '%', kind: 'level', title: 'Channels in use now (% of the channel limit)', better: 'lower', samples: '', card: false },
   { name: 'CPS_util', unit: '%', kind: 'max', title: 'Busiest second of the window (% of the CPS limit)', better: 'lower', samples: '', card: false },
@@ -170,6 +170,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       'fine-average': { name: 'avg2', algorithm: 'average', precision: 2, group: 'stats' },
       'fine-max': { name: 'max2', algorithm: 'max', window: 60, slots: 6, minSamples: 1, precision: 2, group: 'stats' },
       'low-percentile': { name: 'p5', algorithm: 'percentile', quantile: 0.05, window: 60, slots: 6, precision: 2, group: 'stats' },
+      'time-average': { name: 'tavg', algorithm: 'timeavg', window: 60, slots: 6, group: 'stats' },
     },
   },
   {
@@ -188,6 +189,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       'fine-average': { name: '10m-avg2', algorithm: 'average', window: 600, slots: 10, precision: 2, group: 'stats_10m' },
       'fine-max': { name: '10m-max2', algorithm: 'max', window: 600, slots: 10, minSamples: 1, precision: 2, group: 'stats_10m' },
       'low-percentile': { name: '10m-p5', algorithm: 'percentile', quantile: 0.05, window: 600, slots: 10, precision: 2, group: 'stats_10m' },
+      'time-average': { name: '10m-tavg', algorithm: 'timeavg', window: 600, slots: 10, group: 'stats_10m' },
     },
   },
   {
@@ -206,6 +208,7 @@ export const WINDOWS: readonly WindowDef[] = Object.freeze([
       'fine-average': { name: '1h-avg2', algorithm: 'average', window: 3600, slots: 6, precision: 2, group: 'stats_1h' },
       'fine-max': { name: '1h-max2', algorithm: 'max', window: 3600, slots: 6, minSamples: 1, precision: 2, group: 'stats_1h' },
       'low-percentile': { name: '1h-p5', algorithm: 'percentile', quantile: 0.05, window: 3600, slots: 6, precision: 2, group: 'stats_1h' },
+      'time-average': { name: '1h-tavg', algorithm: 'timeavg', window: 3600, slots: 6, group: 'stats_1h' },
     },
   },
 ]);

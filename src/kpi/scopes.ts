@@ -119,8 +119,13 @@ export class ScopeHandles implements SeriesOwner, CounterOwner {
   overMs = 0;
   overSince = -1;
   overCps = 0;
-  /** Packet time until which tick() keeps sampling CC (for CC_max and CC_avg) after the scope's last call up. */
-  sampleUntil = -Infinity;
+  /**
+   * CC_avg: the call time (ms × calls up, engine time) since the scope's last CC_avg sample, up to
+   * `upAt`, when `up` last changed (see CallTracker's upChanges): every call-second counts, however
+   * short the call, and a scope with no call up has nothing to sample.
+   */
+  upMs = 0;
+  upAt = 0;
   /** Its KPI levels' values (LEVEL_KPIS order), from the first one set; which ones are set (bit i: level i), and refused (their names are taken). */
   private levels: number[] | undefined = undefined;
   private levelsSet = 0;
@@ -644,10 +649,10 @@ export class Scopes implements SeriesDirectory {
     }
   }
 
-  /** Visits every scope with a leg up (CC > 0) or one until `sampleUntil` (packet time `now`), all traffic first. */
-  forEachSampled(now: number, cb: (s: ScopeHandles) => void): void {
-    if (this.all.up > 0 || this.all.sampleUntil > now) cb(this.all);
-    for (const s of this.registered) if (s.up > 0 || s.sampleUntil > now) cb(s);
+  /** Visits every scope with a leg up (CC > 0) or call time not sampled yet, all traffic first. */
+  forEachSampled(cb: (s: ScopeHandles) => void): void {
+    if (this.all.up > 0 || this.all.upMs > 0) cb(this.all);
+    for (const s of this.registered) if (s.up > 0 || s.upMs > 0) cb(s);
   }
 
   /** New limits (a reload): every scope held takes its own. */

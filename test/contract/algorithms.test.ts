@@ -39,6 +39,7 @@ const CASES: Case[] = [
   { algorithm: 'sum', extra: '', values: ints, oracle: (l) => l.reduce((a, b) => a + b, 0), close: exact },
   { algorithm: 'count', extra: '', values: ints, oracle: (l) => l.length, close: exact },
   { algorithm: 'rate', extra: '', values: ints, oracle: (l, c) => (c <= 0 ? 0 : round3((l.reduce((a, b) => a + b, 0) * 1000) / c)), close: near(0.0011) },
+  { algorithm: 'timeavg', extra: '', values: ints, oracle: (l, c) => (c <= 0 ? 0 : Math.trunc((l.reduce((a, b) => a + b, 0) * 1000) / c) || 0), close: exact },
   {
     algorithm: 'stddev', extra: '', values: ints,
     oracle: (l) => {

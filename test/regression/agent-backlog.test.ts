@@ -86,9 +86,10 @@ async function send(srv: RunningServer, fs: readonly { bytes: Buffer; timeMs: nu
   }
   for (let i = 0; i < 500 && (srv.stats.getStat('sipstats:hep_packets') ?? 0) < fs.length; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(srv.stats.getStat('sipstats:hep_packets'), fs.length, 'every frame reached the server');
-  // what waits 2 s after a call's final reply (its FOR) is decided, the same way for both: a tick
-  // past the capture's whole span from now, whatever the clock the burst's agent was given
-  srv.pipeline.tick(Date.now() + (fs[fs.length - 1].timeMs - fs[0].timeMs) + 2_500);
+  // what waits 2 s after a call's final reply (its FOR) is decided, and the call time not yet in
+  // CC_avg (added every 5 s) is, the same way for both: a tick past the capture's whole span and one
+  // CC_avg step from now, whatever the clock the burst's agent was given
+  srv.pipeline.tick(Date.now() + (fs[fs.length - 1].timeMs - fs[0].timeMs) + 5_500);
 }
 
 /**

@@ -210,6 +210,38 @@ test('property: CC never negative, CC_max >= CC, CC equals the model, under any 
   );
 });
 
+test('CC_avg is the time average of CC: every call-second counts, calls between two 5 s samples too, and a scope with no call up takes no sample', async () => {
+  const { PrometheusSerializer } = await import('../../src/export/prometheus.ts');
+  const { stats, send, tick } = rig();
+  const line = (kpi: string, window: string, customer: string) => {
+    const text = new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb));
+    const m = (name: string) => new RegExp(`^${name}\\{kpi="${kpi}",window="${window}",customer="${customer}",group="[^"]+"\\} (\\S+)$`, 'm').exec(text)?.[1];
+    return { value: m('sipstats_kpi'), samples: m('sipstats_kpi_samples') };
+  };
+  tick(T0); // a sample now: the next one 5 s later
+  // 30 calls of `short`, each held 3 s, all between two samples: 90 call-seconds
+  const short = [...Array(30)].map(() => ({ l: leg('short'), br: newBranch() }));
+  short.forEach(({ l, br }, i) => send(invite(l, { branch: br }), T0 + 100 + i));
+  short.forEach(({ l, br }, i) => send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 200 + i));
+  short.forEach(({ l }, i) => send(request('BYE', l, { seq: 2, toTag: 't' }), T0 + 3200 + i));
+  tick(T0 + 5000);
+  // the 1-minute window (6 slots of 10 s) covers 50-60 s: 90 call-seconds are 1.5-1.8 calls on average, truncated like every average
+  assert.deepEqual(line('CC_avg', '1m', 'short'), { value: '1', samples: '1' });
+  // one call of `held`, up from T0+1 s to T0+61 s: sampled while up, not after
+  const l = leg('held');
+  const br = newBranch();
+  send(invite(l, { branch: br }), T0 + 5100);
+  send(reply(200, 'OK', l, { branch: br, toTag: 't' }), T0 + 5200);
+  for (let t = T0 + 10_000; t <= T0 + 60_000; t += 5000) tick(t);
+  send(request('BYE', l, { seq: 2, toTag: 't' }), T0 + 61_000);
+  tick(T0 + 65_000);
+  // 11 samples while up, and one with the call's last second (its BYE came between two samples)
+  assert.equal(line('CC_avg', '1h', 'held').samples, '12');
+  for (let t = T0 + 70_000; t <= T0 + 600_000; t += 5000) tick(t);
+  assert.equal(line('CC_avg', '1h', 'held').samples, '12', 'no sample once no call is up (before: a zero every 5 s for an hour)');
+  assert.equal(stats.getStat('CCheld'), 0);
+});
+
 test('a decided call is forgotten after the linger time: its INVITE seen again later is a new call', () => {
   // (the counterexample fast-check found for the property above with the default 32 s linger: 486, INVITE, 33 s, INVITE, 200)
   const { stats, send } = rig({ inviteTimeoutMs: 20_000 });

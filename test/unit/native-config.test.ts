@@ -174,6 +174,10 @@ test('the default configuration: the KPI profiles of docs/kpis.md, the p95 profi
     count: ['accumulate', 60, 6, 'stats'],
     '10m-count': ['accumulate', 600, 10, 'stats_10m'],
     '1h-count': ['accumulate', 3600, 6, 'stats_1h'],
+    // CC_avg: the time average of CC
+    tavg: ['timeavg', 60, 6, 'stats'],
+    '10m-tavg': ['timeavg', 600, 10, 'stats_10m'],
+    '1h-tavg': ['timeavg', 3600, 6, 'stats_1h'],
     // media quality: two decimals; MOS_p5 a 5th percentile
     perc2: ['percentage', 60, 60, 'stats'],
     '10m-perc2': ['percentage', 600, 10, 'stats_10m'],

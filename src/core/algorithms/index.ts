@@ -3,7 +3,7 @@ import type { SeriesAlgorithm } from './algorithm.ts';
 import { accumulate } from './accumulate.ts';
 import { average } from './average.ts';
 import { max, min } from './extrema.ts';
-import { count, rate, stddev, sum } from './moments.ts';
+import { count, rate, stddev, sum, timeavg } from './moments.ts';
 import { DEFAULT_BUCKETS, percentile } from './percentile.ts';
 import { percentage } from './percentage.ts';
 
@@ -55,6 +55,7 @@ export const ALGORITHMS: ReadonlyMap<string, AlgorithmFactory> = new Map<string,
   ['sum', plain(sum)],
   ['count', plain(count)],
   ['rate', plain(rate)],
+  ['timeavg', plain(timeavg)],
   ['stddev', plain(stddev)],
   ['percentile', percentileFactory],
   ['p50', fixedQuantile(0.5, 'p50')],

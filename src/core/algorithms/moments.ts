@@ -16,6 +16,34 @@ export const count = { ...sumParts('count', (f, o) => f[o], true), samples: (f: 
 export const rate = sumParts('rate', (f, o, p, coveredMs) => (coveredMs <= 0 ? 0 : finish((f[o] * 1000) / coveredMs, p.precision ?? 3)));
 
 /**
+ * timeavg: parts [sum, n]; the time average of a level whose feeder adds value × seconds (e.g. CC ×
+ * the seconds it held: call-seconds): the sum per second over the time the window covers at the read
+ * (as rate), truncated like average unless `precision` is given; its samples are the updates.
+ */
+export const timeavg: SeriesAlgorithm = {
+  name: 'timeavg',
+  width: 2,
+  samples: (f, o) => f[o + 1],
+  reset(f, o) {
+    f[o] = 0;
+    f[o + 1] = 0;
+  },
+  add(f, o, v) {
+    f[o] += v;
+    f[o + 1] += 1;
+  },
+  merge(d, i, s, j) {
+    d[i] += s[j];
+    d[i + 1] += s[j + 1];
+  },
+  subtract(d, i, s, j) {
+    d[i] -= s[j];
+    d[i + 1] -= s[j + 1];
+  },
+  read: (f, o, p, coveredMs) => (coveredMs <= 0 ? 0 : finish((f[o] * 1000) / coveredMs, p.precision)),
+};
+
+/**
  * stddev: parts [n, sum, sum of squares]; population standard deviation of the window's samples,
  * null when empty. Rounded to `precision` decimals (default 3). Sums of squares lose precision for
  * values beyond ~1e7 with tiny spread; for delays in ms and call durations in s that is far off.
