@@ -199,6 +199,15 @@ export class StatsEngine {
     return undefined;
   }
 
+  /** The profile a feeder keeps the series `name` under, when a directory would own that name (see SeriesDirectory.profileOf). */
+  keptProfileOf(name: string): string | undefined {
+    for (const d of this.directories) {
+      const p = d.profileOf?.(name);
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  }
+
   /** The first statistic named `name` (bare). */
   private first(name: string): Stat | undefined {
     return this.byName.get(name) ?? (this.directories.length > 0 ? this.owned(name) : undefined);

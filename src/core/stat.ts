@@ -171,6 +171,11 @@ export interface SeriesDirectory {
   stats(): Iterable<Stat>;
   /** The live kept series of these profiles only (what a pass over one profile's series reads; absent: stats() filtered). */
   seriesIn?(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series>;
+  /**
+   * The profile its owners keep a series named `name` under, if it is a name they would own (a
+   * restore leaves a saved series of that name in another profile out: it would take the name).
+   */
+  profileOf?(name: string): string | undefined;
 }
 
 /**

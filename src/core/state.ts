@@ -55,8 +55,8 @@ const sameKeeping = (a: ProfileDef, b: ProfileDef) =>
 /**
  * Restores a state into `engine` at its clock's time: counters take the saved values, series slots
  * are merged (so restoring into a fresh engine reproduces the saved one, and slots that expired
- * meanwhile are dropped by the clock). Series whose profile is gone or now keeps data differently
- * are skipped and reported.
+ * meanwhile are dropped by the clock). Series whose profile is gone or now keeps data differently,
+ * or whose feeder keeps them under another profile now, are skipped and reported.
  */
 export function restoreState(engine: StatsEngine, state: EngineState): RestoreReport {
   const t = engine.clock();
@@ -83,6 +83,12 @@ export function restoreState(engine: StatsEngine, state: EngineState): RestoreRe
     const before = saved.get(s.profile.toLowerCase());
     if (p === undefined || before === undefined || !sameKeeping(p.def, before)) {
       report.skipped.push({ name: s.name, reason: `profile '${s.profile}' is gone or keeps its data differently now` });
+      continue;
+    }
+    const kept = engine.keptProfileOf(s.name);
+    if (kept !== undefined && kept.toLowerCase() !== p.def.name.toLowerCase()) {
+      // (a KPI whose profile changed between versions: CC_avg from `avg` to `tavg` on 2026-12-07)
+      report.skipped.push({ name: s.name, reason: `its feeder keeps it under profile '${kept}' now` });
       continue;
     }
     let series = engine.lookup(s.name);

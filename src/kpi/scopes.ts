@@ -494,6 +494,14 @@ export class Scopes implements SeriesDirectory {
     return this.scopeOfIdentity(lv)?.levelView(LEVEL_INDEX[lv.kpi]);
   }
 
+  /** SeriesDirectory: the profile a KPI series of this name is kept under in its window (none for levels and other names). */
+  profileOf(name: string): string | undefined {
+    const id = identify(name);
+    const k = id === null ? undefined : KPI_INDEX[id.kpi];
+    const w = id === null ? undefined : this.windowIndex.get(id.window);
+    return k === undefined || w === undefined ? undefined : profileOf(KPIS[k], this.windows[w]) || undefined;
+  }
+
   private scopeOfIdentity(id: KpiIdentity): ScopeHandles | undefined {
     return id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
   }
