@@ -236,29 +236,44 @@ export class PrometheusSerializer {
       f.top = 0;
       return f.chunk;
     };
-    /** Ends a line: the value's text (ASCII: a byte a character) and a line feed. */
-    const value = (f: Family, out: Buffer, o: number, v: number) => {
+    // (the arena grows when a statistic is rendered: `render` callers refresh it)
+    let arena = this.arena;
+    /** A statistic's line: its cached text, its value's (ASCII: a byte a character), a line feed. */
+    const line = (e: Entry, v: number) => {
+      const f = e.family;
+      const len = e.len;
+      let out = f.chunk;
+      let o = f.top;
+      if (f.gen !== gen || o + len + VALUE_MAX + 1 > out.length) {
+        out = room(f, e.header, len + VALUE_MAX + 1);
+        o = f.top;
+      }
+      const a = arena;
+      for (let j = e.at0, end = j + len; j < end; j++) out[o++] = a[j];
       const t = formatValue(v);
       for (let j = 0; j < t.length; j++) out[o++] = t.charCodeAt(j);
       out[o++] = 0x0a;
       f.top = o;
     };
-    const line = (e: Entry, v: number) => {
-      const f = e.family;
-      const out = room(f, e.header, e.len + VALUE_MAX + 1);
-      let o = f.top;
-      for (let j = e.at0, end = e.at0 + e.len; j < end; j++) out[o++] = this.arena[j];
-      value(f, out, o, v);
-    };
+    /** A kept statistic's line: its place's text either side of its owner's labels. */
     const placeLine = (p: Place, v: number) => {
       const f = p.family;
       const { pre, post } = p;
-      const out = room(f, p.header, pre.length + ownerText.length + post.length + VALUE_MAX + 1);
+      const own = ownerText;
+      let out = f.chunk;
       let o = f.top;
+      const len = pre.length + own.length + post.length;
+      if (f.gen !== gen || o + len + VALUE_MAX + 1 > out.length) {
+        out = room(f, p.header, len + VALUE_MAX + 1);
+        o = f.top;
+      }
       for (let j = 0; j < pre.length; j++) out[o++] = pre[j];
-      for (let j = 0; j < ownerText.length; j++) out[o++] = ownerText[j];
+      for (let j = 0; j < own.length; j++) out[o++] = own[j];
       for (let j = 0; j < post.length; j++) out[o++] = post[j];
-      value(f, out, o, v);
+      const t = formatValue(v);
+      for (let j = 0; j < t.length; j++) out[o++] = t.charCodeAt(j);
+      out[o++] = 0x0a;
+      f.top = o;
     };
     forEach((v) => {
       const value = v.value;
@@ -305,6 +320,7 @@ export class PrometheusSerializer {
         if (e === undefined || e.kind !== v.kind) {
           if (e === undefined) this.cached++;
           byName.set(v.name, (e = this.render(v)));
+          arena = this.arena;
         } else if (e.gen !== gen && e.at >= 0) k = e.at + 1;
       }
       e.at = seen;
