@@ -13,18 +13,24 @@ export class GzipText implements TextCompressor {
   constructor(private readonly level = zlib.constants.Z_BEST_SPEED) {}
 
   part(): CompressedPart {
-    const level = this.level;
+    const deflate = (text: Buffer) => this.deflate(text);
     return {
       crc: 0,
       length: 0,
       pieces: [],
+      tail: EMPTY,
       add(text: Buffer) {
         if (text.length === 0) return;
         this.crc = crc32(text, this.crc);
         this.length += text.length;
-        this.pieces.push(zlib.deflateRawSync(text, { level, finishFlush: zlib.constants.Z_FULL_FLUSH }));
+        this.pieces.push(deflate(text));
       },
     };
+  }
+
+  /** A piece: complete blocks ending on a full flush (byte-aligned, referring to nothing before them). */
+  private deflate(text: Buffer): Buffer {
+    return zlib.deflateRawSync(text, { level: this.level, finishFlush: zlib.constants.Z_FULL_FLUSH });
   }
 
   join(parts: readonly CompressedPart[]): Buffer[] {
@@ -32,11 +38,26 @@ export class GzipText implements TextCompressor {
     const out: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])];
     let crc = 0;
     let length = 0;
+    // the tails of parts that follow one another, compressed together when a part's pieces or the end come
+    let pending: Buffer[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      const text = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      pending = [];
+      crc = crc32(text, crc);
+      length += text.length;
+      out.push(this.deflate(text));
+    };
     for (const p of parts) {
-      for (const piece of p.pieces) out.push(piece);
-      crc = crc32Combine(crc, p.crc, p.length);
-      length += p.length;
+      if (p.pieces.length > 0) {
+        flush();
+        for (const piece of p.pieces) out.push(piece);
+        crc = crc32Combine(crc, p.crc, p.length);
+        length += p.length;
+      }
+      if (p.tail.length > 0) pending.push(p.tail);
     }
+    flush();
     out.push(FINAL_BLOCK);
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc >>> 0, 0);
@@ -49,6 +70,8 @@ export class GzipText implements TextCompressor {
 const POLY = 0xedb88320;
 /** The polynomial 1 (x^0), bit-reflected: the top bit. */
 const ONE = 0x8000_0000;
+
+const EMPTY = Buffer.alloc(0);
 
 /** A raw deflate stream's last block, empty (what a deflate finishing with no input writes). */
 const FINAL_BLOCK = zlib.deflateRawSync(Buffer.alloc(0));

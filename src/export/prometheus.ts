@@ -103,6 +103,11 @@ export interface CompressedPart {
   length: number;
   readonly pieces: Buffer[];
   add(text: Buffer): void;
+  /**
+   * The text after its pieces, not compressed yet: joined, the tails of families that follow one
+   * another are compressed together (a family of one line is not a compression of its own).
+   */
+  tail: Buffer;
 }
 
 /** Escapes a label value: backslash, double quote and line feed. */
@@ -337,7 +342,7 @@ export class PrometheusSerializer {
     const parts: CompressedPart[] = [];
     for (const f of touched) {
       if (f.part !== undefined) {
-        f.part.add(f.chunk.subarray(0, f.top));
+        f.part.tail = f.chunk.subarray(0, f.top);
         parts.push(f.part);
       } else {
         for (const c of f.chunks) out.push(c);
@@ -352,7 +357,7 @@ export class PrometheusSerializer {
     if (compressor !== undefined) {
       if (extra !== '') {
         const p = compressor.part();
-        p.add(Buffer.from(extra, 'utf8'));
+        p.tail = Buffer.from(extra, 'utf8');
         parts.push(p);
       }
       out = compressor.join(parts);
