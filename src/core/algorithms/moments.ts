@@ -1,6 +1,7 @@
 import type { SeriesAlgorithm } from './algorithm.ts';
 import { finish } from './algorithm.ts';
-import { sumParts } from './sum-parts.ts';
+import { sumParts, twoSums } from './sum-parts.ts';
+import { addWithCount } from './average.ts';
 
 /** sum: parts [sum]; like accumulate, but rounded only with `precision` (a float otherwise). */
 export const sum = sumParts('sum', (f, o, p) => (p.precision === null ? f[o] : finish(f[o], p.precision)));
@@ -21,25 +22,10 @@ export const rate = sumParts('rate', (f, o, p, coveredMs) => (coveredMs <= 0 ? 0
  * (as rate), truncated like average unless `precision` is given; its samples are the updates.
  */
 export const timeavg: SeriesAlgorithm = {
+  ...twoSums,
   name: 'timeavg',
-  width: 2,
   samples: (f, o) => f[o + 1],
-  reset(f, o) {
-    f[o] = 0;
-    f[o + 1] = 0;
-  },
-  add(f, o, v) {
-    f[o] += v;
-    f[o + 1] += 1;
-  },
-  merge(d, i, s, j) {
-    d[i] += s[j];
-    d[i + 1] += s[j + 1];
-  },
-  subtract(d, i, s, j) {
-    d[i] -= s[j];
-    d[i + 1] -= s[j + 1];
-  },
+  add: addWithCount,
   read: (f, o, p, coveredMs) => (coveredMs <= 0 ? 0 : finish((f[o] * 1000) / coveredMs, p.precision)),
 };
 

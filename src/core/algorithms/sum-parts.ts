@@ -24,3 +24,20 @@ export function sumParts(name: string, read: SeriesAlgorithm['read'], counting =
     read,
   };
 }
+
+/** The merging of two-part algorithms whose parts are two sums (average: sum, count; percentage: true, false weights; timeavg). */
+export const twoSums = {
+  width: 2,
+  reset(f: Float64Array, o: number): void {
+    f[o] = 0;
+    f[o + 1] = 0;
+  },
+  merge(d: Float64Array, i: number, s: ArrayLike<number>, j: number): void {
+    d[i] += s[j];
+    d[i + 1] += s[j + 1];
+  },
+  subtract(d: Float64Array, i: number, s: ArrayLike<number>, j: number): void {
+    d[i] -= s[j];
+    d[i + 1] -= s[j + 1];
+  },
+} as const;
