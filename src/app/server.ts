@@ -180,7 +180,7 @@ export async function start(options: StartOptions = {}): Promise<Running> {
     }
     if (cluster !== null) {
       const c = cluster;
-      http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster' }, '/metrics/cluster'));
+      http.addRoute(asyncMetricsRoute((cb) => c.forEachClusterStat(cb), { namespace: 'sipstats_cluster', freshViews: true }, '/metrics/cluster'));
     }
     const url = await http.listen(listen.host, listen.port).catch((e: unknown) => {
       throw listenError('HTTP listener', listen.host, listen.port, e);

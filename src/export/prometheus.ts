@@ -26,6 +26,12 @@ import type { KpiIdentity } from '../kpi/catalogue.ts';
 export interface PrometheusOptions {
   /** Prefix of every metric name (default `sipstats`). */
   readonly namespace?: string;
+  /**
+   * Statistics that come as new objects at every scrape, named KPI series among them (the cluster's
+   * merge, built from Redis at each scrape): their KPI lines too are written from the text of their
+   * place and their labels, not kept per line (default: only kept statistics are, see Place).
+   */
+  readonly freshViews?: boolean;
 }
 
 interface Family {
@@ -171,8 +177,12 @@ export class PrometheusSerializer {
   private cached = 0;
   private gen = 0;
 
+  /** Named KPI series too by place (PrometheusOptions.freshViews): the places by group, kind, KPI and window. */
+  private readonly namedPlaces: Map<string, Place | null> | undefined;
+
   constructor(options: PrometheusOptions = {}) {
     this.ns = sanitizeMetricName(options.namespace ?? 'sipstats');
+    this.namedPlaces = options.freshViews === true ? new Map() : undefined;
   }
 
   /** Statistics whose text the serializer keeps between scrapes (each one's own: a KPI scope's series and levels have none). */
@@ -321,6 +331,24 @@ export class PrometheusSerializer {
             if (n !== undefined && n !== null) placeLine(p.twin, n);
           }
           return;
+        }
+      }
+      const named = this.namedPlaces;
+      if (named !== undefined && owner === undefined) {
+        const l = v.labels;
+        if (l != null && l.kpi !== undefined) {
+          const key = `${v.group}\n${v.kind}\n${l.kpi}\n${l.window ?? ''}`;
+          let p = named.get(key);
+          if (p === undefined) named.set(key, (p = this.renderPlace(v)));
+          if (p !== null) {
+            if (value === null && (n === undefined || n === null)) return;
+            // (its own labels each line: these views share no owner)
+            ownerText = this.ownerLabels(l);
+            lastOwner = undefined;
+            if (value !== null && n !== 0) placeLine(p, value);
+            if (n !== undefined && n !== null) placeLine(p.twin!, n);
+            return;
+          }
         }
       }
       // nothing to write: no value, and no sample count a KPI line would carry

@@ -52,3 +52,26 @@ test('a scrape keeps nothing per KPI series: what the serializer holds does not 
   assert.equal(new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb)), many);
   assert.equal(scrape(), many);
 });
+
+test('/metrics/cluster (statistics made anew at each scrape, named KPI series among them): nothing kept per KPI line either, the same text', () => {
+  let now = T0;
+  const stats = createStats({ config: KPI_MODPARAMS, clock: () => now });
+  const fresh = new PrometheusSerializer({ freshViews: true });
+  const scrape = () => fresh.serialize((cb) => stats.forEachStat(cb));
+  const customers = (from: number, to: number) => {
+    for (let c = from; c < to; c++) {
+      stats.updateStatSeries('10m-perc', `ASR_10mcust${c}`, c % 3 === 0 ? -1 : 1);
+      stats.updateStatSeries('10m-avg', `PDD_10m~carrier=carrier_${c}`, 100 + c);
+    }
+  };
+  customers(0, 10);
+  scrape();
+  const keptFew = fresh.kept;
+  customers(10, 500);
+  now += 1000;
+  const text = scrape();
+  assert.equal(fresh.kept, keptFew, `statistics whose text the serializer keeps: ${keptFew} with 10 customers, ${fresh.kept} with 500`);
+  assert.match(text, /^sipstats_kpi\{kpi="ASR",window="10m",customer="cust499",group="stats_10m"\} 100$/m);
+  assert.match(text, /^sipstats_kpi\{kpi="PDD",window="10m",carrier="carrier_498",group="stats_10m"\} 598$/m);
+  assert.equal(text, new PrometheusSerializer().serialize((cb) => stats.forEachStat(cb)), 'what the per-line cache writes');
+});
