@@ -68,19 +68,43 @@ export function tail(text: string, lines = 40): string {
   return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
 }
 
-/** Distinct free UDP ports on 127.0.0.1 (held together so they differ, then released). */
+/** The first port of the kernel's ephemeral range (what a bind to port 0 or a client socket gets), 32768 when unknown. */
+export function ephemeralLow(): number {
+  const low = Number(readText('/proc/sys/net/ipv4/ip_local_port_range').trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 2048 ? low : 32768;
+}
+
+/**
+ * Distinct free UDP ports on 127.0.0.1 (held together so they differ, then released), below the
+ * kernel's ephemeral range: a tool binds them a moment later, and a port the kernel had just handed
+ * out (bind to 0) could meanwhile go to any socket of the tests running beside (Kamailio once
+ * failed to start: "Address already in use").
+ */
 export async function freeUdpPorts(n: number): Promise<number[]> {
   const sockets: Socket[] = [];
+  const low = Math.max(1024, ephemeralLow() - 12_000);
+  const high = ephemeralLow();
   try {
     const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let tries = 0; ports.length < n; tries++) {
+      if (tries > 1000) throw new Error(`no ${n} free UDP ports found in ${low}-${high - 1}`);
+      const port = low + Math.floor(Math.random() * (high - low));
+      if (ports.includes(port)) continue;
       const s = createSocket('udp4');
-      sockets.push(s);
-      await new Promise<void>((res, rej) => {
-        s.once('error', rej);
-        s.bind(0, '127.0.0.1', () => res());
+      const ok = await new Promise<boolean>((res) => {
+        s.once('error', () => res(false));
+        s.bind(port, '127.0.0.1', () => res(true));
       });
-      ports.push(s.address().port);
+      if (!ok) {
+        try {
+          s.close();
+        } catch {
+          // (never bound: nothing to close)
+        }
+        continue;
+      }
+      sockets.push(s);
+      ports.push(port);
     }
     return ports;
   } finally {
