@@ -9,10 +9,17 @@ import type { TextCompressor, CompressedPart } from './prometheus.ts';
  * combined from the parts' own (a part is one metric family's text; parts are joined in the order
  * the reply wants, not the order they were written). Prometheus asks for gzip at every scrape.
  */
-export class GzipText implements TextCompressor {
+/** A part as GzipText keeps it: its compressed pieces, and the CRC-32 and length of their text. */
+interface GzipPart extends CompressedPart {
+  crc: number;
+  length: number;
+  readonly pieces: Buffer[];
+}
+
+export class GzipText implements TextCompressor<GzipPart> {
   constructor(private readonly level = zlib.constants.Z_BEST_SPEED) {}
 
-  part(): CompressedPart {
+  part(): GzipPart {
     const deflate = (text: Buffer) => this.deflate(text);
     return {
       crc: 0,
@@ -33,7 +40,7 @@ export class GzipText implements TextCompressor {
     return zlib.deflateRawSync(text, { level: this.level, finishFlush: zlib.constants.Z_FULL_FLUSH });
   }
 
-  join(parts: readonly CompressedPart[]): Buffer[] {
+  join(parts: readonly GzipPart[]): Buffer[] {
     // ID1 ID2, CM deflate, no flags, no time, XFL, OS unknown
     const out: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])];
     let crc = 0;

@@ -87,7 +87,7 @@ interface Place {
   readonly header: Buffer;
   readonly pre: Buffer;
   readonly post: Buffer;
-  /** The sample count's line (`sipstats_kpi_samples`). */
+  /** The sample count's line (`sipstats_kpi_samples`): every value line's place has one, the sample line's none. */
   readonly twin: Place | undefined;
 }
 
@@ -98,16 +98,13 @@ type Lookup = (cb: (v: StatView) => void) => void;
  * own, piece by piece as its chunk fills (the chunk is then reused: the text is never held whole),
  * and the parts are joined in the reply's order.
  */
-export interface TextCompressor {
-  part(): CompressedPart;
-  join(parts: readonly CompressedPart[]): Buffer[];
+export interface TextCompressor<P extends CompressedPart = CompressedPart> {
+  part(): P;
+  join(parts: readonly P[]): Buffer[];
 }
 
 export interface CompressedPart {
-  /** CRC-32 and length of the text added so far, and its compressed pieces. */
-  crc: number;
-  length: number;
-  readonly pieces: Buffer[];
+  /** A full chunk of the family's text, in order: compressed now (the chunk is then written again). */
   add(text: Buffer): void;
   /**
    * The text after its pieces, not compressed yet: joined, the tails of families that follow one
@@ -303,6 +300,11 @@ export class PrometheusSerializer {
       out[o++] = 0x0a;
       f.top = o;
     };
+    /** A KPI's lines by place: its value unless its window is empty, and its sample count when known. */
+    const placeLines = (p: Place, value: number | null, n: number | null | undefined) => {
+      if (value !== null && n !== 0) placeLine(p, value);
+      if (n !== undefined && n !== null) placeLine(p.twin!, n);
+    };
     forEach((v) => {
       const value = v.value;
       const n = v.samples;
@@ -324,12 +326,7 @@ export class PrometheusSerializer {
             lastOwner = owner;
             ownerText = this.ownerLabels(v.labels!);
           }
-          // a KPI: its value unless its window is empty, and its sample count when known
-          if (p.twin === undefined) placeLine(p, value!);
-          else {
-            if (value !== null && n !== 0) placeLine(p, value);
-            if (n !== undefined && n !== null) placeLine(p.twin, n);
-          }
+          placeLines(p, value, n);
           return;
         }
       }
@@ -345,8 +342,7 @@ export class PrometheusSerializer {
             // (its own labels each line: these views share no owner)
             ownerText = this.ownerLabels(l);
             lastOwner = undefined;
-            if (value !== null && n !== 0) placeLine(p, value);
-            if (n !== undefined && n !== null) placeLine(p.twin!, n);
+            placeLines(p, value, n);
             return;
           }
         }

@@ -1,6 +1,6 @@
 import type { SeriesAlgorithm } from './algorithm.ts';
 import { finish } from './algorithm.ts';
-import { twoSums } from './sum-parts.ts';
+import { addWithCount, twoSums } from './sum-parts.ts';
 
 /** average: parts [sum, count]; value = trunc(sum / count), 0 when empty. v = 0 is a sample. */
 export const average: SeriesAlgorithm = {
@@ -14,9 +14,3 @@ export const average: SeriesAlgorithm = {
     return finish(f[o] / n, p.precision);
   },
 };
-
-/** Adds `v` to the sum, 1 to the count: parts [sum, count] (average, timeavg). */
-export function addWithCount(f: Float64Array, o: number, v: number): void {
-  f[o] += v;
-  f[o + 1] += 1;
-}

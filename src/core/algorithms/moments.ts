@@ -1,7 +1,6 @@
 import type { SeriesAlgorithm } from './algorithm.ts';
 import { finish } from './algorithm.ts';
-import { sumParts, twoSums } from './sum-parts.ts';
-import { addWithCount } from './average.ts';
+import { addWithCount, sumParts, twoSums } from './sum-parts.ts';
 
 /** sum: parts [sum]; like accumulate, but rounded only with `precision` (a float otherwise). */
 export const sum = sumParts('sum', (f, o, p) => (p.precision === null ? f[o] : finish(f[o], p.precision)));

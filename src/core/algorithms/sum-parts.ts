@@ -41,3 +41,9 @@ export const twoSums = {
     d[i + 1] -= s[j + 1];
   },
 } as const;
+
+/** Adds `v` to the sum, 1 to the count: parts [sum, count] (average, timeavg). */
+export function addWithCount(f: Float64Array, o: number, v: number): void {
+  f[o] += v;
+  f[o + 1] += 1;
+}
