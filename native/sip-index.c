@@ -147,9 +147,28 @@ static long skip_quoted(const uint8_t *b, long p, long e) {
   return e;
 }
 
+/* The first of ';', '"' and (when stop_at_comma) ',' in b[p, e), or e: memchr for each (a header
+   value is short and these bytes rare in it: a few vector searches beat a loop over every byte) */
+static long next_special(const uint8_t *b, long p, long e, int stop_at_comma) {
+  if (p >= e) return e;
+  const uint8_t *semi = memchr(b + p, ';', (size_t)(e - p));
+  long lim = semi == NULL ? e : semi - b;
+  if (lim > p) {
+    const uint8_t *q = memchr(b + p, '"', (size_t)(lim - p));
+    if (q != NULL) lim = q - b;
+    if (stop_at_comma && lim > p) {
+      const uint8_t *c = memchr(b + p, ',', (size_t)(lim - p));
+      if (c != NULL) lim = c - b;
+    }
+  }
+  return lim;
+}
+
 /* parse.ts findParam: the value of `;name=value` in [p, e) into [*vs, *ve) */
 static int find_param(const uint8_t *b, long p, long e, const char *name, long nlen, int stop_at_comma, long *rs, long *re) {
   while (p < e) {
+    p = next_special(b, p, e, stop_at_comma);
+    if (p >= e) return 0;
     uint8_t c = b[p];
     if (c == '"') {
       p = skip_quoted(b, p, e);
@@ -196,17 +215,22 @@ static void tag(const uint8_t *b, long s, long e, int32_t *out) {
   long p = s;
   while (p < e && is_lws(b[p])) p++;
   long lt = -1, next;
-  for (long q = p; q < e; q++) {
-    uint8_t c = b[q];
-    if (c == '"') q = skip_quoted(b, q, e) - 1;
-    else if (c == '<') {
-      lt = q;
-      break;
+  /* the first '<' outside a quoted display name: memchr, unless a quote comes before it */
+  const uint8_t *l = p < e ? memchr(b + p, '<', (size_t)(e - p)) : NULL;
+  long lim = l == NULL ? e : l - b;
+  if (p < lim && memchr(b + p, '"', (size_t)(lim - p)) != NULL) {
+    for (long q = p; q < e; q++) {
+      uint8_t c = b[q];
+      if (c == '"') q = skip_quoted(b, q, e) - 1;
+      else if (c == '<') {
+        lt = q;
+        break;
+      }
     }
-  }
+  } else lt = l == NULL ? -1 : lim;
   if (lt >= 0) {
-    long gt = lt + 1;
-    while (gt < e && b[gt] != '>') gt++;
+    const uint8_t *g = lt + 1 < e ? memchr(b + lt + 1, '>', (size_t)(e - lt - 1)) : NULL;
+    long gt = g == NULL ? e : g - b;
     next = gt < e ? gt + 1 : e;
   } else {
     long q = p;
