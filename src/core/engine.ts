@@ -4,7 +4,7 @@ import type { CaptureStatName, SelfLevelName, SelfStatName } from '../self-stats
 import { algorithmFor } from './algorithms/index.ts';
 import { ProfileRuntime } from './profile-runtime.ts';
 import { PlainCounter, StatKind } from './stat.ts';
-import type { Counter, Group, KeptCounter, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
+import type { Counter, Group, KeptCounter, KeptCursor, KeptSeries, NamedSeries, Series, SeriesDirectory, SeriesOwner, Stat } from './stat.ts';
 import type { Clock, EngineConfig, KeptOwner, ProfileDef, SeriesLabels, StatView } from './types.ts';
 import { isValidStatName, toValue } from './value.ts';
 
@@ -243,12 +243,21 @@ export class StatsEngine {
     for (const d of this.directories) yield* d.stats();
   }
 
-  /** The series of these profiles (the history's pass over the profiles whose slot changed): a directory that can, reads only those. */
-  *seriesIn(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series> {
+  /**
+   * The series of these profiles (the history's pass over the profiles whose slot changed): those
+   * with an object each (named series; a directory's without a cursor, as views) in `named`, and a
+   * cursor per directory that walks its kept series without making any.
+   */
+  seriesIn(profiles: ReadonlySet<ProfileRuntime>): { named: Iterable<Series>; kept: KeptCursor[] } {
+    const kept: KeptCursor[] = [];
+    for (const d of this.directories) if (d.keptIn !== undefined) kept.push(d.keptIn(profiles));
+    return { named: this.namedIn(profiles), kept };
+  }
+
+  private *namedIn(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series> {
     for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) if (s.kind === StatKind.Series && profiles.has(s.profile)) yield s;
     for (const d of this.directories) {
-      if (d.seriesIn !== undefined) yield* d.seriesIn(profiles);
-      else for (const s of d.stats()) if (s.kind === StatKind.Series && profiles.has(s.profile)) yield s;
+      if (d.keptIn === undefined) for (const s of d.stats()) if (s.kind === StatKind.Series && profiles.has(s.profile)) yield s;
     }
   }
 
@@ -509,10 +518,20 @@ export class StatsEngine {
   sweep(): number {
     const t = this.clock();
     const idle: Series[] = [];
-    for (const s of this.all()) {
-      if (s.kind !== StatKind.Series) continue;
-      const limit = (s.profile.def.idle ?? 0) * 1000;
-      if (limit > 0 && s.profile.idleMs(s, t) >= limit) idle.push(s);
+    const idling = new Set<ProfileRuntime>();
+    for (const p of this.profiles.values()) if ((p.def.idle ?? 0) > 0) idling.add(p);
+    if (idling.size > 0) {
+      const isIdle = (p: ProfileRuntime, local: number) => idling.has(p) && p.idleMsLocal(local, t) >= p.def.idle! * 1000;
+      for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) if (s.kind === StatKind.Series && isIdle(s.profile, s.local)) idle.push(s);
+      // (kept series walked without a view each: a server sweeps every ten seconds)
+      for (const d of this.directories) {
+        if (d.keptIn === undefined) {
+          for (const s of d.stats()) if (s.kind === StatKind.Series && isIdle(s.profile, s.local)) idle.push(s);
+          continue;
+        }
+        const c = d.keptIn(idling);
+        while (c.next()) if (isIdle(c.profile, c.local)) idle.push(c.profile.seriesAt(c.local)!);
+      }
     }
     for (const s of idle) this.removeSeries(s);
     if (idle.length > 0) this.selfStat('series_removed', idle.length);

@@ -1,6 +1,6 @@
 import type { StatsEngine } from './engine.ts';
 import type { ProfileRuntime } from './profile-runtime.ts';
-import type { Series, Stat } from './stat.ts';
+import type { KeptCursor, Series, Stat } from './stat.ts';
 import { identityOf, StatKind, statKey } from './stat.ts';
 import { DEFAULTS } from '../defaults.ts';
 
@@ -88,6 +88,11 @@ class SeriesRing {
 
 const labelled = (s: Series) => s.labels !== null;
 const vn: { v: number | null; n: number | null } = { v: null, n: null };
+/** A kept series' [value, count] (NaN: none), read without a heap number each. */
+const VN = new Float64Array(2);
+
+/** A kept series' decision: recorded once it holds recordFrom samples, which it did not at its last pass. */
+const BELOW = 0;
 
 export class HistoryRecorder {
   readonly points: number;
@@ -99,13 +104,18 @@ export class HistoryRecorder {
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
   private readonly byKey = new Map<string, SeriesRing>();
   /** Decision per series object: its ring, or false (not recorded). Weak: removed series vanish. */
-  private decided = new WeakMap<Series, SeriesRing | false>();
-  /** The same for kept series, by identityOf (a view is made at each listing); kept to the live ones at each pass that drops one, or when it outgrows them. */
-  private decidedKept = new Map<number, SeriesRing | false>();
+  private decided = new WeakMap<Series, SeriesRing | false | typeof BELOW>();
+  /**
+   * The same for kept series, by identityOf (they are walked without views), and BELOW for one
+   * that would be recorded but had fewer than recordFrom samples at its last pass (read again at
+   * each pass; no view made); kept to the live ones at each pass that drops one, or when it
+   * outgrows them.
+   */
+  private decidedKept = new Map<number, SeriesRing | false | typeof BELOW>();
   private customerSeries = 0;
   private pass = 0;
   /** The pass under way when it is taken in steps (stepSeries), else null. */
-  private running: { now: number; due: Map<ProfileRuntime, ProfileRing>; series: Iterator<Series>; kept: number } | null = null;
+  private running: { now: number; due: Map<ProfileRuntime, ProfileRing>; named: Iterator<Series> | null; kept: KeptCursor[]; k: number; keptSeen: number } | null = null;
 
   constructor(
     readonly engine: StatsEngine,
@@ -163,7 +173,8 @@ export class HistoryRecorder {
     if (due.size === 0) return 0;
     ++this.pass;
     // (only the series of the profiles due: the 1-minute ones every second, the others far less often)
-    this.running = { now, due, series: this.engine.seriesIn(new Set(due.keys()))[Symbol.iterator](), kept: 0 };
+    const { named, kept } = this.engine.seriesIn(new Set(due.keys()));
+    this.running = { now, due, named: named[Symbol.iterator](), kept, k: 0, keptSeen: 0 };
     this.resume();
     return due.size;
   }
@@ -187,38 +198,83 @@ export class HistoryRecorder {
     const run = this.running;
     if (run === null) return false;
     const { now, due } = run;
-    const pass = this.pass;
     for (let n = 0; n < budget; n++) {
-      const next = run.series.next();
-      if (next.done === true) {
+      if (run.named !== null) {
+        const next = run.named.next();
+        if (next.done !== true) {
+          if (this.visit(next.value, due, now)) run.keptSeen++;
+          continue;
+        }
+        run.named = null;
+      }
+      const cur = run.kept[run.k];
+      if (cur === undefined) {
         this.running = null;
-        this.close(due, run.kept);
+        this.close(due, run.keptSeen);
         return false;
       }
-      const s = next.value;
-      const r = due.get(s.profile);
-      if (r === undefined || s.removed) continue; // (removed since the pass began: a step ago)
-      const id = s.kept ? (identityOf(s) as number) : -1;
-      if (id >= 0) run.kept++;
-      let ring = id >= 0 ? this.decidedKept.get(id) : this.decided.get(s);
-      if (ring === undefined) {
-        // a customer, carrier or destination series gets its ring once its window holds recordFrom
-        // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
-        if (this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
-          s.profile.readWithCount(s, now, vn);
-          if (vn.n !== null && vn.n < this.recordFrom) continue;
-        }
-        ring = this.track(s, r);
-        if (id >= 0) this.decidedKept.set(id, ring);
-        else this.decided.set(s, ring);
-      }
-      if (ring === false) continue;
-      ring.seen = pass;
-      s.profile.readWithCount(s, now, vn);
-      ring.v[r.pos] = vn.v === null ? NaN : vn.v;
-      ring.n[r.pos] = vn.n === null ? NaN : vn.n;
+      if (!cur.next()) run.k++;
+      else if (this.visitKept(cur, due, now)) run.keptSeen++;
     }
     return true;
+  }
+
+  /** A series of the pass with an object (a named one, or a view): its decision (made at its first pass), and its point; true for a kept one. */
+  private visit(s: Series, due: Map<ProfileRuntime, ProfileRing>, now: number): boolean {
+    const r = due.get(s.profile);
+    if (r === undefined || s.removed) return false; // (removed since the pass began: a step ago)
+    const id = s.kept ? (identityOf(s) as number) : -1;
+    let ring = id >= 0 ? this.decidedKept.get(id) : this.decided.get(s);
+    if (ring === undefined || ring === BELOW) {
+      // a customer, carrier or destination series gets its ring once its window holds recordFrom
+      // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
+      if (this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
+        s.profile.readWithCount(s, now, vn);
+        if (vn.n !== null && vn.n < this.recordFrom) return id >= 0;
+      }
+      ring = this.track(s, r);
+      if (id >= 0) this.decidedKept.set(id, ring);
+      else this.decided.set(s, ring);
+    }
+    if (ring !== false) this.point(ring, r, s.profile, s.local, now);
+    return id >= 0;
+  }
+
+  /**
+   * A kept series of the pass, where the cursor is: the same, by its identity, with no view made
+   * but when its ring is (one below recordFrom is read, and its view made, once: BELOW).
+   */
+  private visitKept(cur: KeptCursor, due: Map<ProfileRuntime, ProfileRing>, now: number): boolean {
+    const r = due.get(cur.profile);
+    if (r === undefined) return false;
+    const id = cur.owner.keyAt(cur.slot);
+    let ring = this.decidedKept.get(id);
+    if (ring === undefined || ring === BELOW) {
+      if (ring === BELOW) {
+        cur.profile.readLocalInto(cur.local, now, VN);
+        if (VN[1] < this.recordFrom) return true;
+      }
+      const s = cur.profile.seriesAt(cur.local)!;
+      if (ring === undefined && this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
+        cur.profile.readLocalInto(cur.local, now, VN);
+        if (VN[1] < this.recordFrom) {
+          this.decidedKept.set(id, BELOW);
+          return true;
+        }
+      }
+      ring = this.track(s, r);
+      this.decidedKept.set(id, ring);
+    }
+    if (ring !== false) this.point(ring, r, cur.profile, cur.local, now);
+    return true;
+  }
+
+  /** The point of this pass of a recorded series (at local index `local` of profile `p`). */
+  private point(ring: SeriesRing, r: ProfileRing, p: ProfileRuntime, local: number, now: number): void {
+    ring.seen = this.pass;
+    p.readLocalInto(local, now, VN);
+    ring.v[r.pos] = VN[0];
+    ring.n[r.pos] = VN[1];
   }
 
   /** The end of a pass: series gone from the engine since their profile's last pass are dropped. */

@@ -141,6 +141,8 @@ export class ProfileRuntime {
   private readonly spFree: number[] = [];
   /** Parts of one slot, expanded from a sparse entry for forEachSlot callers. */
   private readonly slotScratch: Float64Array;
+  /** readLocalWithCount's two numbers. */
+  private readonly readOut = new Float64Array(2);
   /** Numbers a sparse series may hold before it turns dense (0: every series is dense at once). */
   readonly sparseDoubles: number;
   /**
@@ -474,15 +476,27 @@ export class ProfileRuntime {
 
   /** readWithCount of the series at local index `local` (a feeder that keeps local indexes reads without a Series object). */
   readLocalWithCount(local: number, t: number, out: { v: number | null; n: number | null }): void {
+    const r = this.readOut;
+    this.readLocalInto(local, t, r);
+    out.n = r[1] !== r[1] ? null : r[1];
+    out.v = r[0] !== r[0] ? null : r[0];
+  }
+
+  /**
+   * The same into two numbers, NaN for null: [value, count]. (A pass over many series, the
+   * history's, reads this way: a number stored where null may be is a new heap object each time.)
+   */
+  readLocalInto(local: number, t: number, out: Float64Array): void {
     const x = this.windowLocal(local, t);
     const samples = this.alg.samples;
-    out.n = this.hasN ? x[this.aw] : samples !== undefined ? samples(x, 0) : null;
-    if (this.hasN && x[this.aw] < this.minSamples) {
-      out.v = null;
+    const n = this.hasN ? x[this.aw] : samples !== undefined ? samples(x, 0) : NaN;
+    out[1] = n;
+    if (this.hasN && n < this.minSamples) {
+      out[0] = NaN;
       return;
     }
     const k = this.lastK;
-    out.v = this.alg.read(x, 0, this.def, Math.max(t, this.slotStart(k)) - this.slotStart(k - this.S + 1));
+    out[0] = this.alg.read(x, 0, this.def, Math.max(t, this.slotStart(k)) - this.slotStart(k - this.S + 1)) ?? NaN;
   }
 
   /** Number of updates in the window at `t` (needs `min_samples`; otherwise NaN). */
@@ -683,8 +697,13 @@ export class ProfileRuntime {
 
   /** Milliseconds since the newest update of `s`, at time `t` (slot resolution). */
   idleMs(s: Series, t: number): number {
-    if (s.local >= SPARSE_BASE) return ((this.slotAt(t) - this.base - this.spMeta[SPM * (s.local - SPARSE_BASE) + 1]) * this.W) / this.S;
-    return ((this.slotAt(t) - this.base - this.hrow(s.local)[this.hoff(s.local) + this.LU]) * this.W) / this.S;
+    return this.idleMsLocal(s.local, t);
+  }
+
+  /** idleMs of the series at local index `local`. */
+  idleMsLocal(local: number, t: number): number {
+    if (local >= SPARSE_BASE) return ((this.slotAt(t) - this.base - this.spMeta[SPM * (local - SPARSE_BASE) + 1]) * this.W) / this.S;
+    return ((this.slotAt(t) - this.base - this.hrow(local)[this.hoff(local) + this.LU]) * this.W) / this.S;
   }
 
   /** Brings `s` up to time `t`: drops what has expired. */

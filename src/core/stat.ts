@@ -169,13 +169,30 @@ export interface SeriesDirectory {
   find(name: string): Stat | undefined;
   /** Every live kept series and level whose owner is in this directory. */
   stats(): Iterable<Stat>;
-  /** The live kept series of these profiles only (what a pass over one profile's series reads; absent: stats() filtered). */
-  seriesIn?(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series>;
+  /**
+   * The live kept series of these profiles only, walked with no object made per series (what the
+   * history's pass reads every ten seconds; absent: stats() filtered, a view each).
+   */
+  keptIn?(profiles: ReadonlySet<ProfileRuntime>): KeptCursor;
   /**
    * The profile its owners keep a series named `name` under, if it is a name they would own (a
    * restore leaves a saved series of that name in another profile out: it would take the name).
    */
   profileOf?(name: string): string | undefined;
+}
+
+/**
+ * A walk over kept series with no object per series: each `next()` that answers true places the
+ * cursor on the next one (its profile, owner, place and local index); a view of it, when one is
+ * needed, is `profile.seriesAt(local)`. Owners may change between two steps (a pass taken in steps):
+ * a place read is the owner's at that step.
+ */
+export interface KeptCursor {
+  next(): boolean;
+  readonly profile: ProfileRuntime;
+  readonly owner: SeriesOwner;
+  readonly slot: number;
+  readonly local: number;
 }
 
 /**

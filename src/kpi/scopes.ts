@@ -1,6 +1,6 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
 import { KeptCounter } from '../core/stat.ts';
-import type { Counter, CounterOwner, Group, KeptSeries, Series, SeriesDirectory, SeriesOwner, Stat } from '../core/stat.ts';
+import type { Counter, CounterOwner, Group, KeptCursor, KeptSeries, Series, SeriesDirectory, SeriesOwner, Stat } from '../core/stat.ts';
 import { DIMENSIONS, DURATION_BUCKETS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
 import { limitOf } from './limits.ts';
@@ -506,19 +506,14 @@ export class Scopes implements SeriesDirectory {
     return id.customer === undefined && id.carrier === undefined && id.destination === undefined ? this.all : this.held(id);
   }
 
-  /** SeriesDirectory: the series these scopes hold in these profiles (only their slots of each row are read). */
-  *seriesIn(profiles: ReadonlySet<ProfileRuntime>): Iterable<Series> {
+  /** SeriesDirectory: the series these scopes hold in these profiles (only their slots of each row are read), no object made per series. */
+  keptIn(profiles: ReadonlySet<ProfileRuntime>): KeptCursor {
     const slots: number[] = [];
     for (let slot = 0; slot < this.width; slot++) {
       const rt = this.runtimes[slot];
       if (rt !== undefined && profiles.has(rt)) slots.push(slot);
     }
-    if (slots.length === 0) return;
-    for (const sc of [this.all, ...this.registered]) {
-      if (sc.row < 0) continue;
-      const base = sc.row * this.width;
-      for (const slot of slots) if (this.loc[base + slot] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[base + slot])!;
-    }
+    return new ScopeCursor(this, slots.length === 0 ? [] : [this.all, ...this.registered], slots);
   }
 
   /** SeriesDirectory: every series and level these scopes hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
@@ -725,4 +720,39 @@ function applyLimit(s: ScopeHandles, limits: Limits): void {
   const l = limitOf(limits, s.scope);
   s.channels = l?.channels ?? 0;
   s.cpsLimit = l?.cps ?? 0;
+}
+
+/** Scopes' KeptCursor: the scopes' rows in turn, in each the slots asked (a scope released meanwhile is passed). */
+class ScopeCursor implements KeptCursor {
+  profile!: ProfileRuntime;
+  owner!: ScopeHandles;
+  slot = -1;
+  local = -1;
+  private i = 0;
+  private j = 0;
+  constructor(
+    private readonly sc: Scopes,
+    private readonly scopes: readonly ScopeHandles[],
+    private readonly slots: readonly number[],
+  ) {}
+
+  next(): boolean {
+    const { sc, scopes, slots } = this;
+    for (; this.i < scopes.length; this.i++, this.j = 0) {
+      const s = scopes[this.i];
+      if (s.row < 0) continue;
+      const base = s.row * sc.width;
+      while (this.j < slots.length) {
+        const slot = slots[this.j++];
+        const local = sc.loc[base + slot];
+        if (local < 0) continue;
+        this.owner = s;
+        this.slot = slot;
+        this.local = local;
+        this.profile = sc.runtimes[slot]!;
+        return true;
+      }
+    }
+    return false;
+  }
 }
