@@ -91,9 +91,6 @@ const vn: { v: number | null; n: number | null } = { v: null, n: null };
 /** A kept series' [value, count] (NaN: none), read without a heap number each. */
 const VN = new Float64Array(2);
 
-/** A kept series' decision: recorded once it holds recordFrom samples, which it did not at its last pass. */
-const BELOW = 0;
-
 export class HistoryRecorder {
   readonly points: number;
   readonly maxSeries: number;
@@ -104,14 +101,9 @@ export class HistoryRecorder {
   private readonly profiles = new Map<ProfileRuntime, ProfileRing>();
   private readonly byKey = new Map<string, SeriesRing>();
   /** Decision per series object: its ring, or false (not recorded). Weak: removed series vanish. */
-  private decided = new WeakMap<Series, SeriesRing | false | typeof BELOW>();
-  /**
-   * The same for kept series, by identityOf (they are walked without views), and BELOW for one
-   * that would be recorded but had fewer than recordFrom samples at its last pass (read again at
-   * each pass; no view made); kept to the live ones at each pass that drops one, or when it
-   * outgrows them.
-   */
-  private decidedKept = new Map<number, SeriesRing | false | typeof BELOW>();
+  private decided = new WeakMap<Series, SeriesRing | false>();
+  /** The same for kept series, by identityOf (they are walked without views); kept to the live ones at each pass that drops one, or when it outgrows them. */
+  private decidedKept = new Map<number, SeriesRing | false>();
   private customerSeries = 0;
   private pass = 0;
   /** The pass under way when it is taken in steps (stepSeries), else null. */
@@ -225,7 +217,7 @@ export class HistoryRecorder {
     if (r === undefined || s.removed) return false; // (removed since the pass began: a step ago)
     const id = s.kept ? (identityOf(s) as number) : -1;
     let ring = id >= 0 ? this.decidedKept.get(id) : this.decided.get(s);
-    if (ring === undefined || ring === BELOW) {
+    if (ring === undefined) {
       // a customer, carrier or destination series gets its ring once its window holds recordFrom
       // samples: a value seen once (a typo, a scan, a burst of new values) costs no history
       if (this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
@@ -241,28 +233,20 @@ export class HistoryRecorder {
   }
 
   /**
-   * A kept series of the pass, where the cursor is: the same, by its identity, with no view made
-   * but when its ring is (one below recordFrom is read, and its view made, once: BELOW).
+   * A kept series of the pass, where the cursor is: the same, by its identity, with no object made
+   * but the view of a series that gets a ring (the predicates read the cursor's moving view).
    */
   private visitKept(cur: KeptCursor, due: Map<ProfileRuntime, ProfileRing>, now: number): boolean {
     const r = due.get(cur.profile);
     if (r === undefined) return false;
     const id = cur.owner.keyAt(cur.slot);
     let ring = this.decidedKept.get(id);
-    if (ring === undefined || ring === BELOW) {
-      if (ring === BELOW) {
+    if (ring === undefined) {
+      if (this.recordFrom > 1 && this.select(cur.view) && !this.isGlobal(cur.view)) {
         cur.profile.readLocalInto(cur.local, now, VN);
         if (VN[1] < this.recordFrom) return true;
       }
-      const s = cur.profile.seriesAt(cur.local)!;
-      if (ring === undefined && this.recordFrom > 1 && this.select(s) && !this.isGlobal(s)) {
-        cur.profile.readLocalInto(cur.local, now, VN);
-        if (VN[1] < this.recordFrom) {
-          this.decidedKept.set(id, BELOW);
-          return true;
-        }
-      }
-      ring = this.track(s, r);
+      ring = this.track(cur.profile.seriesAt(cur.local)!, r);
       this.decidedKept.set(id, ring);
     }
     if (ring !== false) this.point(ring, r, cur.profile, cur.local, now);

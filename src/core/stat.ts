@@ -193,6 +193,8 @@ export interface KeptCursor {
   readonly owner: SeriesOwner;
   readonly slot: number;
   readonly local: number;
+  /** A view of the series where the cursor is, valid until the next step (one object, moved along: never keep it; `profile.seriesAt(local)` makes one to keep). */
+  readonly view: Series;
 }
 
 /**
@@ -223,6 +225,17 @@ export class KeptSeries extends Series {
   }
 }
 Object.defineProperty(KeptSeries.prototype, 'kept', { value: true });
+
+/** A KeptSeries view a cursor moves from series to series (KeptCursor.view): one object for a whole pass. */
+export class MovingKeptSeries extends KeptSeries {
+  /** Places the view on the series at `slot` of `owner`, in `profile`. */
+  moveTo(profile: ProfileRuntime, owner: SeriesOwner, slot: number): void {
+    const w = this as { profile: ProfileRuntime; owner: SeriesOwner; slot: number };
+    w.profile = profile;
+    w.owner = owner;
+    w.slot = slot;
+  }
+}
 // removed while its owner holds no series at its place; removal is the owner's (`moved(slot, -1)`): setting it does nothing
 Object.defineProperty(KeptSeries.prototype, 'removed', {
   get(this: KeptSeries) {

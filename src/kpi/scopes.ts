@@ -1,5 +1,5 @@
 import type { ProfileRuntime } from '../core/profile-runtime.ts';
-import { KeptCounter } from '../core/stat.ts';
+import { KeptCounter, MovingKeptSeries } from '../core/stat.ts';
 import type { Counter, CounterOwner, Group, KeptCursor, KeptSeries, Series, SeriesDirectory, SeriesOwner, Stat } from '../core/stat.ts';
 import { DIMENSIONS, DURATION_BUCKETS, identify, identityOf, KPIS, LEVEL_KPIS, NOW, OUTCOME_KPIS, percentilesOf, profileOf, replySeriesName, seriesName, WINDOWS } from './catalogue.ts';
 import type { DimensionName, KpiDef, KpiIdentity, Scope, WindowDef } from './catalogue.ts';
@@ -728,6 +728,7 @@ class ScopeCursor implements KeptCursor {
   owner!: ScopeHandles;
   slot = -1;
   local = -1;
+  private moving: MovingKeptSeries | undefined = undefined;
   private i = 0;
   private j = 0;
   constructor(
@@ -735,6 +736,10 @@ class ScopeCursor implements KeptCursor {
     private readonly scopes: readonly ScopeHandles[],
     private readonly slots: readonly number[],
   ) {}
+
+  get view(): Series {
+    return this.moving!;
+  }
 
   next(): boolean {
     const { sc, scopes, slots } = this;
@@ -750,6 +755,8 @@ class ScopeCursor implements KeptCursor {
         this.slot = slot;
         this.local = local;
         this.profile = sc.runtimes[slot]!;
+        if (this.moving === undefined) this.moving = new MovingKeptSeries(this.profile, s, slot);
+        else this.moving.moveTo(this.profile, s, slot);
         return true;
       }
     }
