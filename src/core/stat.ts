@@ -171,7 +171,7 @@ export interface SeriesDirectory {
   stats(): Iterable<Stat>;
   /**
    * The live kept series of these profiles only, walked with no object made per series (what the
-   * history's pass reads every ten seconds; absent: stats() filtered, a view each).
+   * history's pass reads every second; absent: stats() filtered, a view each).
    */
   keptIn?(profiles: ReadonlySet<ProfileRuntime>): KeptCursor;
   /**

@@ -1,7 +1,7 @@
 /**
  * A server at rest after a burst of new customers allocated ~15 MB/s (measured: 10 000 one-call
- * customers, HeapProfiler sampling 8 s after the burst): the dashboard history's pass (every ten
- * seconds for the 1-minute profiles) made a view of every KPI series of every scope, and an
+ * customers, HeapProfiler sampling 8 s after the burst): the dashboard history's pass (every
+ * second for the 1-minute ratio and average profiles, slots of 1 s) made a view of every KPI series of every scope, and an
  * iterator result for each, to find that most were below its recordFrom; the engine's sweep (every
  * ten seconds) made a view of every series and level to find that no KPI profile has an idle
  * limit. Both now walk the scopes' places with a cursor: no object per series (1.6 MB/s left).
