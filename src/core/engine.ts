@@ -521,17 +521,11 @@ export class StatsEngine {
     const idling = new Set<ProfileRuntime>();
     for (const p of this.profiles.values()) if ((p.def.idle ?? 0) > 0) idling.add(p);
     if (idling.size > 0) {
-      const isIdle = (p: ProfileRuntime, local: number) => idling.has(p) && p.idleMsLocal(local, t) >= p.def.idle! * 1000;
-      for (const first of this.byName.values()) for (let s: Stat | undefined = first; s !== undefined; s = s.next) if (s.kind === StatKind.Series && isIdle(s.profile, s.local)) idle.push(s);
+      const isIdle = (p: ProfileRuntime, local: number) => p.idleMsLocal(local, t) >= p.def.idle! * 1000;
       // (kept series walked without a view each: a server sweeps every ten seconds)
-      for (const d of this.directories) {
-        if (d.keptIn === undefined) {
-          for (const s of d.stats()) if (s.kind === StatKind.Series && isIdle(s.profile, s.local)) idle.push(s);
-          continue;
-        }
-        const c = d.keptIn(idling);
-        while (c.next()) if (isIdle(c.profile, c.local)) idle.push(c.profile.seriesAt(c.local)!);
-      }
+      const { named, kept } = this.seriesIn(idling);
+      for (const s of named) if (isIdle(s.profile, s.local)) idle.push(s);
+      for (const c of kept) while (c.next()) if (isIdle(c.profile, c.local)) idle.push(c.profile.seriesAt(c.local)!);
     }
     for (const s of idle) this.removeSeries(s);
     if (idle.length > 0) this.selfStat('series_removed', idle.length);
