@@ -242,10 +242,7 @@ export class HistoryRecorder {
     const id = cur.owner.keyAt(cur.slot);
     let ring = this.decidedKept.get(id);
     if (ring === undefined) {
-      if (this.recordFrom > 1 && this.select(cur.view) && !this.isGlobal(cur.view)) {
-        cur.profile.readLocalInto(cur.local, now, VN);
-        if (VN[1] < this.recordFrom) return true;
-      }
+      if (this.recordFrom > 1 && this.select(cur.view) && !this.isGlobal(cur.view) && cur.profile.countLocal(cur.local, now) < this.recordFrom) return true;
       ring = this.track(cur.profile.seriesAt(cur.local)!, r);
       this.decidedKept.set(id, ring);
     }
