@@ -54,8 +54,11 @@ class ProfileRing {
   /** Index of the newest point; number of points held. */
   pos = -1;
   len = 0;
-  /** Absolute slot number of the newest sample. */
+  /** Absolute slot number of the newest sample, and of the one before (NaN: none, or every series to be asked again). */
   lastSlot = NaN;
+  prevSlot = NaN;
+  /** The decisions were dropped since its last pass: its next pass asks every series again (prevSlot NaN). */
+  askAll = false;
   /** Total samples taken (series remember at which one they started). */
   seq = 0;
   readonly series = new Set<SeriesRing>();
@@ -155,6 +158,8 @@ export class HistoryRecorder {
     for (const [p, r] of this.profiles) {
       const k = p.slotAt(now);
       if (k <= r.lastSlot) continue; // same slot, or the clock went back: times stay increasing
+      r.prevSlot = r.askAll ? NaN : r.lastSlot;
+      r.askAll = false;
       r.lastSlot = k;
       r.pos = r.pos + 1 === this.points ? 0 : r.pos + 1;
       if (r.len < this.points) r.len++;
@@ -206,7 +211,7 @@ export class HistoryRecorder {
         return false;
       }
       if (!cur.next()) run.k++;
-      else if (this.visitKept(cur, due, now)) run.keptSeen++;
+      else if (this.visitKept(cur, due)) run.keptSeen++;
     }
     return true;
   }
@@ -236,17 +241,24 @@ export class HistoryRecorder {
    * A kept series of the pass, where the cursor is: the same, by its identity, with no object made
    * but the view of a series that gets a ring (the predicates read the cursor's moving view).
    */
-  private visitKept(cur: KeptCursor, due: Map<ProfileRuntime, ProfileRing>, now: number): boolean {
+  private visitKept(cur: KeptCursor, due: Map<ProfileRuntime, ProfileRing>): boolean {
+    // (the pass's time is read where it is used, not passed: a number that is not a small integer
+    // is a new heap object at each call it is handed to, and this runs for every series)
     const r = due.get(cur.profile);
     if (r === undefined) return false;
     const id = cur.owner.keyAt(cur.slot);
     let ring = this.decidedKept.get(id);
     if (ring === undefined) {
-      if (this.recordFrom > 1 && this.select(cur.view) && !this.isGlobal(cur.view) && cur.profile.countLocal(cur.local, now) < this.recordFrom) return true;
+      if (this.recordFrom > 1) {
+        // below recordFrom at this profile's pass before, and not updated since the slot before it:
+        // still below (prevSlot is NaN at the pass after the decisions were dropped: every series asked again)
+        if (cur.profile.lastUpdateSlot(cur.local) < r.prevSlot) return true;
+        if (this.select(cur.view) && !this.isGlobal(cur.view) && cur.profile.countLocal(cur.local, this.running!.now) < this.recordFrom) return true;
+      }
       ring = this.track(cur.profile.seriesAt(cur.local)!, r);
       this.decidedKept.set(id, ring);
     }
-    if (ring !== false) this.point(ring, r, cur.profile, cur.local, now);
+    if (ring !== false) this.point(ring, r, cur.profile, cur.local, this.running!.now);
     return true;
   }
 
@@ -275,6 +287,7 @@ export class HistoryRecorder {
     if (dropped || this.decidedKept.size > 2 * (kept + this.byKey.size) + 1024) {
       this.decided = new WeakMap();
       this.decidedKept = new Map();
+      for (const r of this.profiles.values()) r.askAll = true;
       for (const ring of this.byKey.values()) {
         if (ring.stat.kept) this.decidedKept.set(identityOf(ring.stat) as number, ring);
         else this.decided.set(ring.stat, ring);

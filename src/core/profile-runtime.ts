@@ -716,10 +716,14 @@ export class ProfileRuntime {
     return this.idleMsLocal(s.local, t);
   }
 
+  /** The slot (absolute) of the last update of the series at local index `local`. */
+  lastUpdateSlot(local: number): number {
+    return this.base + (local >= SPARSE_BASE ? this.spMeta[SPM * (local - SPARSE_BASE) + 1] : this.hrow(local)[this.hoff(local) + this.LU]);
+  }
+
   /** idleMs of the series at local index `local`. */
   idleMsLocal(local: number, t: number): number {
-    if (local >= SPARSE_BASE) return ((this.slotAt(t) - this.base - this.spMeta[SPM * (local - SPARSE_BASE) + 1]) * this.W) / this.S;
-    return ((this.slotAt(t) - this.base - this.hrow(local)[this.hoff(local) + this.LU]) * this.W) / this.S;
+    return ((this.slotAt(t) - this.lastUpdateSlot(local)) * this.W) / this.S;
   }
 
   /** Brings `s` up to time `t`: drops what has expired. */

@@ -406,6 +406,8 @@ export class Scopes implements SeriesDirectory {
   readonly all: ScopeHandles;
   /** The scopes held (all traffic excluded), in the order they were made: listings, the sweep, expiry. */
   private readonly registered = new Set<ScopeHandles>();
+  /** All traffic and the registered scopes as an array, made again only after a scope came or went (the passes over every scope, every second, share it; a pass under way keeps the one it began with). */
+  private listed: readonly ScopeHandles[] | null = null;
   /** The same scopes by their values: a trie per shape (see ScopeTrie); the scope of no dimension apart. */
   private readonly tries: ScopeTrie[] = Array.from({ length: 1 << DIMENSIONS.length }, () => new Map());
   private noDimension: ScopeHandles | undefined = undefined;
@@ -513,13 +515,13 @@ export class Scopes implements SeriesDirectory {
       const rt = this.runtimes[slot];
       if (rt !== undefined && profiles.has(rt)) slots.push(slot);
     }
-    return new ScopeCursor(this, slots.length === 0 ? [] : [this.all, ...this.registered], slots);
+    return new ScopeCursor(this, slots.length === 0 ? [] : this.scopeList(), slots);
   }
 
   /** SeriesDirectory: every series and level these scopes hold (one loop over the rows of the scopes held: listings, the sweep, the history's pass every second). */
   *stats(): Iterable<Stat> {
     const levels = LEVEL_KPIS.length;
-    for (const sc of [this.all, ...this.registered]) {
+    for (const sc of this.scopeList()) {
       if (sc.row < 0) continue;
       for (let slot = 0, at = sc.row * this.width; slot < this.width; slot++, at++) if (this.loc[at] >= 0) yield this.runtimes[slot]!.seriesAt(this.loc[at])!;
       for (let i = 0; i < levels; i++) {
@@ -527,6 +529,10 @@ export class Scopes implements SeriesDirectory {
         if (v !== undefined) yield v;
       }
     }
+  }
+
+  private scopeList(): readonly ScopeHandles[] {
+    return (this.listed ??= [this.all, ...this.registered]);
   }
 
   /** Scopes held (all traffic excluded). */
@@ -611,6 +617,7 @@ export class Scopes implements SeriesDirectory {
   private register(s: ScopeHandles): void {
     applyLimit(s, this.limitTable);
     this.registered.add(s);
+    this.listed = null;
     const [shape, values] = shapeOf(s.scope);
     if (shape === 0) this.noDimension = s;
     else {
@@ -646,7 +653,7 @@ export class Scopes implements SeriesDirectory {
 
   /** Visits every scope with a duration histogram, all traffic first. */
   forEachDurations(cb: (s: ScopeHandles, h: Float64Array) => void): void {
-    for (const s of [this.all, ...this.registered]) {
+    for (const s of this.scopeList()) {
       const o = s.row * DURATION_WIDTH;
       if (s.row >= 0 && this.durations[o + DURATION_WIDTH - 1] > 0) cb(s, this.durations.subarray(o, o + DURATION_WIDTH));
     }
@@ -680,6 +687,7 @@ export class Scopes implements SeriesDirectory {
       this.freeRows.push(s.row);
       s.row = -1;
       this.registered.delete(s);
+      this.listed = null;
       this.unindex(s.scope);
       for (const d of DIMENSIONS) {
         const v = s.scope[d.name];
